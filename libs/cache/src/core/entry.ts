@@ -1,0 +1,20 @@
+/**
+ * The envelope every tier stores (DESIGN §2). Times are epoch milliseconds.
+ * An entry is fresh until `expiresAt`, may be served stale (stale-while-revalidate, fail-safe) until
+ * `staleUntil`, and is gone after that.
+ */
+export interface CacheEntry<T = unknown> {
+  readonly value: T;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly staleUntil: number;
+  readonly tags: readonly string[];
+}
+
+export function isFresh(entry: CacheEntry, now: number): boolean {
+  return entry.expiresAt > now;
+}
+
+export function isServable(entry: CacheEntry, now: number): boolean {
+  return entry.staleUntil > now;
+}

@@ -1,0 +1,55 @@
+/**
+ * Every error Strata raises, each with a stable code and a message that says how to fix it.
+ */
+export type StrataErrorCode =
+  | 'E_INVALID_OPTION'
+  | 'E_INVALID_KEY'
+  | 'E_NOT_SERIALIZABLE'
+  | 'E_CORRUPT_ENTRY'
+  | 'E_VALUE_TOO_LARGE'
+  | 'E_L2_UNAVAILABLE'
+  | 'E_FACTORY_TIMEOUT'
+  | 'E_UNKNOWN_CACHE';
+
+export class StrataError extends Error {
+  constructor(
+    readonly code: StrataErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StrataError';
+  }
+}
+
+/** An option passed to `CacheModule.forRoot()` (or a named cache) is wrong. Raised at startup. */
+export class InvalidOptionError extends StrataError {
+  constructor(message: string) {
+    super('E_INVALID_OPTION', `Strata cache: ${message}`);
+    this.name = 'InvalidOptionError';
+  }
+}
+
+/** A value cannot be stored: a function, a symbol, a circular structure, a class the serializer does not know. */
+export class NotSerializableError extends StrataError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('E_NOT_SERIALIZABLE', `value is not serializable: ${reason}`, options);
+    this.name = 'NotSerializableError';
+  }
+}
+
+/** Bytes read from a tier do not decode to an entry (wrong header, truncated, tampered, too large when inflated). */
+export class CorruptEntryError extends StrataError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('E_CORRUPT_ENTRY', `cache entry is corrupt: ${reason}`, options);
+    this.name = 'CorruptEntryError';
+  }
+}
+
+/** Redis could not be reached in time, or the circuit breaker is open. Only surfaces with `strict: true`. */
+export class L2UnavailableError extends StrataError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('E_L2_UNAVAILABLE', `Redis tier unavailable: ${reason}`, options);
+    this.name = 'L2UnavailableError';
+  }
+}

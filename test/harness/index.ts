@@ -1,0 +1,78 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { RedisProcess, StartRedisOptions, startRedis } from './redis-server';
+
+export {
+  LOOPBACK,
+  RedisStartError,
+  findExecutable,
+  getFreePort,
+  rawCommand,
+  startRedis,
+} from './redis-server';
+export type { RawReply, RedisConfig, RedisConfigValue, RedisProcess, StartRedisOptions } from './redis-server';
+export { WaitForTimeoutError, waitFor, waitForValue } from './wait-for';
+export type { WaitForOptions } from './wait-for';
+
+/** What {@link useRedis} returns: read its properties inside tests and hooks, not at describe time. */
+export interface RedisHandle {
+  /** The running server; throws if read before `beforeAll` ran. */
+  readonly process: RedisProcess;
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  /** A tracked ioredis client to the server, disconnected in `afterAll`. */
+  client(opts?: RedisOptions): Redis;
+}
+
+/** How long `beforeAll`/`afterAll` may take (starting is usually well under a second). */
+const HOOK_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts one Redis server for the enclosing `describe` (or file) in `beforeAll` and stops it in
+ * `afterAll`.
+ *
+ * ```ts
+ * const redis = useRedis();
+ * it('works', async () => {
+ *   const client = redis.client();
+ *   await client.set('k', 'v');
+ * });
+ * ```
+ */
+export function useRedis(options?: StartRedisOptions): RedisHandle {
+  let server: RedisProcess | undefined;
+  const current = (): RedisProcess => {
+    if (server === undefined) {
+      throw new Error('useRedis(): the server is only available inside tests and hooks (after beforeAll)');
+    }
+    return server;
+  };
+
+  beforeAll(async () => {
+    server = await startRedis(options);
+  }, HOOK_TIMEOUT_MS);
+
+  afterAll(async () => {
+    const running = server;
+    server = undefined;
+    await running?.stop();
+  }, HOOK_TIMEOUT_MS);
+
+  return {
+    get process() {
+      return current();
+    },
+    get host() {
+      return current().host;
+    },
+    get port() {
+      return current().port;
+    },
+    get url() {
+      return current().url;
+    },
+    client(opts?: RedisOptions) {
+      return current().client(opts);
+    },
+  };
+}

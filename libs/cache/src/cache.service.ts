@@ -1,0 +1,182 @@
+import type { CacheStack } from './cache.stack';
+import type { ResolvedNamedCache } from './cache.options';
+import { type Duration, toMs } from './core/durations';
+import { KeySpace } from './core/keys';
+import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
+import { type CacheStats, rate } from './observability/stats';
+
+/** Per-call options of `set`, `getOrSet` and `setMany`. Anything left out comes from the cache's policy. */
+export interface SetOptions {
+  /** How long the value is fresh: milliseconds or a string like `'10m'`. */
+  ttl?: Duration;
+  /** How long after `ttl` a stale copy may still be served while it is refreshed. */
+  grace?: Duration;
+  /** Tags to invalidate the value by, with `invalidateTags`. */
+  tags?: readonly string[];
+}
+
+export interface SetManyItem<T = unknown> extends SetOptions {
+  key: string;
+  value: T;
+}
+
+interface ViewScope {
+  namespace: string;
+  name: string;
+  tenant?: string;
+}
+
+/**
+ * The cache, as a provider sees it. The injected `CacheService` is the default cache of the module's
+ * namespace; `namespace()`, `forTenant()` and `cache()` return views that share the same tiers.
+ * Every method degrades instead of failing on a cache fault (Redis down, a value that cannot be
+ * serialized), unless the module was configured with `strict: true`.
+ */
+export class CacheService {
+  private readonly keys: KeySpace;
+  private readonly policy: CachePolicy;
+  private readonly named: ResolvedNamedCache;
+
+  constructor(
+    private readonly stack: CacheStack,
+    private readonly scope: ViewScope,
+  ) {
+    const options = stack.options;
+    this.named = stack.policyOf(scope.name);
+    this.keys = new KeySpace(
+      { prefix: options.prefix, namespace: scope.namespace, tenant: scope.tenant, name: scope.name },
+      options.maxKeyLength,
+      options.hashKeys,
+    );
+    this.policy = {
+      ttl: this.named.ttl,
+      grace: this.named.grace,
+      useL1: this.named.useMemory,
+      useL2: this.named.useRedis,
+      namespaceId: this.keys.namespaceId,
+      codec: stack.codec(this.named.compressThreshold),
+    };
+  }
+
+  /** The cached value, or undefined when there is none (or it is stale or invalidated). */
+  get<T>(key: string): Promise<T | undefined> {
+    return this.stack.engine.get<T>(this.keys.key(key), this.policy);
+  }
+
+  /** Stores a value. Resolves false when it was not cached (not serializable, too large). */
+  set<T>(key: string, value: T, options?: SetOptions): Promise<boolean> {
+    return this.stack.engine.set(this.keys.key(key), value, this.policy, this.spec(options));
+  }
+
+  /** Removes keys from every tier. */
+  delete(keys: string | readonly string[]): Promise<void> {
+    const list = typeof keys === 'string' ? [keys] : keys;
+    return this.stack.engine.delete(list.map((key) => this.keys.key(key)), this.policy);
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.get(key)) !== undefined;
+  }
+
+  /**
+   * The cached value, or the factory's result, which is then stored. Concurrent callers of one missing
+   * key share a single factory run; if it throws, they all get the error and nothing is stored.
+   */
+  getOrSet<T>(key: string, factory: Factory<T>, options?: SetOptions): Promise<T> {
+    return this.stack.engine.getOrSet(this.keys.key(key), factory, this.policy, this.spec(options));
+  }
+
+  /** Values in the order of `keys`; the ones L1 lacks are read from Redis in one round trip. */
+  getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    return this.stack.engine.getMany<T>(keys.map((key) => this.keys.key(key)), this.policy);
+  }
+
+  /** Stores several values; Redis receives them in one round trip. */
+  setMany(items: ReadonlyArray<SetManyItem>): Promise<void> {
+    return this.stack.engine.setMany(
+      items.map((item) => ({ key: this.keys.key(item.key), value: item.value, spec: this.spec(item) })),
+      this.policy,
+    );
+  }
+
+  /**
+   * Adds `by` to a counter atomically and returns the new value. The counter expires `ttl` after the
+   * call that created it (a fixed window, enough for a rate limiter). With Redis unreachable it counts
+   * in this process.
+   */
+  increment(key: string, by = 1, options?: { ttl?: Duration }): Promise<number> {
+    if (!Number.isSafeInteger(by)) throw new TypeError(`Strata cache: increment takes a whole number; got ${by}`);
+    const ttl = options?.ttl === undefined ? this.policy.ttl : toMs(options.ttl, 'ttl');
+    return this.stack.engine.increment(this.keys.counterKey(key), by, ttl, this.policy);
+  }
+
+  /** Invalidates every entry carrying one of these tags, in O(1) per tag, whatever their number. */
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.stack.engine.invalidate(tags.map((tag) => this.keys.tagId(tag)));
+  }
+
+  /** Invalidates every entry of this view's namespace (and tenant), in O(1). */
+  clear(): Promise<void> {
+    return this.stack.engine.invalidate([this.keys.namespaceId]);
+  }
+
+  /** A view on another namespace, with the same cache name and tenant. */
+  namespace(namespace: string): CacheService {
+    return new CacheService(this.stack, { ...this.scope, namespace });
+  }
+
+  /** A view whose keys, tags and namespace clears belong to one tenant (for work outside a request). */
+  forTenant(tenant: string): CacheService {
+    return new CacheService(this.stack, { ...this.scope, tenant });
+  }
+
+  /** The view of a named cache, with that cache's policy. */
+  cache(name: string): CacheService {
+    return new CacheService(this.stack, { ...this.scope, name });
+  }
+
+  /** The full Redis key a caller key maps to in this view (for debugging and tooling). */
+  keyOf(key: string): string {
+    return this.keys.key(key);
+  }
+
+  stats(): CacheStats {
+    const c = this.stack.counters;
+    const l1 = this.stack.l1;
+    return {
+      hits: c.hits,
+      misses: c.misses,
+      hitRate: rate(c.hits, c.misses),
+      l1: {
+        hits: c.l1Hits,
+        misses: c.l1Misses,
+        hitRate: rate(c.l1Hits, c.l1Misses),
+        entries: l1?.entries ?? 0,
+        bytes: l1?.bytes ?? 0,
+        evictions: c.evictions,
+      },
+      l2: {
+        hits: c.l2Hits,
+        misses: c.l2Misses,
+        hitRate: rate(c.l2Hits, c.l2Misses),
+        state: this.stack.l2?.state ?? 'disabled',
+        errors: c.l2Errors,
+      },
+      stale: c.staleHits,
+      factory: { runs: c.factoryRuns, errors: c.factoryErrors },
+      errors: c.l2Errors + c.factoryErrors,
+      corrupt: c.corrupt,
+      notCacheable: c.notCacheable,
+      tooLarge: c.tooLarge,
+    };
+  }
+
+  private spec(options: SetOptions | undefined): WriteSpec {
+    if (options === undefined) return { ttl: this.policy.ttl, grace: this.policy.grace, tagIds: [] };
+    return {
+      ttl: options.ttl === undefined ? this.policy.ttl : toMs(options.ttl, 'ttl'),
+      grace: options.grace === undefined ? this.policy.grace : toMs(options.grace, 'grace', { allowZero: true }),
+      tagIds: options.tags === undefined ? [] : options.tags.map((tag) => this.keys.tagId(tag)),
+    };
+  }
+}

@@ -1,0 +1,138 @@
+import { hash } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
+
+/**
+ * Redis keys: `{prefix}:{namespace}[:t={tenant}]:{name}:{key}` (DESIGN §3).
+ *
+ * Every segment that comes from a caller is escaped, so that a `:` cannot move a key into another
+ * name or tenant, and `* ? [ ] \` can never widen a pattern invalidation. `=` is escaped so that no
+ * caller segment can pose as our `t=` tenant segment, `{ }` so that callers cannot pick a Cluster hash
+ * slot, and `#` so that a hashed segment (`#<digest>`) can never equal a caller's literal one.
+ * Escaping is percent-encoding of exactly those characters, which keeps it injective.
+ */
+const NEEDS_ESCAPE = /[%:*?[\]\\={}#]/;
+const NEEDS_ESCAPE_ALL = /[%:*?[\]\\={}#]/g;
+// Control characters and lone surrogates make keys unreadable in tools and logs: hash them instead.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export const DEFAULT_MAX_KEY_LENGTH = 200;
+
+/** SHA-256, base64url, 32 characters (192 bits): collisions would serve one caller another's data. */
+export function digest(input: string): string {
+  return hash('sha256', input, 'base64url').slice(0, 32);
+}
+
+function escapeChar(ch: string): string {
+  return '%' + ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
+}
+
+/** Escapes one caller segment; hashes it when it is over-long, unprintable, or when `hashAll` is set. */
+export function segment(raw: string, maxLength = DEFAULT_MAX_KEY_LENGTH, hashAll = false): string {
+  if (hashAll) return '#' + digest(raw);
+  if (raw.length <= maxLength && !NEEDS_ESCAPE.test(raw) && !UNPRINTABLE.test(raw)) return raw;
+  if (UNPRINTABLE.test(raw)) return '#' + digest(raw);
+  const escaped = raw.replace(NEEDS_ESCAPE_ALL, escapeChar);
+  return escaped.length <= maxLength ? escaped : '#' + digest(raw);
+}
+
+/** Escapes a caller's glob pattern for SCAN MATCH: literal parts escaped as keys are, `*` and `?` kept. */
+export function patternSegment(pattern: string): string {
+  return pattern.replace(NEEDS_ESCAPE_ALL, (ch) => (ch === '*' || ch === '?' ? ch : escapeChar(ch)));
+}
+
+export function assertKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new TypeError(
+      `Strata cache: a cache key must be a non-empty string; got ${key === '' ? 'an empty string' : typeof key}`,
+    );
+  }
+}
+
+/**
+ * A stable key for a list of arguments: object keys sorted (safe-stable-stringify), so `{a, b}` and
+ * `{b, a}` agree. Values are type-marked first, so `1`, `'1'`, `1n` and a Date with the same text never
+ * share a key: every string gets an `s` prefix, which leaves any other marker unambiguous.
+ */
+export function argsKey(args: readonly unknown[]): string {
+  const text = stringify(args, markTypes) ?? 'u';
+  return text.length <= 64 ? text : '#' + digest(text);
+}
+
+function markTypes(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Date) return 'd' + (Number.isNaN(raw.getTime()) ? 'NaN' : raw.toISOString());
+  if (Buffer.isBuffer(raw) || raw instanceof Uint8Array) return 'b' + Buffer.from(raw).toString('base64');
+  if (raw instanceof Map) return ['M', ...raw];
+  if (raw instanceof Set) return ['S', ...raw];
+  switch (typeof value) {
+    case 'string':
+      return 's' + value;
+    case 'bigint':
+      return 'n' + value.toString();
+    case 'undefined':
+      return 'u';
+    case 'function':
+    case 'symbol':
+      return 'f';
+    case 'number':
+      return Number.isFinite(value) ? value : 'x' + String(value);
+    default:
+      return value;
+  }
+}
+
+export interface KeySpaceParts {
+  prefix: string;
+  namespace: string;
+  tenant?: string;
+  name: string;
+}
+
+/**
+ * The fixed part of every key of one view, computed once, so building a key is one concatenation; and
+ * the ids under which the view's namespace and tags record their invalidation times. Tags are scoped by
+ * prefix and tenant (they span namespaces and named caches, never tenants); a namespace by prefix,
+ * namespace and tenant. Every part is escaped, so ids parse one way only.
+ */
+export class KeySpace {
+  readonly base: string;
+  readonly namespaceId: string;
+  private readonly tagBase: string;
+
+  constructor(
+    readonly parts: Readonly<KeySpaceParts>,
+    private readonly maxKeyLength = DEFAULT_MAX_KEY_LENGTH,
+    private readonly hashKeys = false,
+  ) {
+    const prefix = segment(parts.prefix);
+    const tenant = parts.tenant === undefined ? '' : `:t=${segment(parts.tenant, maxKeyLength, hashKeys)}`;
+    const namespace = segment(parts.namespace);
+    this.base = `${prefix}:${namespace}${tenant}:${segment(parts.name)}:`;
+    this.namespaceId = `ns:${prefix}:${namespace}${tenant}`;
+    this.tagBase = `tag:${prefix}${tenant}:`;
+  }
+
+  key(key: string): string {
+    assertKey(key);
+    return this.base + segment(key, this.maxKeyLength, this.hashKeys);
+  }
+
+  /** Counters live apart from entries, so `get` never tries to decode one. */
+  counterKey(key: string): string {
+    assertKey(key);
+    return this.base + '#ctr:' + segment(key, this.maxKeyLength, this.hashKeys);
+  }
+
+  /** The SCAN MATCH pattern for a caller's glob over this view's keys. */
+  pattern(glob: string): string {
+    return this.base + patternSegment(glob);
+  }
+
+  tagId(tag: string): string {
+    if (typeof tag !== 'string' || tag.length === 0) {
+      throw new TypeError(`Strata cache: a tag must be a non-empty string; got ${tag === '' ? 'an empty string' : typeof tag}`);
+    }
+    return this.tagBase + segment(tag, this.maxKeyLength, this.hashKeys);
+  }
+}

@@ -1,0 +1,116 @@
+import { L2UnavailableError } from '../core/errors';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitBreakerOptions {
+  /** Consecutive failures that open the circuit. */
+  failureThreshold: number;
+  /** While open, how often a probe is sent to see whether the remote is back. */
+  probeInterval: number;
+  /** Sends one cheap request (PING); resolves when the remote answers. */
+  probe: () => Promise<unknown>;
+  /** Runs after a successful probe and before the circuit closes (e.g. replay deletes that could not be sent). */
+  beforeClose?: () => Promise<void>;
+  onStateChange?: (state: BreakerState, reason: string) => void;
+}
+
+/**
+ * Stops sending to a dead Redis and probes it back. States:
+ * - `closed`: calls go through; `failureThreshold` consecutive failures (or `trip()`) open it.
+ * - `open`: calls fail at once with `L2UnavailableError` (no network, no waiting); a probe runs every
+ *   `probeInterval` (and at once on `nudge()`, e.g. when the client reconnects).
+ * - `half-open`: a probe is in flight; calls still fail fast. Success runs `beforeClose` then closes;
+ *   failure re-opens.
+ */
+export class CircuitBreaker {
+  private current: BreakerState = 'closed';
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closedForGood = false;
+  private lastReason = '';
+
+  constructor(private readonly options: CircuitBreakerOptions) {}
+
+  get state(): BreakerState {
+    return this.current;
+  }
+
+  get isClosed(): boolean {
+    return this.current === 'closed';
+  }
+
+  /** Runs `op` when the circuit is closed; counts its outcome. */
+  async run<T>(op: () => Promise<T>): Promise<T> {
+    if (this.current !== 'closed') throw new L2UnavailableError(`circuit ${this.current} (${this.lastReason})`);
+    try {
+      const result = await op();
+      this.failures = 0;
+      return result;
+    } catch (error) {
+      this.failure(error);
+      throw error;
+    }
+  }
+
+  /** Counts a failure seen outside `run` (e.g. a command whose result is not awaited). */
+  failure(error: unknown): void {
+    if (this.current !== 'closed') return;
+    this.failures += 1;
+    if (this.failures >= this.options.failureThreshold) this.trip(describeError(error));
+  }
+
+  /** Opens the circuit at once, e.g. when the connection closed. */
+  trip(reason: string): void {
+    if (this.closedForGood || this.current === 'open') return;
+    this.lastReason = reason;
+    this.transition('open', reason);
+    this.schedule();
+  }
+
+  /** Probes now instead of waiting for the next interval (the client says it reconnected). */
+  nudge(): void {
+    if (this.current === 'open') void this.attemptProbe();
+  }
+
+  /** Stops probing for good (application shutdown). */
+  dispose(): void {
+    this.closedForGood = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.closedForGood) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.attemptProbe(), this.options.probeInterval);
+    this.timer.unref();
+  }
+
+  private async attemptProbe(): Promise<void> {
+    if (this.current !== 'open' || this.closedForGood) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.current = 'half-open';
+    try {
+      await this.options.probe();
+      await this.options.beforeClose?.();
+      if (this.closedForGood) return;
+      this.failures = 0;
+      this.transition('closed', 'probe succeeded');
+    } catch (error) {
+      if (this.closedForGood) return;
+      this.current = 'open';
+      this.lastReason = describeError(error);
+      this.schedule();
+    }
+  }
+
+  private transition(state: BreakerState, reason: string): void {
+    this.current = state;
+    this.options.onStateChange?.(state, reason);
+  }
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

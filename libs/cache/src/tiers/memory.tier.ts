@@ -1,0 +1,146 @@
+import { LRUCache } from 'lru-cache';
+import type { CacheEntry } from '../core/entry';
+import { deepFreeze } from '../core/freeze';
+import type { CacheTier, SerializedValue, TierWrite } from './tier';
+
+export interface MemoryTierOptions {
+  /** Most entries held. */
+  maxEntries: number;
+  /** Most bytes held, measured as the serialized size of each entry. */
+  maxBytes: number;
+  /** Rebuilds a value from its serialized text: L1 keeps its own copy, never the caller's object. */
+  parse: (serialized: SerializedValue) => unknown;
+  onEvict?: (key: string) => void;
+}
+
+/** An L1 item: the entry (with a frozen value) and what it takes to copy the value when it cannot be frozen. */
+interface L1Item extends CacheEntry {
+  readonly size: number;
+  /** Set when the value holds Maps, Sets, Dates or typed arrays: each hit parses a fresh copy. */
+  readonly copyFrom?: SerializedValue;
+}
+
+const ENVELOPE_OVERHEAD = 64;
+
+/**
+ * L1: in-process, bounded by entries and by bytes (lru-cache `maxSize` with the serialized size).
+ * Synchronous underneath; `peek` is the engine's hot path, the async methods serve the tier interface.
+ */
+export class MemoryTier implements CacheTier {
+  readonly kind = 'memory' as const;
+  private readonly lru: LRUCache<string, L1Item>;
+  private readonly counters = new Map<string, { value: number; expiresAt: number }>();
+
+  constructor(private readonly options: MemoryTierOptions) {
+    this.lru = new LRUCache<string, L1Item>({
+      max: options.maxEntries,
+      maxSize: options.maxBytes,
+      sizeCalculation: (item) => item.size,
+      dispose: options.onEvict ? (_item, key, reason) => reason === 'evict' && options.onEvict?.(key) : undefined,
+    });
+  }
+
+  /** The entry as stored, or undefined. The value is either frozen or a fresh copy. */
+  peek(key: string): CacheEntry | undefined {
+    const item = this.lru.get(key);
+    if (item === undefined || item.copyFrom === undefined) return item;
+    return { ...item, value: this.options.parse(item.copyFrom) };
+  }
+
+  store(write: TierWrite): void {
+    const { key, entry, serialized } = write;
+    const size = serialized.text.length * 2 + ENVELOPE_OVERHEAD + tagBytes(entry.tags);
+    if (size > this.options.maxBytes) {
+      this.lru.delete(key);
+      return;
+    }
+    const value = this.options.parse(serialized);
+    const frozen = deepFreeze(value);
+    const item: L1Item = {
+      value,
+      createdAt: entry.createdAt,
+      expiresAt: entry.expiresAt,
+      staleUntil: entry.staleUntil,
+      tags: Object.freeze([...entry.tags]),
+      size,
+      copyFrom: frozen ? undefined : serialized,
+    };
+    this.lru.set(key, item);
+  }
+
+  remove(key: string): void {
+    this.lru.delete(key);
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    return this.peek(key);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {
+    return keys.map((key) => this.peek(key));
+  }
+
+  async set(write: TierWrite): Promise<void> {
+    this.store(write);
+  }
+
+  async setMany(writes: readonly TierWrite[]): Promise<void> {
+    for (const write of writes) this.store(write);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.lru.delete(key);
+  }
+
+  async increment(key: string, by: number, ttlMs: number): Promise<number> {
+    return this.incrementSync(key, by, ttlMs, Date.now());
+  }
+
+  incrementSync(key: string, by: number, ttlMs: number, now: number): number {
+    const current = this.counters.get(key);
+    if (current === undefined || current.expiresAt <= now) {
+      if (this.counters.size >= this.options.maxEntries) this.sweepCounters(now);
+      this.counters.set(key, { value: by, expiresAt: now + ttlMs });
+      return by;
+    }
+    current.value += by;
+    return current.value;
+  }
+
+  /** Drops everything (used when L1 can no longer be trusted, e.g. after a lost bus message). */
+  clear(): void {
+    this.lru.clear();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.lru.keys();
+  }
+
+  get entries(): number {
+    return this.lru.size;
+  }
+
+  get bytes(): number {
+    return this.lru.calculatedSize;
+  }
+
+  async close(): Promise<void> {
+    this.lru.clear();
+    this.counters.clear();
+  }
+
+  private sweepCounters(now: number): void {
+    for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
+    // Still full of live counters: drop the oldest rather than grow without bound.
+    if (this.counters.size >= this.options.maxEntries) {
+      const oldest = this.counters.keys().next();
+      if (!oldest.done) this.counters.delete(oldest.value);
+    }
+  }
+}
+
+function tagBytes(tags: readonly string[]): number {
+  let bytes = 0;
+  for (const tag of tags) bytes += tag.length * 2;
+  return bytes;
+}

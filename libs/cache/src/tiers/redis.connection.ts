@@ -1,0 +1,69 @@
+import Redis, { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+
+/** How to reach Redis: a URL, ioredis options, Sentinel, Cluster, or a client you already own. */
+export type RedisConnectionOptions =
+  | string
+  | { url: string; options?: RedisOptions }
+  | { client: Redis | Cluster }
+  | (RedisOptions & { sentinels: Array<{ host: string; port: number }>; name: string })
+  | { cluster: ClusterNode[]; options?: ClusterOptions }
+  | RedisOptions;
+
+export type RedisClient = Redis | Cluster;
+
+export interface ConnectionSettings {
+  commandTimeout: number;
+  connectTimeout: number;
+}
+
+/**
+ * The settings the cache needs from a client, whatever the caller passed:
+ * - `commandTimeout`: a paused Redis makes a GET wait ~3 s with ioredis defaults; ours fails it in time.
+ * - `enableOfflineQueue: false`: while disconnected, commands fail at once instead of piling up in memory.
+ * - `autoResendUnfulfilledCommands: false` and `maxRetriesPerRequest: 0`: a write we already reported as
+ *   failed must not be replayed after a reconnect, where it could land after a later delete
+ *   (ioredis #2130: a SET rejected as timed out was still applied once Redis came back).
+ * - reconnects go on forever with a capped, jittered backoff, so Redis coming back is always noticed.
+ */
+function clientDefaults(settings: ConnectionSettings): RedisOptions {
+  return {
+    commandTimeout: settings.commandTimeout,
+    connectTimeout: settings.connectTimeout,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: true,
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
+  };
+}
+
+export interface OwnedClient {
+  client: RedisClient;
+  /** False for a client the caller passed in: we never close what we did not open. */
+  owned: boolean;
+}
+
+export function createRedisClient(connection: RedisConnectionOptions, settings: ConnectionSettings): OwnedClient {
+  const defaults = clientDefaults(settings);
+  if (typeof connection === 'string') return { client: new Redis(connection, defaults), owned: true };
+  if ('client' in connection) return { client: connection.client, owned: false };
+  if ('cluster' in connection) {
+    const options = connection.options ?? {};
+    return {
+      client: new Cluster(connection.cluster, {
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: defaults.retryStrategy,
+        ...options,
+        redisOptions: { ...defaults, ...options.redisOptions },
+      }),
+      owned: true,
+    };
+  }
+  if ('url' in connection) return { client: new Redis(connection.url, { ...defaults, ...connection.options }), owned: true };
+  return { client: new Redis({ ...defaults, ...connection }), owned: true };
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}

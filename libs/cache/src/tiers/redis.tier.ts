@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { EntryCodec } from '../codec/entry.codec';
+import type { CacheEntry } from '../core/entry';
+import { CorruptEntryError } from '../core/errors';
+import { type RedisClient, isCluster } from './redis.connection';
+import type { CacheTier, TierWrite } from './tier';
+
+// Adds to a counter and sets its TTL only when this call created it, in one atomic step.
+const INCREMENT_SCRIPT = script(`
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if v == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v`);
+// Removes a corrupt entry only if it is still the bytes we read, so a fresh write in between survives.
+const DELETE_IF_SAME_SCRIPT = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1]) end
+return 0`);
+
+export interface LuaScript {
+  body: string;
+  sha: string;
+}
+
+export function script(body: string): LuaScript {
+  return { body, sha: createHash('sha1').update(body).digest('hex') };
+}
+
+export interface RedisTierOptions {
+  codec: EntryCodec;
+  now: () => number;
+  /** Called for every entry that failed to decode; the tier has already scheduled its deletion. */
+  onCorrupt?: (key: string, error: CorruptEntryError) => void;
+}
+
+/**
+ * L2 on ioredis. Standalone and Sentinel clients batch multi-key work into one round trip (MGET, one
+ * pipeline); a Cluster client sends per-key commands, which auto-pipelining groups per node, so keys in
+ * different slots never meet in one command.
+ */
+export class RedisTier implements CacheTier {
+  readonly kind = 'redis' as const;
+  readonly clustered: boolean;
+
+  constructor(
+    readonly client: RedisClient,
+    private readonly options: RedisTierOptions,
+  ) {
+    this.clustered = isCluster(client);
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const bytes = await this.client.getBuffer(key);
+    return bytes === null ? undefined : this.decode(key, bytes);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {
+    if (keys.length === 0) return [];
+    const raw = this.clustered
+      ? await Promise.all(keys.map((key) => this.client.getBuffer(key)))
+      : await this.client.mgetBuffer(...keys);
+    return raw.map((bytes, i) => (bytes === null ? undefined : this.decode(keys[i], bytes)));
+  }
+
+  async set(write: TierWrite): Promise<void> {
+    const ttl = write.entry.staleUntil - this.options.now();
+    if (ttl <= 0) {
+      await this.client.unlink(write.key);
+      return;
+    }
+    await this.client.set(write.key, this.options.codec.encode(write.entry, write.serialized), 'PX', ttl);
+  }
+
+  async setMany(writes: readonly TierWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    if (this.clustered) {
+      await Promise.all(writes.map((write) => this.set(write)));
+      return;
+    }
+    const now = this.options.now();
+    const pipeline = this.client.pipeline();
+    for (const write of writes) {
+      const ttl = write.entry.staleUntil - now;
+      if (ttl <= 0) pipeline.unlink(write.key);
+      else pipeline.set(write.key, this.options.codec.encode(write.entry, write.serialized), 'PX', ttl);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    if (this.clustered) await Promise.all(keys.map((key) => this.client.unlink(key)));
+    else await this.client.unlink(...keys);
+  }
+
+  async increment(key: string, by: number, ttlMs: number): Promise<number> {
+    return Number(await this.runScript(INCREMENT_SCRIPT, key, by, ttlMs));
+  }
+
+  async close(): Promise<void> {
+    // The owner of the client closes it (see CacheStack); a tier only forgets it.
+  }
+
+  /** EVALSHA with a fallback to EVAL when the server does not know the script yet (restart, failover). */
+  async runScript(lua: LuaScript, key: string, ...args: (string | number | Buffer)[]): Promise<unknown> {
+    try {
+      return await this.client.evalsha(lua.sha, 1, key, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
+      return this.client.eval(lua.body, 1, key, ...args);
+    }
+  }
+
+  private decode(key: string, bytes: Buffer): CacheEntry | undefined {
+    try {
+      return this.options.codec.decode(bytes);
+    } catch (error) {
+      const corrupt = error instanceof CorruptEntryError ? error : new CorruptEntryError(String(error), { cause: error });
+      // A bad entry would fail every reader until it expires: remove it, and never let that fail the read.
+      this.runScript(DELETE_IF_SAME_SCRIPT, key, bytes).catch(() => undefined);
+      this.options.onCorrupt?.(key, corrupt);
+      return undefined;
+    }
+  }
+}
+

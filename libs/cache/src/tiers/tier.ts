@@ -1,0 +1,30 @@
+import type { CacheEntry } from '../core/entry';
+
+/** A value already run through the serializer once, so every tier reuses the same text. */
+export interface SerializedValue {
+  readonly text: string;
+  readonly tagged: boolean;
+}
+
+export interface TierWrite {
+  readonly key: string;
+  readonly entry: CacheEntry;
+  readonly serialized: SerializedValue;
+}
+
+/**
+ * One storage tier (memory, Redis, later PostgreSQL). Keys are full keys (see `KeySpace`); entries are
+ * envelopes. Tiers store and return what they are given: freshness, tags and namespaces are the engine's
+ * business. `get` returns undefined for a missing or undecodable entry; any other failure throws.
+ */
+export interface CacheTier {
+  readonly kind: 'memory' | 'redis' | 'postgres';
+  get(key: string): Promise<CacheEntry | undefined>;
+  getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]>;
+  set(write: TierWrite): Promise<void>;
+  setMany(writes: readonly TierWrite[]): Promise<void>;
+  delete(keys: readonly string[]): Promise<void>;
+  /** Atomic add; the counter gets `ttlMs` when this call creates it. Counters are not entries. */
+  increment(key: string, by: number, ttlMs: number): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+import { Test } from '@nestjs/testing';
+import type { INestApplicationContext } from '@nestjs/common';
+import { CACHE_CLOCK, CacheModule, CacheService, type CacheModuleOptions } from '../src';
+import { CacheStack } from '../src/cache.stack';
+
+export interface CacheApp {
+  app: INestApplicationContext;
+  cache: CacheService;
+  stack: CacheStack;
+  /** The fake clock, when the app was built with one. */
+  clock: { now: number; advance(ms: number): void };
+}
+
+/**
+ * Builds a Nest application context with `CacheModule.forRoot(options)` and remembers it, so
+ * `closeAll()` (in afterEach/afterAll) shuts every app down: no test leaks a connection or a timer.
+ */
+export class CacheFactory {
+  private readonly apps: INestApplicationContext[] = [];
+
+  async create(options: CacheModuleOptions, { fakeClock = false } = {}): Promise<CacheApp> {
+    const clock = {
+      now: Date.now(),
+      advance(ms: number) {
+        this.now += ms;
+      },
+    };
+    let builder = Test.createTestingModule({ imports: [CacheModule.forRoot({ logger: silent, ...options })] });
+    if (fakeClock) builder = builder.overrideProvider(CACHE_CLOCK).useValue(() => clock.now);
+    const moduleRef = await builder.compile();
+    const app = await moduleRef.init();
+    this.apps.push(app);
+    return { app, cache: app.get(CacheService), stack: app.get(CacheStack), clock };
+  }
+
+  async closeAll(): Promise<void> {
+    const apps = this.apps.splice(0);
+    await Promise.all(apps.map((app) => app.close()));
+  }
+}
+
+/** A logger that records instead of printing, so tests can assert what was logged and how often. */
+export class RecordingLogger {
+  readonly lines: Array<{ level: string; message: string }> = [];
+  log(message: unknown) {
+    this.lines.push({ level: 'log', message: String(message) });
+  }
+  warn(message: unknown) {
+    this.lines.push({ level: 'warn', message: String(message) });
+  }
+  error(message: unknown) {
+    this.lines.push({ level: 'error', message: String(message) });
+  }
+  count(pattern: RegExp): number {
+    return this.lines.filter((line) => pattern.test(line.message)).length;
+  }
+}
+
+const silent = { log() {}, warn() {}, error() {} };

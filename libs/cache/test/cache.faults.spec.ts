@@ -1,0 +1,114 @@
+import type Redis from 'ioredis';
+import { L2UnavailableError } from '../src';
+import { getFreePort, startRedis, useRedis, waitFor } from '../../../test/harness';
+import { CacheFactory, RecordingLogger } from './cache-factory';
+
+/** Redis faults, on real processes: the harness kills, pauses and restarts the server. */
+describe('CacheService when Redis fails', () => {
+  const redis = useRedis();
+  const apps = new CacheFactory();
+  let admin: Redis;
+  let n = 0;
+  const prefix = () => `f${++n}`;
+
+  beforeAll(() => {
+    admin = redis.client();
+  });
+  afterEach(async () => {
+    await apps.closeAll();
+    if (!redis.process.isRunning()) await redis.process.restart();
+  });
+
+  it('keeps answering from L1 and the factory when Redis is killed, within the command timeout', async () => {
+    const logger = new RecordingLogger();
+    const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, logger });
+    await cache.set('warm', 'from-l1');
+    await redis.process.kill();
+    for (let i = 0; i < 50; i++) {
+      const started = performance.now();
+      expect(await cache.get('warm')).toBe('from-l1');
+      expect(await cache.getOrSet(`cold:${i}`, () => `computed:${i}`)).toBe(`computed:${i}`);
+      await cache.set(`w:${i}`, i);
+      expect(performance.now() - started).toBeLessThan(1000); // a bound, not a benchmark: no call hangs
+    }
+    expect(cache.stats().l2.state).toBe('open');
+    expect(cache.stats().l2.errors).toBeGreaterThan(0);
+    // Logged once per state change, not once per call.
+    expect(logger.count(/Redis tier unavailable/)).toBe(1);
+
+    await redis.process.restart();
+    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 10_000, message: 'breaker never closed' });
+    expect(logger.count(/Redis tier available again/)).toBe(1);
+    await cache.set('after', 'back');
+    expect(await admin.exists(cache.keyOf('after'))).toBe(1);
+  });
+
+  it('a paused Redis costs a call at most about the command timeout', async () => {
+    const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100 });
+    await redis.process.pause();
+    try {
+      const started = performance.now();
+      expect(await cache.getOrSet('paused', () => 'factory')).toBe('factory');
+      const elapsed = performance.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(90);
+      expect(elapsed).toBeLessThan(1000);
+    } finally {
+      await redis.process.resume();
+    }
+  });
+
+  it('strict: true surfaces Redis errors instead of degrading', async () => {
+    const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, strict: true });
+    await redis.process.kill();
+    await expect(cache.get('x')).rejects.toBeInstanceOf(L2UnavailableError);
+    await expect(cache.set('x', 1)).rejects.toBeInstanceOf(L2UnavailableError);
+  });
+
+  it('starts with Redis down, serves from the factory, and uses Redis once it appears', async () => {
+    const port = await getFreePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const { cache } = await apps.create({ redis: url, prefix: prefix(), connectTimeout: 200, probeInterval: 100 });
+    expect(await cache.getOrSet('k', () => 'factory')).toBe('factory');
+    expect(cache.stats().l2.state).not.toBe('closed');
+    const late = await startRedis({ port });
+    try {
+      await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 10_000, message: 'never connected' });
+      await cache.set('k2', 'stored');
+      expect(await late.client().exists(cache.keyOf('k2'))).toBe(1);
+    } finally {
+      await apps.closeAll();
+      await late.stop();
+    }
+  });
+
+  it('never resurrects: a set that timed out while Redis was paused stays deleted (50 runs)', async () => {
+    const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 50, probeInterval: 50 });
+    for (let run = 0; run < 50; run++) {
+      const key = `res:${run}`;
+      await redis.process.pause();
+      await cache.set(key, 'written-while-paused'); // times out client-side; the bytes wait in the socket
+      await redis.process.resume();
+      await cache.delete(key); // may go straight to Redis, or be queued while the breaker is open
+      await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 5_000 });
+      await waitFor(async () => (await admin.exists(cache.keyOf(key))) === 0, { timeoutMs: 2_000 });
+      expect(await cache.get(key)).toBeUndefined();
+    }
+  });
+
+  it('replays deletes made while Redis was unreachable before using it again', async () => {
+    const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, probeInterval: 100 });
+    await cache.set('doomed', 'old');
+    await redis.process.pause();
+    try {
+      await cache.get('nothing'); // trip the breaker
+      await cache.get('nothing2');
+      await cache.get('nothing3');
+      await cache.delete('doomed'); // cannot reach Redis: remembered
+    } finally {
+      await redis.process.resume();
+    }
+    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 5_000 });
+    expect(await admin.exists(cache.keyOf('doomed'))).toBe(0);
+    expect(await cache.get('doomed')).toBeUndefined();
+  });
+});

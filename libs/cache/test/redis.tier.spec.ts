@@ -1,0 +1,75 @@
+import type Redis from 'ioredis';
+import { EntryCodec } from '../src/codec/entry.codec';
+import type { CorruptEntryError } from '../src/core/errors';
+import { createRedisClient } from '../src/tiers/redis.connection';
+import { RedisTier } from '../src/tiers/redis.tier';
+import { useRedis, waitFor } from '../../../test/harness';
+import { tierConformance, write } from './tier-conformance';
+
+describe('RedisTier (real redis-server)', () => {
+  const redis = useRedis();
+  let client: Redis;
+  let tier: RedisTier;
+  const corrupt: string[] = [];
+
+  beforeAll(async () => {
+    client = createRedisClient(redis.url, { commandTimeout: 1000, connectTimeout: 2000 }).client as Redis;
+    await waitFor(() => client.status === 'ready', { message: 'client never became ready' });
+    tier = new RedisTier(client, {
+      codec: new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024 }),
+      now: Date.now,
+      onCorrupt: (key: string, _error: CorruptEntryError) => corrupt.push(key),
+    });
+  });
+  afterAll(() => client.quit());
+
+  tierConformance('redis', () => tier);
+
+  it('sets the physical TTL to the end of the stale window', async () => {
+    const now = Date.now();
+    await tier.set(write('ttl', 'v', { createdAt: now, expiresAt: now + 10_000, staleUntil: now + 30_000 }));
+    const pttl = await client.pttl('ttl');
+    expect(pttl).toBeGreaterThan(28_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+  });
+
+  it('gives a counter its TTL only when it creates it', async () => {
+    await tier.increment('ctr:ttl', 1, 5_000);
+    await client.pexpire('ctr:ttl', 60_000);
+    await tier.increment('ctr:ttl', 1, 5_000);
+    expect(await client.pttl('ctr:ttl')).toBeGreaterThan(50_000);
+  });
+
+  it.each([
+    ['garbage', Buffer.from('not an entry at all')],
+    ['an unknown version', Buffer.from([0xff, 0x7b, 0x7d])],
+    ['truncated JSON', Buffer.concat([Buffer.from([0x20]), Buffer.from('{"c":1,"e":2,"s":3,"t":[],"v":')])],
+    ['an empty value', Buffer.alloc(0)],
+  ])('treats %s as a miss, deletes it and reports it', async (label, bytes) => {
+    const key = `corrupt:${label}`;
+    await client.set(key, bytes);
+    expect(await tier.get(key)).toBeUndefined();
+    expect(corrupt).toContain(key);
+    await waitFor(async () => (await client.exists(key)) === 0, { message: 'corrupt key was not deleted' });
+  });
+
+  it('does not delete a corrupt key that was rewritten in between', async () => {
+    await client.set('corrupt:race', 'garbage');
+    const good = write('corrupt:race', 'fresh');
+    // Decode fails on the garbage; the good write lands before the compare-and-delete runs.
+    const read = tier.get('corrupt:race');
+    await tier.set(good);
+    expect(await read).toBeUndefined();
+    await waitFor(() => corrupt.includes('corrupt:race'));
+    expect((await tier.get('corrupt:race'))?.value).toBe('fresh');
+  });
+
+  it('stores a 10 KB LLM-like text at no more than 30% of its size', async () => {
+    const { llmText } = await import('../src/codec/llm-text.fixture');
+    const text = llmText(10 * 1024, 7);
+    await tier.set(write('llm', text));
+    const stored = await client.strlen('llm');
+    expect(stored / Buffer.byteLength(text)).toBeLessThanOrEqual(0.3);
+    expect((await tier.get('llm'))!.value).toBe(text);
+  });
+});

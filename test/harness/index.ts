@@ -4,12 +4,15 @@ import { RedisProcess, StartRedisOptions, startRedis } from './redis-server';
 export {
   LOOPBACK,
   RedisStartError,
+  closeClient,
   findExecutable,
   getFreePort,
   rawCommand,
+  replyText,
+  replyValue,
   startRedis,
 } from './redis-server';
-export type { RawReply, RedisConfig, RedisConfigValue, RedisProcess, StartRedisOptions } from './redis-server';
+export type { RawReply, ReplyValue, RedisConfig, RedisConfigValue, RedisProcess, StartRedisOptions } from './redis-server';
 export { WaitForTimeoutError, waitFor, waitForValue } from './wait-for';
 export type { WaitForOptions } from './wait-for';
 

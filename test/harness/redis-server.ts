@@ -154,33 +154,78 @@ export function getFreePort(): Promise<number> {
   });
 }
 
-/** One RESP reply as read by {@link rawCommand}: arrays are not supported. */
-export interface RawReply {
-  /** `+` simple string, `-` error, `:` integer, `$` bulk string (`text` is null for a null bulk string). */
-  readonly type: '+' | '-' | ':' | '$';
-  readonly text: string | null;
-}
+/** One RESP2 reply as read by {@link rawCommand}. */
+export type RawReply =
+  /** `+` simple string, `-` error, `:` integer */
+  | { readonly type: '+' | '-' | ':'; readonly text: string }
+  /** bulk string; null for a null bulk string */
+  | { readonly type: '$'; readonly text: string | null }
+  /** array; null for a null array */
+  | { readonly type: '*'; readonly items: readonly RawReply[] | null };
 
-/** Parses one non-array RESP reply from the start of `data`, or returns undefined if it is incomplete. */
-function parseReply(data: Buffer): RawReply | undefined {
-  const lineEnd = data.indexOf('\r\n');
+/** Parses one RESP2 reply at `offset`; returns it with the offset after it, or undefined if incomplete. */
+function parseReply(data: Buffer, offset = 0): [RawReply, number] | undefined {
+  const lineEnd = data.indexOf('\r\n', offset);
   if (lineEnd < 0) {
     return undefined;
   }
-  const type = String.fromCharCode(data[0] ?? 0);
-  const line = data.subarray(1, lineEnd).toString('utf8');
-  if (type === '+' || type === '-' || type === ':') {
-    return { type, text: line };
-  }
-  if (type === '$') {
-    const length = Number.parseInt(line, 10);
-    if (length < 0) {
-      return { type, text: null };
+  const type = String.fromCharCode(data[offset] ?? 0);
+  const line = data.subarray(offset + 1, lineEnd).toString('utf8');
+  const next = lineEnd + 2;
+  switch (type) {
+    case '+':
+    case '-':
+    case ':':
+      return [{ type, text: line }, next];
+    case '$': {
+      const length = Number.parseInt(line, 10);
+      if (length < 0) {
+        return [{ type, text: null }, next];
+      }
+      if (data.length < next + length + 2) {
+        return undefined;
+      }
+      return [{ type, text: data.subarray(next, next + length).toString('utf8') }, next + length + 2];
     }
-    const start = lineEnd + 2;
-    return data.length >= start + length + 2 ? { type, text: data.subarray(start, start + length).toString('utf8') } : undefined;
+    case '*': {
+      const count = Number.parseInt(line, 10);
+      if (count < 0) {
+        return [{ type, items: null }, next];
+      }
+      const items: RawReply[] = [];
+      let position = next;
+      for (let i = 0; i < count; i += 1) {
+        const parsed = parseReply(data, position);
+        if (parsed === undefined) {
+          return undefined;
+        }
+        items.push(parsed[0]);
+        position = parsed[1];
+      }
+      return [{ type, items }, position];
+    }
+    default:
+      throw new Error(`unsupported RESP reply type ${JSON.stringify(type)}`);
   }
-  throw new Error(`unsupported RESP reply type ${JSON.stringify(type)}`);
+}
+
+/** The text of a simple, error, integer or bulk reply; throws on an error reply or an array. */
+export function replyText(reply: RawReply): string | null {
+  if (reply.type === '*') {
+    throw new Error('expected a string reply, got an array');
+  }
+  if (reply.type === '-') {
+    throw new Error(`Redis error reply: ${reply.text}`);
+  }
+  return reply.text;
+}
+
+/** An array reply as a list of strings or nested lists (errors throw, nulls become null). */
+export type ReplyValue = string | null | readonly ReplyValue[];
+
+/** Converts any reply to plain values; throws on an error reply. */
+export function replyValue(reply: RawReply): ReplyValue {
+  return reply.type === '*' ? (reply.items ?? []).map(replyValue) : replyText(reply);
 }
 
 /**
@@ -220,9 +265,9 @@ export function rawCommand(
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       try {
-        const reply = parseReply(buffered);
-        if (reply !== undefined) {
-          finish(undefined, reply);
+        const parsed = parseReply(buffered);
+        if (parsed !== undefined) {
+          finish(undefined, parsed[0]);
         }
       } catch (err: unknown) {
         finish(err instanceof Error ? err : new Error(String(err)));
@@ -349,7 +394,8 @@ function procState(pid: number): string | undefined {
   }
 }
 
-async function closeClient(client: Redis | Cluster, timeoutMs = 2_000): Promise<void> {
+/** Disconnects an ioredis client (standalone or cluster) and waits for its `end` event (at most `timeoutMs`). */
+export async function closeClient(client: Redis | Cluster, timeoutMs = 2_000): Promise<void> {
   if (client.status === 'end') {
     return;
   }
@@ -480,7 +526,8 @@ class RedisServerProcess implements RedisProcess {
     }
     const base: Record<string, string> = this.sentinel
       ? { logfile: '""' }
-      : { logfile: '""', save: '""', appendonly: 'no' };
+      : // no persistence; replicas sync at once instead of after the default 5 s diskless-sync delay
+        { logfile: '""', save: '""', appendonly: 'no', 'repl-diskless-sync-delay': '0' };
     const lines = [
       '# Generated by test/harness/redis-server.ts',
       `bind ${LOOPBACK}`,
@@ -600,15 +647,15 @@ class RedisServerProcess implements RedisProcess {
    */
   private async probe(pid: number): Promise<string> {
     const info = await rawCommand(this.currentPort, ['INFO', 'server'], 500);
-    const match = /^process_id:(\d+)/m.exec(info.text ?? '');
-    if (info.type !== '$' || match === null) {
-      return `INFO server answered ${info.type}${info.text ?? ''}`;
+    const match = info.type === '$' ? /^process_id:(\d+)/m.exec(info.text ?? '') : null;
+    if (match === null) {
+      return `INFO server answered ${JSON.stringify(info)}`;
     }
     if (Number(match[1]) !== pid) {
       return `port ${this.currentPort} is answered by another process (pid ${match[1]})`;
     }
     const ping = await rawCommand(this.currentPort, ['PING'], 500);
-    return ping.type === '+' && ping.text === 'PONG' ? 'ready' : `PING answered ${ping.type}${ping.text ?? ''}`;
+    return ping.type === '+' && ping.text === 'PONG' ? 'ready' : `PING answered ${JSON.stringify(ping)}`;
   }
 
   private async killRun(run: Run): Promise<void> {

@@ -6,8 +6,8 @@ export interface WaitForOptions {
   timeoutMs?: number;
   /** Pause between two attempts, in milliseconds (default 25). */
   intervalMs?: number;
-  /** What was being waited for; it starts the error thrown on timeout. */
-  message?: string;
+  /** What was being waited for, in the error thrown on timeout; a function is called only then (for live details). */
+  message?: string | (() => string);
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -61,7 +61,18 @@ function describeError(error: unknown): string {
 /**
  * Polls `fn` until `predicate` accepts what it returned, and returns that value.
  * An attempt that throws counts as "not yet"; the last error (or value) is in the timeout message.
+ * With a type-guard predicate the result is narrowed: `waitForValue(find, (x): x is string => x !== undefined)`.
  */
+export async function waitForValue<T, S extends T>(
+  fn: () => T | Promise<T>,
+  predicate: (value: T) => value is S,
+  opts?: WaitForOptions,
+): Promise<S>;
+export async function waitForValue<T>(
+  fn: () => T | Promise<T>,
+  predicate: (value: T) => boolean,
+  opts?: WaitForOptions,
+): Promise<T>;
 export async function waitForValue<T>(
   fn: () => T | Promise<T>,
   predicate: (value: T) => boolean,
@@ -90,7 +101,7 @@ export async function waitForValue<T>(
     await delay(Math.min(intervalMs, remaining));
   }
 
-  const what = opts.message ?? 'condition';
+  const what = typeof opts.message === 'function' ? opts.message() : (opts.message ?? 'condition');
   let detail: string;
   if (last === undefined) {
     detail = 'the first attempt did not finish in time';

@@ -1,0 +1,260 @@
+import fc from 'fast-check';
+import type { CacheEntry } from '../core/entry';
+import { CorruptEntryError, InvalidOptionError } from '../core/errors';
+import { compress } from './compression';
+import { EntryCodec, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
+import { llmText } from './llm-text.fixture';
+
+const codec = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024 });
+const times = { createdAt: 1_700_000_000_000, expiresAt: 1_700_000_060_000, staleUntil: 1_700_000_360_000 };
+
+function entryOf(value: unknown, tags: string[] = ['t:users', 'tenant:7']): CacheEntry {
+  return { value, tags, ...times };
+}
+function encodeValue(value: unknown, c: EntryCodec = codec): Buffer {
+  return c.encode(entryOf(value), c.serializeValue(value));
+}
+function withHeader(header: number, payload: string | Buffer): Buffer {
+  return Buffer.concat([Buffer.from([header]), typeof payload === 'string' ? Buffer.from(payload) : payload]);
+}
+
+const objectProtoNames = Object.getOwnPropertyNames(Object.prototype);
+function expectPrototypesUntouched(): void {
+  expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(objectProtoNames);
+}
+
+describe('EntryCodec', () => {
+  describe('round trip', () => {
+    const values: [string, unknown][] = [
+      ['a string', 'hello, wörld ✓ \u{1F600}'],
+      ['a number', 42.5],
+      ['zero', 0],
+      ['a boolean', false],
+      ['null', null],
+      ['an empty string', ''],
+      ['an array', [1, 'two', { three: 3 }, null]],
+      ['an object', { id: 7, name: 'Ada', roles: ['admin'], nested: { deep: [true] } }],
+      ['a Date', new Date('2024-02-29T12:00:00.000Z')],
+      ['a Buffer', Buffer.from([0, 1, 2, 255])],
+      ['a Uint8Array', new Uint8Array([9, 8, 7])],
+      ['a Map', new Map<unknown, unknown>([['a', 1], [2, { b: new Date(0) }]])],
+      ['a Set', new Set(['x', 1, null])],
+      ['a BigInt', 123456789012345678901234567890n],
+      ['special numbers', [NaN, -0, Infinity]],
+      ['a tag look-alike', { $t: 'Date', v: 0 }],
+      ['a large object', Array.from({ length: 200 }, (_, i) => ({ id: i, email: `user${i}@example.com` }))],
+      ['a large tagged value', new Map(Array.from({ length: 200 }, (_, i) => [i, new Date(i * 1e9)]))],
+    ];
+    it.each(values)('%s', (_name, value) => {
+      const entry = entryOf(value);
+      const decoded = codec.decode(codec.encode(entry, codec.serializeValue(value)));
+      expect(decoded).toStrictEqual(entry);
+      expect(codec.parseValue(codec.serializeValue(value).text, codec.serializeValue(value).tagged)).toStrictEqual(value);
+    });
+
+    it('keeps empty and unusual tags', () => {
+      const entry = entryOf('v', ['', 'a"b', 'ключ', '\u0000']);
+      expect(codec.decode(codec.encode(entry, codec.serializeValue('v')))).toStrictEqual(entry);
+    });
+  });
+
+  describe('header and payload', () => {
+    it('writes the plain case as the version byte followed by the envelope JSON', () => {
+      const bytes = encodeValue({ x: 1 });
+      expect(bytes[0]).toBe(0b0010_0000);
+      expect(bytes.subarray(1).toString('utf8')).toBe(
+        `{"c":${times.createdAt},"e":${times.expiresAt},"s":${times.staleUntil},"t":["t:users","tenant:7"],"v":{"x":1}}`,
+      );
+    });
+
+    it('flags values that need the reviver', () => {
+      expect(encodeValue(new Date(0))[0]).toBe(HEADER_PLAIN | FLAG_TAGGED);
+      expect(encodeValue({ d: 'not a date' })[0]).toBe(HEADER_PLAIN);
+    });
+
+    it('compresses from the threshold on, and only when it helps', () => {
+      const c = new EntryCodec({ compressThreshold: 200 });
+      const envelopeOverhead = encodeValue('', c).length - 1 - 2;
+      const justBelow = 'a'.repeat(200 - envelopeOverhead - 2 - 1);
+      const atThreshold = `${justBelow}a`;
+      expect(encodeValue(justBelow, c)[0]).toBe(HEADER_PLAIN);
+      expect(encodeValue(atThreshold, c)[0]).toBe(HEADER_PLAIN | FLAG_COMPRESSED);
+      // Brotli's output for a 32-byte envelope is 36 bytes: compressing it would only cost space.
+      const always = new EntryCodec({ compressThreshold: 0 });
+      const tiny = always.encode({ value: 1, createdAt: 1, expiresAt: 2, staleUntil: 3, tags: [] }, always.serializeValue(1));
+      expect(tiny.toString('latin1')).toBe(' {"c":1,"e":2,"s":3,"t":[],"v":1}');
+      expect(always.encode(entryOf('a'.repeat(100)), always.serializeValue('a'.repeat(100)))[0]).toBe(HEADER_PLAIN | FLAG_COMPRESSED);
+      expect(encodeValue('a'.repeat(10_000), new EntryCodec({ compressThreshold: Infinity }))[0]).toBe(HEADER_PLAIN);
+    });
+
+    // The brief's goal was ≤ 30 %. No cheap brotli/gzip level reaches it on realistic text (see the
+    // table in compression.ts). Encoded with its envelope, brotli q5 gives 32.2–37.4 % across these
+    // eight texts, 34.5 % on average.
+    it('stores a 10 KB LLM-like text at about a third of its size (mean ≤ 35 %, worst ≤ 38 %)', () => {
+      const ratios = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => {
+        const text = llmText(10 * 1024, seed);
+        const bytes = encodeValue(text);
+        expect(bytes[0]).toBe(HEADER_PLAIN | FLAG_COMPRESSED);
+        expect(codec.decode(bytes).value).toBe(text);
+        return bytes.length / Buffer.byteLength(text);
+      });
+      expect(ratios.reduce((a, b) => a + b) / ratios.length).toBeLessThanOrEqual(0.35);
+      expect(Math.max(...ratios)).toBeLessThanOrEqual(0.38);
+    });
+  });
+
+  describe('refuses corrupt bytes with CorruptEntryError', () => {
+    const ok = `{"c":1,"e":2,"s":3,"t":["a"],"v":1}`;
+    const cases: [string, Buffer][] = [
+      ['empty', Buffer.alloc(0)],
+      ['a header alone', Buffer.from([HEADER_PLAIN])],
+      ['version 0', withHeader(0x00, ok)],
+      ['version 2', withHeader(0x40, ok)],
+      ['version 7', withHeader(0xe0, ok)],
+      ['reserved flag bits', withHeader(HEADER_PLAIN | 0b1000, ok)],
+      ['the encrypted flag', withHeader(HEADER_PLAIN | FLAG_ENCRYPTED, ok)],
+      ['compressed flag on plain JSON', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, ok)],
+      ['truncated compressed data', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, compress(Buffer.from(ok)).subarray(0, 10))],
+      ['compressed garbage', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, Buffer.from('garbage garbage garbage'))],
+      ['truncated JSON', withHeader(HEADER_PLAIN, ok.slice(0, -1))],
+      ['not JSON', withHeader(HEADER_PLAIN, 'hello')],
+      ['JSON null', withHeader(HEADER_PLAIN, 'null')],
+      ['a JSON array', withHeader(HEADER_PLAIN, '[1,2,3]')],
+      ['a string time', withHeader(HEADER_PLAIN, '{"c":"1","e":2,"s":3,"t":[],"v":1}')],
+      ['a missing time', withHeader(HEADER_PLAIN, '{"c":1,"s":3,"t":[],"v":1}')],
+      ['a null time', withHeader(HEADER_PLAIN, '{"c":1,"e":null,"s":3,"t":[],"v":1}')],
+      ['an infinite time', withHeader(HEADER_PLAIN, '{"c":1,"e":2,"s":1e999,"t":[],"v":1}')],
+      ['tags not an array', withHeader(HEADER_PLAIN, '{"c":1,"e":2,"s":3,"t":"a","v":1}')],
+      ['a non-string tag', withHeader(HEADER_PLAIN, '{"c":1,"e":2,"s":3,"t":["a",1],"v":1}')],
+      ['no value', withHeader(HEADER_PLAIN, '{"c":1,"e":2,"s":3,"t":[]}')],
+      ['a malformed tag', withHeader(HEADER_PLAIN | FLAG_TAGGED, '{"c":1,"e":2,"s":3,"t":[],"v":{"$t":"Map","v":1}}')],
+      ['a tagged envelope', withHeader(HEADER_PLAIN | FLAG_TAGGED, '{"$t":"Date","v":1}')],
+      ['an undefined value', withHeader(HEADER_PLAIN | FLAG_TAGGED, '{"c":1,"e":2,"s":3,"t":[],"v":{"$t":"U"}}')],
+    ];
+    it.each(cases)('%s', (_name, bytes) => {
+      expect(() => codec.decode(bytes)).toThrow(CorruptEntryError);
+    });
+
+    it('a payload that inflates past maxInflatedBytes', () => {
+      const small = new EntryCodec({ maxInflatedBytes: 4096 });
+      const bytes = encodeValue(llmText(10 * 1024, 4));
+      expect(bytes[0] & FLAG_COMPRESSED).toBe(FLAG_COMPRESSED);
+      expect(() => small.decode(bytes)).toThrow(/inflates to more than 4096 bytes/);
+    });
+  });
+
+  describe('never pollutes prototypes', () => {
+    const bodies = [
+      '{"c":1,"e":2,"s":3,"t":[],"v":{"__proto__":{"polluted":1}}}',
+      '{"__proto__":{"polluted":1},"c":1,"e":2,"s":3,"t":[],"v":{"constructor":{"prototype":{"polluted":1}}}}',
+      '{"c":1,"e":2,"s":3,"t":[],"v":{"$t":"Obj","v":[["__proto__",{"polluted":1}]]}}',
+      '{"c":1,"e":2,"s":3,"t":[],"v":{"$t":"Map","v":[["__proto__",{"__proto__":{"polluted":1}}]]}}',
+    ];
+    const variants = bodies.flatMap((body, i): [string, Buffer][] => [
+      [`#${i} plain`, withHeader(HEADER_PLAIN, body)],
+      [`#${i} tagged`, withHeader(HEADER_PLAIN | FLAG_TAGGED, body)],
+      [`#${i} tagged+compressed`, withHeader(HEADER_PLAIN | FLAG_TAGGED | FLAG_COMPRESSED, compress(Buffer.from(body)))],
+    ]);
+    it.each(variants)('payload %s', (_name, bytes) => {
+      const entry = codec.decode(bytes);
+      expect(Object.getPrototypeOf(entry)).toBe(Object.prototype);
+      expectPrototypesUntouched();
+    });
+
+    it('round-trips a value carrying a __proto__ key as data', () => {
+      const value = JSON.parse('{"__proto__":{"polluted":1},"x":1}') as Record<string, unknown>;
+      value['when'] = new Date(0); // takes the tagged path too
+      const decoded = codec.decode(encodeValue(value)).value as object;
+      expect(decoded).toEqual(value);
+      expect(Object.getOwnPropertyDescriptor(decoded, '__proto__')?.value).toEqual({ polluted: 1 });
+      expectPrototypesUntouched();
+    });
+  });
+
+  describe('fuzzing', () => {
+    function expectWellFormedOrCorrupt(bytes: Buffer): void {
+      let entry: CacheEntry;
+      try {
+        entry = codec.decode(bytes);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CorruptEntryError);
+        return;
+      }
+      for (const time of [entry.createdAt, entry.expiresAt, entry.staleUntil]) expect(Number.isFinite(time)).toBe(true);
+      expect(Array.isArray(entry.tags) && entry.tags.every((t) => typeof t === 'string')).toBe(true);
+      // No encoding can hold undefined (it would read as a miss), so seeing one means a check was skipped.
+      expect(entry.value).not.toBeUndefined();
+    }
+
+    const valid = [
+      encodeValue({ id: 1, name: 'Ada', tags: ['x'] }),
+      encodeValue(new Map<unknown, unknown>([['d', new Date(0)], [1n, new Set([Buffer.from('hi')])]])),
+      encodeValue(llmText(2048, 5)),
+      encodeValue({ when: new Date(0), text: llmText(3000, 6) }),
+    ];
+    it('bit-flipped valid encodings decode to a well-formed entry or throw CorruptEntryError', () => {
+      const flipped = fc
+        .tuple(fc.constantFrom(...valid), fc.array(fc.nat(), { minLength: 1, maxLength: 4 }))
+        .map(([bytes, positions]) => {
+          const copy = Buffer.from(bytes);
+          for (const p of positions) {
+            const bit = p % (copy.length * 8);
+            copy[bit >> 3] ^= 1 << (bit & 7);
+          }
+          return copy;
+        });
+      // One seed encoding per header kind, so flips land in every decoding path.
+      expect(valid.map((b) => b[0])).toEqual([
+        HEADER_PLAIN,
+        HEADER_PLAIN | FLAG_TAGGED,
+        HEADER_PLAIN | FLAG_COMPRESSED,
+        HEADER_PLAIN | FLAG_TAGGED | FLAG_COMPRESSED,
+      ]);
+      fc.assert(fc.property(flipped, expectWellFormedOrCorrupt), { numRuns: 2000 });
+      expectPrototypesUntouched();
+    });
+
+    it('random bytes, alone or behind a valid header, do the same', () => {
+      const header = fc.constantFrom(HEADER_PLAIN, HEADER_PLAIN | FLAG_TAGGED, HEADER_PLAIN | FLAG_COMPRESSED);
+      const input = fc.oneof(
+        fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)),
+        fc.tuple(header, fc.uint8Array({ maxLength: 256 })).map(([h, a]) => withHeader(h, Buffer.from(a))),
+        fc.tuple(header, fc.json()).map(([h, text]) => withHeader(h & ~FLAG_COMPRESSED, text)),
+        // Envelopes that are nearly right, so the field checks (not the JSON parser) are what is tested.
+        fc
+          .record(
+            {
+              c: fc.oneof(fc.double(), fc.jsonValue()),
+              e: fc.oneof(fc.double(), fc.jsonValue()),
+              s: fc.oneof(fc.double(), fc.jsonValue()),
+              t: fc.oneof(fc.array(fc.string()), fc.array(fc.jsonValue(), { maxLength: 3 }), fc.jsonValue()),
+              v: fc.jsonValue(),
+            },
+            { requiredKeys: [] },
+          )
+          .chain((env) =>
+            fc.constantFrom(HEADER_PLAIN, HEADER_PLAIN | FLAG_TAGGED).map((h) => withHeader(h, JSON.stringify(env))),
+          ),
+      );
+      fc.assert(fc.property(input, expectWellFormedOrCorrupt), { numRuns: 2000 });
+      expectPrototypesUntouched();
+    });
+  });
+
+  describe('options', () => {
+    it.each<[string, object]>([
+      ['a negative threshold', { compressThreshold: -1 }],
+      ['a NaN threshold', { compressThreshold: NaN }],
+      ['a zero inflate bound', { maxInflatedBytes: 0 }],
+      ['a fractional inflate bound', { maxInflatedBytes: 1.5 }],
+      ['an inflate bound past the string limit', { maxInflatedBytes: 2 ** 40 }],
+    ])('refuses %s', (_name, options) => {
+      expect(() => new EntryCodec(options)).toThrow(InvalidOptionError);
+    });
+
+    it('refuses to encode times JSON cannot carry', () => {
+      expect(() => codec.encode({ ...entryOf(1), expiresAt: Infinity }, codec.serializeValue(1))).toThrow(RangeError);
+    });
+  });
+});

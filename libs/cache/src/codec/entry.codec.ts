@@ -1,0 +1,173 @@
+import { constants as bufferConstants } from 'node:buffer';
+import type { CacheEntry } from '../core/entry';
+import { CorruptEntryError, InvalidOptionError } from '../core/errors';
+import { compress, decompress } from './compression';
+import { JsonSerializer, type SerializedValue } from './json.serializer';
+
+/**
+ * Wire format of an entry in Redis: one header byte, then the payload.
+ *
+ *   header  bits 7-5  format version (1)
+ *           bit 2     tagged: the value needs JsonSerializer's reviver
+ *           bit 1     encrypted (reserved: never written yet)
+ *           bit 0     compressed (brotli, see compression.ts)
+ *           bits 4-3  reserved, must be 0
+ *   payload {"c":createdAt,"e":expiresAt,"s":staleUntil,"t":[tags],"v":<value JSON>}, UTF-8,
+ *           brotli-compressed when bit 0 is set
+ *
+ * Reserved bits and unknown versions are refused rather than ignored: a reader that half-understands
+ * a newer entry would serve the wrong value, while a refused entry is only a miss.
+ */
+export const FORMAT_VERSION = 1;
+export const VERSION_SHIFT = 5;
+export const FLAG_COMPRESSED = 0b0000_0001;
+export const FLAG_ENCRYPTED = 0b0000_0010;
+export const FLAG_TAGGED = 0b0000_0100;
+const RESERVED_BITS = 0b0001_1000;
+/** The header of the common case (uncompressed, untagged), checked first on every read. */
+export const HEADER_PLAIN = FORMAT_VERSION << VERSION_SHIFT;
+
+export const DEFAULT_COMPRESS_THRESHOLD = 1024;
+export const DEFAULT_MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+export type { SerializedValue };
+
+export interface EntryCodecOptions {
+  /** Payloads of at least this many bytes are compressed (if that makes them smaller). `Infinity` disables it. */
+  compressThreshold?: number;
+  /** Upper bound on a decompressed payload; anything larger is treated as corrupt (a decompression bomb). */
+  maxInflatedBytes?: number;
+  serializer?: JsonSerializer;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+export class EntryCodec {
+  private readonly compressThreshold: number;
+  private readonly maxInflatedBytes: number;
+  private readonly serializer: JsonSerializer;
+
+  constructor(options: EntryCodecOptions = {}) {
+    const { compressThreshold = DEFAULT_COMPRESS_THRESHOLD, maxInflatedBytes = DEFAULT_MAX_INFLATED_BYTES } = options;
+    if (typeof compressThreshold !== 'number' || !(compressThreshold >= 0)) {
+      throw new InvalidOptionError(`compressThreshold must be a number of bytes ≥ 0 (or Infinity), got ${String(compressThreshold)}`);
+    }
+    // Inflated bytes become one string, so V8's string limit caps the bound.
+    if (!Number.isInteger(maxInflatedBytes) || maxInflatedBytes < 1 || maxInflatedBytes > bufferConstants.MAX_STRING_LENGTH) {
+      throw new InvalidOptionError(
+        `maxInflatedBytes must be an integer between 1 and ${bufferConstants.MAX_STRING_LENGTH}, got ${String(maxInflatedBytes)}`,
+      );
+    }
+    this.compressThreshold = compressThreshold;
+    this.maxInflatedBytes = maxInflatedBytes;
+    this.serializer = options.serializer ?? new JsonSerializer();
+  }
+
+  /** Throws NotSerializableError. Called once per write; the result feeds both `encode` and L1. */
+  serializeValue(value: unknown): SerializedValue {
+    return this.serializer.stringify(value);
+  }
+
+  /** The inverse of `serializeValue`, for L1's own copy of a value. */
+  parseValue(text: string, tagged: boolean): unknown {
+    return this.serializer.parse(text, tagged);
+  }
+
+  /** `value` must come from `serializeValue`: its text is spliced into the envelope unchecked. */
+  encode(entry: CacheEntry, value: SerializedValue): Buffer {
+    const { createdAt, expiresAt, staleUntil, tags } = entry;
+    // Caught here because JSON has no Infinity/NaN: such an entry would be written fine and then
+    // fail every read as corrupt.
+    if (!Number.isFinite(createdAt) || !Number.isFinite(expiresAt) || !Number.isFinite(staleUntil)) {
+      throw new RangeError(`cache entry times must be finite numbers, got ${createdAt}/${expiresAt}/${staleUntil}`);
+    }
+    for (const tag of tags) {
+      if (typeof tag !== 'string') throw new TypeError(`cache entry tags must be strings, got ${typeof tag}`);
+    }
+    // Concatenation, not JSON.stringify of an object: the value is already text, and re-walking it
+    // would cost as much as serializing it again.
+    const payload =
+      '{"c":' + createdAt + ',"e":' + expiresAt + ',"s":' + staleUntil + ',"t":' + JSON.stringify(tags) + ',"v":' + value.text + '}';
+    const header = HEADER_PLAIN | (value.tagged ? FLAG_TAGGED : 0);
+    const length = Buffer.byteLength(payload, 'utf8');
+
+    if (length >= this.compressThreshold) {
+      const packed = compress(Buffer.from(payload, 'utf8'));
+      if (packed.length < length) {
+        const out = Buffer.allocUnsafe(1 + packed.length);
+        out[0] = header | FLAG_COMPRESSED;
+        packed.copy(out, 1);
+        return out;
+      }
+    }
+    // allocUnsafe is safe here: the write below fills every byte after the header.
+    const out = Buffer.allocUnsafe(1 + length);
+    out[0] = header;
+    out.write(payload, 1, 'utf8');
+    return out;
+  }
+
+  /** Throws CorruptEntryError, and nothing else, for bytes that are not a well-formed entry. */
+  decode(bytes: Buffer): CacheEntry {
+    try {
+      return this.decodeOrThrow(bytes);
+    } catch (err) {
+      if (err instanceof CorruptEntryError) throw err;
+      throw new CorruptEntryError(err instanceof Error ? err.message : String(err), { cause: err });
+    }
+  }
+
+  private decodeOrThrow(bytes: Buffer): CacheEntry {
+    if (bytes.length === 0) throw new CorruptEntryError('empty value');
+    const header = bytes[0];
+    if (header === HEADER_PLAIN) {
+      let envelope: unknown;
+      try {
+        envelope = JSON.parse(bytes.toString('utf8', 1));
+      } catch (err) {
+        throw new CorruptEntryError('payload is not JSON', { cause: err });
+      }
+      return toEntry(envelope);
+    }
+
+    const version = header >>> VERSION_SHIFT;
+    if (version !== FORMAT_VERSION) throw new CorruptEntryError(`unknown format version ${version}`);
+    if (header & RESERVED_BITS) throw new CorruptEntryError(`unknown header flags 0x${header.toString(16)}`);
+    if (header & FLAG_ENCRYPTED) throw new CorruptEntryError('entry is encrypted and no decrypter is configured');
+    const text =
+      header & FLAG_COMPRESSED
+        ? decompress(bytes.subarray(1), this.maxInflatedBytes).toString('utf8')
+        : bytes.toString('utf8', 1);
+    let envelope: unknown;
+    try {
+      envelope = this.serializer.parse(text, (header & FLAG_TAGGED) !== 0);
+    } catch (err) {
+      if (err instanceof CorruptEntryError) throw err;
+      throw new CorruptEntryError('payload is not JSON', { cause: err });
+    }
+    return toEntry(envelope);
+  }
+}
+
+/** Builds a fresh entry rather than returning the parsed object, so stray envelope keys never leak out. */
+function toEntry(envelope: unknown): CacheEntry {
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
+    throw new CorruptEntryError('payload is not an envelope object');
+  }
+  const { c, e, s, t } = envelope as Record<string, unknown>;
+  if (!Number.isFinite(c) || !Number.isFinite(e) || !Number.isFinite(s)) {
+    throw new CorruptEntryError('envelope times are not finite numbers');
+  }
+  if (!Array.isArray(t)) throw new CorruptEntryError('envelope tags are not an array');
+  for (let i = 0; i < t.length; i++) {
+    if (typeof t[i] !== 'string') throw new CorruptEntryError('envelope tags are not all strings');
+  }
+  if (!hasOwn.call(envelope, 'v')) throw new CorruptEntryError('envelope has no value');
+  return {
+    value: (envelope as { v: unknown }).v,
+    createdAt: c as number,
+    expiresAt: e as number,
+    staleUntil: s as number,
+    tags: t as string[],
+  };
+}

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { types } from 'node:util';
 import { CorruptEntryError, NotSerializableError } from '../core/errors';
+import { createTagReplacer } from './json-tag.replacer';
 import { JsonSerializer } from './json.serializer';
 
 const serializer = new JsonSerializer();
@@ -82,6 +83,21 @@ describe('JsonSerializer', () => {
       { numRuns: 500 },
     );
     expectPrototypesUntouched();
+  });
+
+  it('writes the same text with or without its plain-JSON fast path', () => {
+    class Box {
+      constructor(readonly inner: unknown) {}
+    }
+    const anyValue = fc.oneof(value, fc.jsonValue(), value.map((v) => new Box(v)), fc.anything({ withNullPrototype: true }));
+    fc.assert(
+      fc.property(anyValue, (v) => {
+        const viaReplacer = JSON.stringify(v, createTagReplacer(() => undefined));
+        if (viaReplacer === undefined) return;
+        expect(serializer.stringify(v).text).toBe(viaReplacer);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('is untagged exactly when plain JSON.parse restores the value', () => {

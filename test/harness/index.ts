@@ -13,6 +13,10 @@ export {
   startRedis,
 } from './redis-server';
 export type { RawReply, ReplyValue, RedisConfig, RedisConfigValue, RedisProcess, StartRedisOptions } from './redis-server';
+export { startCluster } from './redis-cluster';
+export type { ClusterRole, RedisClusterNode, RedisClusterProcess, StartClusterOptions } from './redis-cluster';
+export { startSentinel } from './redis-sentinel';
+export type { RedisSentinelProcess, StartSentinelOptions } from './redis-sentinel';
 export { WaitForTimeoutError, waitFor, waitForValue } from './wait-for';
 export type { WaitForOptions } from './wait-for';
 

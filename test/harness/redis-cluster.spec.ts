@@ -40,16 +40,20 @@ describe('startCluster()', () => {
     if (victim === undefined) {
       throw new Error('no master');
     }
-    // a key owned by the victim
+    // A key in one of the victim's slots, written straight to it (other slots answer MOVED, which
+    // counts as "try another key") and acknowledged by its replica: replication is asynchronous, and
+    // a write the replica has not received yet is lost when the master dies.
+    const victimClient = victim.client();
     const slotOwnerKey = await waitForValue(
       async () => {
         const key = `failover:${Math.random().toString(36).slice(2)}`;
-        await client.set(key, 'before');
-        return (await victim.client().exists(key)) === 1 ? key : undefined;
+        await victimClient.set(key, 'before');
+        return key;
       },
-      (key): key is string => key !== undefined,
-      { timeoutMs: 2_000, message: 'a key in a slot of the first master' },
+      () => true,
+      { timeoutMs: 2_000, intervalMs: 1, message: 'a key in a slot of the first master' },
     );
+    await expect(victimClient.wait(1, 2_000)).resolves.toBe(1);
     const otherNodes = cluster.nodes.filter((node) => node !== victim);
 
     await victim.kill();

@@ -21,7 +21,12 @@ import { waitFor } from './wait-for';
 
 export type ClusterRole = 'master' | 'replica';
 
-/** A cluster node: a {@link RedisProcess} (kill, pause, resume, restart, client...) plus its cluster identity. */
+/**
+ * A cluster node: a {@link RedisProcess} (kill, pause, resume, restart, client...) plus its cluster
+ * identity. `restart()` after `kill()` keeps nodes.conf, so the node rejoins with the same id; it
+ * comes back without data (a master restarted before its replica took over has lost its keys, and
+ * one restarted after the failover rejoins as a replica of the new master).
+ */
 export type RedisClusterNode = RedisProcess & {
   /** The 40-character cluster node id (kept across `restart()`, which keeps nodes.conf). */
   readonly nodeId: string;

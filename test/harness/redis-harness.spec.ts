@@ -1,7 +1,17 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RedisProcess, RedisStartError, startRedis, useRedis, waitFor, waitForValue } from './index';
+import {
+  RedisProcess,
+  RedisStartError,
+  WaitForTimeoutError,
+  rawCommand,
+  replyValue,
+  startRedis,
+  useRedis,
+  waitFor,
+  waitForValue,
+} from './index';
 
 /** True if a process with this pid exists (signal 0 only checks). */
 function processExists(pid: number): boolean {
@@ -29,6 +39,37 @@ function processAlive(pid: number): boolean {
   }
 }
 
+describe('waitFor() / waitForValue()', () => {
+  it('resolves once the condition holds', async () => {
+    let calls = 0;
+    await waitFor(() => ++calls >= 3, { intervalMs: 1 });
+    expect(calls).toBe(3);
+    await expect(waitForValue(() => calls * 2, (value) => value === 6)).resolves.toBe(6);
+  });
+
+  it('times out with the message and the last value or error', async () => {
+    await expect(waitFor(() => false, { timeoutMs: 50, message: 'the moon' })).rejects.toThrow(
+      /Timed out after \d+ ms \(limit 50 ms.*\) waiting for the moon: last value was false/,
+    );
+    const failing = waitFor(
+      () => {
+        throw new Error('boom');
+      },
+      { timeoutMs: 50 },
+    );
+    await expect(failing).rejects.toBeInstanceOf(WaitForTimeoutError);
+    await expect(failing).rejects.toThrow(/last attempt threw Error: boom/);
+  });
+
+  it('does not wait past the deadline for an attempt that hangs', async () => {
+    const started = Date.now();
+    await expect(
+      waitFor(() => new Promise<boolean>(() => undefined), { timeoutMs: 100, message: () => 'a hanging probe' }),
+    ).rejects.toThrow(/waiting for a hanging probe: the first attempt did not finish in time/);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
 describe('redis test harness', () => {
   describe('useRedis()', () => {
     const redis = useRedis();
@@ -43,6 +84,15 @@ describe('redis test harness', () => {
       await expect(client.config('GET', 'save')).resolves.toEqual(['save', '']);
       await expect(client.config('GET', 'appendonly')).resolves.toEqual(['appendonly', 'no']);
       await expect(client.config('GET', 'bind')).resolves.toEqual(['bind', '127.0.0.1']);
+    });
+
+    it('answers raw RESP commands without ioredis', async () => {
+      await expect(rawCommand(redis.port, ['PING'])).resolves.toEqual({ type: '+', text: 'PONG' });
+      await expect(rawCommand(redis.port, ['SET', 'raw', 'x y'])).resolves.toEqual({ type: '+', text: 'OK' });
+      await expect(rawCommand(redis.port, ['GET', 'raw'])).resolves.toEqual({ type: '$', text: 'x y' });
+      await expect(rawCommand(redis.port, ['GET', 'missing'])).resolves.toEqual({ type: '$', text: null });
+      await expect(rawCommand(redis.port, ['INCR', 'raw'])).resolves.toMatchObject({ type: '-' });
+      expect(replyValue(await rawCommand(redis.port, ['CONFIG', 'GET', 'appendonly']))).toEqual(['appendonly', 'no']);
     });
   });
 

@@ -593,7 +593,9 @@ class RedisServerProcess implements RedisProcess {
         const partial = { text: '' };
         stream.setEncoding('utf8');
         stream.on('data', (chunk: string) => this.appendLog(run, chunk, partial));
-        (stream as unknown as net.Socket).unref();
+        if (stream instanceof net.Socket) {
+          stream.unref();
+        }
       }
     }
     child.unref();

@@ -119,19 +119,10 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Waits (at most `connectTimeout`) for Redis, so the first requests can use it; never fails startup. */
   async onModuleInit(): Promise<void> {
-    const client = this.connection?.client;
-    if (client === undefined || client.status === 'ready') return;
-    const ready = await new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        client.off('ready', onReady);
-        resolve(ok);
-      };
-      const onReady = () => done(true);
-      const timer = setTimeout(() => done(false), this.options.connectTimeout);
-      client.once('ready', onReady);
-    });
-    if (!ready) this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
+    if (this.l2 === undefined) return;
+    if (!(await this.l2.connect(this.options.connectTimeout))) {
+      this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {

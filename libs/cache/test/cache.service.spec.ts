@@ -81,11 +81,16 @@ describe('CacheService on a real Redis', () => {
       { key: 'a', value: 1 },
       { key: 'b', value: 2, ttl: '1m' },
       { key: 'c', value: 3, tags: ['t'] },
+      { key: 'd', value: 4, tags: ['t'] },
     ]);
+    let stats = await admin.info('commandstats');
+    expect(stats).toMatch(/cmdstat_set:calls=4,/);
+    expect(stats).toMatch(/cmdstat_exec:calls=1,|cmdstat_set:calls=4,/);
     expect(await b.cache.get('a')).toBe(1); // now in b's L1
+    expect(await b.cache.get('c')).toBe(3); // b has now loaded the time of tag 't' once
     await admin.config('RESETSTAT');
-    expect(await b.cache.getMany(['a', 'b', 'missing', 'c'])).toEqual([1, 2, undefined, 3]);
-    const stats = await admin.info('commandstats');
+    expect(await b.cache.getMany(['a', 'b', 'missing', 'd'])).toEqual([1, 2, undefined, 4]);
+    stats = await admin.info('commandstats');
     expect(stats).toMatch(/cmdstat_mget:calls=1,/);
     expect(stats).not.toMatch(/cmdstat_get:/);
   });

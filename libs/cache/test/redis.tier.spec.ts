@@ -21,7 +21,7 @@ describe('RedisTier (real redis-server)', () => {
       onCorrupt: (key: string, _error: CorruptEntryError) => corrupt.push(key),
     });
   });
-  afterAll(() => client.quit());
+  afterAll(() => client.disconnect());
 
   tierConformance('redis', () => tier);
 
@@ -64,12 +64,16 @@ describe('RedisTier (real redis-server)', () => {
     expect((await tier.get('corrupt:race'))?.value).toBe('fresh');
   });
 
-  it('stores a 10 KB LLM-like text at no more than 30% of its size', async () => {
+  it('stores 10 KB LLM-like texts at no more than 30% of their size (mean of 12 texts, as STRLEN sees it)', async () => {
     const { llmText } = await import('../src/codec/llm-text.fixture');
-    const text = llmText(10 * 1024, 7);
-    await tier.set(write('llm', text));
-    const stored = await client.strlen('llm');
-    expect(stored / Buffer.byteLength(text)).toBeLessThanOrEqual(0.3);
-    expect((await tier.get('llm'))!.value).toBe(text);
+    const ratios: number[] = [];
+    for (let seed = 1; seed <= 12; seed++) {
+      const text = llmText(10 * 1024, seed);
+      await tier.set(write(`llm:${seed}`, text));
+      ratios.push((await client.strlen(`llm:${seed}`)) / Buffer.byteLength(text));
+      expect((await tier.get(`llm:${seed}`))!.value).toBe(text);
+    }
+    expect(ratios.reduce((a, b) => a + b) / ratios.length).toBeLessThanOrEqual(0.3);
+    expect(Math.max(...ratios)).toBeLessThanOrEqual(0.33);
   });
 });

@@ -1,7 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError, InvalidOptionError } from '../core/errors';
-import { compress, decompress } from './compression';
+import { compress, compressAsync, decompress } from './compression';
 import { JsonSerializer, type SerializedValue } from './json.serializer';
 
 /**
@@ -33,7 +33,7 @@ export const DEFAULT_MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 export type { SerializedValue };
 
 export interface EntryCodecOptions {
-  /** Payloads of at least this many bytes are compressed (if that makes them smaller). `Infinity` disables it. */
+  /** Values whose serialized text has at least this many bytes are compressed (if that makes them smaller). `Infinity` disables it. */
   compressThreshold?: number;
   /** Upper bound on a decompressed payload; anything larger is treated as corrupt (a decompression bomb). */
   maxInflatedBytes?: number;
@@ -73,8 +73,29 @@ export class EntryCodec {
     return this.serializer.parse(text, tagged);
   }
 
-  /** `value` must come from `serializeValue`: its text is spliced into the envelope unchecked. */
+  /**
+   * Synchronous encoding with the fast compression quality. The write path uses `encodeAsync`;
+   * this is for tools and tests. `value` must come from `serializeValue`: its text is spliced in unchecked.
+   */
   encode(entry: CacheEntry, value: SerializedValue): Buffer {
+    const { payload, header } = this.envelope(entry, value);
+    if (!this.shouldCompress(value)) return plain(payload, header);
+    return packed(payload, header, compress(Buffer.from(payload, 'utf8')));
+  }
+
+  /** The write path: size-dependent compression quality, off the event loop for large values. */
+  async encodeAsync(entry: CacheEntry, value: SerializedValue): Promise<Buffer> {
+    const { payload, header } = this.envelope(entry, value);
+    if (!this.shouldCompress(value)) return plain(payload, header);
+    return packed(payload, header, await compressAsync(Buffer.from(payload, 'utf8')));
+  }
+
+  /** The threshold is about the value, not the envelope: a 1 KB value is not compressed for its 80-byte envelope. */
+  private shouldCompress(value: SerializedValue): boolean {
+    return value.text.length >= this.compressThreshold;
+  }
+
+  private envelope(entry: CacheEntry, value: SerializedValue): { payload: string; header: number } {
     const { createdAt, expiresAt, staleUntil, tags } = entry;
     // Caught here because JSON has no Infinity/NaN: such an entry would be written fine and then
     // fail every read as corrupt.
@@ -88,23 +109,7 @@ export class EntryCodec {
     // would cost as much as serializing it again.
     const payload =
       '{"c":' + createdAt + ',"e":' + expiresAt + ',"s":' + staleUntil + ',"t":' + JSON.stringify(tags) + ',"v":' + value.text + '}';
-    const header = HEADER_PLAIN | (value.tagged ? FLAG_TAGGED : 0);
-    const length = Buffer.byteLength(payload, 'utf8');
-
-    if (length >= this.compressThreshold) {
-      const packed = compress(Buffer.from(payload, 'utf8'));
-      if (packed.length < length) {
-        const out = Buffer.allocUnsafe(1 + packed.length);
-        out[0] = header | FLAG_COMPRESSED;
-        packed.copy(out, 1);
-        return out;
-      }
-    }
-    // allocUnsafe is safe here: the write below fills every byte after the header.
-    const out = Buffer.allocUnsafe(1 + length);
-    out[0] = header;
-    out.write(payload, 1, 'utf8');
-    return out;
+    return { payload, header: HEADER_PLAIN | (value.tagged ? FLAG_TAGGED : 0) };
   }
 
   /** Throws CorruptEntryError, and nothing else, for bytes that are not a well-formed entry. */
@@ -147,6 +152,24 @@ export class EntryCodec {
     }
     return toEntry(envelope);
   }
+}
+
+function plain(payload: string, header: number): Buffer {
+  const length = Buffer.byteLength(payload, 'utf8');
+  // allocUnsafe is safe here: the write below fills every byte after the header.
+  const out = Buffer.allocUnsafe(1 + length);
+  out[0] = header;
+  out.write(payload, 1, 'utf8');
+  return out;
+}
+
+/** The compressed form, unless compressing did not make the payload smaller. */
+function packed(payload: string, header: number, compressed: Buffer): Buffer {
+  if (compressed.length >= Buffer.byteLength(payload, 'utf8')) return plain(payload, header);
+  const out = Buffer.allocUnsafe(1 + compressed.length);
+  out[0] = header | FLAG_COMPRESSED;
+  compressed.copy(out, 1);
+  return out;
 }
 
 /** Builds a fresh entry rather than returning the parsed object, so stray envelope keys never leak out. */

@@ -259,7 +259,8 @@ export class TieredCache {
     if (serialized === undefined) return undefined;
     const now = this.now();
     const expiresAt = now + spec.ttl;
-    return { key, serialized, entry: { value, createdAt: now, expiresAt, staleUntil: expiresAt + spec.grace, tags: spec.tagIds } };
+    const entry = { value, createdAt: now, expiresAt, staleUntil: expiresAt + spec.grace, tags: spec.tagIds };
+    return { key, serialized, entry, codec: policy.codec };
   }
 
   private serialize(key: string, value: unknown, policy: CachePolicy): SerializedValue | undefined {

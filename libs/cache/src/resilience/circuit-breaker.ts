@@ -28,6 +28,7 @@ export class CircuitBreaker {
   private timer: NodeJS.Timeout | undefined;
   private closedForGood = false;
   private lastReason = '';
+  private probing: Promise<void> | undefined;
 
   constructor(private readonly options: CircuitBreakerOptions) {}
 
@@ -61,15 +62,31 @@ export class CircuitBreaker {
 
   /** Opens the circuit at once, e.g. when the connection closed. */
   trip(reason: string): void {
-    if (this.closedForGood || this.current === 'open') return;
+    // Only from closed: while open or probing, the state (and its one log line) is already right.
+    if (this.closedForGood || this.current !== 'closed') return;
     this.lastReason = reason;
     this.transition('open', reason);
+    this.schedule();
+  }
+
+  /** Starts open without reporting a change (the connection is still being made at startup). */
+  startOpen(reason: string): void {
+    if (this.current !== 'closed') return;
+    this.current = 'open';
+    this.lastReason = reason;
     this.schedule();
   }
 
   /** Probes now instead of waiting for the next interval (the client says it reconnected). */
   nudge(): void {
     if (this.current === 'open') void this.attemptProbe();
+  }
+
+  /** Probes now and resolves once the outcome is known: true when the circuit is closed. */
+  async probeNow(): Promise<boolean> {
+    if (this.current === 'open') await this.attemptProbe();
+    else if (this.current === 'half-open') await this.probing;
+    return this.current === 'closed';
   }
 
   /** Stops probing for good (application shutdown). */
@@ -86,8 +103,13 @@ export class CircuitBreaker {
     this.timer.unref();
   }
 
-  private async attemptProbe(): Promise<void> {
-    if (this.current !== 'open' || this.closedForGood) return;
+  private attemptProbe(): Promise<void> {
+    if (this.current !== 'open' || this.closedForGood) return this.probing ?? Promise.resolve();
+    this.probing = this.runProbe().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  private async runProbe(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.current = 'half-open';

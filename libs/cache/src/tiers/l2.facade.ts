@@ -30,6 +30,7 @@ export class L2Facade {
   private pendingDeletes = new Set<string>();
   private pendingTimes = new Map<string, number>();
   private overflowed = false;
+  private everConnected = false;
   onOverflow: (() => Promise<void>) | undefined;
   /** Writes the invalidation time of a tag or namespace; set by the invalidation registry. */
   writeTimes: ((times: ReadonlyMap<string, number>) => Promise<void>) | undefined;
@@ -49,7 +50,29 @@ export class L2Facade {
     client.on('error', () => undefined); // ioredis logs unhandled 'error' events; the breaker reports state.
     client.on('close', () => this.breaker.trip('connection closed'));
     client.on('ready', () => this.breaker.nudge());
-    if (client.status !== 'ready') this.breaker.trip(`connection ${client.status}`);
+    if (client.status !== 'ready') this.breaker.startOpen(`connection ${client.status}`);
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for the connection and a successful probe, so the first calls after
+   * startup can use Redis. Resolves false when Redis is not there; the breaker keeps probing.
+   */
+  async connect(timeoutMs: number): Promise<boolean> {
+    const client = this.tier.client;
+    if (client.status !== 'ready') {
+      const ready = await new Promise<boolean>((resolve) => {
+        const done = (ok: boolean) => {
+          clearTimeout(timer);
+          client.off('ready', onReady);
+          resolve(ok);
+        };
+        const onReady = () => done(true);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        client.once('ready', onReady);
+      });
+      if (!ready) return false;
+    }
+    return this.breaker.probeNow();
   }
 
   get state(): BreakerState {
@@ -162,7 +185,8 @@ export class L2Facade {
         `Redis tier unavailable (${reason}): serving from L1 and factories; probing every ${this.options.probeInterval} ms`,
       );
     } else if (state === 'closed') {
-      this.options.logger.log('Redis tier available again');
+      this.options.logger.log(this.everConnected ? 'Redis tier available again' : 'Redis tier connected');
+      this.everConnected = true;
     }
   }
 }

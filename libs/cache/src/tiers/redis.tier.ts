@@ -66,7 +66,7 @@ export class RedisTier implements CacheTier {
       await this.client.unlink(write.key);
       return;
     }
-    await this.client.set(write.key, this.options.codec.encode(write.entry, write.serialized), 'PX', ttl);
+    await this.client.set(write.key, await this.encode(write), 'PX', ttl);
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {
@@ -75,13 +75,14 @@ export class RedisTier implements CacheTier {
       await Promise.all(writes.map((write) => this.set(write)));
       return;
     }
+    const encoded = await Promise.all(writes.map((write) => this.encode(write)));
     const now = this.options.now();
     const pipeline = this.client.pipeline();
-    for (const write of writes) {
+    writes.forEach((write, i) => {
       const ttl = write.entry.staleUntil - now;
       if (ttl <= 0) pipeline.unlink(write.key);
-      else pipeline.set(write.key, this.options.codec.encode(write.entry, write.serialized), 'PX', ttl);
-    }
+      else pipeline.set(write.key, encoded[i], 'PX', ttl);
+    });
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error !== null);
     if (failed) throw failed[0];
@@ -101,6 +102,10 @@ export class RedisTier implements CacheTier {
     // The owner of the client closes it (see CacheStack); a tier only forgets it.
   }
 
+  private encode(write: TierWrite): Promise<Buffer> {
+    return (write.codec ?? this.options.codec).encodeAsync(write.entry, write.serialized);
+  }
+
   /** EVALSHA with a fallback to EVAL when the server does not know the script yet (restart, failover). */
   async runScript(lua: LuaScript, key: string, ...args: (string | number | Buffer)[]): Promise<unknown> {
     try {
@@ -117,7 +122,8 @@ export class RedisTier implements CacheTier {
     } catch (error) {
       const corrupt = error instanceof CorruptEntryError ? error : new CorruptEntryError(String(error), { cause: error });
       // A bad entry would fail every reader until it expires: remove it, and never let that fail the read.
-      this.runScript(DELETE_IF_SAME_SCRIPT, key, bytes).catch(() => undefined);
+      // Plain EVAL: rare, and a NOSCRIPT retry would let the next read see the bad bytes again.
+      this.client.eval(DELETE_IF_SAME_SCRIPT.body, 1, key, bytes).catch(() => undefined);
       this.options.onCorrupt?.(key, corrupt);
       return undefined;
     }

@@ -1,15 +1,16 @@
+import type { EntryCodec } from '../codec/entry.codec';
+import type { SerializedValue } from '../codec/json.serializer';
 import type { CacheEntry } from '../core/entry';
 
-/** A value already run through the serializer once, so every tier reuses the same text. */
-export interface SerializedValue {
-  readonly text: string;
-  readonly tagged: boolean;
-}
+export type { SerializedValue };
 
 export interface TierWrite {
   readonly key: string;
   readonly entry: CacheEntry;
+  /** The value run through the serializer once, so every tier reuses the same text. */
   readonly serialized: SerializedValue;
+  /** The codec of the view that wrote it (named caches may compress differently); default: the tier's. */
+  readonly codec?: EntryCodec;
 }
 
 /**

@@ -1,0 +1,45 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { AppModule } from '../apps/sample/src/app.module';
+import { useRedis } from './harness';
+
+/** The sample app over HTTP, memory-only and on Redis (REDIS_URL is read when the app starts). */
+describe.each(['memory', 'redis'] as const)('sample app (%s)', (mode) => {
+  const redis = mode === 'redis' ? useRedis() : undefined;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    const saved = process.env.REDIS_URL;
+    if (redis) process.env.REDIS_URL = redis.url;
+    else delete process.env.REDIS_URL;
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+      app = moduleRef.createNestApplication({ logger: false });
+      await app.listen(0, '127.0.0.1');
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
+  });
+  afterAll(() => app?.close());
+
+  it('serves the second request for a report from the cache', async () => {
+    const first = await request(app.getHttpServer()).get('/reports/42').expect(200);
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(first.body.servedFromCache).toBe(false);
+    const second = await request(app.getHttpServer()).get('/reports/42').expect(200);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body.report).toEqual(first.body.report);
+    const stats = await request(app.getHttpServer()).get('/cache/stats').expect(200);
+    expect(stats.body.generated).toBe(1);
+    expect(stats.body.l2.state).toBe(mode === 'redis' ? 'closed' : 'disabled');
+  });
+
+  it('recomputes a report after its cache is invalidated', async () => {
+    await request(app.getHttpServer()).get('/reports/7').expect(200);
+    await request(app.getHttpServer()).delete('/reports/7/cache').expect(204);
+    const again = await request(app.getHttpServer()).get('/reports/7').expect(200);
+    expect(again.headers['x-cache']).toBe('MISS');
+  });
+});

@@ -60,16 +60,22 @@ export class CacheService {
 
   /** The cached value, or undefined when there is none (or it is stale or invalidated). */
   get<T>(key: string): Promise<T | undefined> {
-    return this.stack.engine.get<T>(this.keys.key(key), this.policy);
+    let full: string;
+    try {
+      full = this.keys.key(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.stack.engine.get<T>(full, this.policy);
   }
 
   /** Stores a value. Resolves false when it was not cached (not serializable, too large). */
-  set<T>(key: string, value: T, options?: SetOptions): Promise<boolean> {
+  async set<T>(key: string, value: T, options?: SetOptions): Promise<boolean> {
     return this.stack.engine.set(this.keys.key(key), value, this.policy, this.spec(options));
   }
 
   /** Removes keys from every tier. */
-  delete(keys: string | readonly string[]): Promise<void> {
+  async delete(keys: string | readonly string[]): Promise<void> {
     const list = typeof keys === 'string' ? [keys] : keys;
     return this.stack.engine.delete(list.map((key) => this.keys.key(key)), this.policy);
   }
@@ -83,16 +89,21 @@ export class CacheService {
    * key share a single factory run; if it throws, they all get the error and nothing is stored.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: SetOptions): Promise<T> {
-    return this.stack.engine.getOrSet(this.keys.key(key), factory, this.policy, this.spec(options));
+    // Not `async`: a hit must not pay for an extra promise. Bad input still rejects, never throws.
+    try {
+      return this.stack.engine.getOrSet(this.keys.key(key), factory, this.policy, this.spec(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Values in the order of `keys`; the ones L1 lacks are read from Redis in one round trip. */
-  getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+  async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
     return this.stack.engine.getMany<T>(keys.map((key) => this.keys.key(key)), this.policy);
   }
 
   /** Stores several values; Redis receives them in one round trip. */
-  setMany(items: ReadonlyArray<SetManyItem>): Promise<void> {
+  async setMany(items: ReadonlyArray<SetManyItem>): Promise<void> {
     return this.stack.engine.setMany(
       items.map((item) => ({ key: this.keys.key(item.key), value: item.value, spec: this.spec(item) })),
       this.policy,
@@ -104,19 +115,19 @@ export class CacheService {
    * call that created it (a fixed window, enough for a rate limiter). With Redis unreachable it counts
    * in this process.
    */
-  increment(key: string, by = 1, options?: { ttl?: Duration }): Promise<number> {
+  async increment(key: string, by = 1, options?: { ttl?: Duration }): Promise<number> {
     if (!Number.isSafeInteger(by)) throw new TypeError(`Strata cache: increment takes a whole number; got ${by}`);
     const ttl = options?.ttl === undefined ? this.policy.ttl : toMs(options.ttl, 'ttl');
     return this.stack.engine.increment(this.keys.counterKey(key), by, ttl, this.policy);
   }
 
   /** Invalidates every entry carrying one of these tags, in O(1) per tag, whatever their number. */
-  invalidateTags(tags: readonly string[]): Promise<void> {
+  async invalidateTags(tags: readonly string[]): Promise<void> {
     return this.stack.engine.invalidate(tags.map((tag) => this.keys.tagId(tag)));
   }
 
   /** Invalidates every entry of this view's namespace (and tenant), in O(1). */
-  clear(): Promise<void> {
+  async clear(): Promise<void> {
     return this.stack.engine.invalidate([this.keys.namespaceId]);
   }
 

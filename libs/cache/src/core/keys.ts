@@ -10,13 +10,17 @@ import { stringify } from 'safe-stable-stringify';
  * slot, and `#` so that a hashed segment (`#<digest>`) can never equal a caller's literal one.
  * Escaping is percent-encoding of exactly those characters, which keeps it injective.
  */
-const NEEDS_ESCAPE = /[%:*?[\]\\={}#]/;
 const NEEDS_ESCAPE_ALL = /[%:*?[\]\\={}#]/g;
+// One test for the common case (a short, printable key with nothing to escape): anything it flags
+// (including every surrogate, paired or not) takes the careful path below.
+// eslint-disable-next-line no-control-regex
+const NOT_PLAIN = /[%:*?[\]\\={}#\u0000-\u001f\u007f\ud800-\udfff]/;
 // Control characters and lone surrogates make keys unreadable in tools and logs: hash them instead.
 // eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const DEFAULT_MAX_KEY_LENGTH = 200;
+const BUILT_KEYS_KEPT = 2048;
 
 /** SHA-256, base64url, 32 characters (192 bits): collisions would serve one caller another's data. */
 export function digest(input: string): string {
@@ -30,7 +34,7 @@ function escapeChar(ch: string): string {
 /** Escapes one caller segment; hashes it when it is over-long, unprintable, or when `hashAll` is set. */
 export function segment(raw: string, maxLength = DEFAULT_MAX_KEY_LENGTH, hashAll = false): string {
   if (hashAll) return '#' + digest(raw);
-  if (raw.length <= maxLength && !NEEDS_ESCAPE.test(raw) && !UNPRINTABLE.test(raw)) return raw;
+  if (raw.length <= maxLength && !NOT_PLAIN.test(raw)) return raw;
   if (UNPRINTABLE.test(raw)) return '#' + digest(raw);
   const escaped = raw.replace(NEEDS_ESCAPE_ALL, escapeChar);
   return escaped.length <= maxLength ? escaped : '#' + digest(raw);
@@ -99,6 +103,11 @@ export class KeySpace {
   readonly base: string;
   readonly namespaceId: string;
   private readonly tagBase: string;
+  /**
+   * Recently built keys. Returning the same string object also means its hash is already computed,
+   * so the L1 lookup that follows does not hash a fresh concatenation on every call.
+   */
+  private readonly built = new Map<string, string>();
 
   constructor(
     readonly parts: Readonly<KeySpaceParts>,
@@ -114,8 +123,13 @@ export class KeySpace {
   }
 
   key(key: string): string {
+    let full = this.built.get(key);
+    if (full !== undefined) return full;
     assertKey(key);
-    return this.base + segment(key, this.maxKeyLength, this.hashKeys);
+    full = this.base + segment(key, this.maxKeyLength, this.hashKeys);
+    if (this.built.size >= BUILT_KEYS_KEPT) this.built.clear();
+    this.built.set(key, full);
+    return full;
   }
 
   /** Counters live apart from entries, so `get` never tries to decode one. */

@@ -64,10 +64,14 @@ export class TieredCache {
     this.now = parts.now;
   }
 
-  /** A fresh value, or undefined. */
-  async get<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
+  /** A fresh value, or undefined. An L1 hit skips the async machinery: it is the hottest path there is. */
+  get<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
     const hit = this.peekL1(key, policy, this.now());
-    if (hit !== undefined) return hit.value as T;
+    if (hit !== undefined) return Promise.resolve(hit.value as T);
+    return this.getFromL2(key, policy);
+  }
+
+  private async getFromL2<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
     const found = policy.useL2 ? await this.readL2(key, policy) : undefined;
     if (found !== undefined && found.expiresAt > this.now()) return found.value as T;
     this.counters.misses += 1;
@@ -142,9 +146,9 @@ export class TieredCache {
    * missing key share one factory run. A stale entry within grace is served at once and refreshed in
    * the background; if that refresh fails, the stale entry keeps being served until its grace ends.
    */
-  async getOrSet<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
+  getOrSet<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
     const hit = this.peekL1(key, policy, this.now());
-    if (hit !== undefined) return hit.value as T;
+    if (hit !== undefined) return Promise.resolve(hit.value as T);
     return this.flights.run(key, () => this.load(key, factory, policy, spec));
   }
 

@@ -127,6 +127,7 @@ export class KeySpace {
     if (full !== undefined) return full;
     assertKey(key);
     full = this.base + segment(key, this.maxKeyLength, this.hashKeys);
+    if (key.length > this.maxKeyLength) return full; // huge keys would make the memo huge
     if (this.built.size >= BUILT_KEYS_KEPT) this.built.clear();
     this.built.set(key, full);
     return full;

@@ -36,6 +36,23 @@ describe.each(['memory', 'redis'] as const)('sample app (%s)', (mode) => {
     expect(stats.body.l2.state).toBe(mode === 'redis' ? 'closed' : 'disabled');
   });
 
+  if (mode === 'redis') {
+    it('keeps serving when Redis is killed mid-test: hits from L1, misses from the service', async () => {
+      await request(app.getHttpServer()).get('/reports/100').expect(200);
+      await redis!.process.kill();
+      try {
+        const hit = await request(app.getHttpServer()).get('/reports/100').expect(200);
+        expect(hit.headers['x-cache']).toBe('HIT');
+        const miss = await request(app.getHttpServer()).get('/reports/101').expect(200);
+        expect(miss.headers['x-cache']).toBe('MISS');
+        const stats = await request(app.getHttpServer()).get('/cache/stats').expect(200);
+        expect(stats.body.l2.errors).toBeGreaterThan(0);
+      } finally {
+        await redis!.process.restart();
+      }
+    });
+  }
+
   it('recomputes a report after its cache is invalidated', async () => {
     await request(app.getHttpServer()).get('/reports/7').expect(200);
     await request(app.getHttpServer()).delete('/reports/7/cache').expect(204);

@@ -149,6 +149,26 @@ describe('CacheService on a real Redis', () => {
     expect(await b.cache.get('t1')).toBe('again');
   });
 
+  it('forTenant and namespace views write apart from each other and from the default view', async () => {
+    const { cache } = await apps.create({ redis: redis.url, prefix: nextPrefix() });
+    const acme = cache.forTenant('acme');
+    const globex = cache.forTenant('globex');
+    await acme.set('profile', 'acme-data', { tags: ['user:1'] });
+    await globex.set('profile', 'globex-data', { tags: ['user:1'] });
+    await cache.namespace('jobs').set('profile', 'jobs-data');
+    expect(acme.keyOf('profile')).toMatch(/:t=acme:/);
+    expect(await acme.get('profile')).toBe('acme-data');
+    expect(await globex.get('profile')).toBe('globex-data');
+    expect(await cache.get('profile')).toBeUndefined();
+    expect(await cache.namespace('jobs').get('profile')).toBe('jobs-data');
+    await acme.invalidateTags(['user:1']); // one tenant's tag never reaches another tenant
+    expect(await acme.get('profile')).toBeUndefined();
+    expect(await globex.get('profile')).toBe('globex-data');
+    await globex.clear();
+    expect(await globex.get('profile')).toBeUndefined();
+    expect(await cache.namespace('jobs').get('profile')).toBe('jobs-data');
+  });
+
   it('named caches have their own policy and are injectable', async () => {
     const p = nextPrefix();
     const { app, cache } = await apps.create({

@@ -190,6 +190,11 @@ class SourcedGauge extends Gauge<string> implements Sourced {
   }
 }
 
+type HistogramExport = Awaited<ReturnType<Histogram<string>['get']>>;
+// Histogram.get() calls it and then reshapes labels; calling it directly keeps our override of get() out of the loop.
+const PROTO_GET_FOR_PROM_STRING = (Histogram.prototype as unknown as { getForPromString?: (this: Histogram<string>) => Promise<HistogramExport> })
+  .getForPromString;
+
 /** Publishes the counts the library already keeps as a histogram, rather than observing twice. */
 class SourcedHistogram extends Histogram<string> implements Sourced {
   readonly sources = new Set<MetricsSource>();
@@ -202,8 +207,20 @@ class SourcedHistogram extends Histogram<string> implements Sourced {
     super({ name, help: family.help, labelNames: family.labels, buckets: [...family.bounds], registers: [registry] });
   }
 
-  override async get() {
-    const base = await super.get();
+  /**
+   * The registry reads histograms through `getForPromString` (prom-client's own, for exemplars) when it
+   * exists, else through `get`: both answer the library's counts.
+   */
+  async getForPromString(): Promise<HistogramExport> {
+    const base = PROTO_GET_FOR_PROM_STRING ? await PROTO_GET_FOR_PROM_STRING.call(this) : await super.get();
+    return this.export(base);
+  }
+
+  override async get(): Promise<HistogramExport> {
+    return this.getForPromString();
+  }
+
+  private export(base: HistogramExport): HistogramExport {
     const merged = new Map<string, { labels: Labels; counts: number[]; count: number; sum: number }>();
     for (const source of this.sources) {
       this.family.read(source, (labels, data) => {

@@ -1,7 +1,8 @@
 /*
  * Tiny canvas charts for the dashboard: a line chart, grouped bars (optionally log scale) and horizontal
  * bars. No dependencies, no build step. Each draw sets `data-points` on the canvas to the number of data
- * points drawn, so a test (or a person with devtools) can tell an empty chart from a drawn one.
+ * points drawn and `data-max` to the largest value, so a test (or a person with devtools) can tell an
+ * empty chart from a drawn one.
  */
 (function () {
   'use strict';
@@ -27,6 +28,7 @@
     c.ctx.textAlign = 'center';
     c.ctx.fillText(message || 'no data yet', c.w / 2, c.h / 2);
     canvas.dataset.points = '0';
+    canvas.dataset.max = '0';
   }
 
   function legend(c, names, x0) {
@@ -85,6 +87,7 @@
     });
     legend(c, series.map(function (s) { return s.name; }), left);
     canvas.dataset.points = String(all.length);
+    canvas.dataset.max = String(Math.max.apply(null, ys));
   }
 
   /** groups: [{ label, values: [number|null] }]; names: bar names; opts: { log, format(v) } */
@@ -128,6 +131,7 @@
     });
     legend(c, names, left);
     canvas.dataset.points = String(drawn);
+    canvas.dataset.max = String(max);
   }
 
   /** items: [{ label, value }] drawn as horizontal bars, largest first. */
@@ -149,6 +153,7 @@
       c.ctx.fillText(String(item.value), labelW + w + 4, y + row / 2 + 4);
     });
     canvas.dataset.points = String(items.length);
+    canvas.dataset.max = String(max);
   }
 
   window.StrataCharts = { line: line, bars: bars, hbars: hbars };

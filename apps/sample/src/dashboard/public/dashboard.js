@@ -32,7 +32,7 @@
         return [h.time, hits + misses === 0 ? null : hits / (hits + misses)];
       });
       return { name: name, points: points };
-    });
+    }).filter(function (s) { return s.points.some(function (p) { return p[1] !== null; }); });
   }
 
   function draw(data) {
@@ -76,9 +76,9 @@
     C.bars($('semanticChart'), buckets, ['hits'], { empty: 'no semantic hits yet' });
 
     $('savedNote').textContent = money(s.saved.cost) + ' and ' + s.saved.tokens.toLocaleString() + ' tokens not spent, cumulative';
-    C.line($('savedChart'), names.map(function (name) {
+    C.line($('savedChart'), names.filter(function (name) { return s.caches[name].saved.cost > 0; }).map(function (name) {
       return { name: name, points: history.map(function (h) { return [h.time, h.stats.caches[name] ? h.stats.caches[name].saved.cost : null]; }) };
-    }), { yMin: 0, format: money });
+    }), { yMin: 0, format: money, empty: 'no savings reported yet (CacheTelemetry.recordSavings)' });
 
     $('advice').textContent = s.advice.map(function (a) { return '⚠ ' + a.message; }).join('   ');
   }

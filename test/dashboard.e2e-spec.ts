@@ -1,11 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
-import { AppModule } from '../apps/sample/src/app.module';
 import { useRedis } from './harness';
+import { startSampleApp } from './sample-app';
+
+/** The one DOM call the page functions below make (they run in the browser; the project has no DOM typings). */
+declare const document: { getElementById(id: string): { dataset: Record<string, string | undefined> } | null };
 
 /** Debian's chromium (`apt-get install chromium`; `.ci/run` installs it when it is missing). */
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,16 +27,7 @@ describe('sample app: /dashboard in headless Chromium', () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    const saved = process.env.REDIS_URL;
-    process.env.REDIS_URL = redis.url;
-    try {
-      const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-      app = moduleRef.createNestApplication({ logger: false });
-      await app.listen(0, '127.0.0.1');
-    } finally {
-      if (saved === undefined) delete process.env.REDIS_URL;
-      else process.env.REDIS_URL = saved;
-    }
+    app = await startSampleApp({ REDIS_URL: redis.url });
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   });
   afterAll(async () => {

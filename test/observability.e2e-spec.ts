@@ -1,9 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AppModule } from '../apps/sample/src/app.module';
 import { CACHE_CLOCK, CacheService, CacheTelemetry } from '@strata/cache';
 import { useRedis, waitFor } from './harness';
+import { startSampleApp } from './sample-app';
 
 /** Prometheus text → families (from `# TYPE`) and series values. */
 function scrape(text: string): { families: Map<string, string>; series: Map<string, number> } {
@@ -38,22 +37,9 @@ describe('sample app: /metrics and /health', () => {
   const clock = { now: Date.now() };
 
   beforeAll(async () => {
-    const saved = { url: process.env.REDIS_URL, max: process.env.CACHE_L1_MAX_ENTRIES };
-    process.env.REDIS_URL = redis.url;
-    process.env.CACHE_L1_MAX_ENTRIES = '6';
-    try {
-      const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-        .overrideProvider(CACHE_CLOCK)
-        .useValue(() => clock.now)
-        .compile();
-      app = moduleRef.createNestApplication({ logger: false });
-      await app.listen(0, '127.0.0.1');
-    } finally {
-      for (const [name, value] of [['REDIS_URL', saved.url], ['CACHE_L1_MAX_ENTRIES', saved.max]] as const) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    }
+    app = await startSampleApp({ REDIS_URL: redis.url, CACHE_L1_MAX_ENTRIES: '6' }, (builder) =>
+      builder.overrideProvider(CACHE_CLOCK).useValue(() => clock.now),
+    );
   });
   afterAll(() => app?.close());
   afterEach(async () => {

@@ -156,37 +156,39 @@ interface Sourced {
   readonly sources: Set<MetricsSource>;
 }
 
-class SourcedCounter extends Counter<string> implements Sourced {
+interface Collectable extends Sourced {
+  reset(): void;
+  inc(labels: Labels, value: number): void;
+}
+
+/** Counters and gauges are rebuilt from the sources on every scrape: reset, then add each source's values. */
+function scalarConfig(family: ScalarFamily, name: string, registry: Registry, self: () => Collectable) {
+  return {
+    name,
+    help: family.help,
+    labelNames: family.labels,
+    registers: [registry],
+    collect: () => {
+      const metric = self();
+      metric.reset();
+      for (const source of metric.sources) family.read(source, (labels, value) => metric.inc(labels, value));
+    },
+  };
+}
+
+class SourcedCounter extends Counter<string> implements Collectable {
   readonly sources = new Set<MetricsSource>();
 
   constructor(family: ScalarFamily, name: string, registry: Registry) {
-    super({
-      name,
-      help: family.help,
-      labelNames: family.labels,
-      registers: [registry],
-      collect: () => {
-        this.reset();
-        for (const source of this.sources) family.read(source, (labels, value) => this.inc(labels, value));
-      },
-    });
+    super(scalarConfig(family, name, registry, () => this));
   }
 }
 
-class SourcedGauge extends Gauge<string> implements Sourced {
+class SourcedGauge extends Gauge<string> implements Collectable {
   readonly sources = new Set<MetricsSource>();
 
   constructor(family: ScalarFamily, name: string, registry: Registry) {
-    super({
-      name,
-      help: family.help,
-      labelNames: family.labels,
-      registers: [registry],
-      collect: () => {
-        this.reset();
-        for (const source of this.sources) family.read(source, (labels, value) => this.inc(labels, value));
-      },
-    });
+    super(scalarConfig(family, name, registry, () => this));
   }
 }
 

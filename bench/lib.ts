@@ -87,6 +87,8 @@ export interface Figure {
   min: number;
   max: number;
   runs: number;
+  /** ops/s of each run, in run order (run i of every candidate of a comparison ran back to back). */
+  samples: number[];
 }
 
 export interface MeasureOptions {
@@ -120,7 +122,7 @@ export async function compare(
     for (const [name, op] of Object.entries(candidates)) samples[name].push(await measure(op, options, concurrency));
   }
   const figures: Record<string, Figure> = {};
-  for (const [name, values] of Object.entries(samples)) figures[name] = { name, ...summarize(values), runs };
+  for (const [name, values] of Object.entries(samples)) figures[name] = { name, ...summarize(values), runs, samples: values };
   return figures;
 }
 
@@ -184,12 +186,20 @@ export function rangeCell(values: readonly number[], unit = '', digits = 1): str
   return `${median.toFixed(digits)}${unit} (${min.toFixed(digits)}–${max.toFixed(digits)})`;
 }
 
-/** The verdict of `candidate ≥ target × baseline`, on medians of the same run. */
+/**
+ * `candidate / baseline`, as the median of per-run ratios: run i of both ran back to back, so a burst
+ * of load from other jobs on the machine hits both sides of a ratio rather than one of them.
+ */
+export function pairedRatio(c: Figure, b: Figure): number {
+  return summarize(c.samples.map((value, i) => value / b.samples[i])).median;
+}
+
+/** The verdict of `candidate ≥ target × baseline` (paired ratio, see `pairedRatio`). */
 export function goal(figures: Record<string, Figure>, candidate: string, baseline: string, target: number, label?: string): GoalResult {
   const c = figures[candidate];
   const b = figures[baseline];
   if (c === undefined || b === undefined) throw new Error(`goal(): no figure named '${c ? baseline : candidate}'`);
-  const ratio = c.median / b.median;
+  const ratio = pairedRatio(c, b);
   const met = ratio >= target;
   return {
     label: label ?? `${candidate} ≥ ${target}× ${baseline}`,
@@ -206,7 +216,7 @@ export function throughputSection(title: string, figures: Record<string, Figure>
   return {
     title,
     columns: ['candidate', 'throughput (median of runs, min–max)', `× ${base.name}`],
-    rows: list.map((f) => [f.name, figureCell(f), (f.median / base.median).toFixed(2)]),
+    rows: list.map((f) => [f.name, figureCell(f), pairedRatio(f, base).toFixed(2)]),
     ...extra,
   };
 }
@@ -279,8 +289,8 @@ export function makeContext(redisUrl: string, quick: boolean, log: (message: str
   return {
     redisUrl,
     quick,
-    runs: quick ? 3 : 7,
-    runMs: quick ? 150 : 500,
+    runs: quick ? 3 : 11,
+    runMs: quick ? 150 : 400,
     value,
     json: JSON.stringify(value),
     strata: openStrata,

@@ -53,7 +53,7 @@ function rank(name: string): number {
 }
 
 function render(results: Array<{ name: string; sections: Section[]; seconds: number }>, seconds: number, quick: boolean): string {
-  const ctxRuns = quick ? 3 : 7;
+  const ctxRuns = quick ? 3 : 11;
   const out: string[] = [
     '# Benchmark results',
     '',
@@ -62,7 +62,7 @@ function render(results: Array<{ name: string; sections: Section[]; seconds: num
     `- Machine: ${machine()} — shared with other jobs, so figures are noisy: compare rows of one table (measured interleaved in one process), not across runs.`,
     `- Redis: ${redisVersion()}, started by the bench on loopback, no persistence.`,
     `- Libraries: ${versions(LIBRARIES)}.`,
-    `- Each throughput figure is the median of ${ctxRuns} runs (min–max) of ${quick ? 150 : 500} ms each, after a warm-up; candidates of one table are interleaved run by run.`,
+    `- Each throughput figure is the median of ${ctxRuns} runs (min–max) of ${quick ? 150 : 400} ms each, after a warm-up; candidates of one table are interleaved run by run. Ratios (the × columns and the goals) are the median of per-run ratios: run i of a candidate and of its baseline ran back to back.`,
     '',
   ];
   const goals = results.flatMap((r) => r.sections.flatMap((s) => s.goals ?? []));

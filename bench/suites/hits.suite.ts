@@ -79,7 +79,14 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
                   'is written on the next tick instead of at once. The same A/B on raw ioredis, measured while writing this suite: ' +
                   '9.0 k ops/s plain vs 6.0 k ops/s with auto-pipelining, and Strata 5.8 k. At 64 in flight the batching pays that back (table below).',
               ]
-            : undefined,
+            : [
+                'CPU profile (`bench/profile-l2.ts` under `--cpu-prof`, each alone, 64 in flight; measured while writing this suite: ' +
+                  'Strata 38.5 k ops/s, raw 43.5 k): decoding the entry (its JSON.parse) takes 10.5% of Strata\'s samples, the same work as raw\'s ' +
+                  'JSON.parse (12%); the difference is garbage collection, 13.2% against 3.9% (a Buffer per reply copied into a string, a promise per layer: ' +
+                  'engine → facade → breaker → tier); the timing and tracing hooks take 0.6%, the breaker 0.4%. When other jobs load the machine that ' +
+                  'extra CPU shows as a lower ratio. What would close it: read plain entries as strings (`GET` instead of `getBuffer`: the plain ' +
+                  'header byte is printable) and fold the facade, breaker and tier promise layers into one.',
+              ],
         goals:
           concurrency === 64
             ? [

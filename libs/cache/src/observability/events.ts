@@ -6,6 +6,7 @@ export interface CacheEventMap {
   hit: { cache: string; key: string; tier: 'l1' | 'l2' | 'stale' };
   /** A lookup no tier could answer. */
   miss: { cache: string; key: string };
+  /** `tags` are tag ids as stored (`tag:{prefix}[:t={tenant}]:{tag}`, escaped), not the caller's tag names. */
   set: { cache: string; key: string; tags: readonly string[] };
   delete: { cache: string; keys: readonly string[] };
   /** Tags (or a namespace) invalidated; `ids` are the invalidation ids (`tag:…`, `ns:…`). */

@@ -1,124 +1,91 @@
 /**
- * `npm run bench`: side-by-side benchmarks in one process run; writes bench/RESULTS.md.
- * Starts its own redis-server on a free loopback port (the test harness), so results never depend on
- * what else uses the shared Redis.
+ * `npm run bench`: every suite in bench/suites (see the contract at the top of bench/lib.ts), side by
+ * side in one run against one redis-server the bench starts on a free loopback port (test/harness), so
+ * results never depend on what else uses the shared Redis. Writes bench/RESULTS.md.
+ *
+ *   npm run bench                      # everything (≤ 15 minutes)
+ *   npm run bench -- --only=hits       # some suites, by file name
+ *   npm run bench -- --quick           # short runs, to try things out (RESULTS.md is not written)
  */
 import 'reflect-metadata';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
-import Redis from 'ioredis';
-import { LRUCache } from 'lru-cache';
-import { Test } from '@nestjs/testing';
-import { CacheModule, CacheService, type CacheModuleOptions } from '@strata/cache';
-import { llmText } from '../libs/cache/src/codec/llm-text.fixture';
-import { EntryCodec } from '../libs/cache/src/codec/entry.codec';
 import { startRedis } from '../test/harness';
-import { compare, figureCell, fmt, machine, oneKbValue, type Figure } from './lib';
+import { type Section, type SuiteRun, machine, makeContext, redisVersion, versions } from './lib';
 
-interface Row {
-  suite: string;
-  figures: Record<string, Figure>;
-  goal?: { candidate: string; baseline: string; ratio: number };
-}
-
-const silent = { log() {}, warn() {}, error() {} };
-
-async function strata(options: CacheModuleOptions) {
-  const moduleRef = await Test.createTestingModule({ imports: [CacheModule.forRoot({ logger: silent, ...options })] }).compile();
-  const app = await moduleRef.init();
-  return { cache: app.get(CacheService), close: () => app.close() };
-}
+/** Suites run in this order; any other `*.suite.ts` follows, by name. */
+const ORDER = ['hits', 'decorators', 'http', 'stampede', 'invalidation', 'compression', 'semantic'];
+const LIBRARIES = ['lru-cache', 'ioredis', 'bentocache', 'cacheable', 'cache-manager', 'keyv', '@keyv/redis', '@nestjs/cache-manager', 'autocannon'];
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const scale = quick ? 0.2 : 1;
-  const redisServer = await startRedis();
-  const rows: Row[] = [];
-  const value = oneKbValue();
-  const json = JSON.stringify(value);
+  const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+  const dir = path.join(__dirname, 'suites');
+  const names = readdirSync(dir)
+    .filter((file) => file.endsWith('.suite.ts'))
+    .map((file) => file.slice(0, -'.suite.ts'.length))
+    .filter((name) => only === undefined || only.includes(name))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const started = Date.now();
+  const redis = await startRedis();
+  const ctx = makeContext(redis.url, quick, (message) => process.stderr.write(`  · ${message}\n`));
+  const results: Array<{ name: string; sections: Section[]; seconds: number }> = [];
   try {
-    // L1 hit: Strata's cache.get against `await lru.get` of the same value.
-    {
-      const lru = new LRUCache<string, object>({ max: 10_000 });
-      lru.set('k', value);
-      const s = await strata({});
-      await s.cache.set('k', value);
-      const figures = await compare(
-        { 'await lru.get': () => lru.get('k'), 'Strata cache.get (L1 hit)': () => s.cache.get('k') },
-        { ops: Math.round(2_000_000 * scale) },
-      );
-      rows.push({ suite: 'L1 hit, 1 KB JSON', figures, goal: { candidate: 'Strata cache.get (L1 hit)', baseline: 'await lru.get', ratio: 0.25 } });
-      await s.close();
-    }
-    // L2-only hit at 1 and 64 in flight: Strata with L1 off against raw ioredis GET + JSON.parse.
-    for (const concurrency of [1, 64]) {
-      const raw = new Redis(redisServer.url);
-      await raw.set('raw:k', json);
-      const s = await strata({ redis: redisServer.url, memory: false, prefix: 'bench' });
-      await s.cache.set('k', value);
-      const figures = await compare(
-        {
-          'ioredis GET + JSON.parse': async () => JSON.parse((await raw.get('raw:k')) as string),
-          'Strata cache.get (L2 only)': () => s.cache.get('k'),
-        },
-        { ops: Math.round((concurrency === 1 ? 20_000 : 100_000) * scale), concurrency },
-      );
-      rows.push({
-        suite: `L2-only hit, 1 KB JSON, ${concurrency} in flight`,
-        figures,
-        goal: concurrency === 64 ? { candidate: 'Strata cache.get (L2 only)', baseline: 'ioredis GET + JSON.parse', ratio: 0.85 } : undefined,
-      });
-      await s.close();
-      raw.disconnect();
+    for (const name of names) {
+      process.stderr.write(`suite ${name}\n`);
+      const suiteStarted = Date.now();
+      const { run } = require(path.join(dir, `${name}.suite.ts`)) as { run: SuiteRun };
+      await ctx.flushRedis();
+      results.push({ name, sections: await run(ctx), seconds: (Date.now() - suiteStarted) / 1000 });
     }
   } finally {
-    await redisServer.stop();
+    await ctx.close();
+    await redis.stop();
   }
-
-  const compression = compressionTable();
-  const report = render(rows, compression);
-  writeFileSync(path.join(__dirname, 'RESULTS.md'), report);
+  const report = render(results, (Date.now() - started) / 1000, quick);
+  if (!quick && only === undefined) writeFileSync(path.join(__dirname, 'RESULTS.md'), report);
   process.stdout.write(report);
 }
 
-function compressionTable(): string {
-  const codec = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 64 * 1024 * 1024 });
-  const lines = ['| text | raw bytes | stored bytes (Strata entry) | ratio | gzip -6 ratio |', '|---|---|---|---|---|'];
-  for (const size of [1024, 10 * 1024, 100 * 1024]) {
-    const text = llmText(size, 11);
-    const raw = Buffer.byteLength(text);
-    const now = Date.now();
-    const stored = codec.encode(
-      { value: text, createdAt: now, expiresAt: now + 1, staleUntil: now + 1, tags: [] },
-      codec.serializeValue(text),
-    ).length;
-    lines.push(`| LLM-like, ${fmt(size)}B | ${raw} | ${stored} | ${(stored / raw).toFixed(3)} | ${(gzipSync(text).length / raw).toFixed(3)} |`);
-  }
-  return lines.join('\n');
+function rank(name: string): number {
+  const at = ORDER.indexOf(name);
+  return at === -1 ? ORDER.length : at;
 }
 
-function render(rows: Row[], compression: string): string {
+function render(results: Array<{ name: string; sections: Section[]; seconds: number }>, seconds: number, quick: boolean): string {
+  const ctxRuns = quick ? 3 : 11;
   const out: string[] = [
     '# Benchmark results',
     '',
-    `Written by \`npm run bench\` on ${new Date().toISOString()}.`,
+    `Written by \`npm run bench\` on ${new Date().toISOString()}${quick ? ' (--quick: not for publishing)' : ''}; the run took ${(seconds / 60).toFixed(1)} minutes.`,
     '',
-    `Machine: ${machine()}. Redis: a redis-server started by the bench on loopback.`,
-    'Each figure is the median of 5 runs (min–max), all candidates of a row measured in the same process, interleaved.',
+    `- Machine: ${machine()} — shared with other jobs, so figures are noisy: compare rows of one table (measured interleaved in one process), not across runs.`,
+    `- Redis: ${redisVersion()}, started by the bench on loopback, no persistence.`,
+    `- Libraries: ${versions(LIBRARIES)}.`,
+    `- Each throughput figure is the median of ${ctxRuns} runs (min–max) of ${quick ? 150 : 400} ms each, after a warm-up; candidates of one table are interleaved run by run. Ratios (the × columns and the goals) are the median of per-run ratios: run i of a candidate and of its baseline ran back to back.`,
     '',
   ];
-  for (const row of rows) {
-    out.push(`## ${row.suite}`, '', '| candidate | throughput |', '|---|---|');
-    for (const figure of Object.values(row.figures)) out.push(`| ${figure.name} | ${figureCell(figure)} |`);
-    if (row.goal) {
-      const ratio = row.figures[row.goal.candidate].median / row.figures[row.goal.baseline].median;
-      const verdict = ratio >= row.goal.ratio ? 'met' : `missed by ${((row.goal.ratio - ratio) * 100).toFixed(0)} points`;
-      out.push('', `Ratio ${row.goal.candidate} / ${row.goal.baseline}: **${ratio.toFixed(2)}×** (goal ≥ ${row.goal.ratio}×: ${verdict}).`);
-    }
+  const goals = results.flatMap((r) => r.sections.flatMap((s) => s.goals ?? []));
+  if (goals.length > 0) {
+    out.push('## Goals', '', '| goal | measured | verdict |', '|---|---|---|');
+    for (const g of goals) out.push(`| ${g.label} | ${g.measured} | ${g.met ? 'met' : `**missed**: ${g.shortfall ?? ''}`} |`);
     out.push('');
   }
-  out.push('## Compression of LLM-like text in Redis', '', compression, '');
+  for (const result of results) {
+    for (const section of result.sections) {
+      out.push(`## ${section.title}`, '');
+      if (section.description) out.push(section.description, '');
+      out.push(`| ${section.columns.join(' | ')} |`, `|${section.columns.map(() => '---').join('|')}|`);
+      for (const row of section.rows) out.push(`| ${row.join(' | ')} |`);
+      out.push('');
+      for (const g of section.goals ?? []) {
+        out.push(`- Goal: ${g.label} — **${g.measured}**, ${g.met ? 'met' : `missed (${g.shortfall ?? ''})`}.`);
+      }
+      for (const note of section.notes ?? []) out.push(`- ${note}`);
+      if ((section.goals?.length ?? 0) + (section.notes?.length ?? 0) > 0) out.push('');
+    }
+    out.push(`<sub>suite \`${result.name}\`: ${result.seconds.toFixed(0)} s</sub>`, '');
+  }
   return out.join('\n');
 }
 

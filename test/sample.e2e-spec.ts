@@ -1,8 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AppModule } from '../apps/sample/src/app.module';
 import { useRedis } from './harness';
+import { startSampleApp } from './sample-app';
 
 /** The sample app over HTTP, memory-only and on Redis (REDIS_URL is read when the app starts). */
 describe.each(['memory', 'redis'] as const)('sample app (%s)', (mode) => {
@@ -10,17 +9,7 @@ describe.each(['memory', 'redis'] as const)('sample app (%s)', (mode) => {
   let app: INestApplication;
 
   beforeAll(async () => {
-    const saved = process.env.REDIS_URL;
-    if (redis) process.env.REDIS_URL = redis.url;
-    else delete process.env.REDIS_URL;
-    try {
-      const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-      app = moduleRef.createNestApplication({ logger: false });
-      await app.listen(0, '127.0.0.1');
-    } finally {
-      if (saved === undefined) delete process.env.REDIS_URL;
-      else process.env.REDIS_URL = saved;
-    }
+    app = await startSampleApp({ REDIS_URL: redis?.url });
   });
   afterAll(() => app?.close());
 

@@ -4,6 +4,9 @@ import { CACHE_CLOCK, getCacheToken } from './cache.constants';
 import { DEFAULT_CACHE_NAME } from './cache.options';
 import { CacheService } from './cache.service';
 import { CacheStack } from './cache.stack';
+import { CacheHealthIndicator } from './observability/cache-health.indicator';
+import { CacheEvents } from './observability/events';
+import { CacheTelemetry } from './observability/telemetry';
 
 /**
  * `CacheModule.forRoot({ redis: { url }, ttl: '10m' })` or `forRootAsync({ imports, inject, useFactory })`.
@@ -15,8 +18,11 @@ import { CacheStack } from './cache.stack';
     { provide: CACHE_CLOCK, useValue: Date.now },
     CacheStack,
     { provide: CacheService, useFactory: (stack: CacheStack) => defaultView(stack), inject: [CacheStack] },
+    { provide: CacheTelemetry, useFactory: (stack: CacheStack) => stack.telemetry, inject: [CacheStack] },
+    { provide: CacheEvents, useFactory: (stack: CacheStack) => stack.telemetry.events, inject: [CacheStack] },
+    CacheHealthIndicator,
   ],
-  exports: [CacheService, CacheStack],
+  exports: [CacheService, CacheStack, CacheTelemetry, CacheEvents, CacheHealthIndicator],
 })
 export class CacheModule extends ConfigurableModuleClass {
   static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {

@@ -2,6 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import { type Duration, describe, toMs } from './core/durations';
 import { InvalidOptionError } from './core/errors';
 import { DEFAULT_MAX_KEY_LENGTH } from './core/keys';
+import type { AdviceThresholds } from './observability/advice';
+import type { MetricsOptions } from './observability/prometheus';
 import type { RedisConnectionOptions } from './tiers/redis.connection';
 
 export type TierName = 'memory' | 'redis';
@@ -55,6 +57,32 @@ export interface CacheModuleOptions {
   caches?: Record<string, NamedCacheOptions>;
   /** Where the cache logs state changes. Default: Nest's `Logger` with context `StrataCache`. */
   logger?: LoggerService;
+  /** Prometheus metrics (prom-client), read at scrape time; `false` registers none. Default: prom-client's default registry. */
+  metrics?: false | MetricsOptions;
+  /** When `stats().advice` and the periodic log line flag trouble; `false` turns advice off. */
+  advice?: false | AdviceOptions;
+}
+
+/** Thresholds of the advice in `stats()` and in the log (see README, Observability). */
+export interface AdviceOptions {
+  /** How often the log line is considered (once per condition until it clears); `false`: no log line. Default `'1m'`. */
+  interval?: Duration | false;
+  /** Lookups a window needs before its rates are judged. Default `100`. */
+  minLookups?: number;
+  /** A cache whose hit rate is below this is flagged. Default `0.5`. */
+  hitRate?: number;
+  /** L1 fuller than this (entries or bytes, 0..1) is flagged. Default `0.9`. */
+  l1Fill?: number;
+  /** More L1 evictions per L1 write than this is flagged. Default `0.2`. */
+  evictionRate?: number;
+  /** Redis reads whose p99 is over this are flagged. Default `'20ms'`. */
+  slowL2?: Duration;
+  /** Factory runs whose p95 is over this are flagged. Default `'2s'`. */
+  slowFactory?: Duration;
+}
+
+export interface ResolvedAdvice extends AdviceThresholds {
+  intervalMs: number | false;
 }
 
 export interface ResolvedNamedCache {
@@ -85,6 +113,8 @@ export interface ResolvedCacheOptions {
   strict: boolean;
   caches: Map<string, ResolvedNamedCache>;
   logger: LoggerService | undefined;
+  metrics: false | MetricsOptions;
+  advice: false | ResolvedAdvice;
 }
 
 export const DEFAULT_CACHE_NAME = 'default';
@@ -92,8 +122,9 @@ export const DEFAULT_CACHE_NAME = 'default';
 const KNOWN = new Set<string>([
   'prefix', 'namespace', 'ttl', 'grace', 'redis', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
   'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
-  'caches', 'logger', 'isGlobal',
+  'caches', 'logger', 'isGlobal', 'metrics', 'advice',
 ]);
+const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
 const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold']);
 
 /**
@@ -135,6 +166,8 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     strict: bool(options.strict ?? false, 'strict'),
     caches: new Map(),
     logger: options.logger,
+    metrics: resolveMetrics(options.metrics),
+    advice: resolveAdvice(options.advice),
   };
   const base: ResolvedNamedCache = {
     name: DEFAULT_CACHE_NAME,
@@ -182,6 +215,48 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     useRedis,
     compressThreshold: threshold(named.compressThreshold, `${at}.compressThreshold`, base.compressThreshold),
   };
+}
+
+function resolveMetrics(metrics: CacheModuleOptions['metrics']): false | MetricsOptions {
+  if (metrics === false) return false;
+  if (metrics === undefined) return {};
+  if (typeof metrics !== 'object' || metrics === null) {
+    throw new InvalidOptionError(`metrics must be false or { registry?, prefix? }; got ${describe(metrics)}`);
+  }
+  for (const key of Object.keys(metrics)) {
+    if (key !== 'registry' && key !== 'prefix') throw new InvalidOptionError(`unknown option 'metrics.${key}'; metrics takes registry, prefix`);
+  }
+  if (metrics.registry !== undefined && typeof (metrics.registry as { registerMetric?: unknown }).registerMetric !== 'function') {
+    throw new InvalidOptionError(`metrics.registry must be a prom-client Registry (new Registry() from 'prom-client'); got ${describe(metrics.registry)}`);
+  }
+  return metrics;
+}
+
+function resolveAdvice(advice: CacheModuleOptions['advice']): false | ResolvedAdvice {
+  if (advice === false) return false;
+  const input = advice ?? {};
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidOptionError(`advice must be false or { interval?, hitRate?, l1Fill?, evictionRate?, slowL2?, slowFactory?, minLookups? }; got ${describe(advice)}`);
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_ADVICE.has(key)) throw new InvalidOptionError(`unknown option 'advice.${key}'; advice takes ${[...KNOWN_ADVICE].join(', ')}`);
+  }
+  return {
+    intervalMs: input.interval === false ? false : toMs(input.interval ?? '1m', 'advice.interval'),
+    minLookups: positiveInt(input.minLookups ?? 100, 'advice.minLookups', '100'),
+    hitRate: fraction(input.hitRate ?? 0.5, 'advice.hitRate', '0.5'),
+    l1Fill: fraction(input.l1Fill ?? 0.9, 'advice.l1Fill', '0.9'),
+    evictionRate: fraction(input.evictionRate ?? 0.2, 'advice.evictionRate', '0.2'),
+    slowL2Ms: toMs(input.slowL2 ?? '20ms', 'advice.slowL2'),
+    slowFactoryMs: toMs(input.slowFactory ?? '2s', 'advice.slowFactory'),
+  };
+}
+
+function fraction(value: unknown, option: string, example: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new InvalidOptionError(`${option} must be a number between 0 and 1, e.g. ${example}; got ${describe(value)}`);
+  }
+  return value;
 }
 
 function resolveMemory(memory: CacheModuleOptions['memory']): ResolvedCacheOptions['memory'] {

@@ -3,7 +3,8 @@ import type { ResolvedNamedCache } from './cache.options';
 import { type Duration, toMs } from './core/durations';
 import { KeySpace } from './core/keys';
 import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
-import { type CacheStats, rate } from './observability/stats';
+import type { CacheEvents } from './observability/events';
+import type { CacheStats } from './observability/stats';
 
 /** Per-call options of `set`, `getOrSet` and `setMany`. Anything left out comes from the cache's policy. */
 export interface SetOptions {
@@ -55,7 +56,14 @@ export class CacheService {
       useL2: this.named.useRedis,
       namespaceId: this.keys.namespaceId,
       codec: stack.codec(this.named.compressThreshold),
+      name: scope.name,
+      counters: stack.telemetry.counters(scope.name),
     };
+  }
+
+  /** The stack's events (shared by every view): `cache.events.on('miss', ({ cache, key }) => …)`. */
+  get events(): CacheEvents {
+    return this.stack.telemetry.events;
   }
 
   /** The cached value, or undefined when there is none (or it is stale or invalidated). */
@@ -123,12 +131,12 @@ export class CacheService {
 
   /** Invalidates every entry carrying one of these tags, in O(1) per tag, whatever their number. */
   async invalidateTags(tags: readonly string[]): Promise<void> {
-    return this.stack.engine.invalidate(tags.map((tag) => this.keys.tagId(tag)));
+    return this.stack.engine.invalidate(tags.map((tag) => this.keys.tagId(tag)), this.policy);
   }
 
   /** Invalidates every entry of this view's namespace (and tenant), in O(1). */
   async clear(): Promise<void> {
-    return this.stack.engine.invalidate([this.keys.namespaceId]);
+    return this.stack.engine.invalidate([this.keys.namespaceId], this.policy);
   }
 
   /** A view on another namespace, with the same cache name and tenant. */
@@ -151,35 +159,9 @@ export class CacheService {
     return this.keys.key(key);
   }
 
+  /** Totals over every cache name, per cache name (`caches`), latency percentiles per tier, and advice. */
   stats(): CacheStats {
-    const c = this.stack.counters;
-    const l1 = this.stack.l1;
-    return {
-      hits: c.hits,
-      misses: c.misses,
-      hitRate: rate(c.hits, c.misses),
-      l1: {
-        hits: c.l1Hits,
-        misses: c.l1Misses,
-        hitRate: rate(c.l1Hits, c.l1Misses),
-        entries: l1?.entries ?? 0,
-        bytes: l1?.bytes ?? 0,
-        evictions: c.evictions,
-      },
-      l2: {
-        hits: c.l2Hits,
-        misses: c.l2Misses,
-        hitRate: rate(c.l2Hits, c.l2Misses),
-        state: this.stack.l2?.state ?? 'disabled',
-        errors: c.l2Errors,
-      },
-      stale: c.staleHits,
-      factory: { runs: c.factoryRuns, errors: c.factoryErrors },
-      errors: c.l2Errors + c.factoryErrors,
-      corrupt: c.corrupt,
-      notCacheable: c.notCacheable,
-      tooLarge: c.tooLarge,
-    };
+    return this.stack.stats();
   }
 
   private spec(options: SetOptions | undefined): WriteSpec {

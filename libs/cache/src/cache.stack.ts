@@ -15,7 +15,11 @@ import { StrataError } from './core/errors';
 import { segment } from './core/keys';
 import { TieredCache } from './core/tiered-cache';
 import { InvalidationTimes } from './invalidation/invalidation-times';
-import { CacheCounters } from './observability/stats';
+import { CacheAdvisor, type L1Capacity } from './observability/advice';
+import { PrometheusExporter } from './observability/prometheus';
+import { type CacheStats, latencyStats, namedStats, rate } from './observability/stats';
+import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
+import { describeError } from './resilience/circuit-breaker';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
@@ -32,13 +36,17 @@ const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   readonly options: ResolvedCacheOptions;
   readonly engine: TieredCache;
-  readonly counters = new CacheCounters();
+  /** Counters, events, tracing and the hooks of the bus and the AI cache (see `CacheTelemetry`). */
+  readonly telemetry: CacheTelemetry;
+  /** Judges the counters against the `advice` thresholds; undefined with `advice: false`. */
+  readonly advisor: CacheAdvisor | undefined;
   readonly l1: MemoryTier | undefined;
   readonly l2: L2Facade | undefined;
   readonly logger: LoggerService;
   readonly now: () => number;
   private readonly connection: OwnedClient | undefined;
   private readonly codecs = new Map<number | false, EntryCodec>();
+  private readonly exporter: PrometheusExporter | undefined;
   private closed = false;
 
   constructor(
@@ -50,13 +58,17 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.options = resolveOptions(input);
     const options = this.options;
     this.logger = options.logger ?? new Logger('StrataCache');
+    const telemetry = new CacheTelemetry(options.caches.keys(), (error, event) =>
+      this.logger.warn(`a '${event}' event listener threw (${describeError(error)}); the cache call went on. Logged once.`),
+    );
+    this.telemetry = telemetry;
     const defaultCodec = this.codec(options.compressThreshold);
     if (options.memory !== false) {
       this.l1 = new MemoryTier({
         maxEntries: options.memory.maxEntries,
         maxBytes: options.memory.maxBytes,
         parse: (serialized) => defaultCodec.parseValue(serialized.text, serialized.tagged),
-        onEvict: () => void (this.counters.evictions += 1),
+        onEvict: () => void (telemetry.evictions += 1),
       });
     }
     if (options.redis !== undefined) {
@@ -67,15 +79,27 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       const tier = new RedisTier(this.connection.client, {
         codec: defaultCodec,
         now,
-        onCorrupt: () => void (this.counters.corrupt += 1),
+        onCorrupt: (key, error) => {
+          const cache = telemetry.nameOfKey(key);
+          telemetry.counters(cache).corrupt += 1;
+          if (telemetry.events.listening !== 0) telemetry.events.emit('error', { cache, tier: 'l2', error, key });
+        },
       });
       this.l2 = new L2Facade(tier, {
         strict: options.strict,
         failureThreshold: options.failureThreshold,
         probeInterval: options.probeInterval,
         pendingDeleteLimit: 10_000,
-        counters: this.counters,
         logger: this.logger,
+        onError: (error, key) => {
+          const cache = telemetry.nameOfKey(key);
+          telemetry.counters(cache).l2Errors += 1;
+          if (telemetry.events.listening !== 0) telemetry.events.emit('error', { cache, tier: 'l2', error, key });
+        },
+        onStateChange: (state, reason) => {
+          if (state === 'open') telemetry.events.emit('circuit-open', { state, reason });
+          else if (state === 'closed') telemetry.events.emit('circuit-close', { state, reason });
+        },
       });
     }
     const times = new InvalidationTimes(`${segment(options.prefix)}:__inv:`, this.l2, THIRTY_DAYS);
@@ -83,12 +107,71 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       l1: this.l1,
       l2: this.l2,
       times,
-      counters: this.counters,
+      telemetry,
       logger: this.logger,
       maxValueBytes: options.maxValueBytes,
       strict: options.strict,
       now,
     });
+    if (options.metrics !== false) {
+      this.exporter = new PrometheusExporter(
+        { telemetry, l1: () => this.l1Capacity(), breaker: () => this.l2?.state ?? 'disabled' },
+        options.metrics.registry,
+        options.metrics.prefix,
+      );
+    }
+    if (options.advice !== false) this.advisor = new CacheAdvisor(telemetry, () => this.l1Capacity(), options.advice, this.logger);
+  }
+
+  /** L1's fill and bounds, or undefined without L1. */
+  l1Capacity(): L1Capacity | undefined {
+    if (this.l1 === undefined || this.options.memory === false) return undefined;
+    return { entries: this.l1.entries, bytes: this.l1.bytes, maxEntries: this.options.memory.maxEntries, maxBytes: this.options.memory.maxBytes };
+  }
+
+  /** The JSON snapshot `CacheService.stats()` returns: totals, per cache name, latency percentiles, advice. */
+  stats(): CacheStats {
+    const t = this.telemetry;
+    const c = t.total();
+    const l1 = this.l1Capacity();
+    const caches: CacheStats['caches'] = {};
+    for (const name of t.names()) if (name !== NO_CACHE) caches[name] = namedStats(t.counters(name));
+    const { bytesIn, bytesOut, values } = t.compression;
+    const busConnected = t.isBusConnected();
+    return {
+      hits: c.hits,
+      misses: c.misses,
+      hitRate: rate(c.hits, c.misses),
+      l1: {
+        hits: c.l1Hits,
+        misses: c.l1Misses,
+        hitRate: rate(c.l1Hits, c.l1Misses),
+        entries: l1?.entries ?? 0,
+        bytes: l1?.bytes ?? 0,
+        maxEntries: l1?.maxEntries ?? 0,
+        maxBytes: l1?.maxBytes ?? 0,
+        evictions: c.evictions,
+      },
+      l2: {
+        hits: c.l2Hits,
+        misses: c.l2Misses,
+        hitRate: rate(c.l2Hits, c.l2Misses),
+        state: this.l2?.state ?? 'disabled',
+        errors: c.l2Errors,
+      },
+      stale: c.staleHits,
+      factory: { runs: c.factoryRuns, errors: c.factoryErrors },
+      errors: c.l2Errors + c.factoryErrors,
+      corrupt: c.corrupt,
+      notCacheable: c.notCacheable,
+      tooLarge: c.tooLarge,
+      compression: { values, bytesIn, bytesOut, ratio: bytesIn === 0 ? undefined : bytesOut / bytesIn },
+      bus: { enabled: busConnected !== undefined, connected: busConnected, ...t.bus },
+      saved: { tokens: c.tokensSaved, cost: c.costSaved },
+      latency: latencyStats(c.latency),
+      caches,
+      advice: this.advisor?.lifetime() ?? [],
+    };
   }
 
   /** The policy of a named cache; throws a clear error for a name that was not declared. */
@@ -111,6 +194,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       codec = new EntryCodec({
         compressThreshold: threshold === false ? Number.POSITIVE_INFINITY : threshold,
         maxInflatedBytes: this.options.maxInflatedBytes,
+        onCompress: (bytesIn, bytesOut) => this.telemetry.compressed(bytesIn, bytesOut),
       });
       this.codecs.set(threshold, codec);
     }
@@ -119,6 +203,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Waits (at most `connectTimeout`) for Redis, so the first requests can use it; never fails startup. */
   async onModuleInit(): Promise<void> {
+    const advice = this.options.advice;
+    if (this.advisor && advice !== false && advice.intervalMs !== false) this.advisor.start(advice.intervalMs);
     if (this.l2 === undefined) return;
     if (!(await this.l2.connect(this.options.connectTimeout))) {
       this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
@@ -132,6 +218,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.advisor?.stop();
+    this.exporter?.close();
     this.l2?.dispose();
     await this.l1?.close();
     const connection = this.connection;

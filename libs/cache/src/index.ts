@@ -17,6 +17,16 @@ export {
   L2UnavailableError,
 } from './core/errors';
 export type { StrataErrorCode } from './core/errors';
-export type { CacheStats, TierStats } from './observability/stats';
+export type { CacheStats, TierStats, NamedCacheStats, LatencyStats } from './observability/stats';
+export type { LatencySummary } from './observability/latency';
+export type { AdviceOptions } from './cache.options';
+export type { Advice, AdviceCode } from './observability/advice';
+export { CacheEvents } from './observability/events';
+export type { CacheEventMap, CacheEventName, CacheEventListener } from './observability/events';
+export { CacheTelemetry } from './observability/telemetry';
+export type { Savings } from './observability/telemetry';
+export { CacheHealthIndicator } from './observability/cache-health.indicator';
+export type { CacheHealth, CacheHealthIndicatorResult } from './observability/cache-health.indicator';
+export type { MetricsOptions } from './observability/prometheus';
 export type { RedisConnectionOptions } from './tiers/redis.connection';
 export type { BreakerState } from './resilience/circuit-breaker';

@@ -14,6 +14,11 @@ export class ReportsController {
     return result;
   }
 
+  @Get('reports/:id/summary')
+  summary(@Param('id') id: string) {
+    return this.reports.summary(id);
+  }
+
   @Delete('reports/:id/cache')
   @HttpCode(204)
   async invalidate(@Param('id') id: string): Promise<void> {

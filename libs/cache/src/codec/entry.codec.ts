@@ -38,6 +38,8 @@ export interface EntryCodecOptions {
   /** Upper bound on a decompressed payload; anything larger is treated as corrupt (a decompression bomb). */
   maxInflatedBytes?: number;
   serializer?: JsonSerializer;
+  /** Told of every payload stored compressed: its bytes before and after (for metrics). */
+  onCompress?: (bytesIn: number, bytesOut: number) => void;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -46,6 +48,7 @@ export class EntryCodec {
   private readonly compressThreshold: number;
   private readonly maxInflatedBytes: number;
   private readonly serializer: JsonSerializer;
+  private readonly onCompress: ((bytesIn: number, bytesOut: number) => void) | undefined;
 
   constructor(options: EntryCodecOptions = {}) {
     const { compressThreshold = DEFAULT_COMPRESS_THRESHOLD, maxInflatedBytes = DEFAULT_MAX_INFLATED_BYTES } = options;
@@ -61,6 +64,7 @@ export class EntryCodec {
     this.compressThreshold = compressThreshold;
     this.maxInflatedBytes = maxInflatedBytes;
     this.serializer = options.serializer ?? new JsonSerializer();
+    this.onCompress = options.onCompress;
   }
 
   /** Throws NotSerializableError. Called once per write; the result feeds both `encode` and L1. */
@@ -80,14 +84,21 @@ export class EntryCodec {
   encode(entry: CacheEntry, value: SerializedValue): Buffer {
     const { payload, header } = this.envelope(entry, value);
     if (!this.shouldCompress(value)) return plain(payload, header);
-    return packed(payload, header, compress(Buffer.from(payload, 'utf8')));
+    const bytes = Buffer.from(payload, 'utf8');
+    return this.counted(bytes.length, packed(payload, header, compress(bytes)));
   }
 
   /** The write path: size-dependent compression quality, off the event loop for large values. */
   async encodeAsync(entry: CacheEntry, value: SerializedValue): Promise<Buffer> {
     const { payload, header } = this.envelope(entry, value);
     if (!this.shouldCompress(value)) return plain(payload, header);
-    return packed(payload, header, await compressAsync(Buffer.from(payload, 'utf8')));
+    const bytes = Buffer.from(payload, 'utf8');
+    return this.counted(bytes.length, packed(payload, header, await compressAsync(bytes)));
+  }
+
+  private counted(bytesIn: number, out: Buffer): Buffer {
+    if (this.onCompress !== undefined && (out[0] & FLAG_COMPRESSED) !== 0) this.onCompress(bytesIn, out.length - 1);
+    return out;
   }
 
   /** The threshold is about the value, not the envelope: a 1 KB value is not compressed for its 80-byte envelope. */

@@ -1,7 +1,9 @@
 import type { LoggerService } from '@nestjs/common';
 import type { EntryCodec } from '../codec/entry.codec';
 import type { InvalidationTimes } from '../invalidation/invalidation-times';
+import type { LatencyHistogram } from '../observability/latency';
 import type { CacheCounters } from '../observability/stats';
+import type { CacheTelemetry } from '../observability/telemetry';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { SerializedValue, TierWrite } from '../tiers/tier';
@@ -19,6 +21,9 @@ export interface CachePolicy {
   readonly namespaceId: string;
   /** The codec for this view's writes (named caches may compress differently). */
   readonly codec: EntryCodec;
+  /** The cache name (label of metrics, events and spans) and its counters. */
+  readonly name: string;
+  readonly counters: CacheCounters;
 }
 
 /** One write, with everything resolved: milliseconds and tag ids. */
@@ -30,11 +35,14 @@ export interface WriteSpec {
 
 export type Factory<T> = () => Promise<T> | T;
 
+/** One L1 lookup in this many is timed: a hit takes well under a microsecond, so timing each would double it. */
+export const L1_SAMPLE_EVERY = 64;
+
 export interface TieredCacheParts {
   l1: MemoryTier | undefined;
   l2: L2Facade | undefined;
   times: InvalidationTimes;
-  counters: CacheCounters;
+  telemetry: CacheTelemetry;
   logger: LoggerService;
   maxValueBytes: number;
   strict: boolean;
@@ -52,15 +60,16 @@ export class TieredCache {
   private readonly l1: MemoryTier | undefined;
   private readonly l2: L2Facade | undefined;
   private readonly times: InvalidationTimes;
-  private readonly counters: CacheCounters;
+  private readonly telemetry: CacheTelemetry;
   private readonly now: () => number;
   private readonly warned = new Set<string>();
+  private untilSample = L1_SAMPLE_EVERY;
 
   constructor(private readonly parts: TieredCacheParts) {
     this.l1 = parts.l1;
     this.l2 = parts.l2;
     this.times = parts.times;
-    this.counters = parts.counters;
+    this.telemetry = parts.telemetry;
     this.now = parts.now;
   }
 
@@ -74,7 +83,7 @@ export class TieredCache {
   private async getFromL2<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
     const found = policy.useL2 ? await this.readL2(key, policy) : undefined;
     if (found !== undefined && found.expiresAt > this.now()) return found.value as T;
-    this.counters.misses += 1;
+    this.missed(key, policy);
     return undefined;
   }
 
@@ -89,23 +98,22 @@ export class TieredCache {
     });
     if (missing.length === 0) return results;
     if (!policy.useL2 || this.l2 === undefined) {
-      this.counters.misses += missing.length;
+      for (const i of missing) this.missed(keys[i], policy);
       return results;
     }
-    const entries = await this.l2.getMany(missing.map((i) => keys[i]));
+    const l2 = this.l2;
+    const entries = await this.timed(policy, 'strata.l2.mget', policy.counters.latency.l2Get, () => l2.getMany(missing.map((i) => keys[i])));
     const ids = new Set<string>();
     for (const entry of entries) if (entry) for (const id of this.times.idsOf(entry, policy.namespaceId)) ids.add(id);
     const verified = await this.times.load([...ids]);
     entries.forEach((entry, j) => {
       const i = missing[j];
       if (verified && entry !== undefined && entry.expiresAt > now && this.times.isCurrent(entry, policy.namespaceId)) {
-        this.counters.l2Hits += 1;
-        this.counters.hits += 1;
-        this.promote(keys[i], entry, policy);
+        this.hitL2(keys[i], entry, policy);
         results[i] = entry.value as T;
       } else {
-        this.counters.l2Misses += 1;
-        this.counters.misses += 1;
+        policy.counters.l2Misses += 1;
+        this.missed(keys[i], policy);
       }
     });
     return results;
@@ -118,27 +126,37 @@ export class TieredCache {
       await this.delete([key], policy);
       return false;
     }
-    if (policy.useL2 && this.l2) await this.l2.set(write);
+    const l2 = this.l2;
+    if (policy.useL2 && l2) await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () => l2.set(write));
     if (policy.useL1 && this.l1) this.l1.store(write);
+    this.wrote(key, policy, spec);
     return true;
   }
 
   async setMany(items: ReadonlyArray<{ key: string; value: unknown; spec: WriteSpec }>, policy: CachePolicy): Promise<void> {
     const writes: TierWrite[] = [];
+    const written: Array<{ key: string; spec: WriteSpec }> = [];
     const rejected: string[] = [];
     for (const item of items) {
       const write = this.prepare(item.key, item.value, policy, item.spec);
-      if (write) writes.push(write);
-      else rejected.push(item.key);
+      if (write) {
+        writes.push(write);
+        written.push(item);
+      } else rejected.push(item.key);
     }
     if (rejected.length > 0) await this.delete(rejected, policy);
-    if (policy.useL2 && this.l2) await this.l2.setMany(writes);
+    const l2 = this.l2;
+    if (policy.useL2 && l2) await this.timed(policy, 'strata.l2.mset', policy.counters.latency.l2Set, () => l2.setMany(writes));
     if (policy.useL1 && this.l1) for (const write of writes) this.l1.store(write);
+    for (const item of written) this.wrote(item.key, policy, item.spec);
   }
 
   async delete(keys: readonly string[], policy: CachePolicy): Promise<void> {
-    if (policy.useL2 && this.l2) await this.l2.delete(keys);
+    const l2 = this.l2;
+    if (policy.useL2 && l2) await this.timed(policy, 'strata.l2.delete', policy.counters.latency.l2Delete, () => l2.delete(keys));
     if (this.l1) for (const key of keys) this.l1.remove(key);
+    policy.counters.deletes += keys.length;
+    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('delete', { cache: policy.name, keys });
   }
 
   /**
@@ -164,8 +182,12 @@ export class TieredCache {
     return this.l1.incrementSync(key, by, ttl, this.now());
   }
 
-  invalidate(ids: readonly string[]): Promise<void> {
-    return this.times.invalidate(ids, this.now());
+  /** Records invalidations of tags or namespaces; `policy` says which cache asked (for metrics and events). */
+  async invalidate(ids: readonly string[], policy?: CachePolicy): Promise<void> {
+    if (policy === undefined) return this.times.invalidate(ids, this.now());
+    await this.timed(policy, 'strata.l2.invalidate', policy.counters.latency.l2Invalidate, () => this.times.invalidate(ids, this.now()));
+    policy.counters.invalidations += ids.length;
+    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('invalidate', { cache: policy.name, ids });
   }
 
   private async load<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
@@ -179,22 +201,24 @@ export class TieredCache {
       }
     }
     if (stale !== undefined && stale.staleUntil > this.now()) {
-      this.counters.staleHits += 1;
-      this.counters.hits += 1;
+      policy.counters.staleHits += 1;
+      policy.counters.hits += 1;
+      if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('hit', { cache: policy.name, key, tier: 'stale' });
       this.refreshInBackground(key, factory, policy, spec);
       return stale.value as T;
     }
-    this.counters.misses += 1;
+    this.missed(key, policy);
     return this.compute(key, factory, policy, spec);
   }
 
   private async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
     let value: T;
-    this.counters.factoryRuns += 1;
+    policy.counters.factoryRuns += 1;
     try {
-      value = await factory();
+      value = await this.timed(policy, 'strata.factory', policy.counters.latency.factory, factory);
     } catch (error) {
-      this.counters.factoryErrors += 1;
+      policy.counters.factoryErrors += 1;
+      if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('error', { cache: policy.name, tier: 'factory', error, key });
       throw error;
     }
     await this.set(key, value, policy, spec);
@@ -208,16 +232,27 @@ export class TieredCache {
       .catch((error: unknown) => this.warnOnce(`refresh:${key}`, `background refresh of ${key} failed: ${String(error)}`));
   }
 
-  /** An L1 entry that is fresh and not invalidated; counts the L1 hit or miss. */
+  /** An L1 entry that is fresh and not invalidated; counts the L1 hit or miss, and times one lookup in 64. */
   private peekL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
     if (!policy.useL1 || this.l1 === undefined) return undefined;
-    const entry = this.l1.peek(key);
+    if (--this.untilSample !== 0) return this.lookL1(this.l1, key, policy, now);
+    this.untilSample = L1_SAMPLE_EVERY;
+    const started = performance.now();
+    const entry = this.lookL1(this.l1, key, policy, now);
+    policy.counters.latency.l1Get.observe(performance.now() - started);
+    return entry;
+  }
+
+  private lookL1(l1: MemoryTier, key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
+    const entry = l1.peek(key);
+    const counters = policy.counters;
     if (entry !== undefined && entry.expiresAt > now && this.times.isCurrent(entry, policy.namespaceId)) {
-      this.counters.l1Hits += 1;
-      this.counters.hits += 1;
+      counters.l1Hits += 1;
+      counters.hits += 1;
+      if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('hit', { cache: policy.name, key, tier: 'l1' });
       return entry;
     }
-    this.counters.l1Misses += 1;
+    counters.l1Misses += 1;
     return undefined;
   }
 
@@ -229,26 +264,53 @@ export class TieredCache {
 
   /** A servable (fresh or in grace) and current entry from L2, promoted to L1 when fresh. */
   private async readL2(key: string, policy: CachePolicy): Promise<CacheEntry | undefined> {
-    if (this.l2 === undefined) return undefined;
-    const entry = await this.l2.get(key);
+    const l2 = this.l2;
+    if (l2 === undefined) return undefined;
+    const entry = await this.timed(policy, 'strata.l2.get', policy.counters.latency.l2Get, () => l2.get(key));
     const now = this.now();
     if (entry === undefined || entry.staleUntil <= now) {
-      this.counters.l2Misses += 1;
+      policy.counters.l2Misses += 1;
       return undefined;
     }
     const verified = await this.times.load(this.times.idsOf(entry, policy.namespaceId));
     if (!verified || !this.times.isCurrent(entry, policy.namespaceId)) {
-      this.counters.l2Misses += 1;
+      policy.counters.l2Misses += 1;
       return undefined;
     }
-    if (entry.expiresAt > now) {
-      this.counters.l2Hits += 1;
-      this.counters.hits += 1;
-      this.promote(key, entry, policy);
-    } else {
-      this.counters.l2Misses += 1;
-    }
+    if (entry.expiresAt > now) this.hitL2(key, entry, policy);
+    else policy.counters.l2Misses += 1;
     return entry;
+  }
+
+  private hitL2(key: string, entry: CacheEntry, policy: CachePolicy): void {
+    policy.counters.l2Hits += 1;
+    policy.counters.hits += 1;
+    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('hit', { cache: policy.name, key, tier: 'l2' });
+    this.promote(key, entry, policy);
+  }
+
+  private missed(key: string, policy: CachePolicy): void {
+    policy.counters.misses += 1;
+    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('miss', { cache: policy.name, key });
+  }
+
+  private wrote(key: string, policy: CachePolicy, spec: WriteSpec): void {
+    policy.counters.sets += 1;
+    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('set', { cache: policy.name, key, tags: spec.tagIds });
+  }
+
+  /**
+   * Times a Redis call or a factory run into `histogram`, inside a span when the app registered an
+   * OpenTelemetry tracer provider (none otherwise: one global lookup, no span objects).
+   */
+  private async timed<T>(policy: CachePolicy, span: string, histogram: LatencyHistogram, op: () => Promise<T> | T): Promise<T> {
+    const started = performance.now();
+    const tracer = this.telemetry.tracing.tracer();
+    try {
+      return tracer === undefined ? await op() : await this.telemetry.tracing.span(tracer, span, { 'strata.cache': policy.name }, op);
+    } finally {
+      histogram.observe(performance.now() - started);
+    }
   }
 
   private promote(key: string, entry: CacheEntry, policy: CachePolicy): void {
@@ -273,14 +335,14 @@ export class TieredCache {
       serialized = policy.codec.serializeValue(value);
     } catch (error) {
       if (!(error instanceof NotSerializableError)) throw error;
-      this.counters.notCacheable += 1;
+      policy.counters.notCacheable += 1;
       if (this.parts.strict) throw error;
       this.warnOnce(`serialize:${policy.namespaceId}`, `a value for ${key} was not cached: ${error.message}`);
       return undefined;
     }
     // UTF-16 length is within a factor of 3 of the UTF-8 size; close enough for a safety bound.
     if (serialized.text.length > this.parts.maxValueBytes) {
-      this.counters.tooLarge += 1;
+      policy.counters.tooLarge += 1;
       this.warnOnce(`size:${policy.namespaceId}`, `a value for ${key} was not cached: larger than maxValueBytes (${this.parts.maxValueBytes})`);
       return undefined;
     }

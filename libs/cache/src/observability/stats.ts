@@ -1,4 +1,26 @@
-/** Counters of one cache stack. Plain numbers: a hit costs one increment, nothing more. */
+import type { Advice } from './advice';
+import { LatencyHistogram, type LatencySummary } from './latency';
+
+/** Bounds of the similarity histogram of semantic hits (cosine similarity, 0..1). */
+export const SIMILARITY_BOUNDS: readonly number[] = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1];
+
+/**
+ * Timings kept per cache name. Redis calls and factory runs are all timed; L1 lookups are timed one in
+ * `L1_SAMPLE_EVERY` (a hit takes well under a microsecond: timing every one would double its cost).
+ */
+export class CacheLatencies {
+  readonly l1Get = new LatencyHistogram();
+  readonly l2Get = new LatencyHistogram();
+  readonly l2Set = new LatencyHistogram();
+  readonly l2Delete = new LatencyHistogram();
+  readonly l2Invalidate = new LatencyHistogram();
+  readonly factory = new LatencyHistogram();
+}
+
+/**
+ * Counters of one named cache (every view of that name shares them). Plain numbers: a hit costs one
+ * increment, nothing more; Prometheus and `stats()` read them when asked.
+ */
 export class CacheCounters {
   /** Lookups answered from a tier (L1, L2 or a stale copy) and lookups that were not. */
   hits = 0;
@@ -20,9 +42,61 @@ export class CacheCounters {
   notCacheable = 0;
   /** Values over `maxValueBytes`, not cached. */
   tooLarge = 0;
-  /** L1 entries evicted for room. */
+  /** L1 entries evicted for room. Kept on the stack's totals: L1 is shared by every cache name. */
   evictions = 0;
+  /** Writes (`set`, `setMany` items, factory results), keys deleted, tags and namespaces invalidated. */
+  sets = 0;
+  deletes = 0;
+  invalidations = 0;
+  /** Hook for the AI cache: hits answered by a similar (not identical) prompt, and their similarity. */
+  semanticHits = 0;
+  readonly similarity = new Float64Array(SIMILARITY_BOUNDS.length + 1);
+  similaritySum = 0;
+  /** Hook for the AI cache: tokens and money (in the unit the caller reports, e.g. USD) saved by hits. */
+  tokensSaved = 0;
+  costSaved = 0;
+  readonly latency = new CacheLatencies();
+
+  /** Adds `other` into this one (totals over cache names). */
+  add(other: CacheCounters): void {
+    for (const field of NUMERIC_FIELDS) this[field] += other[field];
+    for (let i = 0; i < this.similarity.length; i++) this.similarity[i] += other.similarity[i];
+    for (const op of LATENCY_FIELDS) this.latency[op].add(other.latency[op]);
+  }
+
+  /** A copy, for computing rates over a window (`minus`). */
+  snapshot(): CacheCounters {
+    const copy = new CacheCounters();
+    copy.add(this);
+    return copy;
+  }
+
+  /** What happened after `earlier` (a snapshot of these counters). */
+  minus(earlier: CacheCounters | undefined): CacheCounters {
+    const diff = this.snapshot();
+    if (earlier === undefined) return diff;
+    for (const field of NUMERIC_FIELDS) diff[field] -= earlier[field];
+    for (let i = 0; i < diff.similarity.length; i++) diff.similarity[i] -= earlier.similarity[i];
+    for (const op of LATENCY_FIELDS) {
+      const since = this.latency[op].since(earlier.latency[op]);
+      diff.latency[op].counts.set(since.counts);
+      diff.latency[op].count = since.count;
+      diff.latency[op].sumMs = since.sumMs;
+    }
+    return diff;
+  }
 }
+
+type NumericField = {
+  [K in keyof CacheCounters]: CacheCounters[K] extends number ? K : never;
+}[keyof CacheCounters];
+
+const NUMERIC_FIELDS: readonly NumericField[] = [
+  'hits', 'misses', 'l1Hits', 'l1Misses', 'l2Hits', 'l2Misses', 'staleHits', 'factoryRuns', 'factoryErrors', 'l2Errors',
+  'corrupt', 'notCacheable', 'tooLarge', 'evictions', 'sets', 'deletes', 'invalidations', 'semanticHits', 'similaritySum',
+  'tokensSaved', 'costSaved',
+];
+export const LATENCY_FIELDS: readonly (keyof CacheLatencies)[] = ['l1Get', 'l2Get', 'l2Set', 'l2Delete', 'l2Invalidate', 'factory'];
 
 export interface TierStats {
   hits: number;
@@ -30,12 +104,39 @@ export interface TierStats {
   hitRate: number;
 }
 
-/** A JSON snapshot of a cache stack, from `CacheService.stats()`. */
+/** Latency percentiles per tier and operation, in milliseconds. L1 is sampled (one lookup in 64). */
+export interface LatencyStats {
+  l1: { get: LatencySummary };
+  l2: { get: LatencySummary; set: LatencySummary; delete: LatencySummary; invalidate: LatencySummary };
+  factory: LatencySummary;
+}
+
+/** What one named cache did (every view of the name counts here). */
+export interface NamedCacheStats {
+  hits: number;
+  misses: number;
+  hitRate: number;
+  l1: TierStats;
+  l2: TierStats & { errors: number };
+  stale: number;
+  factory: { runs: number; errors: number };
+  sets: number;
+  deletes: number;
+  invalidations: number;
+  corrupt: number;
+  notCacheable: number;
+  tooLarge: number;
+  semantic: { hits: number; meanSimilarity: number | undefined; histogram: Array<{ le: number; count: number }> };
+  saved: { tokens: number; cost: number };
+  latency: LatencyStats;
+}
+
+/** A JSON snapshot of a cache stack, from `CacheService.stats()`. Top-level figures are totals over every cache name. */
 export interface CacheStats {
   hits: number;
   misses: number;
   hitRate: number;
-  l1: TierStats & { entries: number; bytes: number; evictions: number };
+  l1: TierStats & { entries: number; bytes: number; maxEntries: number; maxBytes: number; evictions: number };
   l2: TierStats & { state: 'closed' | 'open' | 'half-open' | 'disabled'; errors: number };
   stale: number;
   factory: { runs: number; errors: number };
@@ -43,9 +144,57 @@ export interface CacheStats {
   corrupt: number;
   notCacheable: number;
   tooLarge: number;
+  /** Bytes of values before and after compression (only values that were compressed). */
+  compression: { values: number; bytesIn: number; bytesOut: number; ratio: number | undefined };
+  /** The invalidation bus, once there is one (`enabled: false` until then). */
+  bus: { enabled: boolean; connected: boolean | undefined; published: number; received: number; reconnects: number };
+  saved: { tokens: number; cost: number };
+  latency: LatencyStats;
+  /** Per cache name. */
+  caches: Record<string, NamedCacheStats>;
+  /** What looks wrong, each with the threshold that tripped (see the `advice` option). */
+  advice: Advice[];
 }
 
 export function rate(hits: number, misses: number): number {
   const total = hits + misses;
   return total === 0 ? 0 : hits / total;
+}
+
+export function latencyStats(latency: CacheLatencies): LatencyStats {
+  return {
+    l1: { get: latency.l1Get.summary() },
+    l2: {
+      get: latency.l2Get.summary(),
+      set: latency.l2Set.summary(),
+      delete: latency.l2Delete.summary(),
+      invalidate: latency.l2Invalidate.summary(),
+    },
+    factory: latency.factory.summary(),
+  };
+}
+
+export function namedStats(c: CacheCounters): NamedCacheStats {
+  return {
+    hits: c.hits,
+    misses: c.misses,
+    hitRate: rate(c.hits, c.misses),
+    l1: { hits: c.l1Hits, misses: c.l1Misses, hitRate: rate(c.l1Hits, c.l1Misses) },
+    l2: { hits: c.l2Hits, misses: c.l2Misses, hitRate: rate(c.l2Hits, c.l2Misses), errors: c.l2Errors },
+    stale: c.staleHits,
+    factory: { runs: c.factoryRuns, errors: c.factoryErrors },
+    sets: c.sets,
+    deletes: c.deletes,
+    invalidations: c.invalidations,
+    corrupt: c.corrupt,
+    notCacheable: c.notCacheable,
+    tooLarge: c.tooLarge,
+    semantic: {
+      hits: c.semanticHits,
+      meanSimilarity: c.semanticHits === 0 ? undefined : c.similaritySum / c.semanticHits,
+      histogram: SIMILARITY_BOUNDS.map((le, i) => ({ le, count: c.similarity[i] })),
+    },
+    saved: { tokens: c.tokensSaved, cost: c.costSaved },
+    latency: latencyStats(c.latency),
+  };
 }

@@ -1,7 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { CacheEntry } from '../core/entry';
 import { L2UnavailableError } from '../core/errors';
-import type { CacheCounters } from '../observability/stats';
 import { type BreakerState, CircuitBreaker, describeError } from '../resilience/circuit-breaker';
 import type { RedisTier } from './redis.tier';
 import type { TierWrite } from './tier';
@@ -12,8 +11,11 @@ export interface L2FacadeOptions {
   probeInterval: number;
   /** Deletes remembered while Redis is unreachable, replayed before it is used again. */
   pendingDeleteLimit: number;
-  counters: CacheCounters;
   logger: LoggerService;
+  /** Every failed or refused call, with the (first) key it concerned when there is one: counted and reported. */
+  onError?: (error: unknown, key: string | undefined) => void;
+  /** The breaker opened or closed. */
+  onStateChange?: (state: BreakerState, reason: string) => void;
 }
 
 /**
@@ -44,7 +46,10 @@ export class L2Facade {
       probeInterval: options.probeInterval,
       probe: () => tier.client.ping(),
       beforeClose: () => this.replay(),
-      onStateChange: (state, reason) => this.logState(state, reason),
+      onStateChange: (state, reason) => {
+        this.logState(state, reason);
+        options.onStateChange?.(state, reason);
+      },
     });
     const client = tier.client;
     client.on('error', () => undefined); // ioredis logs unhandled 'error' events; the breaker reports state.
@@ -84,19 +89,19 @@ export class L2Facade {
   }
 
   async get(key: string): Promise<CacheEntry | undefined> {
-    return this.guard(() => this.tier.get(key), undefined);
+    return this.guard(() => this.tier.get(key), undefined, key);
   }
 
   async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {
-    return this.guard(() => this.tier.getMany(keys), new Array<undefined>(keys.length));
+    return this.guard(() => this.tier.getMany(keys), new Array<undefined>(keys.length), keys[0]);
   }
 
   async set(write: TierWrite): Promise<void> {
-    return this.guard(() => this.tier.set(write), undefined);
+    return this.guard(() => this.tier.set(write), undefined, write.key);
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {
-    return this.guard(() => this.tier.setMany(writes), undefined);
+    return this.guard(() => this.tier.setMany(writes), undefined, writes[0]?.key);
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -105,7 +110,7 @@ export class L2Facade {
       await this.breaker.run(() => this.tier.delete(keys));
     } catch (error) {
       for (const key of keys) this.remember(key);
-      this.failed(error);
+      this.failed(error, keys[0]);
     }
   }
 
@@ -122,15 +127,15 @@ export class L2Facade {
   }
 
   async increment(key: string, by: number, ttlMs: number): Promise<number | undefined> {
-    return this.guard(() => this.tier.increment(key, by, ttlMs), undefined);
+    return this.guard(() => this.tier.increment(key, by, ttlMs), undefined, key);
   }
 
   /** Runs any Redis work behind the breaker with the same failure policy (used by invalidation). */
-  async guard<T, F>(op: () => Promise<T>, fallback: F): Promise<T | F> {
+  async guard<T, F>(op: () => Promise<T>, fallback: F, key?: string): Promise<T | F> {
     try {
       return await this.breaker.run(op);
     } catch (error) {
-      this.failed(error);
+      this.failed(error, key);
       return fallback;
     }
   }
@@ -143,8 +148,8 @@ export class L2Facade {
     this.breaker.dispose();
   }
 
-  private failed(error: unknown): void {
-    this.options.counters.l2Errors += 1;
+  private failed(error: unknown, key?: string): void {
+    this.options.onError?.(error, key);
     if (this.options.strict) {
       throw error instanceof L2UnavailableError ? error : new L2UnavailableError(describeError(error), { cause: error });
     }

@@ -1,0 +1,21 @@
+/**
+ * One candidate of the L2-only hit at 64 in flight, alone, for a CPU profile:
+ *   node --cpu-prof --cpu-prof-dir=bench/.tmp -r ts-node/register/transpile-only -r tsconfig-paths/register bench/profile-l2.ts strata|raw
+ *   node bench/profile-top.js bench/.tmp/CPU.*.cpuprofile
+ */
+import Redis from 'ioredis';
+import { compare, figureCell, oneKbValue, openStrata } from './lib';
+import { startRedis } from '../test/harness';
+(async () => {
+  const server = await startRedis();
+  const raw = new Redis(server.url);
+  await raw.set('k', JSON.stringify(oneKbValue()));
+  const s = await openStrata({ redis: server.url, memory: false });
+  await s.cache.set('k', oneKbValue());
+  const which = process.argv[2];
+  const op = which === 'raw' ? async () => JSON.parse((await raw.get('k'))!) : () => s.cache.get('k');
+  const figs = await compare({ [which]: op }, { durationMs: 1000, runs: 4, concurrency: 64 });
+  for (const f of Object.values(figs)) console.log(f.name.padEnd(20), figureCell(f));
+  await s.close(); raw.disconnect(); await server.stop();
+  process.exit(0);
+})();

@@ -16,6 +16,7 @@ import { segment } from './core/keys';
 import { TieredCache } from './core/tiered-cache';
 import { InvalidationTimes } from './invalidation/invalidation-times';
 import { CacheCounters } from './observability/stats';
+import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
@@ -76,8 +77,15 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         pendingDeleteLimit: 10_000,
         counters: this.counters,
         logger: this.logger,
+        // A Cluster client retries through a failover for longer than commandTimeout; callers do not wait for it.
+        deadline: tier.clustered ? 2 * options.commandTimeout : undefined,
       });
     }
+    const l2 = this.l2;
+    const lock =
+      l2 && options.lock
+        ? new DistributedLock(l2.tier, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
+        : undefined;
     const times = new InvalidationTimes(`${segment(options.prefix)}:__inv:`, this.l2, THIRTY_DAYS);
     this.engine = new TieredCache({
       l1: this.l1,
@@ -88,6 +96,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       maxValueBytes: options.maxValueBytes,
       strict: options.strict,
       now,
+      lock,
     });
   }
 
@@ -111,6 +120,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       codec = new EntryCodec({
         compressThreshold: threshold === false ? Number.POSITIVE_INFINITY : threshold,
         maxInflatedBytes: this.options.maxInflatedBytes,
+        cipher: this.options.cipher,
       });
       this.codecs.set(threshold, codec);
     }

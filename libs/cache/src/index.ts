@@ -2,7 +2,7 @@ export { CacheModule, InjectCache } from './cache.module';
 export { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 export type { CacheModuleExtras } from './cache.module-definition';
 export { CacheService } from './cache.service';
-export type { SetOptions, SetManyItem } from './cache.service';
+export type { SetOptions, SetManyItem, GetOrSetOptions } from './cache.service';
 export { CacheStack } from './cache.stack';
 export { CACHE_CLOCK, getCacheToken } from './cache.constants';
 export type { CacheModuleOptions, NamedCacheOptions, TierName } from './cache.options';
@@ -15,8 +15,11 @@ export {
   NotSerializableError,
   CorruptEntryError,
   L2UnavailableError,
+  FactoryTimeoutError,
 } from './core/errors';
 export type { StrataErrorCode } from './core/errors';
 export type { CacheStats, TierStats } from './observability/stats';
 export type { RedisConnectionOptions } from './tiers/redis.connection';
 export type { BreakerState } from './resilience/circuit-breaker';
+export type { FailSafeOptions, FactoryTimeoutOptions, LockOptions } from './resilience/resilience.options';
+export type { EncryptionOptions } from './codec/encryption';

@@ -22,6 +22,16 @@ export class CacheCounters {
   tooLarge = 0;
   /** L1 entries evicted for room. */
   evictions = 0;
+  /** Stale copies served because the factory failed, timed out, or is throttled after a failure (fail-safe). */
+  failSafe = 0;
+  /** Factory calls that ran past their soft timeout (a stale copy was returned) or hard timeout. */
+  softTimeouts = 0;
+  hardTimeouts = 0;
+  /** Distributed lock: taken by this instance; a holder's result served instead of running the factory; waited the whole lock TTL; a fenced write refused because the lock was lost. */
+  lockAcquired = 0;
+  lockWaited = 0;
+  lockTimeouts = 0;
+  lockLost = 0;
 }
 
 export interface TierStats {
@@ -43,6 +53,12 @@ export interface CacheStats {
   corrupt: number;
   notCacheable: number;
   tooLarge: number;
+  /** Stale copies served in place of a failing or slow factory. */
+  failSafe: number;
+  /** Factory calls past their soft and hard timeouts. */
+  timeouts: { soft: number; hard: number };
+  /** The distributed stampede lock (see `CacheCounters`). */
+  lock: { acquired: number; waited: number; timedOut: number; lost: number };
 }
 
 export function rate(hits: number, misses: number): number {

@@ -77,9 +77,11 @@ export class DistributedLock {
    * the result in one round trip (auto-pipelined). Never waits longer than the lock TTL.
    */
   async acquireOrWait<T>(key: string, look: () => Promise<T | undefined>): Promise<LockOutcome<T>> {
-    const deadline = performance.now() + this.options.ttl;
+    const { ttl, pollInterval } = this.options;
+    const deadline = performance.now() + ttl;
     const lockKey = this.lockKey(key);
     let pause = 5;
+    let last = false;
     for (;;) {
       const [lease, result, remaining] = await Promise.all([
         this.tryAcquire(key),
@@ -93,12 +95,19 @@ export class DistributedLock {
         return { kind: 'result', result };
       }
       if (lease !== undefined) return { kind: 'acquired', lease };
-      const left = deadline - performance.now();
-      if (left <= 0) return { kind: 'timed-out' };
-      // Wake up at the lock's expiry at the latest (PTTL is -2 once it is gone: try again at once).
-      const untilExpiry = remaining >= 0 ? remaining + 1 : 0;
-      await sleep(Math.min(pause, untilExpiry, left));
-      pause = Math.min(pause * 2, this.options.pollInterval);
+      if (last) return { kind: 'timed-out' };
+      const now = performance.now();
+      // Wake up at the lock's expiry at the latest (PTTL -2: gone already, try again at once).
+      const expiry = remaining === -2 ? now : remaining >= 0 ? now + remaining + 1 : Number.POSITIVE_INFINITY;
+      let wake = Math.min(now + pause, expiry);
+      if (wake > deadline) {
+        // One last look: at the expiry of a lock that was taken when we started (it ends about at our
+        // deadline), otherwise at the deadline itself.
+        last = true;
+        wake = expiry <= deadline + pollInterval ? expiry : deadline;
+      }
+      await sleep(wake - now);
+      pause = Math.min(pause * 2, pollInterval);
     }
   }
 }

@@ -77,8 +77,9 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         pendingDeleteLimit: 10_000,
         counters: this.counters,
         logger: this.logger,
-        // A Cluster client retries through a failover for longer than commandTimeout; callers do not wait for it.
-        deadline: tier.clustered ? 2 * options.commandTimeout : undefined,
+        // Callers never wait much past commandTimeout (see L2FacadeOptions.deadline); a Cluster command may
+        // need a MOVED redirect, a second round trip.
+        deadline: tier.clustered ? 2 * options.commandTimeout : options.commandTimeout,
       });
     }
     const l2 = this.l2;

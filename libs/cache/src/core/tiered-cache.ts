@@ -216,7 +216,7 @@ export class TieredCache {
   /** The miss path: the cluster-wide lock (or the holder's result), then the factory under its timeouts. */
   private async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry): Promise<T> {
     let lease: Lease | undefined;
-    if (this.lock !== undefined && policy.useL2 && this.l2?.available) {
+    if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
       const outcome = await this.lock.acquireOrWait(key, () => this.readFresh(key, policy));
       if (outcome.kind === 'result') {
         this.counters.lockWaited += 1;
@@ -318,7 +318,7 @@ export class TieredCache {
     this.refreshes
       .run(key, async () => {
         let lease: Lease | undefined;
-        if (this.lock !== undefined && policy.useL2 && this.l2?.available) {
+        if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
           const taken = await this.lock.tryAcquire(key);
           if (taken === undefined) return; // another instance is computing it
           if (taken !== LOCK_FAILED) lease = taken;

@@ -62,14 +62,27 @@ export class DistributedLock {
     const token = randomBytes(16).toString('base64url');
     const acquiredAt = performance.now();
     const reply = await this.run(() => this.tier.client.set(lockKey, token, 'PX', this.options.ttl, 'NX'));
-    if (reply === LOCK_FAILED) return LOCK_FAILED;
+    if (reply === LOCK_FAILED) {
+      // The SET may still reach Redis (a paused server runs it when it wakes up): a lock nobody knows
+      // it holds would make every other instance wait its whole TTL. Release it once Redis answers.
+      void this.release({ key, lockKey, token, acquiredAt });
+      return LOCK_FAILED;
+    }
     return reply === 'OK' ? { key, lockKey, token, acquiredAt } : undefined;
   }
 
-  /** True when this lease still held the lock and released it; a lock taken over by another token is left alone. */
+  /**
+   * True when this lease still held the lock and released it; a lock taken over by another token is
+   * left alone. When Redis does not answer, it tries again until the lock would have expired anyway.
+   */
   async release(lease: Lease): Promise<boolean> {
-    const reply = await this.run(() => this.tier.evalKeys(RELEASE_SCRIPT, [lease.lockKey], [lease.token]));
-    return reply !== LOCK_FAILED && Number(reply) === 1;
+    for (;;) {
+      const reply = await this.run(() => this.tier.evalKeys(RELEASE_SCRIPT, [lease.lockKey], [lease.token]));
+      if (reply !== LOCK_FAILED) return Number(reply) === 1;
+      const retry = Math.max(this.options.pollInterval, 100);
+      if (performance.now() + retry >= lease.acquiredAt + this.options.ttl) return false;
+      await sleep(retry, true);
+    }
   }
 
   /**
@@ -88,7 +101,10 @@ export class DistributedLock {
         look(),
         this.run(() => this.tier.client.pttl(lockKey)),
       ]);
-      if (lease === LOCK_FAILED || remaining === LOCK_FAILED) return { kind: 'unavailable' };
+      if (lease === LOCK_FAILED || remaining === LOCK_FAILED) {
+        if (lease !== LOCK_FAILED && lease !== undefined) void this.release(lease);
+        return { kind: 'unavailable' };
+      }
       if (result !== undefined) {
         // Someone wrote the value between our miss and now: no need to compute it.
         if (lease !== undefined) void this.release(lease);
@@ -112,6 +128,9 @@ export class DistributedLock {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+function sleep(ms: number, unref = false): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms));
+    if (unref) timer.unref();
+  });
 }

@@ -15,9 +15,11 @@ export interface L2FacadeOptions {
   counters: CacheCounters;
   logger: LoggerService;
   /**
-   * The most a caller waits for one L2 operation, whatever the client does underneath. Set for Cluster
-   * clients, which retry a command through a failover (`retryDelayOnFailover` × `maxRedirections`)
-   * for longer than `commandTimeout`; the command goes on, and the keys it writes stay in doubt until it settles.
+   * The most a caller waits for one L2 operation, whatever the client does underneath: ioredis starts
+   * a command's timeout only when it sends it, and with auto-pipelining a command waits for the previous
+   * pipeline to finish first (a paused Redis would cost two timeouts); a Cluster client retries through
+   * a failover (`retryDelayOnFailover` × `maxRedirections`) for longer still. The command goes on; the
+   * keys it writes stay in doubt until it settles.
    */
   deadline?: number;
 }
@@ -100,6 +102,11 @@ export class L2Facade {
     return this.breaker.isClosed;
   }
 
+  /** Available, and the last call succeeded: optional work (the stampede lock) is skipped otherwise. */
+  get healthy(): boolean {
+    return this.breaker.isHealthy;
+  }
+
   /** Calls `listener` on every breaker state change (for metrics and health checks). */
   onStateChange(listener: (state: BreakerState, reason: string) => void): void {
     this.stateListeners.push(listener);
@@ -158,7 +165,7 @@ export class L2Facade {
     }
   }
 
-  /** On a Cluster, gives up waiting after `deadline`; the command itself goes on, its keys counted in flight. */
+  /** Gives up waiting after `deadline`; the command itself goes on, the keys it writes counted in flight. */
   private bounded<T>(op: () => Promise<T>, keys?: readonly string[]): Promise<T> {
     const deadline = this.options.deadline;
     if (deadline === undefined) return op();

@@ -4,6 +4,8 @@ import * as path from 'node:path';
 /** One child process running a worker script (TypeScript, through ts-node), talking over IPC. */
 export class Worker {
   readonly messages: Array<Record<string, unknown> & { type: string }> = [];
+  /** The worker's 'ready' message. */
+  ready: Record<string, unknown> = {};
   private readonly listeners = new Set<(message: { type: string }) => void>();
 
   constructor(readonly child: ChildProcess) {
@@ -77,7 +79,7 @@ export class Workers {
       this.started.push(worker);
       return worker;
     });
-    await Promise.all(workers.map((worker) => worker.next('ready', 60_000)));
+    await Promise.all(workers.map(async (worker) => (worker.ready = await worker.next('ready', 60_000))));
     return workers;
   }
 

@@ -2,37 +2,12 @@ import type { CacheStats } from '../src';
 import { getFreePort, startRedis, useRedis, waitFor } from '../../../test/harness';
 import { type HttpCacheApp, startHttpApp } from './support/http-app';
 import { Workers } from './support/workers';
-import { type Sample, fmt, startLoad, window } from './support/load';
+import { fmt, forRequests, keys, startLoad, window } from './support/load';
 
 const RATE = 300; // requests per second: steady, and modest (2 shared cores)
 const COMMAND_TIMEOUT = 100;
 
-/** A deterministic, uniform spread of keys (mulberry32), so every run asks for the same sequence. */
-function keys(count: number, prefix: string, seed = 1): (i: number) => string {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const uniform = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    return `/items/${prefix}${Math.floor(uniform * count)}`;
-  };
-}
-
-/** Waits until the load has issued `count` more requests (the load is the clock of these scenarios). */
-async function forRequests(samples: () => Sample[] | number, count: number): Promise<void> {
-  const size = () => {
-    const s = samples();
-    return typeof s === 'number' ? s : s.length;
-  };
-  const target = size() + count;
-  await waitFor(() => size() >= target, { timeoutMs: (count / RATE) * 1000 + 10_000, intervalMs: 20 });
-}
-
-function log(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
+const log = (line: string) => process.stdout.write(`${line}\n`);
 
 /**
  * The cache under a steady HTTP load while Redis fails: a Nest app (Express) on a real socket, a real

@@ -1,17 +1,26 @@
-import { Controller, Get, Injectable, type INestApplication, Module, Param } from '@nestjs/common';
+import { Controller, Get, Injectable, type INestApplication, Module, Param, Put, Query } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheModule, type CacheModuleOptions, CacheService } from '../../src';
 import { CacheStack } from '../../src/cache.stack';
 
-/** Counts factory calls per key: the "expensive" work behind the cache. */
+/** The source of truth behind the cache (the "database"): a version per key, and factory calls per key. */
 @Injectable()
 export class ItemSource {
   readonly calls = new Map<string, number>();
-  version = 1;
+  readonly versions = new Map<string, number>();
+
+  version(id: string): number {
+    return this.versions.get(id) ?? 1;
+  }
 
   load(id: string): { id: string; v: number } {
     this.calls.set(id, (this.calls.get(id) ?? 0) + 1);
-    return { id, v: this.version };
+    return { id, v: this.version(id) };
+  }
+
+  bump(id: string): { id: string; v: number } {
+    this.versions.set(id, this.version(id) + 1);
+    return { id, v: this.version(id) };
   }
 }
 
@@ -28,6 +37,15 @@ class ItemsController {
       await new Promise((resolve) => setImmediate(resolve));
       return this.source.load(id);
     });
+  }
+
+  /** A write to the source, then the cache: write-through (`?mode=set`) or invalidation (`?mode=delete`). */
+  @Put(':id')
+  async put(@Param('id') id: string, @Query('mode') mode: string) {
+    const item = this.source.bump(id);
+    if (mode === 'delete') await this.cache.delete(id);
+    else await this.cache.set(id, item);
+    return item;
   }
 }
 

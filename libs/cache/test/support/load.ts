@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import { waitFor } from '../../../../test/harness';
 
 /** One request of a load run: when it started (ms since the run began), how long it took, and how it ended. */
 export interface Sample {
@@ -6,16 +7,26 @@ export interface Sample {
   latency: number;
   ok: boolean;
   path: string;
+  method: string;
   error?: string;
+  /** The response body (when `keepBodies`). */
+  body?: string;
+  /** What `request` returned as `note` for this request (e.g. the model's version when it started). */
+  note?: unknown;
 }
+
+/** One request: a GET path, or a method, a path and a note kept with the sample. */
+export type LoadRequest = string | { method?: string; path: string; note?: unknown };
 
 export interface LoadOptions {
   /** `http://127.0.0.1:<port>` */
   baseUrl: string;
   /** Requests per second, paced every 10 ms (open loop: a slow answer does not slow the load down). */
   rate: number;
-  /** The path of the i-th request. */
-  path: (i: number) => string;
+  /** The i-th request. */
+  path: (i: number) => LoadRequest;
+  /** Keep every response body in its sample. Default false. */
+  keepBodies?: boolean;
 }
 
 /**
@@ -32,20 +43,26 @@ export function startLoad(options: LoadOptions): { stop(): Promise<Sample[]>; re
   const perTick = options.rate / 100;
   let owed = 0;
   const issue = () => {
-    const path = options.path(issued++);
+    const request = options.path(issued++);
+    const { method = 'GET', path, note } = typeof request === 'string' ? { path: request } : request;
     const start = performance.now();
     inFlight += 1;
-    const done = (ok: boolean, error?: string) => {
-      samples.push({ start: start - started, latency: performance.now() - start, ok, path, error });
+    const done = (ok: boolean, error?: string, body?: string) => {
+      samples.push({ start: start - started, latency: performance.now() - start, ok, path, method, error, body, note });
       inFlight -= 1;
       if (inFlight === 0) drained?.();
     };
-    const req = http.get(options.baseUrl + path, { agent, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode === 200, res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
+    const req = http.request(options.baseUrl + path, { method, agent, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => options.keepBodies && chunks.push(chunk));
+      res.on('end', () => {
+        const ok = res.statusCode === 200;
+        done(ok, ok ? undefined : `HTTP ${res.statusCode}`, options.keepBodies ? Buffer.concat(chunks).toString('utf8') : undefined);
+      });
     });
     req.on('error', (error) => done(false, error.message));
     req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.end();
   };
   const timer = setInterval(() => {
     owed += perTick;
@@ -87,3 +104,34 @@ export function window(samples: readonly Sample[], from: number, to: number) {
 
 export const fmt = (w: ReturnType<typeof window>) =>
   `${w.count} requests, ${w.failed} failed, p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms, max ${w.max.toFixed(1)} ms`;
+
+/** A deterministic uniform generator in [0, 1) (mulberry32), so every run makes the same sequence. */
+export function uniform(seed = 1): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** `/items/<prefix><n>` with n uniform in [0, count). */
+export function keys(count: number, prefix: string, seed = 1): (i: number) => string {
+  const next = uniform(seed);
+  return () => `/items/${prefix}${Math.floor(next() * count)}`;
+}
+
+/**
+ * Waits until `count` more requests have completed: the load is the clock of a scenario ("5 s of
+ * load at 300 requests/s" is 1500 requests), not a bare sleep.
+ */
+export async function forRequests(samples: () => readonly unknown[] | number, count: number, rate = 300): Promise<void> {
+  const size = () => {
+    const s = samples();
+    return typeof s === 'number' ? s : s.length;
+  };
+  const target = size() + count;
+  await waitFor(() => size() >= target, { timeoutMs: (count / rate) * 1000 + 10_000, intervalMs: 20 });
+}

@@ -67,6 +67,7 @@ describe('resilience options', () => {
     it.each([
       [{ cluster, options: { scaleReads: 'slave' } }, /scaleReads must be 'master'.*replicas lag/],
       [{ cluster, options: { enableOfflineQueue: true } }, /redis.options.enableOfflineQueue must stay false/],
+      [{ cluster, options: { enableAutoPipelining: true } }, /enableAutoPipelining must stay off on a Cluster.*#2109/],
       [{ cluster, options: { redisOptions: { maxRetriesPerRequest: 3 } } }, /redis.options.redisOptions: autoResendUnfulfilledCommands and maxRetriesPerRequest must stay off/],
       [{ host: '127.0.0.1', port: 6379, enableOfflineQueue: true }, /redis.enableOfflineQueue must stay false/],
       [{ url: 'redis://h:1', options: { autoResendUnfulfilledCommands: true } }, /ioredis #2130/],

@@ -123,7 +123,7 @@ export class L2Facade {
   }
 
   async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {
-    const entries = await this.guard(() => this.tier.getMany(keys), new Array<undefined>(keys.length));
+    const entries = await this.guard(() => this.tier.getMany(keys), new Array<undefined>(keys.length), keys.length);
     if (this.pendingDeletes.size > 0) keys.forEach((key, i) => this.inDoubt(key) && (entries[i] = undefined));
     return entries;
   }
@@ -165,10 +165,13 @@ export class L2Facade {
     }
   }
 
-  /** Gives up waiting after `deadline`; the command itself goes on, the keys it writes counted in flight. */
-  private bounded<T>(op: () => Promise<T>, keys?: readonly string[]): Promise<T> {
-    const deadline = this.options.deadline;
-    if (deadline === undefined) return op();
+  /**
+   * Gives up waiting after `deadline` (one more for every 500 keys of a batch); the command itself goes
+   * on, the keys it writes counted in flight.
+   */
+  private bounded<T>(op: () => Promise<T>, keys?: readonly string[], size = keys?.length ?? 1): Promise<T> {
+    if (this.options.deadline === undefined) return op();
+    const deadline = this.options.deadline * (1 + Math.floor(size / 500));
     const running = op();
     if (keys) {
       for (const key of keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
@@ -214,9 +217,9 @@ export class L2Facade {
   }
 
   /** Runs any Redis work behind the breaker with the same failure policy (used by invalidation). */
-  async guard<T, F>(op: () => Promise<T>, fallback: F): Promise<T | F> {
+  async guard<T, F>(op: () => Promise<T>, fallback: F, size = 1): Promise<T | F> {
     try {
-      return await this.breaker.run(() => this.bounded(op));
+      return await this.breaker.run(() => this.bounded(op, undefined, size));
     } catch (error) {
       this.failed(error);
       return fallback;

@@ -55,7 +55,9 @@ export function createRedisClient(connection: RedisConnectionOptions, settings: 
     return {
       client: new Cluster(connection.cluster, {
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        // Off on a Cluster: ioredis groups EVALSHA by the script's sha instead of its key (#2109) and fails
+        // whole auto-pipelines on a MOVED during a failover (#2075). See checkFailoverSafety.
+        enableAutoPipelining: false,
         clusterRetryStrategy: defaults.retryStrategy,
         ...clusterDefaults(clusterNodeTimeout(connection)),
         ...options,

@@ -42,6 +42,13 @@ export function checkFailoverSafety(connection: RedisConnectionOptions): void {
     const options = { ...clusterDefaults(nodeTimeout), ...connection.options };
     checkClient(connection.options?.redisOptions ?? {}, 'redis.options.redisOptions');
     if (connection.options?.enableOfflineQueue === true) throw offlineQueue('redis.options');
+    if (connection.options?.enableAutoPipelining === true) {
+      throw new InvalidOptionError(
+        `redis.options.enableAutoPipelining must stay off on a Cluster: ioredis then batches Lua scripts by their sha ` +
+          `instead of their key ("All keys in the pipeline should belong to the same slots allocation group", ioredis #2109) ` +
+          `and fails whole batches on a MOVED while a master fails over (#2075); remove it`,
+      );
+    }
     if (options.scaleReads !== undefined && options.scaleReads !== 'master') {
       throw new InvalidOptionError(
         `redis.options.scaleReads must be 'master' (or left out): replicas lag behind their master, so a read there can ` +

@@ -41,8 +41,8 @@ export interface RedisTierOptions {
 
 /**
  * L2 on ioredis. Standalone and Sentinel clients batch multi-key work into one round trip (MGET, one
- * pipeline); a Cluster client sends per-key commands, which auto-pipelining groups per node, so keys in
- * different slots never meet in one command.
+ * pipeline); a Cluster client sends per-key commands, so keys in different slots never meet in one
+ * command (and its auto-pipelining is off, see createRedisClient).
  */
 export class RedisTier implements CacheTier {
   readonly kind = 'redis' as const;

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { waitFor } from '../../../../test/harness';
+import { mulberry32 } from '../../src/codec/llm-text.fixture';
 
 /** One request of a load run: when it started (ms since the run began), how long it took, and how it ended. */
 export interface Sample {
@@ -105,16 +106,9 @@ export function window(samples: readonly Sample[], from: number, to: number) {
 export const fmt = (w: ReturnType<typeof window>) =>
   `${w.count} requests, ${w.failed} failed, p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms, max ${w.max.toFixed(1)} ms`;
 
-/** A deterministic uniform generator in [0, 1) (mulberry32), so every run makes the same sequence. */
+/** A deterministic uniform generator in [0, 1), so every run makes the same sequence. */
 export function uniform(seed = 1): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  return mulberry32(seed);
 }
 
 /** `/items/<prefix><n>` with n uniform in [0, count). */

@@ -1,10 +1,25 @@
 import type { LoggerService } from '@nestjs/common';
+import { EntryCipher, type EncryptionOptions } from './codec/encryption';
 import { type Duration, describe, toMs } from './core/durations';
 import { InvalidOptionError } from './core/errors';
 import { DEFAULT_MAX_KEY_LENGTH } from './core/keys';
 import type { AdviceThresholds } from './observability/advice';
 import type { MetricsOptions } from './observability/prometheus';
+import {
+  type FactoryTimeoutOptions,
+  type FailSafeOptions,
+  type LockOptions,
+  NO_TIMEOUTS,
+  type ResolvedFailSafe,
+  type ResolvedLock,
+  type ResolvedTimeouts,
+  resolveFailSafe,
+  resolveJitter,
+  resolveLock,
+  resolveTimeouts,
+} from './resilience/resilience.options';
 import type { RedisConnectionOptions } from './tiers/redis.connection';
+import { checkFailoverSafety } from './tiers/redis.failover';
 
 export type TierName = 'memory' | 'redis';
 
@@ -18,6 +33,12 @@ export interface NamedCacheOptions {
   tiers?: TierName[];
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
   compressThreshold?: number | false;
+  /** Serve a stale copy when the factory fails; `false` turns it off. Default: the module's. */
+  failSafe?: false | FailSafeOptions;
+  /** Factory timeouts. Default: the module's. */
+  timeouts?: FactoryTimeoutOptions;
+  /** Shorten each ttl by a random fraction up to this (spreads expiries). Default: the module's. */
+  ttlJitter?: number;
 }
 
 export interface CacheModuleOptions {
@@ -57,6 +78,19 @@ export interface CacheModuleOptions {
   caches?: Record<string, NamedCacheOptions>;
   /** Where the cache logs state changes. Default: Nest's `Logger` with context `StrataCache`. */
   logger?: LoggerService;
+  /**
+   * Cluster-wide stampede lock on a miss (Redis only): one instance runs the factory, the others wait
+   * for its result, at most `ttl`. Default `{ ttl: '10s', pollInterval: '100ms' }` with Redis; `false` turns it off.
+   */
+  lock?: false | LockOptions;
+  /** Serve a stale copy (for at most `window` past its grace) when the factory fails. Default: off. */
+  failSafe?: false | FailSafeOptions;
+  /** Factory timeouts: `soft` (return a stale copy early) and `hard` (give up). Default: none. */
+  timeouts?: FactoryTimeoutOptions;
+  /** Shorten each ttl by a random fraction up to this, e.g. `0.1`, so entries written together expire apart. Default `0`. */
+  ttlJitter?: number;
+  /** AES-256-GCM encryption of values in Redis, with key ids for rotation. Default: off. */
+  encryption?: EncryptionOptions;
   /** Prometheus metrics (prom-client), read at scrape time; `false` registers none. Default: prom-client's default registry. */
   metrics?: false | MetricsOptions;
   /** When `stats().advice` and the periodic log line flag trouble; `false` turns advice off. */
@@ -92,6 +126,9 @@ export interface ResolvedNamedCache {
   useMemory: boolean;
   useRedis: boolean;
   compressThreshold: number | false;
+  failSafe: ResolvedFailSafe | undefined;
+  timeouts: ResolvedTimeouts;
+  ttlJitter: number;
 }
 
 export interface ResolvedCacheOptions {
@@ -115,6 +152,8 @@ export interface ResolvedCacheOptions {
   logger: LoggerService | undefined;
   metrics: false | MetricsOptions;
   advice: false | ResolvedAdvice;
+  lock: ResolvedLock | undefined;
+  cipher: EntryCipher | undefined;
 }
 
 export const DEFAULT_CACHE_NAME = 'default';
@@ -122,10 +161,10 @@ export const DEFAULT_CACHE_NAME = 'default';
 const KNOWN = new Set<string>([
   'prefix', 'namespace', 'ttl', 'grace', 'redis', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
   'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
-  'caches', 'logger', 'isGlobal', 'metrics', 'advice',
+  'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
 ]);
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
-const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold']);
+const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter']);
 
 /**
  * Checks every option once, at startup, and fills in the defaults. Each mistake gets one message that
@@ -168,6 +207,8 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     logger: options.logger,
     metrics: resolveMetrics(options.metrics),
     advice: resolveAdvice(options.advice),
+    lock: resolveLock(options.lock, redis !== undefined),
+    cipher: options.encryption === undefined ? undefined : EntryCipher.from(options.encryption),
   };
   const base: ResolvedNamedCache = {
     name: DEFAULT_CACHE_NAME,
@@ -176,6 +217,9 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     useMemory: memory !== false,
     useRedis: redis !== undefined,
     compressThreshold,
+    failSafe: resolveFailSafe(options.failSafe, 'failSafe', undefined),
+    timeouts: resolveTimeouts(options.timeouts, 'timeouts', NO_TIMEOUTS),
+    ttlJitter: resolveJitter(options.ttlJitter, 'ttlJitter', 0),
   };
   resolved.caches.set(DEFAULT_CACHE_NAME, base);
   for (const [cacheName, named] of Object.entries(options.caches ?? {})) {
@@ -214,6 +258,9 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     useMemory,
     useRedis,
     compressThreshold: threshold(named.compressThreshold, `${at}.compressThreshold`, base.compressThreshold),
+    failSafe: resolveFailSafe(named.failSafe, `${at}.failSafe`, base.failSafe),
+    timeouts: resolveTimeouts(named.timeouts, `${at}.timeouts`, base.timeouts),
+    ttlJitter: resolveJitter(named.ttlJitter, `${at}.ttlJitter`, base.ttlJitter),
   };
 }
 
@@ -292,6 +339,7 @@ function resolveRedis(redis: CacheModuleOptions['redis']): RedisConnectionOption
   if ('cluster' in redis && (!Array.isArray(redis.cluster) || redis.cluster.length === 0)) {
     throw new InvalidOptionError(`redis.cluster must list at least one node, e.g. [{ host: '127.0.0.1', port: 7000 }]`);
   }
+  checkFailoverSafety(redis);
   return redis;
 }
 

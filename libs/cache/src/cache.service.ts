@@ -5,18 +5,28 @@ import { KeySpace } from './core/keys';
 import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
 import type { CacheEvents } from './observability/events';
 import type { CacheStats } from './observability/stats';
+import { type FactoryTimeoutOptions, resolveTimeouts } from './resilience/resilience.options';
 
 /** Per-call options of `set`, `getOrSet` and `setMany`. Anything left out comes from the cache's policy. */
-export interface SetOptions {
-  /** How long the value is fresh: milliseconds or a string like `'10m'`. */
-  ttl?: Duration;
+export interface SetOptions<T = unknown> {
+  /**
+   * How long the value is fresh: milliseconds or a string like `'10m'`, or a function of the value
+   * (adaptive TTL), e.g. `(answer) => (answer.confidence > 0.9 ? '24h' : '1h')`.
+   */
+  ttl?: Duration | ((value: T) => Duration);
   /** How long after `ttl` a stale copy may still be served while it is refreshed. */
   grace?: Duration;
   /** Tags to invalidate the value by, with `invalidateTags`. */
   tags?: readonly string[];
 }
 
-export interface SetManyItem<T = unknown> extends SetOptions {
+/** Per-call options of `getOrSet`: those of `set`, and this call's factory timeouts. */
+export interface GetOrSetOptions<T = unknown> extends SetOptions<T> {
+  /** Overrides the cache's `timeouts` for this call. */
+  timeouts?: FactoryTimeoutOptions;
+}
+
+export interface SetManyItem<T = unknown> extends SetOptions<T> {
   key: string;
   value: T;
 }
@@ -58,6 +68,9 @@ export class CacheService {
       codec: stack.codec(this.named.compressThreshold),
       name: scope.name,
       counters: stack.telemetry.counters(scope.name),
+      failSafe: this.named.failSafe,
+      timeouts: this.named.timeouts,
+      ttlJitter: this.named.ttlJitter,
     };
   }
 
@@ -78,7 +91,7 @@ export class CacheService {
   }
 
   /** Stores a value. Resolves false when it was not cached (not serializable, too large). */
-  async set<T>(key: string, value: T, options?: SetOptions): Promise<boolean> {
+  async set<T>(key: string, value: T, options?: SetOptions<T>): Promise<boolean> {
     return this.stack.engine.set(this.keys.key(key), value, this.policy, this.spec(options));
   }
 
@@ -96,7 +109,7 @@ export class CacheService {
    * The cached value, or the factory's result, which is then stored. Concurrent callers of one missing
    * key share a single factory run; if it throws, they all get the error and nothing is stored.
    */
-  getOrSet<T>(key: string, factory: Factory<T>, options?: SetOptions): Promise<T> {
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
     // Not `async`: a hit must not pay for an extra promise. Bad input still rejects, never throws.
     try {
       return this.stack.engine.getOrSet(this.keys.key(key), factory, this.policy, this.spec(options));
@@ -164,12 +177,14 @@ export class CacheService {
     return this.stack.stats();
   }
 
-  private spec(options: SetOptions | undefined): WriteSpec {
+  private spec<T>(options: GetOrSetOptions<T> | undefined): WriteSpec {
     if (options === undefined) return { ttl: this.policy.ttl, grace: this.policy.grace, tagIds: [] };
+    const ttl = options.ttl;
     return {
-      ttl: options.ttl === undefined ? this.policy.ttl : toMs(options.ttl, 'ttl'),
+      ttl: ttl === undefined ? this.policy.ttl : typeof ttl === 'function' ? (value) => toMs(ttl(value as T), 'ttl') : toMs(ttl, 'ttl'),
       grace: options.grace === undefined ? this.policy.grace : toMs(options.grace, 'grace', { allowZero: true }),
       tagIds: options.tags === undefined ? [] : options.tags.map((tag) => this.keys.tagId(tag)),
+      timeouts: options.timeouts === undefined ? undefined : resolveTimeouts(options.timeouts, 'timeouts', this.policy.timeouts),
     };
   }
 }

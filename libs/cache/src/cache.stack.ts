@@ -20,6 +20,7 @@ import { PrometheusExporter } from './observability/prometheus';
 import { type CacheStats, latencyStats, namedStats, rate } from './observability/stats';
 import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
 import { describeError } from './resilience/circuit-breaker';
+import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
@@ -100,8 +101,16 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           if (state === 'open') telemetry.events.emit('circuit-open', { state, reason });
           else if (state === 'closed') telemetry.events.emit('circuit-close', { state, reason });
         },
+        // Callers never wait much past commandTimeout (see L2FacadeOptions.deadline); a Cluster command may
+        // need a MOVED redirect, a second round trip.
+        deadline: tier.clustered ? 2 * options.commandTimeout : options.commandTimeout,
       });
     }
+    const l2 = this.l2;
+    const lock =
+      l2 && options.lock
+        ? new DistributedLock(l2.tier, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
+        : undefined;
     const times = new InvalidationTimes(`${segment(options.prefix)}:__inv:`, this.l2, THIRTY_DAYS);
     this.engine = new TieredCache({
       l1: this.l1,
@@ -112,6 +121,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       maxValueBytes: options.maxValueBytes,
       strict: options.strict,
       now,
+      lock,
     });
     if (options.metrics !== false) {
       this.exporter = new PrometheusExporter(
@@ -165,6 +175,9 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       corrupt: c.corrupt,
       notCacheable: c.notCacheable,
       tooLarge: c.tooLarge,
+      failSafe: c.failSafe,
+      timeouts: { soft: c.softTimeouts, hard: c.hardTimeouts },
+      lock: { acquired: c.lockAcquired, waited: c.lockWaited, timedOut: c.lockTimeouts, lost: c.lockLost },
       compression: { values, bytesIn, bytesOut, ratio: bytesIn === 0 ? undefined : bytesOut / bytesIn },
       bus: { enabled: busConnected !== undefined, connected: busConnected, ...t.bus },
       saved: { tokens: c.tokensSaved, cost: c.costSaved },
@@ -195,6 +208,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         compressThreshold: threshold === false ? Number.POSITIVE_INFINITY : threshold,
         maxInflatedBytes: this.options.maxInflatedBytes,
         onCompress: (bytesIn, bytesOut) => this.telemetry.compressed(bytesIn, bytesOut),
+        cipher: this.options.cipher,
       });
       this.codecs.set(threshold, codec);
     }

@@ -2,7 +2,7 @@ export { CacheModule, InjectCache } from './cache.module';
 export { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 export type { CacheModuleExtras } from './cache.module-definition';
 export { CacheService } from './cache.service';
-export type { SetOptions, SetManyItem } from './cache.service';
+export type { SetOptions, SetManyItem, GetOrSetOptions } from './cache.service';
 export { CacheStack } from './cache.stack';
 export { CACHE_CLOCK, getCacheToken } from './cache.constants';
 export type { CacheModuleOptions, NamedCacheOptions, TierName } from './cache.options';
@@ -15,6 +15,7 @@ export {
   NotSerializableError,
   CorruptEntryError,
   L2UnavailableError,
+  FactoryTimeoutError,
 } from './core/errors';
 export type { StrataErrorCode } from './core/errors';
 export type { CacheStats, TierStats, NamedCacheStats, LatencyStats } from './observability/stats';
@@ -30,3 +31,5 @@ export type { CacheHealth, CacheHealthIndicatorResult } from './observability/ca
 export type { MetricsOptions } from './observability/prometheus';
 export type { RedisConnectionOptions } from './tiers/redis.connection';
 export type { BreakerState } from './resilience/circuit-breaker';
+export type { FailSafeOptions, FactoryTimeoutOptions, LockOptions } from './resilience/resilience.options';
+export type { EncryptionOptions } from './codec/encryption';

@@ -2,6 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError, InvalidOptionError } from '../core/errors';
 import { compress, compressAsync, decompress } from './compression';
+import type { EntryCipher } from './encryption';
 import { JsonSerializer, type SerializedValue } from './json.serializer';
 
 /**
@@ -9,11 +10,12 @@ import { JsonSerializer, type SerializedValue } from './json.serializer';
  *
  *   header  bits 7-5  format version (1)
  *           bit 2     tagged: the value needs JsonSerializer's reviver
- *           bit 1     encrypted (reserved: never written yet)
+ *           bit 1     encrypted (AES-256-GCM, see encryption.ts)
  *           bit 0     compressed (brotli, see compression.ts)
  *           bits 4-3  reserved, must be 0
  *   payload {"c":createdAt,"e":expiresAt,"s":staleUntil,"t":[tags],"v":<value JSON>}, UTF-8,
- *           brotli-compressed when bit 0 is set
+ *           brotli-compressed when bit 0 is set, then sealed when bit 1 is set (the Redis key is
+ *           the associated data, so sealed bytes only open under the key they were written to)
  *
  * Reserved bits and unknown versions are refused rather than ignored: a reader that half-understands
  * a newer entry would serve the wrong value, while a refused entry is only a miss.
@@ -40,6 +42,8 @@ export interface EntryCodecOptions {
   serializer?: JsonSerializer;
   /** Told of every payload stored compressed: its bytes before and after (for metrics). */
   onCompress?: (bytesIn: number, bytesOut: number) => void;
+  /** Encrypts every entry written and refuses every entry read that is not encrypted. */
+  cipher?: EntryCipher;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -49,6 +53,7 @@ export class EntryCodec {
   private readonly maxInflatedBytes: number;
   private readonly serializer: JsonSerializer;
   private readonly onCompress: ((bytesIn: number, bytesOut: number) => void) | undefined;
+  private readonly cipher: EntryCipher | undefined;
 
   constructor(options: EntryCodecOptions = {}) {
     const { compressThreshold = DEFAULT_COMPRESS_THRESHOLD, maxInflatedBytes = DEFAULT_MAX_INFLATED_BYTES } = options;
@@ -65,6 +70,7 @@ export class EntryCodec {
     this.maxInflatedBytes = maxInflatedBytes;
     this.serializer = options.serializer ?? new JsonSerializer();
     this.onCompress = options.onCompress;
+    this.cipher = options.cipher;
   }
 
   /** Throws NotSerializableError. Called once per write; the result feeds both `encode` and L1. */
@@ -80,25 +86,37 @@ export class EntryCodec {
   /**
    * Synchronous encoding with the fast compression quality. The write path uses `encodeAsync`;
    * this is for tools and tests. `value` must come from `serializeValue`: its text is spliced in unchecked.
+   * `key` is the entry's Redis key: with encryption on, it is bound into the ciphertext.
    */
-  encode(entry: CacheEntry, value: SerializedValue): Buffer {
+  encode(entry: CacheEntry, value: SerializedValue, key?: string): Buffer {
     const { payload, header } = this.envelope(entry, value);
-    if (!this.shouldCompress(value)) return plain(payload, header);
+    if (!this.shouldCompress(value)) return this.seal(plain(payload, header), key);
     const bytes = Buffer.from(payload, 'utf8');
-    return this.counted(bytes.length, packed(payload, header, compress(bytes)));
+    return this.seal(this.counted(bytes.length, packed(payload, header, compress(bytes))), key);
   }
 
   /** The write path: size-dependent compression quality, off the event loop for large values. */
-  async encodeAsync(entry: CacheEntry, value: SerializedValue): Promise<Buffer> {
+  async encodeAsync(entry: CacheEntry, value: SerializedValue, key?: string): Promise<Buffer> {
     const { payload, header } = this.envelope(entry, value);
-    if (!this.shouldCompress(value)) return plain(payload, header);
+    if (!this.shouldCompress(value)) return this.seal(plain(payload, header), key);
     const bytes = Buffer.from(payload, 'utf8');
-    return this.counted(bytes.length, packed(payload, header, await compressAsync(bytes)));
+    return this.seal(this.counted(bytes.length, packed(payload, header, await compressAsync(bytes))), key);
   }
 
   private counted(bytesIn: number, out: Buffer): Buffer {
     if (this.onCompress !== undefined && (out[0] & FLAG_COMPRESSED) !== 0) this.onCompress(bytesIn, out.length - 1);
     return out;
+  }
+
+  get encrypted(): boolean {
+    return this.cipher !== undefined;
+  }
+
+  /** Encrypts header + body into header|encrypted + sealed body, when a cipher is configured. */
+  private seal(bytes: Buffer, key: string | undefined): Buffer {
+    if (this.cipher === undefined) return bytes;
+    if (key === undefined) throw new TypeError('EntryCodec: encryption needs the entry key (associated data)');
+    return this.cipher.seal(bytes.subarray(1), bytes[0] | FLAG_ENCRYPTED, key);
   }
 
   /** The threshold is about the value, not the envelope: a 1 KB value is not compressed for its 80-byte envelope. */
@@ -123,20 +141,23 @@ export class EntryCodec {
     return { payload, header: HEADER_PLAIN | (value.tagged ? FLAG_TAGGED : 0) };
   }
 
-  /** Throws CorruptEntryError, and nothing else, for bytes that are not a well-formed entry. */
-  decode(bytes: Buffer): CacheEntry {
+  /**
+   * Throws CorruptEntryError, and nothing else, for bytes that are not a well-formed entry. `key`, the
+   * Redis key the bytes were read from, is needed to open encrypted entries.
+   */
+  decode(bytes: Buffer, key?: string): CacheEntry {
     try {
-      return this.decodeOrThrow(bytes);
+      return this.decodeOrThrow(bytes, key);
     } catch (err) {
       if (err instanceof CorruptEntryError) throw err;
       throw new CorruptEntryError(err instanceof Error ? err.message : String(err), { cause: err });
     }
   }
 
-  private decodeOrThrow(bytes: Buffer): CacheEntry {
+  private decodeOrThrow(bytes: Buffer, key: string | undefined): CacheEntry {
     if (bytes.length === 0) throw new CorruptEntryError('empty value');
     const header = bytes[0];
-    if (header === HEADER_PLAIN) {
+    if (header === HEADER_PLAIN && this.cipher === undefined) {
       let envelope: unknown;
       try {
         envelope = JSON.parse(bytes.toString('utf8', 1));
@@ -149,11 +170,16 @@ export class EntryCodec {
     const version = header >>> VERSION_SHIFT;
     if (version !== FORMAT_VERSION) throw new CorruptEntryError(`unknown format version ${version}`);
     if (header & RESERVED_BITS) throw new CorruptEntryError(`unknown header flags 0x${header.toString(16)}`);
-    if (header & FLAG_ENCRYPTED) throw new CorruptEntryError('entry is encrypted and no decrypter is configured');
-    const text =
-      header & FLAG_COMPRESSED
-        ? decompress(bytes.subarray(1), this.maxInflatedBytes).toString('utf8')
-        : bytes.toString('utf8', 1);
+    let body = bytes.subarray(1);
+    if (header & FLAG_ENCRYPTED) {
+      if (this.cipher === undefined) throw new CorruptEntryError('entry is encrypted and no encryption keys are configured');
+      if (key === undefined) throw new CorruptEntryError('entry is encrypted and its key is unknown');
+      body = this.cipher.open(bytes, key);
+    } else if (this.cipher !== undefined) {
+      // With encryption on, whoever can write to Redis must not be able to plant a plaintext entry.
+      throw new CorruptEntryError('entry is not encrypted, and encryption is on');
+    }
+    const text = header & FLAG_COMPRESSED ? decompress(body, this.maxInflatedBytes).toString('utf8') : body.toString('utf8');
     let envelope: unknown;
     try {
       envelope = this.serializer.parse(text, (header & FLAG_TAGGED) !== 0);

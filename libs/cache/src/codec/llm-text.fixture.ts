@@ -147,7 +147,7 @@ function shuffle<T>(xs: T[], rnd: () => number): T[] {
 }
 
 /** A seeded PRNG so every run measures the same bytes. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

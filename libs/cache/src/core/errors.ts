@@ -46,6 +46,18 @@ export class CorruptEntryError extends StrataError {
   }
 }
 
+/** A factory ran past its hard timeout (`timeouts.hard`); it goes on in the background and updates the cache when it ends. */
+export class FactoryTimeoutError extends StrataError {
+  constructor(key: string, timeoutMs: number) {
+    super(
+      'E_FACTORY_TIMEOUT',
+      `the factory for ${key} did not finish within its hard timeout of ${timeoutMs} ms; raise timeouts.hard, ` +
+        `or configure failSafe so that a stale copy is served instead`,
+    );
+    this.name = 'FactoryTimeoutError';
+  }
+}
+
 /** Redis could not be reached in time, or the circuit breaker is open. Only surfaces with `strict: true`. */
 export class L2UnavailableError extends StrataError {
   constructor(reason: string, options?: { cause?: unknown }) {

@@ -4,11 +4,14 @@ import type { InvalidationTimes } from '../invalidation/invalidation-times';
 import type { LatencyHistogram } from '../observability/latency';
 import type { CacheCounters } from '../observability/stats';
 import type { CacheTelemetry } from '../observability/telemetry';
+import { type DistributedLock, LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
+import { RetryThrottle, raceTimeouts } from '../resilience/factory-guard';
+import { type ResolvedFailSafe, type ResolvedTimeouts, jittered } from '../resilience/resilience.options';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { SerializedValue, TierWrite } from '../tiers/tier';
 import type { CacheEntry } from './entry';
-import { NotSerializableError, StrataError } from './errors';
+import { FactoryTimeoutError, NotSerializableError, StrataError } from './errors';
 import { SingleFlight } from './single-flight';
 
 /** What a view (a `CacheService`) tells the engine about its entries. */
@@ -21,6 +24,11 @@ export interface CachePolicy {
   readonly namespaceId: string;
   /** The codec for this view's writes (named caches may compress differently). */
   readonly codec: EntryCodec;
+  /** Serve a stale copy when the factory fails, for at most `window` past `staleUntil`. */
+  readonly failSafe: ResolvedFailSafe | undefined;
+  readonly timeouts: ResolvedTimeouts;
+  /** Each ttl is shortened by a random fraction up to this. */
+  readonly ttlJitter: number;
   /** The cache name (label of metrics, events and spans) and its counters. */
   readonly name: string;
   readonly counters: CacheCounters;
@@ -28,9 +36,12 @@ export interface CachePolicy {
 
 /** One write, with everything resolved: milliseconds and tag ids. */
 export interface WriteSpec {
-  readonly ttl: number;
+  /** Milliseconds, or a function of the value (adaptive TTL) that returns them. */
+  readonly ttl: number | ((value: unknown) => number);
   readonly grace: number;
   readonly tagIds: readonly string[];
+  /** This call's factory timeouts, instead of the policy's. */
+  readonly timeouts?: ResolvedTimeouts;
 }
 
 export type Factory<T> = () => Promise<T> | T;
@@ -47,6 +58,14 @@ export interface TieredCacheParts {
   maxValueBytes: number;
   strict: boolean;
   now: () => number;
+  /** The cluster-wide stampede lock; absent without Redis or with `lock: false`. */
+  lock?: DistributedLock;
+  /** For TTL jitter; `Math.random` by default. */
+  random?: () => number;
+}
+
+function usableUntil(entry: CacheEntry, policy: CachePolicy): number {
+  return policy.failSafe === undefined ? entry.staleUntil : entry.staleUntil + policy.failSafe.window;
 }
 
 /**
@@ -57,6 +76,8 @@ export interface TieredCacheParts {
 export class TieredCache {
   private readonly flights = new SingleFlight();
   private readonly refreshes = new SingleFlight();
+  private readonly throttle = new RetryThrottle();
+  private readonly lock: DistributedLock | undefined;
   private readonly l1: MemoryTier | undefined;
   private readonly l2: L2Facade | undefined;
   private readonly times: InvalidationTimes;
@@ -71,6 +92,7 @@ export class TieredCache {
     this.times = parts.times;
     this.telemetry = parts.telemetry;
     this.now = parts.now;
+    this.lock = parts.lock;
   }
 
   /** A fresh value, or undefined. An L1 hit skips the async machinery: it is the hottest path there is. */
@@ -161,8 +183,9 @@ export class TieredCache {
 
   /**
    * The value under `key`, or the factory's result, stored on the way out. Concurrent callers of a
-   * missing key share one factory run. A stale entry within grace is served at once and refreshed in
-   * the background; if that refresh fails, the stale entry keeps being served until its grace ends.
+   * missing key share one factory run, and with Redis one run cluster-wide (the distributed lock).
+   * A stale entry within grace is served at once and refreshed in the background (one refresh per
+   * key). With fail-safe, a stale copy stands in for a factory that fails or times out.
    */
   getOrSet<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
     const hit = this.peekL1(key, policy, this.now());
@@ -191,8 +214,7 @@ export class TieredCache {
   }
 
   private async load<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
-    const now = this.now();
-    let stale = this.l1 ? this.servableL1(key, policy, now) : undefined;
+    let stale = this.l1 ? this.usableL1(key, policy, this.now()) : undefined;
     if (policy.useL2) {
       const found = await this.readL2(key, policy);
       if (found !== undefined) {
@@ -200,36 +222,145 @@ export class TieredCache {
         if (stale === undefined || found.createdAt > stale.createdAt) stale = found;
       }
     }
-    if (stale !== undefined && stale.staleUntil > this.now()) {
+    const now = this.now();
+    if (stale !== undefined && stale.staleUntil > now) {
       policy.counters.staleHits += 1;
       policy.counters.hits += 1;
       if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('hit', { cache: policy.name, key, tier: 'stale' });
       this.refreshInBackground(key, factory, policy, spec);
       return stale.value as T;
     }
+    // Past grace, a stale copy is only there for fail-safe: the factory failed lately, so do not call it yet.
+    if (stale !== undefined && this.throttle.blocked(key, now)) return this.serveFailSafe(key, stale, policy);
     this.missed(key, policy);
-    return this.compute(key, factory, policy, spec);
+    return this.compute(key, factory, policy, spec, stale);
   }
 
-  private async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
-    let value: T;
-    policy.counters.factoryRuns += 1;
-    try {
-      value = await this.timed(policy, 'strata.factory', policy.counters.latency.factory, factory);
-    } catch (error) {
-      policy.counters.factoryErrors += 1;
-      if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('error', { cache: policy.name, tier: 'factory', error, key });
-      throw error;
+  /** The miss path: the cluster-wide lock (or the holder's result), then the factory under its timeouts. */
+  private async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry): Promise<T> {
+    let lease: Lease | undefined;
+    if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
+      const outcome = await this.lock.acquireOrWait(key, () => this.readFresh(key, policy));
+      if (outcome.kind === 'result') {
+        policy.counters.lockWaited += 1;
+        return outcome.result.value as T;
+      }
+      if (outcome.kind === 'acquired') {
+        policy.counters.lockAcquired += 1;
+        lease = outcome.lease;
+      } else if (outcome.kind === 'timed-out') {
+        policy.counters.lockTimeouts += 1;
+      }
     }
-    await this.set(key, value, policy, spec);
-    return value;
+    const running = this.runFactory(key, factory, policy, spec, lease);
+    const { soft, hard } = spec.timeouts ?? policy.timeouts;
+    // A soft timeout only makes sense with a stale copy to return instead.
+    const softMs = stale !== undefined && policy.failSafe !== undefined ? soft : undefined;
+    try {
+      if (softMs === undefined && hard === undefined) return await running;
+      running.catch(() => undefined); // the caller may leave on a timeout; the run is logged by runFactory
+      const raced = await raceTimeouts(running, softMs, hard);
+      if (raced.kind === 'value') return raced.value;
+      if (raced.kind === 'soft') {
+        policy.counters.softTimeouts += 1;
+        return this.serveFailSafe(key, stale!, policy);
+      }
+      policy.counters.hardTimeouts += 1;
+      throw new FactoryTimeoutError(key, hard!);
+    } catch (error) {
+      return this.failSafe(key, error, stale, policy);
+    }
   }
 
+  /**
+   * Runs the factory once and stores its result (fenced by the lease, which the write releases), even
+   * when the caller stopped waiting after a timeout: a late result still updates the cache.
+   */
+  private runFactory<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, lease: Lease | undefined): Promise<T> {
+    policy.counters.factoryRuns += 1;
+    return (async () => {
+      let value: T;
+      try {
+        value = await this.timed(policy, 'strata.factory', policy.counters.latency.factory, factory);
+      } catch (error) {
+        policy.counters.factoryErrors += 1;
+        if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('error', { cache: policy.name, tier: 'factory', error, key });
+        if (policy.failSafe !== undefined) this.throttle.failed(key, this.now() + policy.failSafe.throttle);
+        // Not awaited: waiters are released at once; the release still reaches Redis before any later
+        // command on this connection, so a caller retrying at once finds the lock free.
+        if (lease !== undefined) void this.lock?.release(lease);
+        throw error;
+      }
+      this.throttle.succeeded(key);
+      await this.store(key, value, policy, spec, lease);
+      return value;
+    })();
+  }
+
+  /** A factory failure (or hard timeout): the stale copy when fail-safe allows it, else the error. */
+  private failSafe<T>(key: string, error: unknown, stale: CacheEntry | undefined, policy: CachePolicy): T {
+    const now = this.now();
+    if (stale === undefined || policy.failSafe === undefined || stale.staleUntil + policy.failSafe.window <= now) throw error;
+    this.throttle.failed(key, now + policy.failSafe.throttle);
+    this.warnOnce(`fail-safe:${key}`, `factory of ${key} failed (${String(error)}): serving a stale copy (fail-safe)`);
+    return this.serveFailSafe(key, stale, policy);
+  }
+
+  private serveFailSafe<T>(key: string, stale: CacheEntry, policy: CachePolicy): T {
+    policy.counters.failSafe += 1;
+    policy.counters.staleHits += 1;
+    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('hit', { cache: policy.name, key, tier: 'stale' });
+    return stale.value as T;
+  }
+
+  /** The store of a factory's result: fenced by the lease when there is one (a lost lock writes nothing). */
+  private async store(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec, lease: Lease | undefined): Promise<void> {
+    if (lease === undefined) {
+      await this.set(key, value, policy, spec);
+      return;
+    }
+    const write = this.prepare(key, value, policy, spec);
+    if (write === undefined) {
+      void this.lock?.release(lease);
+      await this.delete([key], policy);
+      return;
+    }
+    const l2 = this.l2;
+    if (policy.useL2 && l2) {
+      const written = await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () =>
+        l2.setFenced(write, lease.lockKey, lease.token),
+      );
+      if (written === false) {
+        // Our lock expired and someone else may have written since: their value stands, in L1 too.
+        policy.counters.lockLost += 1;
+        return;
+      }
+      if (written === undefined) void this.lock?.release(lease);
+    }
+    if (policy.useL1 && this.l1) this.l1.store(write);
+    this.wrote(key, policy, spec);
+  }
+
+  /** One background refresh per key in this process, and with the lock, in the whole cluster. */
   private refreshInBackground<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): void {
-    if (this.refreshes.has(key)) return;
+    if (this.refreshes.has(key) || this.throttle.blocked(key, this.now())) return;
     this.refreshes
-      .run(key, () => this.compute(key, factory, policy, spec))
+      .run(key, async () => {
+        let lease: Lease | undefined;
+        if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
+          const taken = await this.lock.tryAcquire(key);
+          if (taken === undefined) return; // another instance is computing it
+          if (taken !== LOCK_FAILED) lease = taken;
+        }
+        await this.runFactory(key, factory, policy, spec, lease);
+      })
       .catch((error: unknown) => this.warnOnce(`refresh:${key}`, `background refresh of ${key} failed: ${String(error)}`));
+  }
+
+  /** A fresh, current entry from L2 (the lock's waiters look for the holder's result with it). */
+  private async readFresh(key: string, policy: CachePolicy): Promise<CacheEntry | undefined> {
+    const entry = await this.readL2(key, policy, false);
+    return entry !== undefined && entry.expiresAt > this.now() ? entry : undefined;
   }
 
   /** An L1 entry that is fresh and not invalidated; counts the L1 hit or miss, and times one lookup in 64. */
@@ -256,29 +387,34 @@ export class TieredCache {
     return undefined;
   }
 
-  private servableL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
+  /** An L1 entry that can still be served: fresh, in grace, or (with fail-safe) within the fail-safe window. */
+  private usableL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
     if (!policy.useL1 || this.l1 === undefined) return undefined;
     const entry = this.l1.peek(key);
-    return entry !== undefined && entry.staleUntil > now && this.times.isCurrent(entry, policy.namespaceId) ? entry : undefined;
+    return entry !== undefined && usableUntil(entry, policy) > now && this.times.isCurrent(entry, policy.namespaceId) ? entry : undefined;
   }
 
-  /** A servable (fresh or in grace) and current entry from L2, promoted to L1 when fresh. */
-  private async readL2(key: string, policy: CachePolicy): Promise<CacheEntry | undefined> {
+  /** A usable (fresh, in grace or in the fail-safe window) and current entry from L2, promoted to L1 when fresh. */
+  private async readL2(key: string, policy: CachePolicy, count = true): Promise<CacheEntry | undefined> {
     const l2 = this.l2;
     if (l2 === undefined) return undefined;
     const entry = await this.timed(policy, 'strata.l2.get', policy.counters.latency.l2Get, () => l2.get(key));
     const now = this.now();
-    if (entry === undefined || entry.staleUntil <= now) {
-      policy.counters.l2Misses += 1;
+    if (entry === undefined || usableUntil(entry, policy) <= now) {
+      if (count) policy.counters.l2Misses += 1;
       return undefined;
     }
     const verified = await this.times.load(this.times.idsOf(entry, policy.namespaceId));
     if (!verified || !this.times.isCurrent(entry, policy.namespaceId)) {
-      policy.counters.l2Misses += 1;
+      if (count) policy.counters.l2Misses += 1;
       return undefined;
     }
-    if (entry.expiresAt > now) this.hitL2(key, entry, policy);
-    else policy.counters.l2Misses += 1;
+    if (entry.expiresAt > now) {
+      if (count) this.hitL2(key, entry, policy);
+      else this.promote(key, entry, policy);
+    } else if (count) {
+      policy.counters.l2Misses += 1;
+    }
     return entry;
   }
 
@@ -324,9 +460,24 @@ export class TieredCache {
     const serialized = this.serialize(key, value, policy);
     if (serialized === undefined) return undefined;
     const now = this.now();
-    const expiresAt = now + spec.ttl;
-    const entry = { value, createdAt: now, expiresAt, staleUntil: expiresAt + spec.grace, tags: spec.tagIds };
-    return { key, serialized, entry, codec: policy.codec };
+    const expiresAt = now + jittered(this.ttlOf(key, value, policy, spec), policy.ttlJitter, this.parts.random);
+    const staleUntil = expiresAt + spec.grace;
+    const entry = { value, createdAt: now, expiresAt, staleUntil, tags: spec.tagIds };
+    // With fail-safe, Redis keeps the stale copy for the window past grace, so it can stand in for a failing factory.
+    const keepUntil = policy.failSafe === undefined ? undefined : staleUntil + policy.failSafe.window;
+    return { key, serialized, entry, codec: policy.codec, keepUntil };
+  }
+
+  /** A fixed ttl, or an adaptive one (a function of the value); a function that throws falls back to the policy's. */
+  private ttlOf(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec): number {
+    if (typeof spec.ttl === 'number') return spec.ttl;
+    try {
+      return spec.ttl(value);
+    } catch (error) {
+      if (this.parts.strict) throw error;
+      this.warnOnce(`ttl:${policy.namespaceId}`, `the ttl function for ${key} threw (${String(error)}); used the cache's ttl`);
+      return policy.ttl;
+    }
   }
 
   private serialize(key: string, value: unknown, policy: CachePolicy): SerializedValue | undefined {

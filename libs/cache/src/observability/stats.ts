@@ -55,6 +55,16 @@ export class CacheCounters {
   /** Hook for the AI cache: tokens and money (in the unit the caller reports, e.g. USD) saved by hits. */
   tokensSaved = 0;
   costSaved = 0;
+  /** Stale copies served because the factory failed, timed out, or is throttled after a failure (fail-safe). */
+  failSafe = 0;
+  /** Factory calls that ran past their soft timeout (a stale copy was returned) or hard timeout. */
+  softTimeouts = 0;
+  hardTimeouts = 0;
+  /** Distributed lock: taken by this instance; a holder's result served instead of running the factory; waited the whole lock TTL; a fenced write refused because the lock was lost. */
+  lockAcquired = 0;
+  lockWaited = 0;
+  lockTimeouts = 0;
+  lockLost = 0;
   readonly latency = new CacheLatencies();
 
   /** Adds `other` into this one (totals over cache names). */
@@ -94,7 +104,8 @@ type NumericField = {
 const NUMERIC_FIELDS: readonly NumericField[] = [
   'hits', 'misses', 'l1Hits', 'l1Misses', 'l2Hits', 'l2Misses', 'staleHits', 'factoryRuns', 'factoryErrors', 'l2Errors',
   'corrupt', 'notCacheable', 'tooLarge', 'evictions', 'sets', 'deletes', 'invalidations', 'semanticHits', 'similaritySum',
-  'tokensSaved', 'costSaved',
+  'tokensSaved', 'costSaved', 'failSafe', 'softTimeouts', 'hardTimeouts', 'lockAcquired', 'lockWaited', 'lockTimeouts',
+  'lockLost',
 ];
 export const LATENCY_FIELDS: readonly (keyof CacheLatencies)[] = ['l1Get', 'l2Get', 'l2Set', 'l2Delete', 'l2Invalidate', 'factory'];
 
@@ -144,6 +155,12 @@ export interface CacheStats {
   corrupt: number;
   notCacheable: number;
   tooLarge: number;
+  /** Stale copies served in place of a failing or slow factory. */
+  failSafe: number;
+  /** Factory calls past their soft and hard timeouts. */
+  timeouts: { soft: number; hard: number };
+  /** The distributed stampede lock (see `CacheCounters`). */
+  lock: { acquired: number; waited: number; timedOut: number; lost: number };
   /** Bytes of values before and after compression (only values that were compressed). */
   compression: { values: number; bytesIn: number; bytesOut: number; ratio: number | undefined };
   /** The invalidation bus, once there is one (`enabled: false` until then). */

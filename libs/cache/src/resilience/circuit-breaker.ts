@@ -40,6 +40,11 @@ export class CircuitBreaker {
     return this.current === 'closed';
   }
 
+  /** Closed, and the last call succeeded: worth an optional round trip (such as a lock). */
+  get isHealthy(): boolean {
+    return this.current === 'closed' && this.failures === 0;
+  }
+
   /** Runs `op` when the circuit is closed; counts its outcome. */
   async run<T>(op: () => Promise<T>): Promise<T> {
     if (this.current !== 'closed') throw new L2UnavailableError(`circuit ${this.current} (${this.lastReason})`);

@@ -11,11 +11,19 @@ export interface L2FacadeOptions {
   probeInterval: number;
   /** Deletes remembered while Redis is unreachable, replayed before it is used again. */
   pendingDeleteLimit: number;
-  logger: LoggerService;
   /** Every failed or refused call, with the (first) key it concerned when there is one: counted and reported. */
   onError?: (error: unknown, key: string | undefined) => void;
   /** The breaker opened or closed. */
   onStateChange?: (state: BreakerState, reason: string) => void;
+  logger: LoggerService;
+  /**
+   * The most a caller waits for one L2 operation, whatever the client does underneath: ioredis starts
+   * a command's timeout only when it sends it, and with auto-pipelining a command waits for the previous
+   * pipeline to finish first (a paused Redis would cost two timeouts); a Cluster client retries through
+   * a failover (`retryDelayOnFailover` × `maxRedirections`) for longer still. The command goes on; the
+   * keys it writes stay in doubt until it settles.
+   */
+  deadline?: number;
 }
 
 /**
@@ -26,6 +34,11 @@ export interface L2FacadeOptions {
  * Redis answers again and before the circuit closes, so an entry deleted during an outage cannot come
  * back when Redis does. When more deletes pile up than `pendingDeleteLimit`, the facade stops listing
  * keys and asks the engine (through `onOverflow`) to invalidate whole namespaces instead.
+ *
+ * A write that failed is treated the same way: its key is "in doubt" (Redis may hold the previous
+ * value, or the write may still land), so reads of it are misses and it is deleted once Redis answers
+ * and the write has settled. Pending deletes are replayed before the circuit closes, and also while it
+ * stays closed (a Cluster with one master failing over trips no breaker).
  */
 export class L2Facade {
   readonly breaker: CircuitBreaker;
@@ -33,6 +46,12 @@ export class L2Facade {
   private pendingTimes = new Map<string, number>();
   private overflowed = false;
   private everConnected = false;
+  /** Writes still running underneath past their deadline, by key: their keys are not replayed before they settle. */
+  private readonly inFlight = new Map<string, number>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private disposed = false;
+  private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
   onOverflow: (() => Promise<void>) | undefined;
   /** Writes the invalidation time of a tag or namespace; set by the invalidation registry. */
   writeTimes: ((times: ReadonlyMap<string, number>) => Promise<void>) | undefined;
@@ -46,11 +65,9 @@ export class L2Facade {
       probeInterval: options.probeInterval,
       probe: () => tier.client.ping(),
       beforeClose: () => this.replay(),
-      onStateChange: (state, reason) => {
-        this.logState(state, reason);
-        options.onStateChange?.(state, reason);
-      },
+      onStateChange: (state, reason) => this.logState(state, reason),
     });
+    if (options.onStateChange) this.stateListeners.push(options.onStateChange);
     const client = tier.client;
     client.on('error', () => undefined); // ioredis logs unhandled 'error' events; the breaker reports state.
     client.on('close', () => this.breaker.trip('connection closed'));
@@ -88,30 +105,102 @@ export class L2Facade {
     return this.breaker.isClosed;
   }
 
+  /** Available, and the last call succeeded: optional work (the stampede lock) is skipped otherwise. */
+  get healthy(): boolean {
+    return this.breaker.isHealthy;
+  }
+
+  /** Calls `listener` on every breaker state change (for metrics and health checks). */
+  onStateChange(listener: (state: BreakerState, reason: string) => void): void {
+    this.stateListeners.push(listener);
+  }
+
+  /** True while a failed write or delete of `key` has not been repaired: Redis may hold a value that must not be served. */
+  inDoubt(key: string): boolean {
+    return this.pendingDeletes.size > 0 && this.pendingDeletes.has(key);
+  }
+
   async get(key: string): Promise<CacheEntry | undefined> {
+    if (this.inDoubt(key)) return undefined;
     return this.guard(() => this.tier.get(key), undefined, key);
   }
 
   async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {
-    return this.guard(() => this.tier.getMany(keys), new Array<undefined>(keys.length), keys[0]);
+    const entries = await this.guard(() => this.tier.getMany(keys), new Array<undefined>(keys.length), keys[0], keys.length);
+    if (this.pendingDeletes.size > 0) keys.forEach((key, i) => this.inDoubt(key) && (entries[i] = undefined));
+    return entries;
   }
 
   async set(write: TierWrite): Promise<void> {
-    return this.guard(() => this.tier.set(write), undefined, write.key);
+    await this.write([write.key], () => this.tier.set(write), undefined);
+  }
+
+  /**
+   * Writes the entry only if the lease still holds its lock (and releases it): true when written, false
+   * when the lock was lost (nothing written), undefined when Redis failed (the key is then in doubt).
+   */
+  async setFenced(write: TierWrite, lockKey: string, token: string): Promise<boolean | undefined> {
+    return this.write([write.key], () => this.tier.setFenced(write, lockKey, token), undefined);
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {
-    return this.guard(() => this.tier.setMany(writes), undefined, writes[0]?.key);
+    await this.write(
+      writes.map((w) => w.key),
+      () => this.tier.setMany(writes),
+      undefined,
+    );
   }
 
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
+    await this.write(keys, () => this.tier.delete(keys), undefined);
+  }
+
+  /** A write whose failure leaves its keys in doubt: deleted (replayed) once Redis answers and the write settled. */
+  private async write<T, F>(keys: readonly string[], op: () => Promise<T>, fallback: F): Promise<T | F> {
     try {
-      await this.breaker.run(() => this.tier.delete(keys));
+      return await this.breaker.run(() => this.bounded(op, keys));
     } catch (error) {
       for (const key of keys) this.remember(key);
+      this.flushSoon();
       this.failed(error, keys[0]);
+      return fallback;
     }
+  }
+
+  /**
+   * Gives up waiting after `deadline` (one more for every 500 keys of a batch); the command itself goes
+   * on, the keys it writes counted in flight.
+   */
+  private bounded<T>(op: () => Promise<T>, keys?: readonly string[], size = keys?.length ?? 1): Promise<T> {
+    if (this.options.deadline === undefined) return op();
+    const deadline = this.options.deadline * (1 + Math.floor(size / 500));
+    const running = op();
+    if (keys) {
+      for (const key of keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+      const settle = () => {
+        for (const key of keys) {
+          const left = (this.inFlight.get(key) ?? 1) - 1;
+          if (left > 0) this.inFlight.set(key, left);
+          else this.inFlight.delete(key);
+        }
+        if (this.pendingDeletes.size > 0) this.flushSoon();
+      };
+      running.then(settle, settle);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new L2UnavailableError(`no answer within ${deadline} ms`)), deadline);
+      running.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** Invalidation times (tags, namespaces) that could not be written are replayed like deletes. */
@@ -131,9 +220,9 @@ export class L2Facade {
   }
 
   /** Runs any Redis work behind the breaker with the same failure policy (used by invalidation). */
-  async guard<T, F>(op: () => Promise<T>, fallback: F, key?: string): Promise<T | F> {
+  async guard<T, F>(op: () => Promise<T>, fallback: F, key?: string, size = 1): Promise<T | F> {
     try {
-      return await this.breaker.run(op);
+      return await this.breaker.run(() => this.bounded(op, undefined, size));
     } catch (error) {
       this.failed(error, key);
       return fallback;
@@ -145,7 +234,25 @@ export class L2Facade {
   }
 
   dispose(): void {
+    this.disposed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     this.breaker.dispose();
+  }
+
+  /** Replays pending deletes soon while the circuit stays closed (an open circuit replays before it closes). */
+  private flushSoon(): void {
+    if (this.disposed || this.flushTimer !== undefined) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (!this.breaker.isClosed || this.flushing || this.pending === 0) return;
+      this.flushing = this.guard(() => this.replay(), undefined)
+        .catch(() => undefined) // strict mode rethrows; nobody awaits this
+        .finally(() => {
+          this.flushing = undefined;
+          if (this.pending > 0) this.flushSoon();
+        });
+    }, this.options.probeInterval);
+    this.flushTimer.unref();
   }
 
   private failed(error: unknown, key?: string): void {
@@ -166,7 +273,8 @@ export class L2Facade {
   }
 
   private async replay(): Promise<void> {
-    const keys = [...this.pendingDeletes];
+    // A write still running underneath could land after our delete: its key waits until it settles.
+    const keys = [...this.pendingDeletes].filter((key) => !this.inFlight.has(key));
     const times = new Map(this.pendingTimes);
     const overflowed = this.overflowed;
     // Straight to the tier: the breaker is half-open and would refuse. A failure keeps the circuit open.
@@ -185,6 +293,7 @@ export class L2Facade {
   }
 
   private logState(state: BreakerState, reason: string): void {
+    for (const listener of this.stateListeners) listener(state, reason);
     if (state === 'open') {
       this.options.logger.warn(
         `Redis tier unavailable (${reason}): serving from L1 and factories; probing every ${this.options.probeInterval} ms`,

@@ -1,4 +1,6 @@
 import Redis, { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Duration } from '../core/durations';
+import { clusterDefaults, clusterNodeTimeout } from './redis.failover';
 
 /** How to reach Redis: a URL, ioredis options, Sentinel, Cluster, or a client you already own. */
 export type RedisConnectionOptions =
@@ -6,7 +8,8 @@ export type RedisConnectionOptions =
   | { url: string; options?: RedisOptions }
   | { client: Redis | Cluster }
   | (RedisOptions & { sentinels: Array<{ host: string; port: number }>; name: string })
-  | { cluster: ClusterNode[]; options?: ClusterOptions }
+  /** `nodeTimeout`: the cluster's `cluster-node-timeout` (default 15 s), which failover retries must outlast. */
+  | { cluster: ClusterNode[]; options?: ClusterOptions; nodeTimeout?: Duration }
   | RedisOptions;
 
 export type RedisClient = Redis | Cluster;
@@ -52,8 +55,11 @@ export function createRedisClient(connection: RedisConnectionOptions, settings: 
     return {
       client: new Cluster(connection.cluster, {
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        // Off on a Cluster: ioredis groups EVALSHA by the script's sha instead of its key (#2109) and fails
+        // whole auto-pipelines on a MOVED during a failover (#2075). See checkFailoverSafety.
+        enableAutoPipelining: false,
         clusterRetryStrategy: defaults.retryStrategy,
+        ...clusterDefaults(clusterNodeTimeout(connection)),
         ...options,
         redisOptions: { ...defaults, ...options.redisOptions },
       }),
@@ -61,6 +67,11 @@ export function createRedisClient(connection: RedisConnectionOptions, settings: 
     };
   }
   if ('url' in connection) return { client: new Redis(connection.url, { ...defaults, ...connection.options }), owned: true };
+  if ('sentinels' in connection) {
+    // Without it, a client stays on the old master after a failover until Sentinel reconfigures it
+    // (some 10 s), and the writes it accepts meanwhile are lost; with it, the client reconnects on +switch-master.
+    return { client: new Redis({ ...defaults, failoverDetector: true, ...connection }), owned: true };
+  }
   return { client: new Redis({ ...defaults, ...connection }), owned: true };
 }
 

@@ -14,6 +14,14 @@ return v`);
 const DELETE_IF_SAME_SCRIPT = script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1]) end
 return 0`);
+// Writes the entry only while the token still holds the lock, and releases the lock in the same step:
+// a holder whose lock expired (and was perhaps taken over) must not overwrite the newer holder's value.
+// KEYS[2] is `{KEYS[1]}:lock`, in KEYS[1]'s Cluster slot (see DistributedLock.lockKey).
+const FENCED_SET_SCRIPT = script(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('UNLINK', KEYS[1]) end
+redis.call('DEL', KEYS[2])
+return 1`);
 
 export interface LuaScript {
   body: string;
@@ -33,8 +41,8 @@ export interface RedisTierOptions {
 
 /**
  * L2 on ioredis. Standalone and Sentinel clients batch multi-key work into one round trip (MGET, one
- * pipeline); a Cluster client sends per-key commands, which auto-pipelining groups per node, so keys in
- * different slots never meet in one command.
+ * pipeline); a Cluster client sends per-key commands, so keys in different slots never meet in one
+ * command (and its auto-pipelining is off, see createRedisClient).
  */
 export class RedisTier implements CacheTier {
   readonly kind = 'redis' as const;
@@ -45,6 +53,11 @@ export class RedisTier implements CacheTier {
     private readonly options: RedisTierOptions,
   ) {
     this.clustered = isCluster(client);
+  }
+
+  /** The physical TTL of a write: it lives until its stale copy is no longer of use (grace, fail-safe window). */
+  private ttlOf(write: TierWrite, now: number): number {
+    return (write.keepUntil ?? write.entry.staleUntil) - now;
   }
 
   async get(key: string): Promise<CacheEntry | undefined> {
@@ -61,7 +74,7 @@ export class RedisTier implements CacheTier {
   }
 
   async set(write: TierWrite): Promise<void> {
-    const ttl = write.entry.staleUntil - this.options.now();
+    const ttl = this.ttlOf(write, this.options.now());
     if (ttl <= 0) {
       await this.client.unlink(write.key);
       return;
@@ -79,7 +92,7 @@ export class RedisTier implements CacheTier {
     const now = this.options.now();
     const pipeline = this.client.pipeline();
     writes.forEach((write, i) => {
-      const ttl = write.entry.staleUntil - now;
+      const ttl = this.ttlOf(write, now);
       if (ttl <= 0) pipeline.unlink(write.key);
       else pipeline.set(write.key, encoded[i], 'PX', ttl);
     });
@@ -94,6 +107,16 @@ export class RedisTier implements CacheTier {
     else await this.client.unlink(...keys);
   }
 
+  /**
+   * Writes the entry only if `lockKey` still holds `token`, and releases the lock; false when the lock
+   * was lost (expired, taken over) and nothing was written.
+   */
+  async setFenced(write: TierWrite, lockKey: string, token: string): Promise<boolean> {
+    const bytes = await this.encode(write);
+    const ttl = Math.max(0, this.ttlOf(write, this.options.now()));
+    return Number(await this.evalKeys(FENCED_SET_SCRIPT, [write.key, lockKey], [token, bytes, ttl])) === 1;
+  }
+
   async increment(key: string, by: number, ttlMs: number): Promise<number> {
     return Number(await this.runScript(INCREMENT_SCRIPT, key, by, ttlMs));
   }
@@ -103,22 +126,27 @@ export class RedisTier implements CacheTier {
   }
 
   private encode(write: TierWrite): Promise<Buffer> {
-    return (write.codec ?? this.options.codec).encodeAsync(write.entry, write.serialized);
+    return (write.codec ?? this.options.codec).encodeAsync(write.entry, write.serialized, write.key);
   }
 
   /** EVALSHA with a fallback to EVAL when the server does not know the script yet (restart, failover). */
   async runScript(lua: LuaScript, key: string, ...args: (string | number | Buffer)[]): Promise<unknown> {
+    return this.evalKeys(lua, [key], args);
+  }
+
+  /** `runScript` with several keys; on a Cluster they must share one slot (a `{hash tag}`). */
+  async evalKeys(lua: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
     try {
-      return await this.client.evalsha(lua.sha, 1, key, ...args);
+      return await this.client.evalsha(lua.sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
-      return this.client.eval(lua.body, 1, key, ...args);
+      return this.client.eval(lua.body, keys.length, ...keys, ...args);
     }
   }
 
   private decode(key: string, bytes: Buffer): CacheEntry | undefined {
     try {
-      return this.options.codec.decode(bytes);
+      return this.options.codec.decode(bytes, key);
     } catch (error) {
       const corrupt = error instanceof CorruptEntryError ? error : new CorruptEntryError(String(error), { cause: error });
       // A bad entry would fail every reader until it expires: remove it, and never let that fail the read.

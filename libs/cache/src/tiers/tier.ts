@@ -11,6 +11,11 @@ export interface TierWrite {
   readonly serialized: SerializedValue;
   /** The codec of the view that wrote it (named caches may compress differently); default: the tier's. */
   readonly codec?: EntryCodec;
+  /**
+   * Until when a tier with expiry should keep the entry: past `staleUntil` when a fail-safe window
+   * lets a stale copy stand in for a failing factory. Default `entry.staleUntil`.
+   */
+  readonly keepUntil?: number;
 }
 
 /**

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { type RedisTier, script } from '../tiers/redis.tier';
+import type { ResolvedLock } from './resilience.options';
+
+// Compare-and-delete: only the holder's token releases the lock, never a lock someone else took over.
+const RELEASE_SCRIPT = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`);
+
+/** A held lock. `acquiredAt` is `performance.now()` on this process, for the caller's own bookkeeping. */
+export interface Lease {
+  readonly key: string;
+  readonly lockKey: string;
+  readonly token: string;
+  readonly acquiredAt: number;
+}
+
+/** What waiting for a key's lock ended with. */
+export type LockOutcome<T> =
+  /** This process holds the lock: run the factory, then write with `setFenced` (which releases it). */
+  | { readonly kind: 'acquired'; readonly lease: Lease }
+  /** Another holder's result appeared. */
+  | { readonly kind: 'result'; readonly result: T }
+  /** The lock TTL passed without a result: run the factory without the lock. */
+  | { readonly kind: 'timed-out' }
+  /** Redis did not answer: run the factory without the lock (the lock is for efficiency, not correctness). */
+  | { readonly kind: 'unavailable' };
+
+/** How Redis work is run (the L2 facade's breaker); resolves `failed` instead of throwing. */
+export type LockRunner = <T>(op: () => Promise<T>) => Promise<T | typeof LOCK_FAILED>;
+export const LOCK_FAILED = Symbol('lock-failed');
+
+/**
+ * The cluster-wide stampede lock (DESIGN §4.4): `SET {key}:lock <random token> NX PX ttl`, released by
+ * compare-and-delete. Waiters look for the holder's result and try to take the lock on every step, so
+ * a holder that died (or was paused past the TTL) is replaced as soon as its lock expires, and no one
+ * waits longer than the TTL. It is an optimisation, not a correctness guarantee (Kleppmann): a factory
+ * may still run twice, and the holder's write is fenced by its token (`RedisTier.setFenced`), so a
+ * holder that lost its lock cannot overwrite a newer value.
+ *
+ * No pub/sub: a waiter polls, starting at 5 ms and growing to `pollInterval`, and never sleeps past the
+ * lock's remaining TTL, so a takeover happens within one round trip of the expiry.
+ */
+export class DistributedLock {
+  constructor(
+    private readonly tier: RedisTier,
+    readonly options: ResolvedLock,
+    private readonly run: LockRunner,
+  ) {}
+
+  /**
+   * The lock of an entry key. The entry key is the hash tag, so on a Cluster the lock lives in the
+   * entry's slot and one script can check the lock and write the entry. Entry keys never contain
+   * braces (`segment()` escapes them), so the tag is the whole key.
+   */
+  lockKey(key: string): string {
+    return `{${key}}:lock`;
+  }
+
+  async tryAcquire(key: string): Promise<Lease | undefined | typeof LOCK_FAILED> {
+    const lockKey = this.lockKey(key);
+    const token = randomBytes(16).toString('base64url');
+    const acquiredAt = performance.now();
+    const reply = await this.run(() => this.tier.client.set(lockKey, token, 'PX', this.options.ttl, 'NX'));
+    if (reply === LOCK_FAILED) {
+      // The SET may still reach Redis (a paused server runs it when it wakes up): a lock nobody knows
+      // it holds would make every other instance wait its whole TTL. Release it once Redis answers.
+      void this.release({ key, lockKey, token, acquiredAt });
+      return LOCK_FAILED;
+    }
+    return reply === 'OK' ? { key, lockKey, token, acquiredAt } : undefined;
+  }
+
+  /**
+   * True when this lease still held the lock and released it; a lock taken over by another token is
+   * left alone. When Redis does not answer, it tries again until the lock would have expired anyway.
+   */
+  async release(lease: Lease): Promise<boolean> {
+    for (;;) {
+      const reply = await this.run(() => this.tier.evalKeys(RELEASE_SCRIPT, [lease.lockKey], [lease.token]));
+      if (reply !== LOCK_FAILED) return Number(reply) === 1;
+      const retry = Math.max(this.options.pollInterval, 100);
+      if (performance.now() + retry >= lease.acquiredAt + this.options.ttl) return false;
+      await sleep(retry, true);
+    }
+  }
+
+  /**
+   * Takes the lock of `key`, or waits for the holder's result: each step tries the lock and `look`s for
+   * the result in one round trip (auto-pipelined). Never waits longer than the lock TTL.
+   */
+  async acquireOrWait<T>(key: string, look: () => Promise<T | undefined>): Promise<LockOutcome<T>> {
+    const { ttl, pollInterval } = this.options;
+    const deadline = performance.now() + ttl;
+    const lockKey = this.lockKey(key);
+    let pause = 5;
+    let last = false;
+    for (;;) {
+      const [lease, result, remaining] = await Promise.all([
+        this.tryAcquire(key),
+        look(),
+        this.run(() => this.tier.client.pttl(lockKey)),
+      ]);
+      if (lease === LOCK_FAILED || remaining === LOCK_FAILED) {
+        if (lease !== LOCK_FAILED && lease !== undefined) void this.release(lease);
+        return { kind: 'unavailable' };
+      }
+      if (result !== undefined) {
+        // Someone wrote the value between our miss and now: no need to compute it.
+        if (lease !== undefined) void this.release(lease);
+        return { kind: 'result', result };
+      }
+      if (lease !== undefined) return { kind: 'acquired', lease };
+      if (last) return { kind: 'timed-out' };
+      const now = performance.now();
+      // Wake up at the lock's expiry at the latest (PTTL -2: gone already, try again at once).
+      const expiry = remaining === -2 ? now : remaining >= 0 ? now + remaining + 1 : Number.POSITIVE_INFINITY;
+      let wake = Math.min(now + pause, expiry);
+      if (wake > deadline) {
+        // One last look: at the expiry of a lock that was taken when we started (it ends about at our
+        // deadline), otherwise at the deadline itself.
+        last = true;
+        wake = expiry <= deadline + pollInterval ? expiry : deadline;
+      }
+      await sleep(wake - now);
+      pause = Math.min(pause * 2, pollInterval);
+    }
+  }
+}
+
+function sleep(ms: number, unref = false): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms));
+    if (unref) timer.unref();
+  });
+}

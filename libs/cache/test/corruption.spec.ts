@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import * as zlib from 'node:zlib';
+import fc from 'fast-check';
+import type Redis from 'ioredis';
+import type { CacheService } from '../src';
+import { FLAG_COMPRESSED, HEADER_PLAIN } from '../src/codec/entry.codec';
+import { useRedis, waitFor } from '../../../test/harness';
+import { CacheFactory } from './cache-factory';
+
+const MiB = 1024 * 1024;
+const protoKeys = () => Object.getOwnPropertyNames(Object.prototype).sort().join(',');
+
+/** A brotli stream of `prefix` (incompressible) followed by `zeros` zero bytes, built without holding the zeros. */
+function bomb(prefix: Buffer, zeros: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const stream = zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } });
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('close', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+    const block = Buffer.alloc(16 * MiB);
+    let left = zeros;
+    const write = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, block.length);
+        left -= n;
+        if (!stream.write(block.subarray(0, n))) return void stream.once('drain', write);
+      }
+      stream.end();
+    };
+    stream.write(prefix);
+    write();
+  });
+}
+
+/** L2 bytes nobody should trust: random, bit-flipped, moved between keys, or a decompression bomb. */
+describe('L2 bytes that do not decode', () => {
+  const apps = new CacheFactory();
+  // Declared before useRedis(), so the apps close while their Redis still runs.
+  afterAll(() => apps.closeAll());
+  const redis = useRedis();
+  let admin: Redis;
+  let plain: CacheService;
+  let sealed: CacheService;
+  let tenantB: CacheService;
+  const protoBefore = protoKeys();
+
+  beforeAll(async () => {
+    admin = redis.client();
+    plain = (await apps.create({ redis: redis.url, prefix: 'plain', memory: false })).cache;
+    const encryption = { keys: { k1: randomBytes(32) }, activeKeyId: 'k1' };
+    sealed = (await apps.create({ redis: redis.url, prefix: 'sealed', memory: false, encryption })).cache.forTenant('acme');
+    tenantB = sealed.forTenant('globex');
+  });
+  afterEach(() => expect(protoKeys()).toBe(protoBefore));
+
+  it('random bytes: every one a miss, no crash, no prototype pollution', async () => {
+    let i = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 300 }), async (bytes) => {
+        const key = `rnd${i++}`;
+        await admin.set(plain.keyOf(key), Buffer.from(bytes));
+        await admin.set(sealed.keyOf(key), Buffer.from(bytes));
+        expect(await plain.get(key)).toBeUndefined();
+        expect(await sealed.get(key)).toBeUndefined();
+      }),
+      { numRuns: 300 },
+    );
+    expect(plain.stats().corrupt).toBeGreaterThanOrEqual(300);
+  });
+
+  it('crafted envelopes with __proto__ and constructor keys: decoded as plain data, Object.prototype untouched', async () => {
+    let i = 0;
+    const hostile = fc.record({ __proto__: fc.record({ polluted: fc.constant(true) }), constructor: fc.record({ prototype: fc.record({ polluted: fc.constant(true) }) }) });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(hostile, fc.jsonValue()), async (value) => {
+        const key = `proto${i++}`;
+        const text = JSON.stringify({ c: 1, e: Date.now() + 60_000, s: Date.now() + 60_000, t: [], v: value }).replace('"___proto__"', '"__proto__"');
+        await admin.set(plain.keyOf(key), Buffer.concat([Buffer.from([HEADER_PLAIN]), Buffer.from(text)]));
+        const got = await plain.get<Record<string, unknown>>(key);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        if (got !== null && typeof got === 'object' && !Array.isArray(got)) expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('bit flips: every flipped encrypted entry is a miss; plaintext ones never crash (rates reported)', async () => {
+    const value = { answer: 'forty-two', score: 0.93, tags: ['a', 'b'], at: new Date(0) };
+    await plain.set('orig', value, { ttl: '1h' });
+    await sealed.set('orig', value, { ttl: '1h' });
+    const plainBytes = (await admin.getBuffer(plain.keyOf('orig')))!;
+    const sealedBytes = (await admin.getBuffer(sealed.keyOf('orig')))!;
+    const outcomes = { plain: { rejected: 0, accepted: 0 }, sealed: { rejected: 0, accepted: 0 } };
+    let i = 0;
+    const flips = (length: number) => fc.uniqueArray(fc.nat({ max: length * 8 - 1 }), { minLength: 1, maxLength: 3 });
+    await fc.assert(
+      fc.asyncProperty(flips(plainBytes.length), flips(sealedBytes.length), async (plainBits, sealedBits) => {
+        const key = `flip${i++}`;
+        const flip = (bytes: Buffer, bits: number[]) => {
+          const out = Buffer.from(bytes);
+          for (const bit of bits) out[bit >> 3] ^= 1 << (bit & 7);
+          return out;
+        };
+        await admin.set(plain.keyOf(key), flip(plainBytes, plainBits));
+        await admin.set(sealed.keyOf(key), flip(sealedBytes, sealedBits));
+        const p = await plain.get(key);
+        outcomes.plain[p === undefined ? 'rejected' : 'accepted'] += 1;
+        const s = await sealed.get(key);
+        outcomes.sealed[s === undefined ? 'rejected' : 'accepted'] += 1;
+        expect(s).toBeUndefined();
+      }),
+      { numRuns: 500 },
+    );
+    process.stdout.write(
+      `bit flips (1-3 bits, 500 runs): encrypted ${outcomes.sealed.rejected}/500 rejected; ` +
+        `plaintext ${outcomes.plain.rejected}/500 rejected, ${outcomes.plain.accepted} decoded to another well-formed entry (no integrity check without encryption)\n`,
+    );
+    expect(outcomes.sealed.rejected).toBe(500);
+  });
+
+  it('encrypted entries moved to another key, or another tenant, are misses', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ minLength: 1, maxLength: 20 }), fc.jsonValue(), async (from, to, value) => {
+        fc.pre(from !== to);
+        await sealed.set(from, value, { ttl: '1h' });
+        const bytes = (await admin.getBuffer(sealed.keyOf(from)))!;
+        await admin.set(sealed.keyOf(to), bytes);
+        await admin.set(tenantB.keyOf(from), bytes);
+        expect(await sealed.get(to)).toBeUndefined();
+        expect(await tenantB.get(from)).toBeUndefined();
+        expect(await sealed.get(from)).toEqual(value);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a 1 MiB value that inflates to 1 GiB is rejected quickly, with bounded memory', async () => {
+    const compressed = await bomb(randomBytes(MiB - 256 * 1024), 1024 * MiB);
+    expect(compressed.length).toBeLessThanOrEqual(1.1 * MiB);
+    await admin.set(plain.keyOf('bomb'), Buffer.concat([Buffer.from([HEADER_PLAIN | FLAG_COMPRESSED]), compressed]));
+    const before = process.memoryUsage();
+    const started = performance.now();
+    expect(await plain.get('bomb')).toBeUndefined();
+    const elapsed = performance.now() - started;
+    const after = process.memoryUsage();
+    const grew = (after.rss - before.rss) / MiB;
+    process.stdout.write(
+      `zip bomb: ${(compressed.length / MiB).toFixed(2)} MiB stored, would inflate to 1 GiB; rejected in ${elapsed.toFixed(0)} ms, ` +
+        `rss +${grew.toFixed(0)} MiB (maxInflatedBytes 64 MiB)\n`,
+    );
+    expect(elapsed).toBeLessThan(2_000);
+    expect(grew).toBeLessThan(256);
+    await waitFor(async () => (await admin.exists(plain.keyOf('bomb'))) === 0, { message: 'the bomb was not deleted' });
+  });
+});

@@ -16,6 +16,37 @@ export interface NamedCacheOptions {
   tiers?: TierName[];
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
   compressThreshold?: number | false;
+  /** Schema version of this cache's values, part of its keys: bump it to leave old entries behind. Default: the module's. */
+  version?: string | number;
+  /** Refresh-ahead fraction for this cache (see the module option). Default: the module's. */
+  refreshAhead?: number | false;
+}
+
+/** The invalidation bus (Redis pub/sub) that keeps every instance's L1 coherent. */
+export interface BusOptions {
+  /** How often the subscriber connection is pinged. Default `'1s'`. */
+  pingInterval?: Duration;
+  /** A PING unanswered this long means the subscriber socket is dead: it is reconnected. Default `'1s'`. */
+  pingTimeout?: Duration;
+}
+
+/** Predictive warming: often-read keys with a known factory are refreshed before they expire. */
+export interface WarmingOptions {
+  /** How often candidates are looked at. Default `'1s'`. */
+  interval?: Duration;
+  /** The most background refreshes started per interval. Default `10`. */
+  maxRefreshes?: number;
+  /** Reads since the last fill that make a key a candidate. Default `5`. */
+  minReads?: number;
+  /** The most keys whose factory is remembered. Default `1000`. */
+  maxKeys?: number;
+}
+
+export interface InvalidationOptions {
+  /** SCAN COUNT of `invalidatePattern`: keys looked at (and at most unlinked) per command. Default `500`. */
+  scanCount?: number;
+  /** How often every instance looks for due `expireAt` invalidations. Default `'1s'`. */
+  pollInterval?: Duration;
 }
 
 export interface CacheModuleOptions {
@@ -53,6 +84,19 @@ export interface CacheModuleOptions {
   strict?: boolean;
   /** Named caches with their own policy. */
   caches?: Record<string, NamedCacheOptions>;
+  /**
+   * The invalidation bus between instances (needs `redis`). `false` turns it off: only for a single
+   * instance, or with L1 off, since other instances' L1 would then keep invalidated values. Default on.
+   */
+  bus?: false | BusOptions;
+  /** Refresh-ahead: a `getOrSet` hit in this last fraction of its TTL refreshes it in the background. Default `0.1`; `false`: off. */
+  refreshAhead?: number | false;
+  /** Predictive warming of often-read keys. Default off. */
+  warming?: false | WarmingOptions;
+  /** Pattern and scheduled invalidation settings. */
+  invalidation?: InvalidationOptions;
+  /** Schema version of cached values, part of every key of the default cache (and of named caches that set none). */
+  version?: string | number;
   /** Where the cache logs state changes. Default: Nest's `Logger` with context `StrataCache`. */
   logger?: LoggerService;
 }
@@ -64,6 +108,8 @@ export interface ResolvedNamedCache {
   useMemory: boolean;
   useRedis: boolean;
   compressThreshold: number | false;
+  version: string | undefined;
+  refreshAhead: number;
 }
 
 export interface ResolvedCacheOptions {
@@ -85,6 +131,10 @@ export interface ResolvedCacheOptions {
   strict: boolean;
   caches: Map<string, ResolvedNamedCache>;
   logger: LoggerService | undefined;
+  bus: false | { pingInterval: number; pingTimeout: number };
+  warming: false | { interval: number; maxRefreshes: number; minReads: number; maxKeys: number };
+  scanCount: number;
+  pollInterval: number;
 }
 
 export const DEFAULT_CACHE_NAME = 'default';
@@ -92,9 +142,9 @@ export const DEFAULT_CACHE_NAME = 'default';
 const KNOWN = new Set<string>([
   'prefix', 'namespace', 'ttl', 'grace', 'redis', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
   'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
-  'caches', 'logger', 'isGlobal',
+  'caches', 'logger', 'isGlobal', 'bus', 'refreshAhead', 'warming', 'invalidation', 'version',
 ]);
-const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold']);
+const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'version', 'refreshAhead']);
 
 /**
  * Checks every option once, at startup, and fills in the defaults. Each mistake gets one message that
@@ -135,7 +185,14 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     strict: bool(options.strict ?? false, 'strict'),
     caches: new Map(),
     logger: options.logger,
+    bus: resolveBus(options.bus, redis !== undefined),
+    warming: resolveWarming(options.warming),
+    scanCount: positiveInt(options.invalidation?.scanCount ?? 500, 'invalidation.scanCount', '500'),
+    pollInterval: toMs(options.invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
   };
+  if (options.invalidation !== undefined && (typeof options.invalidation !== 'object' || options.invalidation === null)) {
+    throw new InvalidOptionError(`invalidation must be an object such as { scanCount: 500, pollInterval: '1s' }; got ${describe(options.invalidation)}`);
+  }
   const base: ResolvedNamedCache = {
     name: DEFAULT_CACHE_NAME,
     ttl,
@@ -143,6 +200,8 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     useMemory: memory !== false,
     useRedis: redis !== undefined,
     compressThreshold,
+    version: version(options.version, 'version'),
+    refreshAhead: fraction(options.refreshAhead, 'refreshAhead', 0.1),
   };
   resolved.caches.set(DEFAULT_CACHE_NAME, base);
   for (const [cacheName, named] of Object.entries(options.caches ?? {})) {
@@ -181,7 +240,48 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     useMemory,
     useRedis,
     compressThreshold: threshold(named.compressThreshold, `${at}.compressThreshold`, base.compressThreshold),
+    version: named.version === undefined ? base.version : version(named.version, `${at}.version`),
+    refreshAhead: fraction(named.refreshAhead, `${at}.refreshAhead`, base.refreshAhead),
   };
+}
+
+function resolveBus(bus: CacheModuleOptions['bus'], hasRedis: boolean): ResolvedCacheOptions['bus'] {
+  if (bus === false || !hasRedis) return false;
+  if (bus !== undefined && (typeof bus !== 'object' || bus === null)) {
+    throw new InvalidOptionError(`bus must be false or { pingInterval?, pingTimeout? }; got ${describe(bus)}`);
+  }
+  return {
+    pingInterval: toMs(bus?.pingInterval ?? '1s', 'bus.pingInterval'),
+    pingTimeout: toMs(bus?.pingTimeout ?? '1s', 'bus.pingTimeout'),
+  };
+}
+
+function resolveWarming(warming: CacheModuleOptions['warming']): ResolvedCacheOptions['warming'] {
+  if (warming === undefined || warming === false) return false;
+  if (typeof warming !== 'object' || warming === null) {
+    throw new InvalidOptionError(`warming must be false or { interval?, maxRefreshes?, minReads?, maxKeys? }; got ${describe(warming)}`);
+  }
+  return {
+    interval: toMs(warming.interval ?? '1s', 'warming.interval'),
+    maxRefreshes: positiveInt(warming.maxRefreshes ?? 10, 'warming.maxRefreshes', '10'),
+    minReads: positiveInt(warming.minReads ?? 5, 'warming.minReads', '5'),
+    maxKeys: positiveInt(warming.maxKeys ?? 1000, 'warming.maxKeys', '1000'),
+  };
+}
+
+function fraction(value: number | false | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value === false) return 0;
+  if (typeof value !== 'number' || !(value > 0 && value < 1)) {
+    throw new InvalidOptionError(`${option} must be a fraction of the TTL between 0 and 1 (e.g. 0.1 for the last 10%) or false; got ${describe(value)}`);
+  }
+  return value;
+}
+
+function version(value: unknown, option: string): string | undefined {
+  if (value === undefined) return undefined;
+  if ((typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length > 0)) return String(value);
+  throw new InvalidOptionError(`${option} must be a non-empty string or a number, e.g. 2 or '2024-06'; got ${describe(value)}`);
 }
 
 function resolveMemory(memory: CacheModuleOptions['memory']): ResolvedCacheOptions['memory'] {

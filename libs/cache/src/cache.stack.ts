@@ -14,7 +14,11 @@ import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedC
 import { StrataError } from './core/errors';
 import { segment } from './core/keys';
 import { TieredCache } from './core/tiered-cache';
+import { randomUUID } from 'node:crypto';
+import { InvalidationBus } from './invalidation/bus';
+import { L1Coherence } from './invalidation/coherence';
 import { InvalidationTimes } from './invalidation/invalidation-times';
+import { ScheduledInvalidations } from './invalidation/schedule';
 import { CacheCounters } from './observability/stats';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
@@ -37,6 +41,11 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   readonly l2: L2Facade | undefined;
   readonly logger: LoggerService;
   readonly now: () => number;
+  /** This instance on the invalidation bus: it ignores its own messages. */
+  readonly instanceId = randomUUID();
+  readonly coherence: L1Coherence;
+  readonly bus: InvalidationBus | undefined;
+  readonly schedule: ScheduledInvalidations;
   private readonly connection: OwnedClient | undefined;
   private readonly codecs = new Map<number | false, EntryCodec>();
   private closed = false;
@@ -78,17 +87,38 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         logger: this.logger,
       });
     }
-    const times = new InvalidationTimes(`${segment(options.prefix)}:__inv:`, this.l2, THIRTY_DAYS);
+    const prefix = segment(options.prefix);
+    const times = new InvalidationTimes(`${prefix}:__inv:`, this.l2, THIRTY_DAYS);
+    this.coherence = new L1Coherence(this.l1, this.l2, times, this.counters);
+    if (this.l2 && options.bus !== false) {
+      this.bus = new InvalidationBus(
+        this.l2.tier.client,
+        { channel: `${prefix}:__bus`, instanceId: this.instanceId, ...options.bus, logger: this.logger },
+        this.coherence,
+      );
+      this.coherence.attach(this.bus);
+    }
     this.engine = new TieredCache({
       l1: this.l1,
       l2: this.l2,
       times,
+      coherence: this.coherence,
       counters: this.counters,
       logger: this.logger,
       maxValueBytes: options.maxValueBytes,
       strict: options.strict,
       now,
+      predictive: options.warming === false ? undefined : options.warming,
+      scanCount: options.scanCount,
     });
+    this.schedule = new ScheduledInvalidations(
+      this.l2,
+      { redisKey: `${prefix}:__sched`, pollInterval: options.pollInterval, batch: 100, logger: this.logger },
+      now,
+      (target, when) => this.engine.applyScheduled(target, when),
+    );
+    // Deletes and invalidations replayed after an outage are announced like any other.
+    if (this.l2) this.l2.onReplayed = (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] });
   }
 
   /** The policy of a named cache; throws a clear error for a name that was not declared. */
@@ -119,8 +149,16 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Waits (at most `connectTimeout`) for Redis, so the first requests can use it; never fails startup. */
   async onModuleInit(): Promise<void> {
+    this.schedule.start();
+    this.engine.warmer?.start();
     if (this.l2 === undefined) return;
-    if (!(await this.l2.connect(this.options.connectTimeout))) {
+    this.bus?.start();
+    const [connected] = await Promise.all([
+      this.l2.connect(this.options.connectTimeout),
+      // Until the bus is subscribed, L1 is bypassed: waiting for it lets the first requests use L1.
+      this.bus?.waitUntilUp(this.options.connectTimeout),
+    ]);
+    if (!connected) {
       this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
     }
   }
@@ -132,6 +170,9 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.schedule.stop();
+    this.engine.warmer?.stop();
+    await this.bus?.close();
     this.l2?.dispose();
     await this.l1?.close();
     const connection = this.connection;

@@ -22,6 +22,14 @@ export class CacheCounters {
   tooLarge = 0;
   /** L1 entries evicted for room. */
   evictions = 0;
+  /** Bus messages sent and received, resubscriptions (each one reconciled L1), the longest delay seen. */
+  busPublished = 0;
+  busReceived = 0;
+  busReconciles = 0;
+  busMaxDelayMs = 0;
+  /** Background refreshes started by refresh-ahead and by predictive warming. */
+  refreshAhead = 0;
+  predictiveRefreshes = 0;
 }
 
 export interface TierStats {
@@ -43,6 +51,10 @@ export interface CacheStats {
   corrupt: number;
   notCacheable: number;
   tooLarge: number;
+  /** The invalidation bus: `down` means L1 is bypassed until it is back (and reconciled). */
+  bus: { state: 'up' | 'down' | 'disabled'; published: number; received: number; reconciles: number; maxDelayMs: number };
+  /** Background refreshes: refresh-ahead (a read late in the TTL) and predictive warming. */
+  refreshes: { ahead: number; predictive: number };
 }
 
 export function rate(hits: number, misses: number): number {

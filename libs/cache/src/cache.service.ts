@@ -233,7 +233,7 @@ export class CacheService {
         published: c.busPublished,
         received: c.busReceived,
         reconciles: c.busReconciles,
-        maxDelayMs: c.busMaxDelayMs,
+        delayMs: { ...this.stack.coherence.delayPercentiles(), max: Math.round(c.busMaxDelayMs * 100) / 100 },
       },
       refreshes: { ahead: c.refreshAhead, predictive: c.predictiveRefreshes },
     };

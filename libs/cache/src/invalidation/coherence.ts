@@ -35,6 +35,9 @@ export class L1Coherence implements BusListener {
   private wipedAt = 0;
   /** The last drop of each key: its `seq`, and the oldest entry that may still be kept (set) or none (delete). */
   private readonly drops = new Map<string, { seq: number; floor: number }>();
+  /** Publish-to-apply delays of the last messages received (ms; across hosts this includes clock skew). */
+  private readonly delays = new Float64Array(1024);
+  private delayCount = 0;
 
   constructor(
     private readonly l1: MemoryTier | undefined,
@@ -105,8 +108,7 @@ export class L1Coherence implements BusListener {
 
   message(message: BusMessage): void {
     this.counters.busReceived += 1;
-    const delay = preciseNow() - message.at;
-    if (Number.isFinite(delay) && delay > this.counters.busMaxDelayMs) this.counters.busMaxDelayMs = delay;
+    const received = preciseNow();
     if (message.t) for (const [id, time] of message.t) if (typeof id === 'string' && typeof time === 'number') this.times.apply(id, time);
     if (message.k) {
       const floor = typeof message.c === 'number' ? message.c : Number.POSITIVE_INFINITY;
@@ -122,6 +124,20 @@ export class L1Coherence implements BusListener {
       this.wipe();
       for (const pattern of message.p) this.dropMatching(pattern);
     }
+    const delay = received - message.at;
+    if (Number.isFinite(delay)) {
+      this.delays[this.delayCount++ % this.delays.length] = delay;
+      if (delay > this.counters.busMaxDelayMs) this.counters.busMaxDelayMs = delay;
+    }
+  }
+
+  /** The bus delay (publish on another instance to applied here) over the last 1024 messages. */
+  delayPercentiles(): { p50: number; p99: number } {
+    const n = Math.min(this.delayCount, this.delays.length);
+    if (n === 0) return { p50: 0, p99: 0 };
+    const sorted = this.delays.slice(0, n).sort();
+    const at = (q: number) => Math.round(sorted[Math.min(n - 1, Math.floor(q * n))] * 100) / 100;
+    return { p50: at(0.5), p99: at(0.99) };
   }
 
   down(): void {

@@ -52,7 +52,14 @@ export interface CacheStats {
   notCacheable: number;
   tooLarge: number;
   /** The invalidation bus: `down` means L1 is bypassed until it is back (and reconciled). */
-  bus: { state: 'up' | 'down' | 'disabled'; published: number; received: number; reconciles: number; maxDelayMs: number };
+  bus: {
+    state: 'up' | 'down' | 'disabled';
+    published: number;
+    received: number;
+    reconciles: number;
+    /** Publish on another instance to applied here, over the last 1024 messages, and the longest ever (ms). */
+    delayMs: { p50: number; p99: number; max: number };
+  };
   /** Background refreshes: refresh-ahead (a read late in the TTL) and predictive warming. */
   refreshes: { ahead: number; predictive: number };
 }

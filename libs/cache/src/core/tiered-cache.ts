@@ -83,7 +83,7 @@ export class TieredCache {
       this.warmer = new PredictiveWarmer(parts.predictive, parts.now, (key, tracked) => {
         if (this.refreshes.has(key)) return false;
         this.counters.predictiveRefreshes += 1;
-        this.refreshEarly(key, tracked.factory, tracked.policy, tracked.spec, Number.NEGATIVE_INFINITY);
+        this.refreshEarly(key, tracked.factory, tracked.policy, tracked.spec, tracked.createdAt);
         return true;
       });
     }
@@ -243,6 +243,11 @@ export class TieredCache {
     return policy.useL2 && l2 ? removed : dropped;
   }
 
+  /** Resolves once the background refreshes running now are done (shutdown drains them; tests wait on it). */
+  async settled(): Promise<void> {
+    while (this.refreshes.size > 0) await this.refreshes.settled();
+  }
+
   /** A scheduled invalidation (`expireAt`) whose time has come. Tags are invalidated as of `when`. */
   async applyScheduled(target: ScheduledTarget, when: number): Promise<void> {
     if (target.keys !== undefined && target.keys.length > 0) await this.remove(target.keys);
@@ -304,7 +309,7 @@ export class TieredCache {
     }
     const resolved = await this.withDependencies(spec, policy);
     if (!(await this.write(key, value, policy, resolved, startedAt))) await this.delete([key], policy);
-    else this.warmer?.remember(key, factory, policy, spec, this.now() + spec.ttl);
+    else this.warmer?.remember(key, factory, policy, spec, startedAt, this.now() + spec.ttl);
     return value;
   }
 
@@ -332,7 +337,10 @@ export class TieredCache {
         if (policy.useL2) {
           const found = await this.readL2(key, policy);
           const now = this.now();
-          if (found !== undefined && found.createdAt > seenCreatedAt && found.expiresAt - now >= spec.ttl * policy.refreshAhead) return;
+          if (found !== undefined && found.createdAt > seenCreatedAt && found.expiresAt - now >= spec.ttl * policy.refreshAhead) {
+            this.warmer?.remember(key, factory, policy, spec, found.createdAt, found.expiresAt);
+            return;
+          }
         }
         await this.compute(key, factory, policy, spec);
       })

@@ -15,6 +15,7 @@ export interface TrackedKey {
   readonly factory: Factory<unknown>;
   readonly policy: CachePolicy;
   readonly spec: WriteSpec;
+  readonly createdAt: number;
   readonly expiresAt: number;
   reads: number;
 }
@@ -37,14 +38,14 @@ export class PredictiveWarmer {
     private readonly refresh: (key: string, tracked: TrackedKey) => boolean,
   ) {}
 
-  /** Called on every fill of a key by its factory. */
-  remember(key: string, factory: Factory<unknown>, policy: CachePolicy, spec: WriteSpec, expiresAt: number): void {
+  /** Called on every fill of a key by its factory (or when a refresh found a newer entry in Redis). */
+  remember(key: string, factory: Factory<unknown>, policy: CachePolicy, spec: WriteSpec, createdAt: number, expiresAt: number): void {
     this.tracked.delete(key);
     if (this.tracked.size >= this.settings.maxKeys) {
       const oldest = this.tracked.keys().next();
       if (!oldest.done) this.tracked.delete(oldest.value);
     }
-    this.tracked.set(key, { factory, policy, spec, expiresAt, reads: 0 });
+    this.tracked.set(key, { factory, policy, spec, createdAt, expiresAt, reads: 0 });
   }
 
   /** Called on every hit of `getOrSet` (one map lookup). */

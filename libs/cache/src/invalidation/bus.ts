@@ -137,7 +137,7 @@ export class InvalidationBus {
     const subscriber = this.createSubscriber();
     if (subscriber === undefined) {
       // A Cluster client that does not know its nodes yet: try again shortly.
-      this.retryTimer = setTimeout(() => this.connect(), this.options.pingInterval);
+      this.retryTimer = setTimeout(() => this.connect(), Math.min(100, this.options.pingInterval));
       this.retryTimer.unref();
       return;
     }

@@ -115,11 +115,15 @@ export class InvalidationTimes {
       for (const id of hit) this.remember(id, now);
       return hit.map((id) => [id, now]);
     }
-    const tier = this.l2.tier;
-    const results = await this.l2.guard(
-      () => Promise.all(ids.map((id) => tier.runScript(MAX_IF_TRACKED_SCRIPT, this.redisKey(id), now))),
-      undefined,
-    );
+    const l2 = this.l2;
+    const tier = l2.tier;
+    // One MGET finds the few ids that are tracked; only those get the script. Safe against a dependent
+    // that tracks K just after the MGET: it tracks before its factory runs, and by then K is already
+    // deleted or holds its new value, so that dependent cannot have read the old one.
+    const results = await l2.guard(async () => {
+      const existing = await this.read(l2, ids);
+      return Promise.all(ids.map((id, i) => (existing[i] === null ? 0 : tier.runScript(MAX_IF_TRACKED_SCRIPT, this.redisKey(id), now))));
+    }, undefined);
     if (results === undefined) {
       // Redis unreachable: whether they are tracked is unknown, so record them all, locally now and in
       // Redis once it answers (the facade replays them); it costs a record for the outage only.

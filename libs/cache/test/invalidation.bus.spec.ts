@@ -70,6 +70,20 @@ describe('Invalidation bus', () => {
     expect(a.cache.stats().bus.published).toBeGreaterThanOrEqual(6);
   });
 
+  it('ignores malformed messages on the channel (anyone who reaches Redis can publish)', async () => {
+    const p = prefix();
+    const a = await apps.create({ redis: redis.url, prefix: p });
+    const b = await apps.create({ redis: redis.url, prefix: p });
+    for (const junk of ['not json', '42', 'null', '{"o":"x","at":1,"k":7}', '{"o":"x","at":1,"t":[["id","soon"]]}', '{"o":"x","at":1,"k":"abc"}']) {
+      await admin.publish(`${p}:__bus`, junk);
+    }
+    await a.cache.set('k', 'v1');
+    expect(await b.cache.get('k')).toBe('v1');
+    await a.cache.delete('k');
+    await waitFor(async () => (await b.cache.get('k')) === undefined);
+    expect(b.cache.stats().bus.received).toBe(2); // only a's two messages counted and applied
+  });
+
   it('without the bus (bus: false), B keeps serving its L1 copy: what the bus is for', async () => {
     const p = prefix();
     const a = await apps.create({ redis: redis.url, prefix: p, bus: false });

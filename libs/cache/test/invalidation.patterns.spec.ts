@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import type Redis from 'ioredis';
 import { useRedis, waitFor } from '../../../test/harness';
+import { KeySpace } from '../src/core/keys';
+import { globMatcher } from '../src/invalidation/patterns';
 import { CacheFactory } from './cache-factory';
 
 /** Pattern invalidation and versioned keys, on a Redis where KEYS does not exist (renamed away). */
@@ -102,6 +104,26 @@ describe('invalidatePattern and versions', () => {
       { numRuns: 60 },
     );
   }, 60_000);
+
+  it('property: the L1 matcher drops exactly the keys Redis SCAN MATCH finds (bytes, unicode, escapes)', async () => {
+    const space = new KeySpace({ prefix: 'glob', namespace: 'n', name: 'c' });
+    const unit = fc.constantFrom('a', 'b', ':', '*', '?', '[', ']', '\\', '%', 'é', '日', '😀');
+    const client = redis.client();
+    await client.select(3);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.string({ unit, minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 12 }), fc.string({ unit, minLength: 1, maxLength: 5 }), async (keys, glob) => {
+        await client.flushdb();
+        const full = keys.map((key) => space.key(key));
+        await client.mset(...full.flatMap((key) => [key, '1']));
+        const pattern = space.pattern(glob);
+        const [, found] = await client.scan('0', 'MATCH', pattern, 'COUNT', 1000);
+        const matches = globMatcher(pattern);
+        return JSON.stringify([...found].sort()) === JSON.stringify(full.filter(matches).sort());
+      }),
+      { numRuns: 200 },
+    );
+    client.disconnect();
+  });
 
   it('version: part of the key; bumping it leaves old entries unreachable, while instances on the old version keep theirs', async () => {
     const p = prefix();

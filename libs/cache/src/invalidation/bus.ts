@@ -147,12 +147,14 @@ export class InvalidationBus {
     subscriber.on('close', () => this.markDown(subscriber, 'connection closed'));
     subscriber.on('end', () => {
       this.markDown(subscriber, 'connection ended');
-      // A Cluster node that stopped answering: try another node. A standalone client only ends on close().
+      // Its retry strategy gave up (a Cluster node that stopped answering, or a caller's own strategy):
+      // start over with a new connection (another node, for a Cluster), after a pause.
       if (!this.closed && this.subscriber === subscriber) {
         this.subscriber = undefined;
         subscriber.removeAllListeners();
         subscriber.on('error', () => undefined);
-        this.connect();
+        this.retryTimer = setTimeout(() => this.connect(), Math.min(500, this.options.pingInterval));
+        this.retryTimer.unref();
       }
     });
     subscriber.on('message', (channel: string, text: string) => {
@@ -234,9 +236,18 @@ export class InvalidationBus {
     } catch {
       return;
     }
-    if (typeof message !== 'object' || message === null || message.o === this.options.instanceId) return;
+    if (!isMessage(message) || message.o === this.options.instanceId) return;
     this.listener.message(message);
   }
+}
+
+/** Anyone who can reach Redis can publish: a malformed message is ignored, never allowed to throw. */
+function isMessage(value: unknown): value is BusMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  const strings = (list: unknown) => list === undefined || (Array.isArray(list) && list.every((x) => typeof x === 'string'));
+  const times = m.t === undefined || (Array.isArray(m.t) && m.t.every((x) => Array.isArray(x) && typeof x[0] === 'string' && typeof x[1] === 'number'));
+  return typeof m.o === 'string' && typeof m.at === 'number' && (m.c === undefined || typeof m.c === 'number') && strings(m.k) && strings(m.p) && times;
 }
 
 /** A Cluster node's subscriber gives up after a few failed reconnects, so the bus can pick another node. */

@@ -109,7 +109,7 @@ export class L1Coherence implements BusListener {
   message(message: BusMessage): void {
     this.counters.busReceived += 1;
     const received = preciseNow();
-    if (message.t) for (const [id, time] of message.t) if (typeof id === 'string' && typeof time === 'number') this.times.apply(id, time);
+    if (message.t) for (const [id, time] of message.t) this.times.apply(id, time);
     if (message.k) {
       const floor = typeof message.c === 'number' ? message.c : Number.POSITIVE_INFINITY;
       for (const key of message.k) {

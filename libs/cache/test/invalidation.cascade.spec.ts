@@ -1,19 +1,9 @@
-import type Redis from 'ioredis';
-import { useRedis, waitFor } from '../../../test/harness';
-import { CacheFactory } from './cache-factory';
+import { waitFor } from '../../../test/harness';
+import { useInvalidationSuite } from './invalidation-suite';
 
 /** Cascading invalidation (`dependsOn`), on real Redis with two instances. */
 describe('dependsOn cascade', () => {
-  const redis = useRedis({ config: { 'rename-command': ['KEYS', '""'] } });
-  const apps = new CacheFactory();
-  let admin: Redis;
-  let n = 0;
-  const prefix = () => `dep${++n}`;
-
-  beforeAll(() => {
-    admin = redis.client();
-  });
-  afterEach(() => apps.closeAll());
+  const { redis, apps, admin, prefix } = useInvalidationSuite('dep');
 
   it('deleting or overwriting a key invalidates its dependents, on every instance', async () => {
     const p = prefix();
@@ -94,13 +84,13 @@ describe('dependsOn cascade', () => {
     await cache.setMany(Array.from({ length: 50 }, (_, i) => ({ key: `plain:${i}`, value: i })));
     await cache.delete(Array.from({ length: 50 }, (_, i) => `plain:${i}`));
     const inv = (key: string) => `${p}:__inv:dep:${cache.keyOf(key)}`;
-    expect(await admin.exists(...Array.from({ length: 50 }, (_, i) => inv(`plain:${i}`)))).toBe(0);
+    expect(await admin().exists(...Array.from({ length: 50 }, (_, i) => inv(`plain:${i}`)))).toBe(0);
     await cache.set('src', 1);
     await cache.set('derived', 2, { dependsOn: ['src'], ttl: '1h' });
-    expect(await admin.get(inv('src'))).toBe('0');
-    expect(await admin.pttl(inv('src'))).toBeGreaterThan(3_500_000); // lives as long as the dependent
+    expect(await admin().get(inv('src'))).toBe('0');
+    expect(await admin().pttl(inv('src'))).toBeGreaterThan(3_500_000); // lives as long as the dependent
     await cache.delete('src');
-    expect(Number(await admin.get(inv('src')))).toBeGreaterThan(0);
+    expect(Number(await admin().get(inv('src')))).toBeGreaterThan(0);
   });
 
   it('works memory-only too', async () => {

@@ -1,5 +1,6 @@
 import { type RedisClusterProcess, startCluster, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
+import { WITHOUT_KEYS } from './invalidation-suite';
 
 /** The bus and pattern invalidation on a real Redis Cluster (3 masters, KEYS renamed away). */
 describe('Invalidation on a Redis Cluster', () => {
@@ -9,7 +10,7 @@ describe('Invalidation on a Redis Cluster', () => {
   const options = () => ({ redis: { cluster: [...cluster.startupNodes] }, prefix: `cl${++n}` });
 
   beforeAll(async () => {
-    cluster = await startCluster({ masters: 3, replicasPerMaster: 0, config: { 'rename-command': ['KEYS', '""'] } });
+    cluster = await startCluster({ masters: 3, replicasPerMaster: 0, config: WITHOUT_KEYS });
   }, 60_000);
   afterEach(() => apps.closeAll());
   afterAll(async () => {

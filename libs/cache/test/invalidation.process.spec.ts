@@ -4,6 +4,7 @@ import { useRedis, waitFor } from '../../../test/harness';
 import { preciseNow } from '../src/invalidation/bus';
 import { CacheFactory } from './cache-factory';
 import type { ChildMessage } from './fixtures/bus-reader.child';
+import { WITHOUT_KEYS } from './invalidation-suite';
 
 /**
  * Principle 2 across OS processes: instance A here, instance B in a child process (its own Nest app
@@ -11,7 +12,7 @@ import type { ChildMessage } from './fixtures/bus-reader.child';
  * `invalidateTags` returns on A, B must stop serving the old value within the bus delay.
  */
 describe('Invalidation bus across OS processes', () => {
-  const redis = useRedis({ config: { 'rename-command': ['KEYS', '""'] } });
+  const redis = useRedis({ config: WITHOUT_KEYS });
   const apps = new CacheFactory();
   let child: ChildProcess | undefined;
 

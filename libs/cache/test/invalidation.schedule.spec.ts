@@ -1,20 +1,10 @@
-import type Redis from 'ioredis';
-import { useRedis, waitFor } from '../../../test/harness';
-import { CacheFactory } from './cache-factory';
+import { waitFor } from '../../../test/harness';
+import { useInvalidationSuite } from './invalidation-suite';
 
 /** Scheduled invalidation (`expireAt`): kept in Redis, applied by a poller in every instance. */
 describe('expireAt', () => {
-  const redis = useRedis({ config: { 'rename-command': ['KEYS', '""'] } });
-  const apps = new CacheFactory();
-  let admin: Redis;
-  let n = 0;
-  const prefix = () => `sched${++n}`;
+  const { redis, apps, admin, prefix } = useInvalidationSuite('sched');
   const fast = { invalidation: { pollInterval: 20 } };
-
-  beforeAll(() => {
-    admin = redis.client();
-  });
-  afterEach(() => apps.closeAll());
 
   it('deletes keys when their time comes, on every instance, not before', async () => {
     const p = prefix();
@@ -24,11 +14,11 @@ describe('expireAt', () => {
     expect(await b.cache.get('promo:1')).toBe('on'); // now in B's L1
     // b's clock is the real one: only a finds the item due, once its clock is moved on.
     await a.cache.expireAt(['promo:1', 'promo:2'], a.clock.now + 60_000);
-    expect(await admin.zcard(`${p}:__sched`)).toBe(1);
+    expect(await admin().zcard(`${p}:__sched`)).toBe(1);
     expect(await a.stack.schedule.poll()).toBe(0);
     expect(await a.cache.get('promo:1')).toBe('on');
     a.clock.advance(60_000);
-    await waitFor(async () => (await admin.zcard(`${p}:__sched`)) === 0, { message: 'the poller to apply the item' });
+    await waitFor(async () => (await admin().zcard(`${p}:__sched`)) === 0, { message: 'the poller to apply the item' });
     expect(await a.cache.getMany(['promo:1', 'promo:2', 'stays'])).toEqual([undefined, undefined, 'on']);
     await waitFor(async () => (await b.cache.get('promo:1')) === undefined, { message: 'B to drop its copy' });
   });
@@ -40,7 +30,7 @@ describe('expireAt', () => {
     await cache.expireAt({ tags: ['sale'] }, clock.now + 1000);
     clock.advance(2000);
     await cache.set('new', 2, { tags: ['sale'] }); // written after the scheduled time
-    await waitFor(async () => (await stack.schedule.poll()) === 0 && (await admin.zcard(`${p}:__sched`)) === 0);
+    await waitFor(async () => (await stack.schedule.poll()) === 0 && (await admin().zcard(`${p}:__sched`)) === 0);
     expect(await cache.get('old')).toBeUndefined();
     expect(await cache.get('new')).toBe(2);
   });
@@ -51,11 +41,11 @@ describe('expireAt', () => {
     await first.cache.set('report', 'r');
     await first.cache.expireAt('report', new Date(Date.now() + 300));
     await first.app.close();
-    expect(await admin.zcard(`${p}:__sched`)).toBe(1);
+    expect(await admin().zcard(`${p}:__sched`)).toBe(1);
     const later = await apps.create({ redis: redis.url, prefix: p, ...fast });
     expect(await later.cache.get('report')).toBe('r');
     await waitFor(async () => (await later.cache.get('report')) === undefined, { message: 'the new instance to apply it' });
-    expect(await admin.exists(later.cache.keyOf('report'))).toBe(0);
+    expect(await admin().exists(later.cache.keyOf('report'))).toBe(0);
   });
 
   it('memory-only: the schedule lives in the process', async () => {

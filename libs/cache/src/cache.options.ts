@@ -166,6 +166,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   if (memory === false && redis === undefined) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
   }
+  const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'pollInterval'], false);
   const resolved: ResolvedCacheOptions = {
     prefix: name(options.prefix ?? 'strata', 'prefix'),
     namespace: name(options.namespace ?? 'default', 'namespace'),
@@ -187,12 +188,9 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     logger: options.logger,
     bus: resolveBus(options.bus, redis !== undefined),
     warming: resolveWarming(options.warming),
-    scanCount: positiveInt(options.invalidation?.scanCount ?? 500, 'invalidation.scanCount', '500'),
-    pollInterval: toMs(options.invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
+    scanCount: positiveInt(invalidation?.scanCount ?? 500, 'invalidation.scanCount', '500'),
+    pollInterval: toMs(invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
   };
-  if (options.invalidation !== undefined && (typeof options.invalidation !== 'object' || options.invalidation === null)) {
-    throw new InvalidOptionError(`invalidation must be an object such as { scanCount: 500, pollInterval: '1s' }; got ${describe(options.invalidation)}`);
-  }
   const base: ResolvedNamedCache = {
     name: DEFAULT_CACHE_NAME,
     ttl,
@@ -245,22 +243,30 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
   };
 }
 
-function resolveBus(bus: CacheModuleOptions['bus'], hasRedis: boolean): ResolvedCacheOptions['bus'] {
-  if (bus === false || !hasRedis) return false;
-  if (bus !== undefined && (typeof bus !== 'object' || bus === null)) {
-    throw new InvalidOptionError(`bus must be false or { pingInterval?, pingTimeout? }; got ${describe(bus)}`);
+/** An options object with only the keys it knows, or a message that lists them. */
+function group<T extends object>(value: unknown, option: string, known: readonly string[], allowFalse: boolean): T | undefined {
+  if (value === undefined || (allowFalse && value === false)) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(`${option} must be ${allowFalse ? 'false or ' : ''}an object with ${known.join(', ')}; got ${describe(value)}`);
   }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new InvalidOptionError(`unknown option '${option}.${key}'; ${option} takes ${known.join(', ')}`);
+  }
+  return value as T;
+}
+
+function resolveBus(input: CacheModuleOptions['bus'], hasRedis: boolean): ResolvedCacheOptions['bus'] {
+  const bus = group<BusOptions>(input, 'bus', ['pingInterval', 'pingTimeout'], true);
+  if (input === false || !hasRedis) return false;
   return {
     pingInterval: toMs(bus?.pingInterval ?? '1s', 'bus.pingInterval'),
     pingTimeout: toMs(bus?.pingTimeout ?? '1s', 'bus.pingTimeout'),
   };
 }
 
-function resolveWarming(warming: CacheModuleOptions['warming']): ResolvedCacheOptions['warming'] {
-  if (warming === undefined || warming === false) return false;
-  if (typeof warming !== 'object' || warming === null) {
-    throw new InvalidOptionError(`warming must be false or { interval?, maxRefreshes?, minReads?, maxKeys? }; got ${describe(warming)}`);
-  }
+function resolveWarming(input: CacheModuleOptions['warming']): ResolvedCacheOptions['warming'] {
+  const warming = group<WarmingOptions>(input, 'warming', ['interval', 'maxRefreshes', 'minReads', 'maxKeys'], true);
+  if (warming === undefined) return false;
   return {
     interval: toMs(warming.interval ?? '1s', 'warming.interval'),
     maxRefreshes: positiveInt(warming.maxRefreshes ?? 10, 'warming.maxRefreshes', '10'),

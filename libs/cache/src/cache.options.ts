@@ -45,6 +45,8 @@ export interface WarmingOptions {
 export interface InvalidationOptions {
   /** SCAN COUNT of `invalidatePattern`: keys looked at (and at most unlinked) per command. Default `500`. */
   scanCount?: number;
+  /** A pause after each batch of `invalidatePattern`, leaving the server room for other clients. Default `0`. */
+  scanPause?: Duration;
   /** How often every instance looks for due `expireAt` invalidations. Default `'1s'`. */
   pollInterval?: Duration;
 }
@@ -134,6 +136,7 @@ export interface ResolvedCacheOptions {
   bus: false | { pingInterval: number; pingTimeout: number };
   warming: false | { interval: number; maxRefreshes: number; minReads: number; maxKeys: number };
   scanCount: number;
+  scanPause: number;
   pollInterval: number;
 }
 
@@ -166,7 +169,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   if (memory === false && redis === undefined) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
   }
-  const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'pollInterval'], false);
+  const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'scanPause', 'pollInterval'], false);
   const resolved: ResolvedCacheOptions = {
     prefix: name(options.prefix ?? 'strata', 'prefix'),
     namespace: name(options.namespace ?? 'default', 'namespace'),
@@ -189,6 +192,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     bus: resolveBus(options.bus, redis !== undefined),
     warming: resolveWarming(options.warming),
     scanCount: positiveInt(invalidation?.scanCount ?? 500, 'invalidation.scanCount', '500'),
+    scanPause: toMs(invalidation?.scanPause ?? 0, 'invalidation.scanPause', { allowZero: true }),
     pollInterval: toMs(invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
   };
   const base: ResolvedNamedCache = {

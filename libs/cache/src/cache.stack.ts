@@ -110,6 +110,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       now,
       predictive: options.warming === false ? undefined : options.warming,
       scanCount: options.scanCount,
+      scanPause: options.scanPause,
     });
     this.schedule = new ScheduledInvalidations(
       this.l2,
@@ -171,7 +172,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     if (this.closed) return;
     this.closed = true;
     this.schedule.stop();
-    this.engine.warmer?.stop();
+    this.engine.dispose();
     await this.bus?.close();
     this.l2?.dispose();
     await this.l1?.close();

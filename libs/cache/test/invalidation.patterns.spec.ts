@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { waitFor } from '../../../test/harness';
 import { KeySpace } from '../src/core/keys';
 import { globMatcher } from '../src/invalidation/patterns';
+import { RecordingLogger } from './cache-factory';
 import { useInvalidationSuite } from './invalidation-suite';
 
 /** Pattern invalidation and versioned keys, on a Redis where KEYS does not exist (renamed away). */
@@ -53,6 +54,41 @@ describe('invalidatePattern and versions', () => {
     await local.setMany([{ key: 'a:1', value: 1 }, { key: 'a:2', value: 2 }, { key: 'b:1', value: 3 }]);
     expect(await local.invalidatePattern('a:*')).toBe(2);
     expect(await local.getMany(['a:1', 'a:2', 'b:1'])).toEqual([undefined, undefined, 3]);
+  });
+
+  it('a walk cut short (Redis paused) is retried in the background until no matching key is left', async () => {
+    const p = prefix();
+    const logger = new RecordingLogger();
+    const options = { redis: redis.url, prefix: p, commandTimeout: 50, probeInterval: 50, logger };
+    const a = await apps.create(options);
+    const b = await apps.create({ redis: redis.url, prefix: p });
+    await a.cache.setMany(Array.from({ length: 300 }, (_, i) => ({ key: `doc:${i}`, value: i })));
+    expect(await b.cache.get('doc:1')).toBe(1); // in B's L1
+    await redis.process.pause();
+    let removed: number;
+    try {
+      removed = await a.cache.invalidatePattern('doc:*');
+    } finally {
+      await redis.process.resume();
+    }
+    expect(removed).toBe(0);
+    expect(logger.count(/stopped after 0 keys .* it will be run again until it completes/)).toBe(1);
+    const left = async () => (await admin().scan('0', 'MATCH', `${p}:*doc*`, 'COUNT', 10_000))[1].length;
+    await waitFor(async () => (await left()) === 0, { timeoutMs: 10_000, message: 'the walk to be run again' });
+    await waitFor(async () => (await b.cache.get('doc:1')) === undefined, { message: 'B to drop its copy' });
+  });
+
+  it('with strict, a walk cut short rejects (and is still completed later)', async () => {
+    const p = prefix();
+    const { cache } = await apps.create({ redis: redis.url, prefix: p, commandTimeout: 50, strict: true });
+    await cache.set('doc:1', 1);
+    await redis.process.pause();
+    try {
+      await expect(cache.invalidatePattern('doc:*')).rejects.toThrow(/invalidatePattern stopped after 0 keys; it is retried in the background/);
+    } finally {
+      await redis.process.resume();
+    }
+    await waitFor(async () => (await admin().exists(cache.keyOf('doc:1'))) === 0, { timeoutMs: 10_000 });
   });
 
   it('property: invalidating one tenant by pattern or tags never touches another tenant', async () => {

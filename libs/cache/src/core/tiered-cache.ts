@@ -3,14 +3,14 @@ import type { EntryCodec } from '../codec/entry.codec';
 import type { L1Coherence } from '../invalidation/coherence';
 import { dependencyId, dependentTags } from '../invalidation/dependencies';
 import type { InvalidationTimes } from '../invalidation/invalidation-times';
-import { unlinkMatching } from '../invalidation/patterns';
+import { PatternInvalidation } from '../invalidation/patterns';
 import type { ScheduledTarget } from '../invalidation/schedule';
 import type { CacheCounters } from '../observability/stats';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { SerializedValue, TierWrite } from '../tiers/tier';
 import type { CacheEntry } from './entry';
-import { NotSerializableError, StrataError } from './errors';
+import { L2UnavailableError, NotSerializableError, StrataError } from './errors';
 import { SingleFlight } from './single-flight';
 import { PredictiveWarmer, type PredictiveWarmingSettings } from '../warming/predictive-warmer';
 
@@ -51,8 +51,9 @@ export interface TieredCacheParts {
   now: () => number;
   /** Predictive warming; absent: off. */
   predictive?: PredictiveWarmingSettings;
-  /** SCAN COUNT of pattern invalidation. */
+  /** SCAN COUNT of pattern invalidation, and its pause between batches. */
   scanCount: number;
+  scanPause: number;
 }
 
 /**
@@ -71,6 +72,7 @@ export class TieredCache {
   private readonly now: () => number;
   private readonly warned = new Set<string>();
   readonly warmer: PredictiveWarmer | undefined;
+  private readonly patterns: PatternInvalidation | undefined;
 
   constructor(private readonly parts: TieredCacheParts) {
     this.l1 = parts.l1;
@@ -79,6 +81,11 @@ export class TieredCache {
     this.coherence = parts.coherence;
     this.counters = parts.counters;
     this.now = parts.now;
+    if (parts.l2) {
+      const options = { count: parts.scanCount, pause: parts.scanPause };
+      // A walk finished later (after Redis came back) is announced again: L1s may have refilled meanwhile.
+      this.patterns = new PatternInvalidation(parts.l2, options, parts.logger, async (pattern) => void (await this.dropEverywhere(pattern)));
+    }
     if (parts.predictive) {
       this.warmer = new PredictiveWarmer(parts.predictive, parts.now, (key, tracked) => {
         if (this.refreshes.has(key)) return false;
@@ -233,14 +240,28 @@ export class TieredCache {
    * for a memory-only cache).
    */
   async invalidatePattern(pattern: string, keep: (key: string) => boolean, policy: CachePolicy): Promise<number> {
-    let removed = 0;
-    const l2 = this.l2;
-    if (policy.useL2 && l2) {
-      removed = await l2.guard(() => unlinkMatching(l2.tier.client, pattern, { count: this.parts.scanCount, keep }), 0);
+    if (!policy.useL2 || this.patterns === undefined) return this.dropEverywhere(pattern);
+    const { removed, complete } = await this.patterns.run(pattern, keep);
+    await this.dropEverywhere(pattern);
+    if (!complete) {
+      // Left for later (see PatternInvalidation): the caller learns it with `strict`, the log says it anyway.
+      this.counters.l2Errors += 1;
+      if (this.parts.strict) throw new L2UnavailableError(`invalidatePattern stopped after ${removed} keys; it is retried in the background`);
     }
+    return removed;
+  }
+
+  /** Drops a pattern's keys from this instance's L1 and tells the others to; returns how many were here. */
+  private async dropEverywhere(pattern: string): Promise<number> {
     const dropped = this.coherence.dropMatching(pattern);
     await this.coherence.announce({ p: [pattern] });
-    return policy.useL2 && l2 ? removed : dropped;
+    return dropped;
+  }
+
+  /** Stops background work (predictive warming, pattern walks waiting for Redis). */
+  dispose(): void {
+    this.warmer?.stop();
+    this.patterns?.dispose();
   }
 
   /** Resolves once the background refreshes running now are done (shutdown drains them; tests wait on it). */

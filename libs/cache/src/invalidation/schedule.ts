@@ -65,7 +65,8 @@ export class ScheduledInvalidations {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.poll(), this.options.pollInterval);
+    // Background work never throws, `strict` or not: a failed poll is simply done again next time.
+    this.timer = setInterval(() => void this.poll().catch(() => undefined), this.options.pollInterval);
     this.timer.unref();
   }
 

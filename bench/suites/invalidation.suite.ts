@@ -3,7 +3,7 @@
  * pattern invalidation over 1,000,000 keys while another client samples the server's latency the way
  * `redis-cli --latency` does (it is that tool, run beside). Each part gets its own redis-server from the
  * test harness. Standalone: `node -r ts-node/register/transpile-only -r tsconfig-paths/register
- * bench/suites/invalidation.suite.ts [--quick]`.
+ * bench/suites/invalidation.suite.ts [--quick] [--scan-count=100] [--scan-pause=0]`.
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
@@ -24,6 +24,7 @@ export interface PatternInvalidationFigures {
   matching: number;
   others: number;
   scanCount: number;
+  scanPause: number;
   removed: number;
   seconds: number;
   leftMatching: number;
@@ -155,12 +156,12 @@ async function countMatching(client: import('ioredis').Redis, pattern: string): 
 }
 
 /** Pattern invalidation over 1,000,000 keys (plus 100,000 that must stay), with latency sampled beside it. */
-async function patternInvalidation(quick: boolean, scanCount: number): Promise<InvalidationBenchResult['pattern']> {
+async function patternInvalidation(quick: boolean, scanCount: number, scanPause: number): Promise<InvalidationBenchResult['pattern']> {
   const MATCHING = quick ? 200_000 : 1_000_000;
   const OTHERS = MATCHING / 10;
   const server = await startRedis({ config: { 'rename-command': ['KEYS', '""'], 'enable-debug-command': 'local' } });
   const admin = server.client();
-  const { cache, close } = await strata({ redis: server.url, prefix: 'bench', invalidation: { scanCount } });
+  const { cache, close } = await strata({ redis: server.url, prefix: 'bench', invalidation: { scanCount, scanPause } });
   try {
     // DEBUG POPULATE writes `<prefix>:<n>` keys fast: the prefix is the Redis form of the caller's 'doc:'.
     const docBase = cache.keyOf('doc:');
@@ -189,6 +190,7 @@ async function patternInvalidation(quick: boolean, scanCount: number): Promise<I
       matching: MATCHING,
       others: OTHERS,
       scanCount,
+      scanPause,
       removed,
       seconds,
       leftMatching,
@@ -208,10 +210,10 @@ async function patternInvalidation(quick: boolean, scanCount: number): Promise<I
   }
 }
 
-export async function run(options: { quick?: boolean; scanCount?: number } = {}): Promise<InvalidationBenchResult> {
+export async function run(options: { quick?: boolean; scanCount?: number; scanPause?: number } = {}): Promise<InvalidationBenchResult> {
   const quick = options.quick ?? false;
   const tags = await tagInvalidation(quick);
-  const pattern = await patternInvalidation(quick, options.scanCount ?? 500);
+  const pattern = await patternInvalidation(quick, options.scanCount ?? 100, options.scanPause ?? 0);
   const ms = (x: number) => x.toFixed(3);
   const markdown = [
     '## Invalidation',
@@ -226,7 +228,7 @@ export async function run(options: { quick?: boolean; scanCount?: number } = {})
     '',
     `Ratio p50 100,000 / 100: **${tags.ratio.toFixed(2)}×** (goal: within ±50% and ≤ 2 ms: ${tags.goalMet ? 'met' : 'missed'}).`,
     '',
-    `### invalidatePattern over ${pattern.matching.toLocaleString('en')} keys (+ ${pattern.others.toLocaleString('en')} that must stay), SCAN COUNT ${pattern.scanCount} + UNLINK`,
+    `### invalidatePattern over ${pattern.matching.toLocaleString('en')} keys (+ ${pattern.others.toLocaleString('en')} that must stay), SCAN COUNT ${pattern.scanCount} + UNLINK${pattern.scanPause ? `, ${pattern.scanPause} ms pause between batches` : ''}`,
     '',
     `Removed ${pattern.removed.toLocaleString('en')} in ${pattern.seconds.toFixed(2)} s; matching keys left: ${pattern.leftMatching}; others left: ${pattern.othersLeft.toLocaleString('en')}.`,
     '',
@@ -247,8 +249,11 @@ export async function run(options: { quick?: boolean; scanCount?: number } = {})
 }
 
 if (require.main === module) {
-  const count = process.argv.find((arg) => arg.startsWith('--scan-count='));
-  run({ quick: process.argv.includes('--quick'), scanCount: count ? Number(count.split('=')[1]) : undefined })
+  const flag = (name: string) => {
+    const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+    return arg === undefined ? undefined : Number(arg.split('=')[1]);
+  };
+  run({ quick: process.argv.includes('--quick'), scanCount: flag('scan-count'), scanPause: flag('scan-pause') })
     .then((result) => process.stdout.write(result.markdown))
     .catch((error: unknown) => {
       console.error(error);

@@ -43,7 +43,7 @@ export interface WarmingOptions {
 }
 
 export interface InvalidationOptions {
-  /** SCAN COUNT of `invalidatePattern`: keys looked at (and at most unlinked) per command. Default `500`. */
+  /** SCAN COUNT of `invalidatePattern`: keys looked at (and at most unlinked) per command. Default `100`. */
   scanCount?: number;
   /** A pause after each batch of `invalidatePattern`, leaving the server room for other clients. Default `0`. */
   scanPause?: Duration;
@@ -191,7 +191,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     logger: options.logger,
     bus: resolveBus(options.bus, redis !== undefined),
     warming: resolveWarming(options.warming),
-    scanCount: positiveInt(invalidation?.scanCount ?? 500, 'invalidation.scanCount', '500'),
+    scanCount: positiveInt(invalidation?.scanCount ?? 100, 'invalidation.scanCount', '100'),
     scanPause: toMs(invalidation?.scanPause ?? 0, 'invalidation.scanPause', { allowZero: true }),
     pollInterval: toMs(invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
   };

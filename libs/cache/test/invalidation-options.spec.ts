@@ -9,7 +9,7 @@ describe('invalidation and warming options', () => {
     const o = resolveOptions({ redis });
     expect(o.bus).toEqual({ pingInterval: 1000, pingTimeout: 1000 });
     expect(o.warming).toBe(false);
-    expect(o.scanCount).toBe(500);
+    expect(o.scanCount).toBe(100);
     expect(o.pollInterval).toBe(1000);
     expect(o.caches.get('default')).toMatchObject({ refreshAhead: 0.1, version: undefined });
     expect(resolveOptions({}).bus).toBe(false); // memory only: nothing to subscribe to

@@ -195,9 +195,13 @@ export class TieredCache {
    */
   private async changed(keys: readonly string[], writtenAt?: number): Promise<void> {
     if (keys.length === 0) return;
-    const times = await this.times.invalidateTracked(keys.map(dependencyId), this.now());
-    // Memory-only caches too: the other instances hold their own copies under the same keys.
-    await this.coherence.announce({ k: [...keys], c: writtenAt, t: times });
+    // Both in one round trip (auto-pipelining): most keys have no dependents, so no second message.
+    // Memory-only caches announce too: the other instances hold their own copies under the same keys.
+    const [times] = await Promise.all([
+      this.times.invalidateTracked(keys.map(dependencyId), this.now()),
+      this.coherence.announce({ k: [...keys], c: writtenAt }),
+    ]);
+    if (times.length > 0) await this.coherence.announce({ t: times });
   }
 
   /**

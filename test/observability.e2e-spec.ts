@@ -69,16 +69,17 @@ describe('sample app: /metrics and /health', () => {
     clock.now += 30 * 60_000 + 1000;
     await http().get('/reports/8').expect(200);
     clock.now += 1000;
-    // The hooks of the invalidation bus and the AI cache (built on other branches) move theirs.
+    // The AI cache's hook moves its family (the semantic cache reports through it).
     const telemetry = app.get(CacheTelemetry);
     telemetry.recordSemanticHit('reports', 0.97);
-    telemetry.busPublished();
-    telemetry.busReceived(2);
-    telemetry.busReconnected();
-    telemetry.setBusConnected(() => true);
-    // Redis goes away: errors, and the breaker opens.
+    // The bus: the deletes and the invalidation above were published; its subscriber is cut and comes back
+    // (a reconnect, L1 reconciled).
+    const stats = () => app.get(CacheService).stats();
+    await redis.client().client('KILL', 'TYPE', 'pubsub');
+    await waitFor(() => stats().bus.reconciles >= 1 && stats().bus.state === 'up', { timeoutMs: 10_000, message: 'bus never came back' });
+    // Redis goes away: errors, the breaker opens, the bus is down.
     await redis.process.kill();
-    await waitFor(() => app.get(CacheService).stats().l2.state === 'open', { timeoutMs: 5000, message: 'breaker never opened' });
+    await waitFor(() => stats().l2.state === 'open' && stats().bus.state === 'down', { timeoutMs: 5000, message: 'breaker never opened' });
     await http().get('/reports/42').expect(200);
 
     const after = scrape((await http().get('/metrics').expect(200)).text);

@@ -39,6 +39,39 @@ export interface NamedCacheOptions {
   timeouts?: FactoryTimeoutOptions;
   /** Shorten each ttl by a random fraction up to this (spreads expiries). Default: the module's. */
   ttlJitter?: number;
+  /** Schema version of this cache's values, part of its keys: bump it to leave old entries behind. Default: the module's. */
+  version?: string | number;
+  /** Refresh-ahead fraction for this cache (see the module option). Default: the module's. */
+  refreshAhead?: number | false;
+}
+
+/** The invalidation bus (Redis pub/sub) that keeps every instance's L1 coherent. */
+export interface BusOptions {
+  /** How often the subscriber connection is pinged. Default `'1s'`. */
+  pingInterval?: Duration;
+  /** A PING unanswered this long means the subscriber socket is dead: it is reconnected. Default `'1s'`. */
+  pingTimeout?: Duration;
+}
+
+/** Predictive warming: often-read keys with a known factory are refreshed before they expire. */
+export interface WarmingOptions {
+  /** How often candidates are looked at. Default `'1s'`. */
+  interval?: Duration;
+  /** The most background refreshes started per interval. Default `10`. */
+  maxRefreshes?: number;
+  /** Reads since the last fill that make a key a candidate. Default `5`. */
+  minReads?: number;
+  /** The most keys whose factory is remembered. Default `1000`. */
+  maxKeys?: number;
+}
+
+export interface InvalidationOptions {
+  /** SCAN COUNT of `invalidatePattern`: keys looked at (and at most unlinked) per command. Default `100`. */
+  scanCount?: number;
+  /** A pause after each batch of `invalidatePattern`, leaving the server room for other clients. Default `0`. */
+  scanPause?: Duration;
+  /** How often every instance looks for due `expireAt` invalidations. Default `'1s'`. */
+  pollInterval?: Duration;
 }
 
 export interface CacheModuleOptions {
@@ -76,6 +109,19 @@ export interface CacheModuleOptions {
   strict?: boolean;
   /** Named caches with their own policy. */
   caches?: Record<string, NamedCacheOptions>;
+  /**
+   * The invalidation bus between instances (needs `redis`). `false` turns it off: only for a single
+   * instance, or with L1 off, since other instances' L1 would then keep invalidated values. Default on.
+   */
+  bus?: false | BusOptions;
+  /** Refresh-ahead: a `getOrSet` hit in this last fraction of its TTL refreshes it in the background. Default `0.1`; `false`: off. */
+  refreshAhead?: number | false;
+  /** Predictive warming of often-read keys. Default off. */
+  warming?: false | WarmingOptions;
+  /** Pattern and scheduled invalidation settings. */
+  invalidation?: InvalidationOptions;
+  /** Schema version of cached values, part of every key of the default cache (and of named caches that set none). */
+  version?: string | number;
   /** Where the cache logs state changes. Default: Nest's `Logger` with context `StrataCache`. */
   logger?: LoggerService;
   /**
@@ -129,6 +175,8 @@ export interface ResolvedNamedCache {
   failSafe: ResolvedFailSafe | undefined;
   timeouts: ResolvedTimeouts;
   ttlJitter: number;
+  version: string | undefined;
+  refreshAhead: number;
 }
 
 export interface ResolvedCacheOptions {
@@ -154,6 +202,11 @@ export interface ResolvedCacheOptions {
   advice: false | ResolvedAdvice;
   lock: ResolvedLock | undefined;
   cipher: EntryCipher | undefined;
+  bus: false | { pingInterval: number; pingTimeout: number };
+  warming: false | { interval: number; maxRefreshes: number; minReads: number; maxKeys: number };
+  scanCount: number;
+  scanPause: number;
+  pollInterval: number;
 }
 
 export const DEFAULT_CACHE_NAME = 'default';
@@ -162,9 +215,10 @@ const KNOWN = new Set<string>([
   'prefix', 'namespace', 'ttl', 'grace', 'redis', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
   'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
   'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
+  'bus', 'refreshAhead', 'warming', 'invalidation', 'version',
 ]);
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
-const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter']);
+const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
 
 /**
  * Checks every option once, at startup, and fills in the defaults. Each mistake gets one message that
@@ -186,6 +240,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   if (memory === false && redis === undefined) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
   }
+  const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'scanPause', 'pollInterval'], false);
   const resolved: ResolvedCacheOptions = {
     prefix: name(options.prefix ?? 'strata', 'prefix'),
     namespace: name(options.namespace ?? 'default', 'namespace'),
@@ -209,6 +264,11 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     advice: resolveAdvice(options.advice),
     lock: resolveLock(options.lock, redis !== undefined),
     cipher: options.encryption === undefined ? undefined : EntryCipher.from(options.encryption),
+    bus: resolveBus(options.bus, redis !== undefined),
+    warming: resolveWarming(options.warming),
+    scanCount: positiveInt(invalidation?.scanCount ?? 100, 'invalidation.scanCount', '100'),
+    scanPause: toMs(invalidation?.scanPause ?? 0, 'invalidation.scanPause', { allowZero: true }),
+    pollInterval: toMs(invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
   };
   const base: ResolvedNamedCache = {
     name: DEFAULT_CACHE_NAME,
@@ -220,6 +280,8 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     failSafe: resolveFailSafe(options.failSafe, 'failSafe', undefined),
     timeouts: resolveTimeouts(options.timeouts, 'timeouts', NO_TIMEOUTS),
     ttlJitter: resolveJitter(options.ttlJitter, 'ttlJitter', 0),
+    version: version(options.version, 'version'),
+    refreshAhead: refreshFraction(options.refreshAhead, 'refreshAhead', 0.1),
   };
   resolved.caches.set(DEFAULT_CACHE_NAME, base);
   for (const [cacheName, named] of Object.entries(options.caches ?? {})) {
@@ -261,6 +323,8 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     failSafe: resolveFailSafe(named.failSafe, `${at}.failSafe`, base.failSafe),
     timeouts: resolveTimeouts(named.timeouts, `${at}.timeouts`, base.timeouts),
     ttlJitter: resolveJitter(named.ttlJitter, `${at}.ttlJitter`, base.ttlJitter),
+    version: named.version === undefined ? base.version : version(named.version, `${at}.version`),
+    refreshAhead: refreshFraction(named.refreshAhead, `${at}.refreshAhead`, base.refreshAhead),
   };
 }
 
@@ -304,6 +368,53 @@ function fraction(value: unknown, option: string, example: string): number {
     throw new InvalidOptionError(`${option} must be a number between 0 and 1, e.g. ${example}; got ${describe(value)}`);
   }
   return value;
+}
+
+/** An options object with only the keys it knows, or a message that lists them. */
+function group<T extends object>(value: unknown, option: string, known: readonly string[], allowFalse: boolean): T | undefined {
+  if (value === undefined || (allowFalse && value === false)) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(`${option} must be ${allowFalse ? 'false or ' : ''}an object with ${known.join(', ')}; got ${describe(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new InvalidOptionError(`unknown option '${option}.${key}'; ${option} takes ${known.join(', ')}`);
+  }
+  return value as T;
+}
+
+function resolveBus(input: CacheModuleOptions['bus'], hasRedis: boolean): ResolvedCacheOptions['bus'] {
+  const bus = group<BusOptions>(input, 'bus', ['pingInterval', 'pingTimeout'], true);
+  if (input === false || !hasRedis) return false;
+  return {
+    pingInterval: toMs(bus?.pingInterval ?? '1s', 'bus.pingInterval'),
+    pingTimeout: toMs(bus?.pingTimeout ?? '1s', 'bus.pingTimeout'),
+  };
+}
+
+function resolveWarming(input: CacheModuleOptions['warming']): ResolvedCacheOptions['warming'] {
+  const warming = group<WarmingOptions>(input, 'warming', ['interval', 'maxRefreshes', 'minReads', 'maxKeys'], true);
+  if (warming === undefined) return false;
+  return {
+    interval: toMs(warming.interval ?? '1s', 'warming.interval'),
+    maxRefreshes: positiveInt(warming.maxRefreshes ?? 10, 'warming.maxRefreshes', '10'),
+    minReads: positiveInt(warming.minReads ?? 5, 'warming.minReads', '5'),
+    maxKeys: positiveInt(warming.maxKeys ?? 1000, 'warming.maxKeys', '1000'),
+  };
+}
+
+function refreshFraction(value: number | false | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value === false) return 0;
+  if (typeof value !== 'number' || !(value > 0 && value < 1)) {
+    throw new InvalidOptionError(`${option} must be a fraction of the TTL between 0 and 1 (e.g. 0.1 for the last 10%) or false; got ${describe(value)}`);
+  }
+  return value;
+}
+
+function version(value: unknown, option: string): string | undefined {
+  if (value === undefined) return undefined;
+  if ((typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length > 0)) return String(value);
+  throw new InvalidOptionError(`${option} must be a non-empty string or a number, e.g. 2 or '2024-06'; got ${describe(value)}`);
 }
 
 function resolveMemory(memory: CacheModuleOptions['memory']): ResolvedCacheOptions['memory'] {

@@ -6,6 +6,7 @@ import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
 import type { CacheEvents } from './observability/events';
 import type { CacheStats } from './observability/stats';
 import { type FactoryTimeoutOptions, resolveTimeouts } from './resilience/resilience.options';
+import { type WarmEntry, type WarmOptions, type WarmResult, warmEntries } from './warming/warm';
 
 /** Per-call options of `set`, `getOrSet` and `setMany`. Anything left out comes from the cache's policy. */
 export interface SetOptions<T = unknown> {
@@ -18,6 +19,11 @@ export interface SetOptions<T = unknown> {
   grace?: Duration;
   /** Tags to invalidate the value by, with `invalidateTags`. */
   tags?: readonly string[];
+  /**
+   * Keys of this view the value was computed from: deleting or overwriting one of them (or invalidating
+   * what they depend on, transitively) invalidates this value too.
+   */
+  dependsOn?: readonly string[];
 }
 
 /** Per-call options of `getOrSet`: those of `set`, and this call's factory timeouts. */
@@ -55,7 +61,7 @@ export class CacheService {
     const options = stack.options;
     this.named = stack.policyOf(scope.name);
     this.keys = new KeySpace(
-      { prefix: options.prefix, namespace: scope.namespace, tenant: scope.tenant, name: scope.name },
+      { prefix: options.prefix, namespace: scope.namespace, tenant: scope.tenant, name: scope.name, version: this.named.version },
       options.maxKeyLength,
       options.hashKeys,
     );
@@ -71,6 +77,7 @@ export class CacheService {
       failSafe: this.named.failSafe,
       timeouts: this.named.timeouts,
       ttlJitter: this.named.ttlJitter,
+      refreshAhead: this.named.refreshAhead,
     };
   }
 
@@ -152,6 +159,48 @@ export class CacheService {
     return this.stack.engine.invalidate([this.keys.namespaceId], this.policy);
   }
 
+  /**
+   * Removes this view's entries whose key matches a glob (`*` any run, `?` one character; every other
+   * character is literal, so caller input can never widen it): `SCAN MATCH` in batches + `UNLINK` on
+   * every master, and every instance drops its L1 copies. Cost: a walk of the whole keyspace, so use
+   * tags for anything on a hot path. Resolves with how many entries were removed from Redis.
+   */
+  async invalidatePattern(glob: string): Promise<number> {
+    if (typeof glob !== 'string' || glob.length === 0) {
+      throw new TypeError(`Strata cache: invalidatePattern takes a non-empty glob such as 'user:42:*'; got ${glob === '' ? 'an empty string' : typeof glob}`);
+    }
+    const keys = this.keys;
+    return this.stack.engine.invalidatePattern(keys.pattern(glob), (full) => keys.isCounterKey(full), this.policy);
+  }
+
+  /**
+   * Schedules an invalidation: at `when`, the keys are deleted (or the tags invalidated) on every
+   * instance. Kept in Redis, so it survives restarts; applied within `invalidation.pollInterval`.
+   */
+  async expireAt(target: string | readonly string[] | { tags: readonly string[] }, when: Date | number): Promise<void> {
+    const at = when instanceof Date ? when.getTime() : when;
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      throw new TypeError(`Strata cache: expireAt takes a Date or epoch milliseconds; got ${String(when)}`);
+    }
+    const scheduled =
+      typeof target === 'object' && 'tags' in target
+        ? { ids: target.tags.map((tag) => this.keys.tagId(tag)) }
+        : { keys: (typeof target === 'string' ? [target] : target).map((key) => this.keys.key(key)) };
+    return this.stack.schedule.schedule(scheduled, at);
+  }
+
+  /**
+   * Fills the cache ahead of demand: each entry's factory runs (or its value is stored) unless the key is
+   * already cached and fresh (`force: true` refreshes it anyway), with at most `concurrency` at once.
+   * A failing entry does not stop the others; it is reported in the result.
+   */
+  warm(entries: ReadonlyArray<WarmEntry>, options?: WarmOptions): Promise<WarmResult> {
+    return warmEntries(entries, options, {
+      getOrSet: (key, factory, set) => this.getOrSet(key, factory, set),
+      recompute: (key, factory, set) => this.stack.engine.recompute(this.keys.key(key), factory, this.policy, this.spec(set)),
+    });
+  }
+
   /** A view on another namespace, with the same cache name and tenant. */
   namespace(namespace: string): CacheService {
     return new CacheService(this.stack, { ...this.scope, namespace });
@@ -185,6 +234,7 @@ export class CacheService {
       grace: options.grace === undefined ? this.policy.grace : toMs(options.grace, 'grace', { allowZero: true }),
       tagIds: options.tags === undefined ? [] : options.tags.map((tag) => this.keys.tagId(tag)),
       timeouts: options.timeouts === undefined ? undefined : resolveTimeouts(options.timeouts, 'timeouts', this.policy.timeouts),
+      dependsOn: options.dependsOn === undefined ? undefined : options.dependsOn.map((key) => this.keys.key(key)),
     };
   }
 }

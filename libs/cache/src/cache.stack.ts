@@ -14,6 +14,9 @@ import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedC
 import { StrataError } from './core/errors';
 import { segment } from './core/keys';
 import { TieredCache } from './core/tiered-cache';
+import { randomUUID } from 'node:crypto';
+import { InvalidationBus } from './invalidation/bus';
+import { L1Coherence } from './invalidation/coherence';
 import { InvalidationTimes } from './invalidation/invalidation-times';
 import { CacheAdvisor, type L1Capacity } from './observability/advice';
 import { PrometheusExporter } from './observability/prometheus';
@@ -21,6 +24,7 @@ import { type CacheStats, latencyStats, namedStats, rate } from './observability
 import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
 import { describeError } from './resilience/circuit-breaker';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
+import { ScheduledInvalidations } from './invalidation/schedule';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
@@ -45,6 +49,11 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   readonly l2: L2Facade | undefined;
   readonly logger: LoggerService;
   readonly now: () => number;
+  /** This instance on the invalidation bus: it ignores its own messages. */
+  readonly instanceId = randomUUID();
+  readonly coherence: L1Coherence;
+  readonly bus: InvalidationBus | undefined;
+  readonly schedule: ScheduledInvalidations;
   private readonly connection: OwnedClient | undefined;
   private readonly codecs = new Map<number | false, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
@@ -111,17 +120,33 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       l2 && options.lock
         ? new DistributedLock(l2.tier, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
         : undefined;
-    const times = new InvalidationTimes(`${segment(options.prefix)}:__inv:`, this.l2, THIRTY_DAYS);
+    const prefix = segment(options.prefix);
+    const times = new InvalidationTimes(`${prefix}:__inv:`, this.l2, THIRTY_DAYS);
+    this.coherence = new L1Coherence(this.l1, this.l2, times, telemetry);
+    if (this.l2 && options.bus !== false) {
+      this.bus = new InvalidationBus(
+        this.l2.tier.client,
+        { channel: `${prefix}:__bus`, instanceId: this.instanceId, ...options.bus, logger: this.logger },
+        this.coherence,
+      );
+      this.coherence.attach(this.bus);
+      const bus = this.bus;
+      telemetry.setBusConnected(() => bus.state === 'up');
+    }
     this.engine = new TieredCache({
       l1: this.l1,
       l2: this.l2,
       times,
       telemetry,
+      coherence: this.coherence,
       logger: this.logger,
       maxValueBytes: options.maxValueBytes,
       strict: options.strict,
       now,
       lock,
+      predictive: options.warming === false ? undefined : options.warming,
+      scanCount: options.scanCount,
+      scanPause: options.scanPause,
     });
     if (options.metrics !== false) {
       this.exporter = new PrometheusExporter(
@@ -131,6 +156,14 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       );
     }
     if (options.advice !== false) this.advisor = new CacheAdvisor(telemetry, () => this.l1Capacity(), options.advice, this.logger);
+    this.schedule = new ScheduledInvalidations(
+      this.l2,
+      { redisKey: `${prefix}:__sched`, pollInterval: options.pollInterval, batch: 100, logger: this.logger },
+      now,
+      (target, when) => this.engine.applyScheduled(target, when),
+    );
+    // Deletes and invalidations replayed after an outage are announced like any other.
+    if (this.l2) this.l2.onReplayed = (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] });
   }
 
   /** L1's fill and bounds, or undefined without L1. */
@@ -179,7 +212,16 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       timeouts: { soft: c.softTimeouts, hard: c.hardTimeouts },
       lock: { acquired: c.lockAcquired, waited: c.lockWaited, timedOut: c.lockTimeouts, lost: c.lockLost },
       compression: { values, bytesIn, bytesOut, ratio: bytesIn === 0 ? undefined : bytesOut / bytesIn },
-      bus: { enabled: busConnected !== undefined, connected: busConnected, ...t.bus },
+      bus: {
+        enabled: busConnected !== undefined,
+        connected: busConnected,
+        state: this.coherence.busState,
+        published: t.bus.published,
+        received: t.bus.received,
+        reconciles: t.bus.reconnects,
+        delayMs: { ...this.coherence.delayPercentiles(), max: Math.round(t.bus.maxDelayMs * 100) / 100 },
+      },
+      refreshes: { ahead: c.refreshAhead, predictive: c.predictiveRefreshes },
       saved: { tokens: c.tokensSaved, cost: c.costSaved },
       latency: latencyStats(c.latency),
       caches,
@@ -219,8 +261,16 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const advice = this.options.advice;
     if (this.advisor && advice !== false && advice.intervalMs !== false) this.advisor.start(advice.intervalMs);
+    this.schedule.start();
+    this.engine.warmer?.start();
     if (this.l2 === undefined) return;
-    if (!(await this.l2.connect(this.options.connectTimeout))) {
+    this.bus?.start();
+    const [connected] = await Promise.all([
+      this.l2.connect(this.options.connectTimeout),
+      // Until the bus is subscribed, L1 is bypassed: waiting for it lets the first requests use L1.
+      this.bus?.waitUntilUp(this.options.connectTimeout),
+    ]);
+    if (!connected) {
       this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
     }
   }
@@ -234,6 +284,9 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.closed = true;
     this.advisor?.stop();
     this.exporter?.close();
+    this.schedule.stop();
+    this.engine.dispose();
+    await this.bus?.close();
     this.l2?.dispose();
     await this.l1?.close();
     const connection = this.connection;

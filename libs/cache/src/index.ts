@@ -5,7 +5,15 @@ export { CacheService } from './cache.service';
 export type { SetOptions, SetManyItem, GetOrSetOptions } from './cache.service';
 export { CacheStack } from './cache.stack';
 export { CACHE_CLOCK, getCacheToken } from './cache.constants';
-export type { CacheModuleOptions, NamedCacheOptions, TierName } from './cache.options';
+export type {
+  BusOptions,
+  CacheModuleOptions,
+  InvalidationOptions,
+  NamedCacheOptions,
+  TierName,
+  WarmingOptions,
+} from './cache.options';
+export type { WarmEntry, WarmOptions, WarmResult } from './warming/warm';
 export type { Duration } from './core/durations';
 export type { CacheEntry } from './core/entry';
 export type { Factory } from './core/tiered-cache';

@@ -103,6 +103,8 @@ describe('HTTP under load while Redis fails', () => {
     const killedAt = performance.now();
     await redis.process.kill();
     await forRequests(issued, 10 * RATE);
+    // Calls made while Redis was down: the figure the promise is about.
+    const duringOutage = new Map(app.source.calls);
     await redis.process.restart();
     const restartedAt = performance.now();
     await waitFor(() => app.cache.stats().l2.state === 'closed', { timeoutMs: 10_000, intervalMs: 10, message: 'never reconnected' });
@@ -124,8 +126,12 @@ describe('HTTP under load while Redis fails', () => {
     );
 
     expect(samples.filter((s) => !s.ok)).toEqual([]);
-    expect(maxCalls).toBeLessThanOrEqual(1);
-    expect(calls.filter(([k]) => k.startsWith('a'))).toEqual([]); // fresh in L1: never recomputed
+    // While Redis is down: at most one call per key, none for keys fresh in L1.
+    expect(Math.max(0, ...duringOutage.values())).toBeLessThanOrEqual(1);
+    expect([...duringOutage.keys()].filter((k) => k.startsWith('a'))).toEqual([]);
+    // Once Redis (and with it the invalidation bus) is back, L1 is reconciled — cleared, since messages
+    // sent meanwhile were lost — and Redis restarted empty: each key may be computed once more.
+    expect(maxCalls).toBeLessThanOrEqual(2);
     expect(maxOffline).toBe(0);
     expect(maxCommands).toBeLessThan(1_000);
     expect(maxPending).toBeLessThanOrEqual(10_000);

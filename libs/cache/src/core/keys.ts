@@ -91,6 +91,11 @@ export interface KeySpaceParts {
   namespace: string;
   tenant?: string;
   name: string;
+  /**
+   * Schema version of the values, appended to the name as `#v<version>` (`#` is escaped in every caller
+   * segment, so no name can pose as a versioned one, and no base is a prefix of another's).
+   */
+  version?: string;
 }
 
 /**
@@ -117,7 +122,8 @@ export class KeySpace {
     const prefix = segment(parts.prefix);
     const tenant = parts.tenant === undefined ? '' : `:t=${segment(parts.tenant, maxKeyLength, hashKeys)}`;
     const namespace = segment(parts.namespace);
-    this.base = `${prefix}:${namespace}${tenant}:${segment(parts.name)}:`;
+    const version = parts.version === undefined ? '' : `#v${segment(parts.version)}`;
+    this.base = `${prefix}:${namespace}${tenant}:${segment(parts.name)}${version}:`;
     this.namespaceId = `ns:${prefix}:${namespace}${tenant}`;
     this.tagBase = `tag:${prefix}${tenant}:`;
   }
@@ -137,6 +143,11 @@ export class KeySpace {
   counterKey(key: string): string {
     assertKey(key);
     return this.base + '#ctr:' + segment(key, this.maxKeyLength, this.hashKeys);
+  }
+
+  /** True for a counter of this view (`counterKey`): counters are not entries, patterns leave them be. */
+  isCounterKey(full: string): boolean {
+    return full.startsWith(this.base + '#ctr:');
   }
 
   /** The SCAN MATCH pattern for a caller's glob over this view's keys. */

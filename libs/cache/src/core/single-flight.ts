@@ -13,6 +13,11 @@ export class SingleFlight {
     return flight;
   }
 
+  /** Resolves once every run in flight now has settled (whatever the outcome). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.flights.values()]);
+  }
+
   has(key: string): boolean {
     return this.flights.has(key);
   }

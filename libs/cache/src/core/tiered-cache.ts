@@ -1,6 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import type { EntryCodec } from '../codec/entry.codec';
+import type { L1Coherence } from '../invalidation/coherence';
+import { dependencyId, dependentTags } from '../invalidation/dependencies';
 import type { InvalidationTimes } from '../invalidation/invalidation-times';
+import { PatternInvalidation } from '../invalidation/patterns';
+import type { ScheduledTarget } from '../invalidation/schedule';
 import type { LatencyHistogram } from '../observability/latency';
 import type { CacheCounters } from '../observability/stats';
 import type { CacheTelemetry } from '../observability/telemetry';
@@ -11,7 +15,8 @@ import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { SerializedValue, TierWrite } from '../tiers/tier';
 import type { CacheEntry } from './entry';
-import { FactoryTimeoutError, NotSerializableError, StrataError } from './errors';
+import { PredictiveWarmer, type PredictiveWarmingSettings } from '../warming/predictive-warmer';
+import { FactoryTimeoutError, L2UnavailableError, NotSerializableError, StrataError } from './errors';
 import { SingleFlight } from './single-flight';
 
 /** What a view (a `CacheService`) tells the engine about its entries. */
@@ -29,6 +34,8 @@ export interface CachePolicy {
   readonly timeouts: ResolvedTimeouts;
   /** Each ttl is shortened by a random fraction up to this. */
   readonly ttlJitter: number;
+  /** Refresh-ahead: a `getOrSet` hit in this last fraction of its lifetime refreshes in the background (0: off). */
+  readonly refreshAhead: number;
   /** The cache name (label of metrics, events and spans) and its counters. */
   readonly name: string;
   readonly counters: CacheCounters;
@@ -42,6 +49,8 @@ export interface WriteSpec {
   readonly tagIds: readonly string[];
   /** This call's factory timeouts, instead of the policy's. */
   readonly timeouts?: ResolvedTimeouts;
+  /** Full keys this entry depends on (cascade: deleting or overwriting one invalidates the entry). */
+  readonly dependsOn?: readonly string[];
 }
 
 export type Factory<T> = () => Promise<T> | T;
@@ -53,6 +62,7 @@ export interface TieredCacheParts {
   l1: MemoryTier | undefined;
   l2: L2Facade | undefined;
   times: InvalidationTimes;
+  coherence: L1Coherence;
   telemetry: CacheTelemetry;
   logger: LoggerService;
   maxValueBytes: number;
@@ -62,6 +72,24 @@ export interface TieredCacheParts {
   lock?: DistributedLock;
   /** For TTL jitter; `Math.random` by default. */
   random?: () => number;
+  /** Predictive warming; absent: off. */
+  predictive?: PredictiveWarmingSettings;
+  /** SCAN COUNT of pattern invalidation, and its pause between batches. */
+  scanCount: number;
+  scanPause: number;
+}
+
+/** How long dependency records are kept when the ttl is adaptive (only known once the value is). */
+const ADAPTIVE_TTL_BOUND = 30 * 24 * 3600 * 1000;
+
+/** An upper bound of an entry's lifetime, for records that must outlive it. */
+function lifetimeBound(spec: WriteSpec): number {
+  return (typeof spec.ttl === 'number' ? spec.ttl : ADAPTIVE_TTL_BOUND) + spec.grace;
+}
+
+/** True when a fresh entry is in the last `fraction` of its lifetime (refresh-ahead). */
+function nearEnd(entry: CacheEntry, fraction: number, now: number): boolean {
+  return fraction > 0 && entry.expiresAt - now < (entry.expiresAt - entry.createdAt) * fraction;
 }
 
 function usableUntil(entry: CacheEntry, policy: CachePolicy): number {
@@ -81,18 +109,35 @@ export class TieredCache {
   private readonly l1: MemoryTier | undefined;
   private readonly l2: L2Facade | undefined;
   private readonly times: InvalidationTimes;
+  private readonly coherence: L1Coherence;
   private readonly telemetry: CacheTelemetry;
   private readonly now: () => number;
   private readonly warned = new Set<string>();
   private untilSample = L1_SAMPLE_EVERY;
+  readonly warmer: PredictiveWarmer | undefined;
+  private readonly patterns: PatternInvalidation | undefined;
 
   constructor(private readonly parts: TieredCacheParts) {
     this.l1 = parts.l1;
     this.l2 = parts.l2;
     this.times = parts.times;
+    this.coherence = parts.coherence;
     this.telemetry = parts.telemetry;
     this.now = parts.now;
     this.lock = parts.lock;
+    if (parts.l2) {
+      const options = { count: parts.scanCount, pause: parts.scanPause };
+      // A walk finished later (after Redis came back) is announced again: L1s may have refilled meanwhile.
+      this.patterns = new PatternInvalidation(parts.l2, options, parts.logger, async (pattern) => void (await this.dropEverywhere(pattern)));
+    }
+    if (parts.predictive) {
+      this.warmer = new PredictiveWarmer(parts.predictive, parts.now, (key, tracked) => {
+        if (this.refreshes.has(key)) return false;
+        tracked.policy.counters.predictiveRefreshes += 1;
+        this.refreshInBackground(key, tracked.factory, tracked.policy, tracked.spec, tracked.createdAt);
+        return true;
+      });
+    }
   }
 
   /** A fresh value, or undefined. An L1 hit skips the async machinery: it is the hottest path there is. */
@@ -124,6 +169,7 @@ export class TieredCache {
       return results;
     }
     const l2 = this.l2;
+    const mark = this.coherence.mark();
     const entries = await this.timed(policy, 'strata.l2.mget', policy.counters.latency.l2Get, () => l2.getMany(missing.map((i) => keys[i])));
     const ids = new Set<string>();
     for (const entry of entries) if (entry) for (const id of this.times.idsOf(entry, policy.namespaceId)) ids.add(id);
@@ -131,7 +177,7 @@ export class TieredCache {
     entries.forEach((entry, j) => {
       const i = missing[j];
       if (verified && entry !== undefined && entry.expiresAt > now && this.times.isCurrent(entry, policy.namespaceId)) {
-        this.hitL2(keys[i], entry, policy);
+        this.hitL2(keys[i], entry, policy, mark);
         results[i] = entry.value as T;
       } else {
         policy.counters.l2Misses += 1;
@@ -141,17 +187,20 @@ export class TieredCache {
     return results;
   }
 
+  /**
+   * Stores a value the caller computed, then tells the other instances to drop their copy, and
+   * invalidates whatever depends on the key (cascade).
+   */
   async set(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec): Promise<boolean> {
-    const write = this.prepare(key, value, policy, spec);
-    if (write === undefined) {
+    const resolved = await this.withDependencies(spec, policy);
+    const createdAt = this.now();
+    const stored = await this.write(key, value, policy, resolved, createdAt, undefined);
+    if (stored === undefined) {
       // A value we cannot store must not leave an older one behind under its key.
       await this.delete([key], policy);
       return false;
     }
-    const l2 = this.l2;
-    if (policy.useL2 && l2) await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () => l2.set(write));
-    if (policy.useL1 && this.l1) this.l1.store(write);
-    this.wrote(key, policy, spec);
+    await this.changed([key], createdAt);
     return true;
   }
 
@@ -159,26 +208,56 @@ export class TieredCache {
     const writes: TierWrite[] = [];
     const written: Array<{ key: string; spec: WriteSpec }> = [];
     const rejected: string[] = [];
+    const createdAt = this.now();
     for (const item of items) {
-      const write = this.prepare(item.key, item.value, policy, item.spec);
+      const write = this.prepare(item.key, item.value, policy, await this.withDependencies(item.spec, policy), createdAt);
       if (write) {
         writes.push(write);
         written.push(item);
       } else rejected.push(item.key);
     }
     if (rejected.length > 0) await this.delete(rejected, policy);
+    const mark = this.coherence.mark();
     const l2 = this.l2;
     if (policy.useL2 && l2) await this.timed(policy, 'strata.l2.mset', policy.counters.latency.l2Set, () => l2.setMany(writes));
-    if (policy.useL1 && this.l1) for (const write of writes) this.l1.store(write);
+    if (policy.useL1 && this.l1) for (const write of writes) if (this.coherence.mayStore(write.key, mark)) this.l1.store(write);
     for (const item of written) this.wrote(item.key, policy, item.spec);
+    await this.changed(writes.map((write) => write.key), createdAt);
   }
 
-  async delete(keys: readonly string[], policy: CachePolicy): Promise<void> {
+  delete(keys: readonly string[], policy: CachePolicy): Promise<void> {
+    return this.remove(keys, policy.useL2, policy);
+  }
+
+  /** Deletes full keys from Redis (when `fromL2`) and L1, then cascades and announces it. */
+  async remove(keys: readonly string[], fromL2 = true, policy?: CachePolicy): Promise<void> {
     const l2 = this.l2;
-    if (policy.useL2 && l2) await this.timed(policy, 'strata.l2.delete', policy.counters.latency.l2Delete, () => l2.delete(keys));
+    if (fromL2 && l2) {
+      if (policy === undefined) await l2.delete(keys);
+      else await this.timed(policy, 'strata.l2.delete', policy.counters.latency.l2Delete, () => l2.delete(keys));
+    }
     if (this.l1) for (const key of keys) this.l1.remove(key);
-    policy.counters.deletes += keys.length;
-    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('delete', { cache: policy.name, keys });
+    this.warmer?.forget(keys);
+    if (policy !== undefined) {
+      policy.counters.deletes += keys.length;
+      if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('delete', { cache: policy.name, keys });
+    }
+    await this.changed(keys);
+  }
+
+  /**
+   * After keys changed in Redis: their dependents are invalidated (only keys something depends on cost
+   * a record), and the other instances are told to drop their L1 copies and apply those times.
+   */
+  private async changed(keys: readonly string[], writtenAt?: number): Promise<void> {
+    if (keys.length === 0) return;
+    // Both in one round trip (auto-pipelining): most keys have no dependents, so no second message.
+    // Memory-only caches announce too: the other instances hold their own copies under the same keys.
+    const [times] = await Promise.all([
+      this.times.invalidateTracked(keys.map(dependencyId), this.now()),
+      this.coherence.announce({ k: [...keys], c: writtenAt }),
+    ]);
+    if (times.length > 0) await this.coherence.announce({ t: times });
   }
 
   /**
@@ -188,8 +267,13 @@ export class TieredCache {
    * key). With fail-safe, a stale copy stands in for a factory that fails or times out.
    */
   getOrSet<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
-    const hit = this.peekL1(key, policy, this.now());
-    if (hit !== undefined) return Promise.resolve(hit.value as T);
+    const now = this.now();
+    const hit = this.peekL1(key, policy, now);
+    if (hit !== undefined) {
+      if (nearEnd(hit, policy.refreshAhead, now)) this.refreshAhead(key, factory, policy, spec, hit);
+      if (this.warmer !== undefined) this.warmer.read(key);
+      return Promise.resolve(hit.value as T);
+    }
     return this.flights.run(key, () => this.load(key, factory, policy, spec));
   }
 
@@ -205,12 +289,77 @@ export class TieredCache {
     return this.l1.incrementSync(key, by, ttl, this.now());
   }
 
-  /** Records invalidations of tags or namespaces; `policy` says which cache asked (for metrics and events). */
-  async invalidate(ids: readonly string[], policy?: CachePolicy): Promise<void> {
-    if (policy === undefined) return this.times.invalidate(ids, this.now());
-    await this.timed(policy, 'strata.l2.invalidate', policy.counters.latency.l2Invalidate, () => this.times.invalidate(ids, this.now()));
-    policy.counters.invalidations += ids.length;
-    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('invalidate', { cache: policy.name, ids });
+  /**
+   * Invalidates tags or namespaces (O(1) each) at `at` (default now), here and on every instance;
+   * `policy` says which cache asked (for metrics and events).
+   */
+  async invalidate(ids: readonly string[], policy?: CachePolicy, at = this.now()): Promise<void> {
+    if (policy === undefined) await this.times.invalidate(ids, at);
+    else {
+      await this.timed(policy, 'strata.l2.invalidate', policy.counters.latency.l2Invalidate, () => this.times.invalidate(ids, at));
+      policy.counters.invalidations += ids.length;
+      if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('invalidate', { cache: policy.name, ids });
+    }
+    await this.coherence.announce({ t: ids.map((id) => [id, at]) });
+  }
+
+  /**
+   * Removes the keys matching a SCAN pattern (built by `KeySpace.pattern`) from Redis, in batches, and
+   * from every instance's L1. Returns how many entries were removed from Redis (from this instance's L1
+   * for a memory-only cache).
+   */
+  async invalidatePattern(pattern: string, keep: (key: string) => boolean, policy: CachePolicy): Promise<number> {
+    if (!policy.useL2 || this.patterns === undefined) return this.dropEverywhere(pattern);
+    const { removed, complete } = await this.patterns.run(pattern, keep);
+    await this.dropEverywhere(pattern);
+    if (!complete) {
+      // Left for later (see PatternInvalidation): the caller learns it with `strict`, the log says it anyway.
+      policy.counters.l2Errors += 1;
+      if (this.parts.strict) throw new L2UnavailableError(`invalidatePattern stopped after ${removed} keys; it is retried in the background`);
+    }
+    return removed;
+  }
+
+  /** Drops a pattern's keys from this instance's L1 and tells the others to; returns how many were here. */
+  private async dropEverywhere(pattern: string): Promise<number> {
+    const dropped = this.coherence.dropMatching(pattern);
+    await this.coherence.announce({ p: [pattern] });
+    return dropped;
+  }
+
+  /** Stops background work (predictive warming, pattern walks waiting for Redis). */
+  dispose(): void {
+    this.warmer?.stop();
+    this.patterns?.dispose();
+  }
+
+  /** Resolves once the background refreshes running now are done (shutdown drains them; tests wait on it). */
+  async settled(): Promise<void> {
+    while (this.refreshes.size > 0) await this.refreshes.settled();
+  }
+
+  /** A scheduled invalidation (`expireAt`) whose time has come. Tags are invalidated as of `when`. */
+  async applyScheduled(target: ScheduledTarget, when: number): Promise<void> {
+    if (target.keys !== undefined && target.keys.length > 0) await this.remove(target.keys);
+    if (target.ids !== undefined && target.ids.length > 0) await this.invalidate(target.ids, undefined, when);
+  }
+
+  /**
+   * Fills a key from its factory now, whether or not it is cached (warming with `force`), and tells
+   * the other instances to drop their older copy.
+   */
+  async recompute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
+    // Not `compute`: its lock path would hand back the fresh value we were asked to replace.
+    const value = await this.flights.run(key, async () => {
+      let lease: Lease | undefined;
+      if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
+        const taken = await this.lock.tryAcquire(key);
+        if (taken !== undefined && taken !== LOCK_FAILED) lease = taken;
+      }
+      return this.runFactory(key, factory, policy, spec, lease);
+    });
+    await this.changed([key]);
+    return value;
   }
 
   private async load<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
@@ -218,7 +367,12 @@ export class TieredCache {
     if (policy.useL2) {
       const found = await this.readL2(key, policy);
       if (found !== undefined) {
-        if (found.expiresAt > this.now()) return found.value as T;
+        const at = this.now();
+        if (found.expiresAt > at) {
+          if (nearEnd(found, policy.refreshAhead, at)) this.refreshAhead(key, factory, policy, spec, found);
+          this.warmer?.read(key);
+          return found.value as T;
+        }
         if (stale === undefined || found.createdAt > stale.createdAt) stale = found;
       }
     }
@@ -274,13 +428,20 @@ export class TieredCache {
 
   /**
    * Runs the factory once and stores its result (fenced by the lease, which the write releases), even
-   * when the caller stopped waiting after a timeout: a late result still updates the cache.
+   * when the caller stopped waiting after a timeout: a late result still updates the cache. The entry's
+   * `createdAt` is when the factory started, so an invalidation that lands while it runs (it may have
+   * read the old data) covers the result too.
    */
   private runFactory<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, lease: Lease | undefined): Promise<T> {
     policy.counters.factoryRuns += 1;
     return (async () => {
       let value: T;
+      const startedAt = this.now();
       try {
+        // Dependencies are tracked before the factory reads them, so deleting one meanwhile is recorded.
+        if (spec.dependsOn !== undefined && spec.dependsOn.length > 0) {
+          await this.times.track(spec.dependsOn.map(dependencyId), lifetimeBound(spec));
+        }
         value = await this.timed(policy, 'strata.factory', policy.counters.latency.factory, factory);
       } catch (error) {
         policy.counters.factoryErrors += 1;
@@ -292,7 +453,10 @@ export class TieredCache {
         throw error;
       }
       this.throttle.succeeded(key);
-      await this.store(key, value, policy, spec, lease);
+      const resolved = await this.withDependencies(spec, policy);
+      const entry = await this.write(key, value, policy, resolved, startedAt, lease);
+      if (entry === undefined) await this.delete([key], policy);
+      else if (entry !== null) this.warmer?.remember(key, factory, policy, spec, startedAt, entry.expiresAt);
       return value;
     })();
   }
@@ -313,39 +477,86 @@ export class TieredCache {
     return stale.value as T;
   }
 
-  /** The store of a factory's result: fenced by the lease when there is one (a lost lock writes nothing). */
-  private async store(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec, lease: Lease | undefined): Promise<void> {
-    if (lease === undefined) {
-      await this.set(key, value, policy, spec);
-      return;
-    }
-    const write = this.prepare(key, value, policy, spec);
+  /**
+   * Writes L2 then L1 (L1 skipped when another instance dropped the key meanwhile), fenced by `lease`
+   * when there is one (the write releases it). Returns the entry written, `undefined` when the value
+   * cannot be stored, or `null` when the lock was lost and nothing was written (a newer value stands).
+   */
+  private async write(
+    key: string,
+    value: unknown,
+    policy: CachePolicy,
+    spec: WriteSpec,
+    createdAt: number,
+    lease: Lease | undefined,
+  ): Promise<CacheEntry | undefined | null> {
+    const write = this.prepare(key, value, policy, spec, createdAt);
     if (write === undefined) {
-      void this.lock?.release(lease);
-      await this.delete([key], policy);
-      return;
+      if (lease !== undefined) void this.lock?.release(lease);
+      return undefined;
     }
+    const mark = this.coherence.mark();
     const l2 = this.l2;
     if (policy.useL2 && l2) {
-      const written = await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () =>
-        l2.setFenced(write, lease.lockKey, lease.token),
-      );
-      if (written === false) {
-        // Our lock expired and someone else may have written since: their value stands, in L1 too.
-        policy.counters.lockLost += 1;
-        return;
+      if (lease === undefined) {
+        await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () => l2.set(write));
+      } else {
+        const written = await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () =>
+          l2.setFenced(write, lease.lockKey, lease.token),
+        );
+        if (written === false) {
+          // Our lock expired and someone else may have written since: their value stands, in L1 too.
+          policy.counters.lockLost += 1;
+          return null;
+        }
+        if (written === undefined) void this.lock?.release(lease);
       }
-      if (written === undefined) void this.lock?.release(lease);
     }
-    if (policy.useL1 && this.l1) this.l1.store(write);
+    if (policy.useL1 && this.l1 && this.coherence.mayStore(key, mark)) this.l1.store(write);
     this.wrote(key, policy, spec);
+    return write.entry;
   }
 
-  /** One background refresh per key in this process, and with the lock, in the whole cluster. */
-  private refreshInBackground<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): void {
+  /** The spec with the tags a dependent entry needs (see `dependentTags`), its `dep:` ids tracked. */
+  private async withDependencies(spec: WriteSpec, policy: CachePolicy): Promise<WriteSpec> {
+    const keys = spec.dependsOn;
+    if (keys === undefined || keys.length === 0) return spec;
+    const entries = await Promise.all(keys.map((key) => this.peekAny(key, policy)));
+    const tagIds = dependentTags(spec.tagIds, keys.map(dependencyId), entries);
+    await this.times.track(tagIds.filter((id) => id.startsWith('dep:')), lifetimeBound(spec));
+    return { ...spec, tagIds };
+  }
+
+  /** An entry as stored, current or not (its tags are what matters), without counting a hit or a miss. */
+  private async peekAny(key: string, policy: CachePolicy): Promise<CacheEntry | undefined> {
+    const local = policy.useL1 && this.coherence.trustL1 ? this.l1?.peek(key) : undefined;
+    if (local !== undefined || !policy.useL2 || this.l2 === undefined) return local;
+    return this.l2.get(key);
+  }
+
+  private refreshAhead<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, seen: CacheEntry): void {
+    if (this.refreshes.has(key)) return;
+    policy.counters.refreshAhead += 1;
+    this.refreshInBackground(key, factory, policy, spec, seen.createdAt);
+  }
+
+  /**
+   * One background refresh per key in this process, and with the lock, in the whole cluster. A refresh
+   * before expiry (refresh-ahead, predictive warming: `seenCreatedAt` given) first looks in Redis: another
+   * instance may have refreshed the key already, and a newer entry not itself near its end is taken.
+   */
+  private refreshInBackground<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, seenCreatedAt?: number): void {
     if (this.refreshes.has(key) || this.throttle.blocked(key, this.now())) return;
     this.refreshes
       .run(key, async () => {
+        if (seenCreatedAt !== undefined && policy.useL2) {
+          const found = await this.readL2(key, policy, false);
+          const now = this.now();
+          if (found !== undefined && found.createdAt > seenCreatedAt && found.expiresAt > now && !nearEnd(found, policy.refreshAhead, now)) {
+            this.warmer?.remember(key, factory, policy, spec, found.createdAt, found.expiresAt);
+            return;
+          }
+        }
         let lease: Lease | undefined;
         if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
           const taken = await this.lock.tryAcquire(key);
@@ -365,7 +576,7 @@ export class TieredCache {
 
   /** An L1 entry that is fresh and not invalidated; counts the L1 hit or miss, and times one lookup in 64. */
   private peekL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
-    if (!policy.useL1 || this.l1 === undefined) return undefined;
+    if (!policy.useL1 || this.l1 === undefined || !this.coherence.trustL1) return undefined;
     if (--this.untilSample !== 0) return this.lookL1(this.l1, key, policy, now);
     this.untilSample = L1_SAMPLE_EVERY;
     const started = performance.now();
@@ -389,7 +600,7 @@ export class TieredCache {
 
   /** An L1 entry that can still be served: fresh, in grace, or (with fail-safe) within the fail-safe window. */
   private usableL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
-    if (!policy.useL1 || this.l1 === undefined) return undefined;
+    if (!policy.useL1 || this.l1 === undefined || !this.coherence.trustL1) return undefined;
     const entry = this.l1.peek(key);
     return entry !== undefined && usableUntil(entry, policy) > now && this.times.isCurrent(entry, policy.namespaceId) ? entry : undefined;
   }
@@ -398,6 +609,7 @@ export class TieredCache {
   private async readL2(key: string, policy: CachePolicy, count = true): Promise<CacheEntry | undefined> {
     const l2 = this.l2;
     if (l2 === undefined) return undefined;
+    const mark = this.coherence.mark();
     const entry = await this.timed(policy, 'strata.l2.get', policy.counters.latency.l2Get, () => l2.get(key));
     const now = this.now();
     if (entry === undefined || usableUntil(entry, policy) <= now) {
@@ -410,19 +622,19 @@ export class TieredCache {
       return undefined;
     }
     if (entry.expiresAt > now) {
-      if (count) this.hitL2(key, entry, policy);
-      else this.promote(key, entry, policy);
+      if (count) this.hitL2(key, entry, policy, mark);
+      else this.promote(key, entry, policy, mark);
     } else if (count) {
       policy.counters.l2Misses += 1;
     }
     return entry;
   }
 
-  private hitL2(key: string, entry: CacheEntry, policy: CachePolicy): void {
+  private hitL2(key: string, entry: CacheEntry, policy: CachePolicy, mark: number): void {
     policy.counters.l2Hits += 1;
     policy.counters.hits += 1;
     if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('hit', { cache: policy.name, key, tier: 'l2' });
-    this.promote(key, entry, policy);
+    this.promote(key, entry, policy, mark);
   }
 
   private missed(key: string, policy: CachePolicy): void {
@@ -449,20 +661,21 @@ export class TieredCache {
     }
   }
 
-  private promote(key: string, entry: CacheEntry, policy: CachePolicy): void {
-    if (!policy.useL1 || this.l1 === undefined) return;
+  private promote(key: string, entry: CacheEntry, policy: CachePolicy, mark: number): void {
+    // The key was dropped for another instance since the read began: what we read may be what it deleted.
+    if (!policy.useL1 || this.l1 === undefined || !this.coherence.mayPromote(key, entry.createdAt, mark)) return;
     // Re-serializing gives L1 its own copy: the caller may change the object it was handed.
     const serialized = this.serialize(key, entry.value, policy);
     if (serialized !== undefined) this.l1.store({ key, entry, serialized });
   }
 
-  private prepare(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec): TierWrite | undefined {
+  private prepare(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec, createdAt: number): TierWrite | undefined {
     const serialized = this.serialize(key, value, policy);
     if (serialized === undefined) return undefined;
     const now = this.now();
     const expiresAt = now + jittered(this.ttlOf(key, value, policy, spec), policy.ttlJitter, this.parts.random);
     const staleUntil = expiresAt + spec.grace;
-    const entry = { value, createdAt: now, expiresAt, staleUntil, tags: spec.tagIds };
+    const entry = { value, createdAt, expiresAt, staleUntil, tags: spec.tagIds };
     // With fail-safe, Redis keeps the stale copy for the window past grace, so it can stand in for a failing factory.
     const keepUntil = policy.failSafe === undefined ? undefined : staleUntil + policy.failSafe.window;
     return { key, serialized, entry, codec: policy.codec, keepUntil };

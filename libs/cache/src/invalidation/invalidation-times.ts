@@ -12,6 +12,13 @@ import { script } from '../tiers/redis.tier';
  */
 export class InvalidationTimes {
   private readonly known = new Map<string, number>();
+  /**
+   * False while the bus is down: known times may miss invalidations made elsewhere, so every load
+   * reads them again from Redis instead of trusting the map.
+   */
+  trusted = true;
+  /** Bumped by `forget()`, so a load that was in flight then cannot store what it read before. */
+  private generation = 0;
 
   constructor(
     private readonly redisPrefix: string,
@@ -42,13 +49,18 @@ export class InvalidationTimes {
   async load(ids: readonly string[]): Promise<boolean> {
     if (this.l2 === undefined) return true;
     let missing: string[] | undefined;
-    for (const id of ids) if (!this.known.has(id)) (missing ??= []).push(id);
+    if (!this.trusted) missing = ids.length === 0 ? undefined : [...ids];
+    else for (const id of ids) if (!this.known.has(id)) (missing ??= []).push(id);
     if (missing === undefined) return true;
     const l2 = this.l2;
     const found = missing;
+    const generation = this.generation;
     const values = await l2.guard(() => this.read(l2, found), undefined);
     if (values === undefined) return false;
-    found.forEach((id, i) => this.remember(id, Number(values[i] ?? 0) || 0));
+    // Forgotten meanwhile (a lost bus message): what we read may predate it; do not store it.
+    if (generation !== this.generation) return false;
+    // Keep the later time: a bus message may have brought a newer one while the read was in flight.
+    found.forEach((id, i) => this.apply(id, Number(values[i] ?? 0) || 0));
     return true;
   }
 
@@ -75,6 +87,58 @@ export class InvalidationTimes {
   /** Forgets every cached time, so each is loaded afresh (after a lost bus message). */
   forget(): void {
     this.known.clear();
+    this.generation += 1;
+  }
+
+  /**
+   * Makes sure a dependency id (`dep:<key>`) has a record in Redis for at least `ttlMs`, so that deleting
+   * the key it names records a time (see `invalidateTracked`). Keys nobody depends on never get one.
+   */
+  async track(ids: readonly string[], ttlMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    if (this.l2 === undefined) {
+      for (const id of ids) if (!this.known.has(id)) this.remember(id, 0);
+      return;
+    }
+    const tier = this.l2.tier;
+    await this.l2.guard(() => Promise.all(ids.map((id) => tier.runScript(TRACK_SCRIPT, this.redisKey(id), Math.ceil(ttlMs)))), undefined);
+  }
+
+  /**
+   * Records an invalidation of those ids that something depends on (they were `track`ed), and returns
+   * them: deleting a key costs one small script call, and memory only when the key has dependents.
+   */
+  async invalidateTracked(ids: readonly string[], now: number): Promise<Array<[string, number]>> {
+    if (ids.length === 0) return [];
+    if (this.l2 === undefined) {
+      const hit = ids.filter((id) => this.known.has(id));
+      for (const id of hit) this.remember(id, now);
+      return hit.map((id) => [id, now]);
+    }
+    const l2 = this.l2;
+    const tier = l2.tier;
+    // One MGET finds the few ids that are tracked; only those get the script. Safe against a dependent
+    // that tracks K just after the MGET: it tracks before its factory runs, and by then K is already
+    // deleted or holds its new value, so that dependent cannot have read the old one.
+    const results = await l2.guard(async () => {
+      const existing = await this.read(l2, ids);
+      return Promise.all(ids.map((id, i) => (existing[i] === null ? 0 : tier.runScript(MAX_IF_TRACKED_SCRIPT, this.redisKey(id), now))));
+    }, undefined);
+    if (results === undefined) {
+      // Redis unreachable: whether they are tracked is unknown, so record them all, locally now and in
+      // Redis once it answers (the facade replays them); it costs a record for the outage only.
+      const times = new Map(ids.map((id) => [id, now] as const));
+      for (const id of ids) this.apply(id, now);
+      await this.l2.setTimes(times);
+      return [...times];
+    }
+    const applied: Array<[string, number]> = [];
+    ids.forEach((id, i) => {
+      if (Number(results[i]) !== 1) return;
+      this.apply(id, now);
+      applied.push([id, now]);
+    });
+    return applied;
   }
 
   private remember(id: string, time: number): void {
@@ -103,6 +167,17 @@ export class InvalidationTimes {
   }
 }
 
+// A dependency record: created with time 0, its TTL only ever extended (it must outlive every dependent).
+const TRACK_SCRIPT = script(`
+if redis.call('SET', KEYS[1], '0', 'NX', 'PX', ARGV[1]) then return 1 end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1`);
+// Like MAX_SCRIPT, but only where a dependency record exists; keeps its TTL.
+const MAX_IF_TRACKED_SCRIPT = script(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+if tonumber(ARGV[1]) > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
+return 1`);
 const MAX_SCRIPT = script(`
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end

@@ -65,6 +65,9 @@ export class CacheCounters {
   lockWaited = 0;
   lockTimeouts = 0;
   lockLost = 0;
+  /** Background refreshes started by refresh-ahead and by predictive warming. */
+  refreshAhead = 0;
+  predictiveRefreshes = 0;
   readonly latency = new CacheLatencies();
 
   /** Adds `other` into this one (totals over cache names). */
@@ -105,7 +108,7 @@ const NUMERIC_FIELDS: readonly NumericField[] = [
   'hits', 'misses', 'l1Hits', 'l1Misses', 'l2Hits', 'l2Misses', 'staleHits', 'factoryRuns', 'factoryErrors', 'l2Errors',
   'corrupt', 'notCacheable', 'tooLarge', 'evictions', 'sets', 'deletes', 'invalidations', 'semanticHits', 'similaritySum',
   'tokensSaved', 'costSaved', 'failSafe', 'softTimeouts', 'hardTimeouts', 'lockAcquired', 'lockWaited', 'lockTimeouts',
-  'lockLost',
+  'lockLost', 'refreshAhead', 'predictiveRefreshes',
 ];
 export const LATENCY_FIELDS: readonly (keyof CacheLatencies)[] = ['l1Get', 'l2Get', 'l2Set', 'l2Delete', 'l2Invalidate', 'factory'];
 
@@ -163,8 +166,22 @@ export interface CacheStats {
   lock: { acquired: number; waited: number; timedOut: number; lost: number };
   /** Bytes of values before and after compression (only values that were compressed). */
   compression: { values: number; bytesIn: number; bytesOut: number; ratio: number | undefined };
-  /** The invalidation bus, once there is one (`enabled: false` until then). */
-  bus: { enabled: boolean; connected: boolean | undefined; published: number; received: number; reconnects: number };
+  /**
+   * The invalidation bus (`enabled: false` without Redis or with `bus: false`). `state: 'down'` means L1 is
+   * bypassed until the bus is back (and L1 reconciled); `reconciles` counts those reconciliations.
+   */
+  bus: {
+    enabled: boolean;
+    connected: boolean | undefined;
+    state: 'up' | 'down' | 'disabled';
+    published: number;
+    received: number;
+    reconciles: number;
+    /** Publish on another instance to applied here, over the last 1024 messages, and the longest ever (ms). */
+    delayMs: { p50: number; p99: number; max: number };
+  };
+  /** Background refreshes: refresh-ahead (a read late in the TTL) and predictive warming. */
+  refreshes: { ahead: number; predictive: number };
   saved: { tokens: number; cost: number };
   latency: LatencyStats;
   /** Per cache name. */

@@ -29,7 +29,8 @@ export class CacheTelemetry {
   evictions = 0;
   /** Values that were compressed on their way to Redis: how many, and their bytes before and after. */
   readonly compression = { values: 0, bytesIn: 0, bytesOut: 0 };
-  readonly bus = { published: 0, received: 0, reconnects: 0 };
+  /** Invalidation bus traffic; `reconnects` counts resubscriptions after a gap (each reconciled L1). */
+  readonly bus = { published: 0, received: 0, reconnects: 0, maxDelayMs: 0 };
   private busConnected: (() => boolean) | undefined;
   private readonly byName = new Map<string, CacheCounters>();
   /** Escaped name segment → name, to attribute a fault on a full key to its cache. */
@@ -109,6 +110,10 @@ export class CacheTelemetry {
 
   busReconnected(): void {
     this.bus.reconnects += 1;
+  }
+
+  busDelay(ms: number): void {
+    if (ms > this.bus.maxDelayMs) this.bus.maxDelayMs = ms;
   }
 
   /** The bus registers how to tell whether its subscriber connection is up; unset means there is no bus. */

@@ -53,6 +53,8 @@ export class L2Facade {
   private disposed = false;
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
   onOverflow: (() => Promise<void>) | undefined;
+  /** Told what was replayed once Redis is back (the bus announces it to the other instances). */
+  onReplayed: ((keys: string[], times: ReadonlyMap<string, number>) => void) | undefined;
   /** Writes the invalidation time of a tag or namespace; set by the invalidation registry. */
   writeTimes: ((times: ReadonlyMap<string, number>) => Promise<void>) | undefined;
 
@@ -284,6 +286,8 @@ export class L2Facade {
     for (const key of keys) this.pendingDeletes.delete(key);
     for (const [id, time] of times) if (this.pendingTimes.get(id) === time) this.pendingTimes.delete(id);
     if (overflowed) this.overflowed = false;
+    // After the circuit has closed (this runs just before), so the announcement can use Redis.
+    if (keys.length + times.size > 0) setImmediate(() => this.onReplayed?.(keys, times));
     if (keys.length + times.size > 0 || overflowed) {
       this.options.logger.log(
         `Redis tier: replayed ${keys.length} deletes and ${times.size} invalidations made while it was unreachable` +

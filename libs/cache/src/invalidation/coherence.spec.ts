@@ -1,0 +1,61 @@
+import { CacheTelemetry } from '../observability/telemetry';
+import { MemoryTier } from '../tiers/memory.tier';
+import type { BusMessage } from './bus';
+import { L1Coherence } from './coherence';
+import { InvalidationTimes } from './invalidation-times';
+
+describe('L1Coherence', () => {
+  const setup = () => {
+    const l1 = new MemoryTier({ maxEntries: 100, maxBytes: 1 << 20, parse: (s) => JSON.parse(s.text) });
+    const times = new InvalidationTimes('p:__inv:', undefined, 1000);
+    const counters = new CacheTelemetry([]);
+    const coherence = new L1Coherence(l1, undefined, times, counters);
+    const store = (key: string, createdAt = 1) =>
+      l1.store({ key, entry: { value: key, createdAt, expiresAt: 1e15, staleUntil: 1e15, tags: ['tag:x'] }, serialized: { text: JSON.stringify(key), tagged: false } });
+    const message = (m: Partial<BusMessage>): BusMessage => ({ o: 'other', at: performance.timeOrigin + performance.now(), ...m });
+    return { l1, times, counters, coherence, store, message };
+  };
+
+  it('a read in flight when its key is deleted elsewhere does not promote; other keys still do', () => {
+    const { coherence, message } = setup();
+    const mark = coherence.mark();
+    coherence.message(message({ k: ['a'] }));
+    expect(coherence.mayPromote('a', 10, mark)).toBe(false);
+    expect(coherence.mayPromote('b', 10, mark)).toBe(true);
+    expect(coherence.mayPromote('a', 10, coherence.mark())).toBe(true); // a read begun after the drop
+  });
+
+  it('a read that fetched the very write a message announces may promote it, an older one may not', () => {
+    const { coherence, message } = setup();
+    const mark = coherence.mark();
+    coherence.message(message({ k: ['a'], c: 500 }));
+    expect(coherence.mayPromote('a', 500, mark)).toBe(true);
+    expect(coherence.mayPromote('a', 499, mark)).toBe(false);
+    expect(coherence.mayStore('a', mark)).toBe(false); // our own write raced theirs: L1 stays out of it
+  });
+
+  it('drops the named keys and the keys a pattern matches, and applies times', () => {
+    const { l1, times, coherence, store, message } = setup();
+    for (const key of ['p:n:c:user%3A1', 'p:n:c:user%3A2', 'p:n:c:order%3A1', 'p:n:c:x']) store(key);
+    coherence.message(message({ k: ['p:n:c:x'], p: ['p:n:c:user%3A*'], t: [['tag:x', 5]] }));
+    expect([...l1.keys()]).toEqual(['p:n:c:order%3A1']);
+    expect(times.isCurrent({ value: 1, createdAt: 5, expiresAt: 9, staleUntil: 9, tags: ['tag:x'] }, 'ns')).toBe(false);
+    expect(times.isCurrent({ value: 1, createdAt: 6, expiresAt: 9, staleUntil: 9, tags: ['tag:x'] }, 'ns')).toBe(true);
+  });
+
+  it('down: times are not trusted and in-flight reads do not promote; up again: L1 cleared, times forgotten, counted', () => {
+    const { l1, times, counters, coherence, store } = setup();
+    coherence.up(); // the first subscription is not a reconcile
+    expect(counters.bus.reconnects).toBe(0);
+    store('a');
+    times.apply('tag:x', 0);
+    const mark = coherence.mark();
+    coherence.down();
+    expect(times.trusted).toBe(false);
+    expect(coherence.mayPromote('z', 1, mark)).toBe(false);
+    coherence.up();
+    expect(times.trusted).toBe(true);
+    expect(l1.entries).toBe(0);
+    expect(counters.bus.reconnects).toBe(1);
+  });
+});

@@ -1,0 +1,173 @@
+import type { L2Facade } from '../tiers/l2.facade';
+import type { MemoryTier } from '../tiers/memory.tier';
+import { type BusChange, type BusListener, type BusMessage, type BusState, type InvalidationBus, preciseNow } from './bus';
+import type { InvalidationTimes } from './invalidation-times';
+import { globMatcher } from './patterns';
+
+
+/** Where the coherence layer reports bus traffic (`CacheTelemetry` implements it, for stats and metrics). */
+export interface BusMeter {
+  busPublished(): void;
+  busReceived(): void;
+  /** The bus came back after a gap, and L1 was reconciled. */
+  busReconnected(): void;
+  /** Publish-to-apply delay of one message received, in ms. */
+  busDelay(ms: number): void;
+}
+
+/**
+ * Keeps this instance's L1 and its known invalidation times in step with the other instances
+ * (DESIGN principle 2). It applies what the bus brings, announces what this instance changed, and
+ * decides when L1 can be trusted at all:
+ *
+ * - bus up: L1 is trusted; a message from another instance drops the keys it names (or matches) and
+ *   records the invalidation times it carries.
+ * - bus down while Redis answers: messages may be getting lost, so L1 is bypassed (reads go to Redis)
+ *   and invalidation times are read from Redis on every load. The bound on serving an invalidated value
+ *   is therefore the time it takes to notice the bus is down: at once for a closed socket, at most
+ *   `pingInterval + pingTimeout` for a silent one.
+ * - bus back: whatever was published meanwhile is lost, so L1 is cleared and every known time forgotten
+ *   (reconcile) before L1 is trusted again.
+ * - Redis itself unreachable: nobody can invalidate through it, and the cache degrades as it always
+ *   does: L1 serves (principle 1). Invalidations made meanwhile are replayed and announced once Redis is
+ *   back, and the bus reconciles when it resubscribes.
+ *
+ * A read from Redis that was in flight while another instance's message dropped its key may have fetched
+ * the bytes just deleted: `mark()` before the read and `mayPromote()` after it say whether what it read
+ * may still go into L1 (see there).
+ */
+export class L1Coherence implements BusListener {
+  private bus: InvalidationBus | undefined;
+  private everUp = false;
+  /** Moves on every drop this instance is told about. */
+  private seq = 0;
+  /** `seq` at the last drop of everything (reconcile, pattern, forgotten drops). */
+  private wipedAt = 0;
+  /** The last drop of each key: its `seq`, and the oldest entry that may still be kept (set) or none (delete). */
+  private readonly drops = new Map<string, { seq: number; floor: number }>();
+  /** Publish-to-apply delays of the last messages received (ms; across hosts this includes clock skew). */
+  private readonly delays = new Float64Array(1024);
+  private delayCount = 0;
+
+  constructor(
+    private readonly l1: MemoryTier | undefined,
+    private readonly l2: L2Facade | undefined,
+    private readonly times: InvalidationTimes,
+    private readonly meter: BusMeter,
+  ) {}
+
+  attach(bus: InvalidationBus): void {
+    this.bus = bus;
+    this.times.trusted = bus.up;
+  }
+
+  get busState(): BusState {
+    return this.bus === undefined ? 'disabled' : this.bus.state;
+  }
+
+  /** Whether an L1 entry may be served (hot path: one field read when the bus is up). */
+  get trustL1(): boolean {
+    const bus = this.bus;
+    return bus === undefined || bus.up || this.l2 === undefined || !this.l2.available;
+  }
+
+  /** Taken before a read from Redis (or a write) whose result may go into L1. */
+  mark(): number {
+    return this.seq;
+  }
+
+  /**
+   * Whether an entry read from Redis after `mark` may be put into L1: yes unless its key was dropped
+   * since, by a delete or by a write of something newer than it (a write message carries the creation
+   * time of what it wrote, so reading that very write back is fine).
+   */
+  mayPromote(key: string, createdAt: number, mark: number): boolean {
+    if (this.seq === mark) return true;
+    if (this.wipedAt > mark) return false;
+    const drop = this.drops.get(key);
+    return drop === undefined || drop.seq <= mark || createdAt >= drop.floor;
+  }
+
+  /** Whether this instance's own write, begun at `mark`, may go into L1: not if another one dropped the key meanwhile. */
+  mayStore(key: string, mark: number): boolean {
+    if (this.seq === mark) return true;
+    if (this.wipedAt > mark) return false;
+    const drop = this.drops.get(key);
+    return drop === undefined || drop.seq <= mark;
+  }
+
+  /** Tells the other instances about a change that has reached Redis. */
+  async announce(change: BusChange): Promise<void> {
+    if (this.bus === undefined) return;
+    if ((change.k?.length ?? 0) + (change.t?.length ?? 0) + (change.p?.length ?? 0) === 0) return;
+    if (await this.bus.publish(change)) this.meter.busPublished();
+  }
+
+  /** Drops L1 keys matching a SCAN pattern in this instance; returns how many. */
+  dropMatching(pattern: string): number {
+    if (this.l1 === undefined) return 0;
+    const matches = globMatcher(pattern);
+    let dropped = 0;
+    for (const key of [...this.l1.keys()]) {
+      if (!matches(key)) continue;
+      this.l1.remove(key);
+      dropped += 1;
+    }
+    return dropped;
+  }
+
+  message(message: BusMessage): void {
+    this.meter.busReceived();
+    const received = preciseNow();
+    if (message.t) for (const [id, time] of message.t) this.times.apply(id, time);
+    if (message.k) {
+      const floor = typeof message.c === 'number' ? message.c : Number.POSITIVE_INFINITY;
+      for (const key of message.k) {
+        this.seq += 1;
+        this.drops.set(key, { seq: this.seq, floor });
+        this.l1?.remove(key);
+      }
+      // Bounded: forgetting old drops is safe as long as reads begun before are treated as wiped.
+      if (this.drops.size > 10_000) this.wipe();
+    }
+    if (message.p) {
+      this.wipe();
+      for (const pattern of message.p) this.dropMatching(pattern);
+    }
+    const delay = received - message.at;
+    if (Number.isFinite(delay)) {
+      this.delays[this.delayCount++ % this.delays.length] = delay;
+      this.meter.busDelay(delay);
+    }
+  }
+
+  /** The bus delay (publish on another instance to applied here) over the last 1024 messages. */
+  delayPercentiles(): { p50: number; p99: number } {
+    const n = Math.min(this.delayCount, this.delays.length);
+    if (n === 0) return { p50: 0, p99: 0 };
+    const sorted = this.delays.slice(0, n).sort();
+    const at = (q: number) => Math.round(sorted[Math.min(n - 1, Math.floor(q * n))] * 100) / 100;
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+
+  down(): void {
+    this.times.trusted = false;
+    this.wipe();
+  }
+
+  up(): void {
+    // Messages published while we were not subscribed are lost: trust nothing we held before.
+    this.wipe();
+    this.l1?.clear();
+    this.times.forget();
+    this.times.trusted = true;
+    if (this.everUp) this.meter.busReconnected();
+    this.everUp = true;
+  }
+
+  private wipe(): void {
+    this.seq += 1;
+    this.wipedAt = this.seq;
+    this.drops.clear();
+  }
+}

@@ -1,0 +1,60 @@
+import { type RedisClusterProcess, startCluster, waitFor } from '../../../test/harness';
+import { CacheFactory } from './cache-factory';
+import { WITHOUT_KEYS } from './invalidation-suite';
+
+/** The bus and pattern invalidation on a real Redis Cluster (3 masters, KEYS renamed away). */
+describe('Invalidation on a Redis Cluster', () => {
+  let cluster: RedisClusterProcess;
+  const apps = new CacheFactory();
+  let n = 0;
+  const options = () => ({ redis: { cluster: [...cluster.startupNodes] }, prefix: `cl${++n}` });
+
+  beforeAll(async () => {
+    cluster = await startCluster({ masters: 3, replicasPerMaster: 0, config: WITHOUT_KEYS });
+  }, 60_000);
+  afterEach(() => apps.closeAll());
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('the bus subscribes on a node and carries deletes and tag times between instances', async () => {
+    const shared = options();
+    const a = await apps.create(shared);
+    const b = await apps.create(shared);
+    expect(a.cache.stats().bus.state).toBe('up');
+    expect(b.cache.stats().bus.state).toBe('up');
+    await a.cache.set('k', 'v1', { tags: ['t'] });
+    await a.cache.set('other', 'o', { tags: ['u'] });
+    expect(await b.cache.getMany(['k', 'other'])).toEqual(['v1', 'o']);
+    await a.cache.delete('k');
+    await waitFor(async () => (await b.cache.get('k')) === undefined, { message: 'B to drop k' });
+    await a.cache.invalidateTags(['u']);
+    await waitFor(async () => (await b.cache.get('other')) === undefined, { message: 'B to apply the tag time' });
+
+    // Every subscriber connection killed on every node: B resubscribes (on any node) and reconciles.
+    for (const master of cluster.masters) await master.client().client('KILL', 'TYPE', 'pubsub');
+    await waitFor(() => b.cache.stats().bus.reconciles >= 1 && b.cache.stats().bus.state === 'up', { timeoutMs: 10_000 });
+    await a.cache.set('k', 'v2');
+    expect(await b.cache.get('k')).toBe('v2');
+    await a.cache.set('k', 'v3');
+    await waitFor(async () => (await b.cache.get('k')) === 'v3', { message: 'B to hear from A again' });
+  });
+
+  it('invalidatePattern scans every master and leaves no matching key anywhere', async () => {
+    const shared = options();
+    const a = await apps.create(shared);
+    const b = await apps.create(shared);
+    await a.cache.setMany(Array.from({ length: 300 }, (_, i) => ({ key: `doc:${i}`, value: i })));
+    await a.cache.setMany(Array.from({ length: 30 }, (_, i) => ({ key: `keep:${i}`, value: i })));
+    expect(await b.cache.get('doc:7')).toBe(7);
+    const pattern = a.cache.keyOf('doc:') + '*';
+    const perMaster = async () =>
+      Promise.all(cluster.masters.map(async (m) => (await m.client().scan('0', 'MATCH', pattern, 'COUNT', 10_000))[1].length));
+    const before = await perMaster();
+    expect(before.every((count) => count > 0)).toBe(true); // the keys really are spread over the masters
+    expect(await a.cache.invalidatePattern('doc:*')).toBe(300);
+    expect(await perMaster()).toEqual([0, 0, 0]);
+    await waitFor(async () => (await b.cache.get('doc:7')) === undefined, { message: 'B to drop its L1 copy' });
+    expect(await b.cache.get('keep:3')).toBe(3);
+  });
+});

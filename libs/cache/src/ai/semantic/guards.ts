@@ -135,32 +135,35 @@ export function guardConflict(a: PromptSignature, b: PromptSignature, options: S
   if (options.quotes !== false && !sameList(a.quotes, b.quotes)) return 'quotes';
   if (options.entities !== false && !entitiesAgree(a, b)) return 'entities';
   if (options.relations !== false && relationsConflict(a.relations, b.relations)) return 'relations';
-  const setA = new Set(a.content);
+  let contentA = a.content;
+  let setA = new Set(contentA);
   const setB = new Set(b.content);
-  let onlyA = [...setA].filter((w) => !setB.has(w));
-  let onlyB = [...setB].filter((w) => !setA.has(w));
-  if (options.typos === true && onlyA.length > 0 && onlyB.length > 0) [onlyA, onlyB] = withoutTypos(onlyA, onlyB, setA, setB);
+  if (options.typos === true) {
+    // A word of A one edit from a word of B is read as that word.
+    const aliases = typoAliases([...setA].filter((w) => !setB.has(w)), [...setB].filter((w) => !setA.has(w)));
+    if (aliases.size > 0) {
+      contentA = contentA.map((w) => aliases.get(w) ?? w);
+      setA = new Set(contentA);
+    }
+  }
+  const onlyA = [...setA].filter((w) => !setB.has(w));
+  const onlyB = [...setB].filter((w) => !setA.has(w));
   if (options.substitutions !== false && onlyA.length > 0 && onlyB.length > 0) return 'substitutions';
   if (onlyA.length + onlyB.length > (options.maxAddedWords ?? 0)) return 'addedWords';
-  if (options.order !== false && !sameOrderUpToRotation(a.content, b.content, setA, setB)) return 'order';
+  if (options.order !== false && !sameOrderUpToRotation(contentA, b.content, setA, setB)) return 'order';
   return undefined;
 }
 
-/** Pairs off words one edit apart; each pair counts as one shared word (added to both sets for the order check). */
-function withoutTypos(onlyA: string[], onlyB: string[], setA: Set<string>, setB: Set<string>): [string[], string[]] {
-  const restB = [...onlyB];
-  const restA: string[] = [];
-  for (const a of onlyA) {
-    const j = a.length >= 7 ? restB.findIndex((b) => b.length >= 7 && oneEditApart(a, b)) : -1;
-    if (j < 0) {
-      restA.push(a);
-      continue;
-    }
-    const [b] = restB.splice(j, 1);
-    setA.add(b);
-    setB.add(a);
+/** Pairs words of 7+ letters one edit apart, each word at most once: A's word → B's word. */
+function typoAliases(onlyA: readonly string[], onlyB: readonly string[]): Map<string, string> {
+  const aliases = new Map<string, string>();
+  const free = [...onlyB];
+  for (const word of onlyA) {
+    if (word.length < 7) continue;
+    const j = free.findIndex((other) => other.length >= 7 && oneEditApart(word, other));
+    if (j >= 0) aliases.set(word, free.splice(j, 1)[0]);
   }
-  return [restA, restB];
+  return aliases;
 }
 
 /** Damerau distance ≤ 1. */

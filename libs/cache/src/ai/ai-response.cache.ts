@@ -40,6 +40,8 @@ interface Outcome {
   response: AiResponse<unknown>;
   stored: boolean;
   skipped?: AiSkipReason;
+  /** Until when a stored answer is fresh. */
+  freshUntil?: number;
 }
 
 /** A call (or stream) in progress for one key: later identical requests wait for it instead of calling. */
@@ -147,7 +149,7 @@ export class AiResponseCache {
       const response = await this.invoke(call);
       return { response, status: 'miss', key: fp.key, stored: false, skipped: 'inputTooLong' };
     }
-    const found = options.refresh ? { probe: undefined } : await this.lookup(fp, options);
+    const found = options.refresh ? { probe: undefined } : await this.find(fp, options);
     if (found.hit) {
       if (found.hit.status === 'stale') this.refreshInBackground(fp, () => this.invoke(call), options);
       return found.hit as AiCacheResult<T>;
@@ -175,7 +177,7 @@ export class AiResponseCache {
     counters.requests += 1;
     const fp = this.fingerprint(request);
     const cacheable = fp.inputLength <= this.shared.options.maxInputLength;
-    const found = options.refresh || !cacheable ? { probe: undefined } : await this.lookup(fp, options);
+    const found = options.refresh || !cacheable ? { probe: undefined } : await this.find(fp, options);
     if (found.hit) {
       if (found.hit.status === 'stale') this.refreshInBackground(fp, () => collect(call), options);
       const { status, similarity, key, saved } = found.hit;
@@ -211,6 +213,19 @@ export class AiResponseCache {
     return { status: 'miss', key: fp.key, stream: recording.read(), response: recording.result };
   }
 
+  /**
+   * The cached answer (exact, stale or semantic) without calling anything: undefined on a miss. A stale
+   * answer is returned with status 'stale' and not refreshed (there is no call to refresh it with).
+   */
+  async lookup<T = string>(request: AiRequest, options: AiCallOptions = {}): Promise<AiCacheResult<T> | undefined> {
+    const counters = this.shared.counters;
+    counters.requests += 1;
+    const fp = this.fingerprint(request);
+    const found = fp.inputLength > this.shared.options.maxInputLength ? { hit: undefined } : await this.find(fp, options);
+    if (found.hit === undefined) counters.misses += 1;
+    return found.hit as AiCacheResult<T> | undefined;
+  }
+
   /** Stores an answer you already have (rules apply as for `getOrCall`). Resolves whether it was stored. */
   async store<T>(request: AiRequest, response: AiResponse<T>, options: AiCallOptions & { latencyMs?: number } = {}): Promise<boolean> {
     const fp = this.fingerprint(request);
@@ -239,10 +254,25 @@ export class AiResponseCache {
         this.shared.warnOnce('embed', `AI cache: embedding failed, answers are cached exactly only: ${String(error)}`);
       }
     }
-    const results = await Promise.all(
-      prepared.map((p) => this.save(p.fp, p.response, 0, p.fp.semanticText ? probes.get(p.fp.semanticText) : undefined, { ttl: p.ttl })),
-    );
-    return results.filter((r) => r.stored).length;
+    const outcomes = await Promise.all(prepared.map((p) => this.save(p.fp, p.response, 0, undefined, { ttl: p.ttl, semantic: false })));
+    // Vectors go in one append per scope (and per 500), not one per answer.
+    if (semantic) {
+      const byScope = new Map<string, { scope: SemanticScope; model: string; items: Array<{ probe: SemanticProbe; key: string; expiresAt: number }> }>();
+      prepared.forEach((p, i) => {
+        const probe = p.fp.semanticText === undefined ? undefined : probes.get(p.fp.semanticText);
+        const expiresAt = outcomes[i].freshUntil;
+        if (probe === undefined || expiresAt === undefined) return;
+        const scope = this.scopeOf(p.fp);
+        let group = byScope.get(p.fp.scope);
+        if (group === undefined) byScope.set(p.fp.scope, (group = { scope, model: p.fp.model, items: [] }));
+        group.items.push({ probe, key: p.fp.key, expiresAt });
+      });
+      for (const { scope, model, items } of byScope.values()) {
+        for (let i = 0; i < items.length; i += 500) await semantic.addMany(scope, items.slice(i, i + 500));
+        this.shared.registry.rememberScope(this.view.keyOf('__semscopes'), semantic.logKeyOf(scope), model);
+      }
+    }
+    return outcomes.filter((o) => o.stored).length;
   }
 
   /** Every answer of a model becomes a miss: in this tenant, or (from the root view) in every tenant. */
@@ -286,7 +316,7 @@ export class AiResponseCache {
   }
 
   /** Exact, then semantic. A stale exact answer is returned as such (the caller refreshes it). */
-  private async lookup(fp: RequestFingerprint, options: AiCallOptions): Promise<Lookup> {
+  private async find(fp: RequestFingerprint, options: AiCallOptions): Promise<Lookup> {
     const record = await this.read(fp.key);
     const now = this.shared.stack.now();
     if (record !== undefined) {
@@ -388,7 +418,7 @@ export class AiResponseCache {
     shared.counters.stored += 1;
     if (this.settings.tenant !== undefined) await shared.registry.rememberTenant(this.tenantsKey(), this.settings.tenant);
     await this.index(fp, probe, options, record.freshUntil);
-    return { response, stored: true };
+    return { response, stored: true, freshUntil: record.freshUntil };
   }
 
   private async index(fp: RequestFingerprint, probe: SemanticProbe | undefined, options: AiCallOptions, expiresAt: number): Promise<void> {

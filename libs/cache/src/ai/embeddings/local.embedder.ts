@@ -7,6 +7,7 @@ export interface LocalEmbedderOptions {
 }
 
 const WORD = 1;
+const SURFACE = 0.3; // the word as written: an exact word scores above a synonym or another form of it
 const STOPWORD = 0.3;
 const BIGRAM = 0.7;
 const CHARS = 0.5; // shared by all character trigrams of one word
@@ -41,11 +42,13 @@ export class LocalEmbeddingProvider implements EmbeddingProvider {
 
   embedOne(text: string): Float32Array {
     const vector = new Float32Array(this.dimensions);
-    const words = tokenize(text).map((t) => t.canon);
     let previous: string | undefined;
-    for (const word of words) {
+    for (const token of tokenize(text)) {
+      const word = token.canon;
       const stop = STOPWORDS.has(word);
       this.add(vector, 'w' + word, stop ? STOPWORD : WORD);
+      const surface = token.surface.toLowerCase();
+      if (!stop && surface !== word) this.add(vector, 's' + surface, SURFACE);
       // Negations are counted by the guards; in the bigram chain they would only make word order matter.
       if (stop || NEGATIONS.has(word)) continue;
       if (previous !== undefined) this.add(vector, 'b' + previous + ' ' + word, BIGRAM);

@@ -13,8 +13,10 @@ export interface PromptSignature {
   readonly negations: number;
   /** Quoted strings, exact (only whitespace normalized), sorted. */
   readonly quotes: readonly string[];
-  /** Identifiers and names: `getUser`, file.txt, v2, API, a capitalized word inside a sentence. Sorted, unique. */
+  /** Identifiers and names, in lower case, unstemmed: `getuser`, file.txt, v2, api, a capitalized word inside a sentence. Sorted, unique. */
   readonly entities: readonly string[];
+  /** Every word that is not a stopword, in lower case and unstemmed (where the other prompt's names are looked up). Sorted, unique. */
+  readonly words: readonly string[];
   /** Content words in order (stopwords, negations, relations and numbers left out). */
   readonly content: readonly string[];
   /** Relation words with their object, "to>fahrenheit", sorted. */
@@ -88,6 +90,7 @@ export function signatureOf(prompt: string): PromptSignature {
   const numbers: string[] = [];
   const content: string[] = [];
   const entities = new Set<string>();
+  const words = new Set<string>();
   const relations: string[] = [];
   const persons = new Set<string>();
   let negations = 0;
@@ -102,9 +105,11 @@ export function signatureOf(prompt: string): PromptSignature {
       const infinitive = canon === 'to' && i > 0 && INFINITIVE_BEFORE.has(tokens[i - 1].canon);
       if (!infinitive) relations.push(`${RELATION_FAMILY.get(canon) ?? canon}>${nextContent(tokens, i) ?? ''}`);
     } else if (!STOPWORDS.has(canon)) content.push(canon);
-    if (isEntity(token, shouting)) entities.add(canon);
+    const lower = token.surface.toLowerCase();
+    if (isEntity(token, shouting)) entities.add(lower);
+    if (!STOPWORDS.has(canon)) words.add(lower);
   });
-  return { numbers, operators, negations, quotes, entities: [...entities].sort(), content, relations: relations.sort(), persons: [...persons].sort() };
+  return { numbers, operators, negations, quotes, entities: [...entities].sort(), words: [...words].sort(), content, relations: relations.sort(), persons: [...persons].sort() };
 }
 
 function nextContent(tokens: readonly Token[], from: number): string | undefined {
@@ -186,10 +191,10 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** Every name or identifier of one prompt appears (as a word) in the other. */
+/** Every name or identifier of one prompt appears, as written (case aside), in the other: getUsers is not getUser. */
 function entitiesAgree(a: PromptSignature, b: PromptSignature): boolean {
-  const wordsA = new Set([...a.content, ...a.entities]);
-  const wordsB = new Set([...b.content, ...b.entities]);
+  const wordsA = new Set(a.words);
+  const wordsB = new Set(b.words);
   return a.entities.every((e) => wordsB.has(e)) && b.entities.every((e) => wordsA.has(e));
 }
 
@@ -251,6 +256,7 @@ export function encodeSignature(signature: PromptSignature): string {
     signature.negations,
     signature.quotes,
     signature.entities,
+    signature.words,
     signature.content,
     signature.relations,
     signature.persons,
@@ -258,8 +264,8 @@ export function encodeSignature(signature: PromptSignature): string {
 }
 
 export function decodeSignature(text: string): PromptSignature {
-  const [numbers, operators, negations, quotes, entities, content, relations, persons] = JSON.parse(text) as [
-    string[], string[], number, string[], string[], string[], string[], string[],
+  const [numbers, operators, negations, quotes, entities, words, content, relations, persons] = JSON.parse(text) as [
+    string[], string[], number, string[], string[], string[], string[], string[], string[],
   ];
-  return { numbers, operators, negations, quotes, entities, content, relations, persons };
+  return { numbers, operators, negations, quotes, entities, words, content, relations, persons };
 }

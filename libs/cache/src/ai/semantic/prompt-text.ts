@@ -56,8 +56,8 @@ export function tokenize(text: string): Token[] {
 export function canonical(word: string): string {
   let w = word.toLowerCase().replace(/[’']s$/, '');
   if (/^\d/.test(w)) return canonicalNumber(w);
-  // Identifiers are names, not words: getUsers is not getUser.
-  if (/[a-z][A-Z]/.test(word) || /[^a-z’']/.test(w)) return w;
+  // Identifiers (digits, dots, dashes, underscores) are names, not words: nothing to stem or fold.
+  if (/[^a-z’']/.test(w)) return w;
   const number = NUMBER_WORDS.get(w);
   if (number !== undefined) return number;
   w = stem(w);
@@ -100,7 +100,7 @@ const NUMBER_WORDS = new Map<string, string>(
 
 // A small, conservative fold of words that mean the same in a request. Each line is one meaning.
 const SYNONYM_GROUPS = [
-  'change modify alter edit update',
+  'change modify alter edit',
   'delete remove erase',
   'buy purchase',
   'start begin',

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|',
     ...result.figures.map((f) => `| ${f.name} | ${f.samples} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${ms(f.max)} |`),
     '',
-    `- rephrased prompts found: ${(100 * result.hitRate).toFixed(1)}%`,
+    `- rephrased prompts found: ${(100 * result.hitRate).toFixed(1)}% with the blocking key, ${(100 * result.scanHitRate).toFixed(1)}% with the scan`,
     `- cold load (first lookup of a new instance, reading every vector from Redis): ${ms(result.coldLoadMs)} ms`,
     `- memory per entry: ${result.bytesPerEntry.measuredHeap === undefined ? 'n/a (run with --expose-gc)' : `${Math.round(result.bytesPerEntry.measuredHeap)} B measured (heap + array buffers of a fresh instance after loading)`}; ${Math.round(result.bytesPerEntry.estimated)} B counted by the index`,
     `- filling ${result.entries.toLocaleString('en')} answers through warmUp: ${result.fillSeconds.toFixed(1)} s`,

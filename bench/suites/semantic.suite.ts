@@ -3,10 +3,11 @@
  * operation and parameters), on a real redis-server started for the run.
  *
  * Measured, each over the same query mix:
- * - `lookup (hit)`: `AiResponseCache.lookup()` of a rephrased cached prompt: embed, exact GET (miss),
- *   XRANGE of the scope's stream (empty), index search, guards, MGET of the answer.
- * - `lookup (miss)`: the same for a prompt that is not there.
- * - `index search`: the in-memory search alone (sign-code prefilter, int8 re-rank).
+ * - `lookup, hit`: `AiResponseCache.lookup()` of a rephrased cached prompt: embed, exact GET (miss),
+ *   XRANGE of the scope's stream (empty), index search, guards, MGET of the answer; `miss`: the same
+ *   for a prompt that is not there. Once with the default guards (the blocking key finds candidates in
+ *   O(1)), once with relaxed guards (typo tolerance: no blocking key, the sign codes are scanned).
+ * - `index alone`: the in-memory search alone, both ways.
  * - `brute force`: the naive alternative: a Float32 cosine against every vector, same queries.
  * - cold load: the first lookup of a fresh instance, which reads the 100,000 vectors from Redis.
  * - memory per entry: heap + array buffers of that fresh instance's index, over the entries.
@@ -14,12 +15,13 @@
 import 'reflect-metadata';
 import os from 'node:os';
 import { Test } from '@nestjs/testing';
-import { AiCacheModule, AiResponseCache, CacheModule, SemanticCache } from '@strata/cache';
+import { AiCacheModule, AiResponseCache, CacheModule, SemanticCache, type SemanticGuardOptions } from '@strata/cache';
 import type { INestApplicationContext } from '@nestjs/common';
 import Redis from 'ioredis';
 import { startRedis } from '../../test/harness';
 import { VectorIndex } from '../../libs/cache/src/ai/semantic/vector-index';
 import { decodeRecord } from '../../libs/cache/src/ai/semantic/vector-record';
+import { blockOf } from '../../libs/cache/src/ai/semantic/guards';
 
 export interface LatencyFigure {
   name: string;
@@ -36,6 +38,7 @@ export interface SemanticBenchResult {
   coldLoadMs: number;
   bytesPerEntry: { measuredHeap: number | undefined; estimated: number };
   hitRate: number;
+  scanHitRate: number;
   figures: LatencyFigure[];
   machine: string;
   loadAverage: string;
@@ -87,7 +90,7 @@ async function loadStream(url: string, rows = true): Promise<{ index: VectorInde
         const record = decodeRecord(fields[1]);
         if (record === undefined) continue;
         index ??= new VectorIndex(record.vector.q.length);
-        index.add(record.vector, record.key, record.signature, record.expiresAt);
+        index.add(record.vector, record.key, record.signature, record.expiresAt, record.block);
         if (rows) vectors.push(Float32Array.from(record.vector.q, (x) => x * record.vector.scale));
       }
       if (batch.length < 5000) break;
@@ -119,11 +122,11 @@ function percentiles(name: string, samples: number[]): LatencyFigure {
   return { name, samples: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] };
 }
 
-async function app(url: string): Promise<INestApplicationContext> {
+async function app(url: string, guards: SemanticGuardOptions = {}): Promise<INestApplicationContext> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       CacheModule.forRoot({ logger: silent, redis: url, prefix: 'bench', caches: { ai: { ttl: '1d' } }, memory: { maxEntries: 200_000, maxBytes: 256 * 1024 * 1024 } }),
-      AiCacheModule.forRoot({ ttl: { qa: '1d' }, adaptiveTtl: false }),
+      AiCacheModule.forRoot({ ttl: { qa: '1d' }, adaptiveTtl: false, semantic: { guards } }),
     ],
   }).compile();
   return moduleRef.init();
@@ -179,26 +182,41 @@ export async function run(options: { entries?: number; queries?: number; log?: (
     const hitQueries = Array.from({ length: queries / 2 }, () => rephrase(prompt(Math.floor(next() * entries))));
     const missQueries = Array.from({ length: queries / 2 }, (_, i) => `How do I frobnicate my ${NOUNS[i % NOUNS.length]} in the quantum console ${i}?`);
 
-    const hitTimes: number[] = [];
-    const missTimes: number[] = [];
-    let hits = 0;
-    for (let i = 0; i < queries / 2; i++) {
-      let t = performance.now();
-      const hit = await readerAi.lookup(request(hitQueries[i]));
-      hitTimes.push(performance.now() - t);
-      if (hit?.status === 'semantic') hits += 1;
-      t = performance.now();
-      await readerAi.lookup(request(missQueries[i]));
-      missTimes.push(performance.now() - t);
-    }
+    const measure = async (cache: AiResponseCache) => {
+      const hitTimes: number[] = [];
+      const missTimes: number[] = [];
+      let hits = 0;
+      for (let i = 0; i < queries / 2; i++) {
+        let t = performance.now();
+        const hit = await cache.lookup(request(hitQueries[i]));
+        hitTimes.push(performance.now() - t);
+        if (hit?.status === 'semantic') hits += 1;
+        t = performance.now();
+        await cache.lookup(request(missQueries[i]));
+        missTimes.push(performance.now() - t);
+      }
+      return { hitTimes, missTimes, hits };
+    };
+    const blocking = await measure(readerAi);
+    // Relaxed guards (typo tolerance) have no blocking key: the lookup scans the sign codes.
+    const scanner = await app(redis.url, { typos: true });
+    apps.push(scanner);
+    const scannerAi = scanner.get(AiResponseCache);
+    await scannerAi.lookup(request(hitQueries[0])); // its cold load
+    const scanning = await measure(scannerAi);
+    const hits = blocking.hits;
 
     // The index alone, and the naive brute force, on the same queries, over the vectors as stored in Redis.
     const probes = await semantic.probeMany([...hitQueries.slice(0, 500), ...missQueries.slice(0, 500)]);
     const { index, vectors } = await loadStream(redis.url);
     const indexTimes: number[] = [];
+    const blockTimes: number[] = [];
     const bruteTimes: number[] = [];
     for (const probe of probes) {
       let t = performance.now();
+      index.searchBlock(blockOf(probe.signature), probe.unit, { threshold: semantic.threshold, now: Date.now() });
+      blockTimes.push(performance.now() - t);
+      t = performance.now();
       index.search(probe.unit, probe.vector.code, { threshold: semantic.threshold, candidates: 128, now: Date.now() });
       indexTimes.push(performance.now() - t);
       t = performance.now();
@@ -212,10 +230,14 @@ export async function run(options: { entries?: number; queries?: number; log?: (
       coldLoadMs,
       bytesPerEntry: { measuredHeap, estimated },
       hitRate: hits / (queries / 2),
+      scanHitRate: scanning.hits / (queries / 2),
       figures: [
-        percentiles('lookup (hit): AiResponseCache.lookup, rephrased prompt', hitTimes),
-        percentiles('lookup (miss): AiResponseCache.lookup, new prompt', missTimes),
-        percentiles('index search alone (in memory)', indexTimes),
+        percentiles('lookup, hit (default guards: blocking key)', blocking.hitTimes),
+        percentiles('lookup, miss (default guards: blocking key)', blocking.missTimes),
+        percentiles('lookup, hit (relaxed guards: sign-code scan)', scanning.hitTimes),
+        percentiles('lookup, miss (relaxed guards: sign-code scan)', scanning.missTimes),
+        percentiles('index alone: blocking-key bucket', blockTimes),
+        percentiles('index alone: sign-code scan + int8 re-rank', indexTimes),
         percentiles('brute force Float32 cosine over every vector (baseline)', bruteTimes),
       ],
       machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}`,

@@ -29,23 +29,30 @@ describe('SemanticCache (Redis)', () => {
     expect(Object.values(stats.semantic.similarity).reduce((a, b) => a + b, 0)).toBe(1);
   });
 
-  it.each([
-    ['reset my password', 'reset my username', 'substitutions'],
-    ['What is 2+2?', 'What is 2+3?', 'numbers'],
-    ['What is 6*7?', 'What is 6+7?', 'operators'],
-    ['Is it safe to eat raw eggs?', 'Is it not safe to eat raw eggs?', 'negation'],
-    ['Translate "good night" into Japanese', 'Translate "good morning" into Japanese', 'quotes'],
-    ['What does the function getUser do?', 'What does the function getUsers do?', 'entities'],
-    ['Convert Celsius to Fahrenheit', 'Convert Fahrenheit to Celsius', 'relations'],
-    ['What is your name?', 'What is my name?', 'person'],
-  ])('does not answer %j with the answer to %j', async (cached, asked) => {
-    const { ai } = await make({ semantic: { threshold: 0.3 } }); // a low threshold: the guards alone must refuse
-    const model = new FakeModel();
-    await ai.getOrCall(ask(cached), () => model.complete(cached));
-    const result = await ai.getOrCall(ask(asked), () => model.complete(asked));
-    expect(result.status).toBe('miss');
-    expect(result.response.output).toBe(`answer to: ${asked}`);
-    expect(Object.values(ai.stats().semantic.rejected).reduce((a, b) => a + (b ?? 0), 0)).toBeGreaterThanOrEqual(1);
+  // With the default guards the blocking key already keeps these apart; with typo tolerance on (no blocking
+  // key) the sign-code scan finds them as candidates and the named guard must refuse.
+  describe.each([
+    ['the blocking key', {}],
+    ['the sign-code scan', { typos: true }],
+  ] as const)('through %s', (path, guards) => {
+    it.each([
+      ['reset my password', 'reset my username', 'substitutions'],
+      ['What is 2+2?', 'What is 2+3?', 'numbers'],
+      ['What is 6*7?', 'What is 6+7?', 'operators'],
+      ['Is it safe to eat raw eggs?', 'Is it not safe to eat raw eggs?', 'negation'],
+      ['Translate "good night" into Japanese', 'Translate "good morning" into Japanese', 'quotes'],
+      ['What does the function getUser do?', 'What does the function getUsers do?', 'entities'],
+      ['Convert Celsius to Fahrenheit', 'Convert Fahrenheit to Celsius', 'relations'],
+      ['What is your name?', 'What is my name?', 'person'],
+    ])('does not answer %j with the answer to %j (%s)', async (cached, asked, guard) => {
+      const { ai } = await make({ semantic: { threshold: 0.3, guards } }); // a low threshold: the guards alone must refuse
+      const model = new FakeModel();
+      await ai.getOrCall(ask(cached), () => model.complete(cached));
+      const result = await ai.getOrCall(ask(asked), () => model.complete(asked));
+      expect(result.status).toBe('miss');
+      expect(result.response.output).toBe(`answer to: ${asked}`);
+      if (path === 'the sign-code scan') expect(ai.stats().semantic.rejected).toEqual({ [guard]: 1 });
+    });
   });
 
   it('never crosses tenants, models, temperatures, operations or system prompts', async () => {
@@ -129,6 +136,17 @@ describe('SemanticCache (Redis)', () => {
     await ai.getOrCall(ask('How do I reset my password?'), () => model.complete('p'));
     clock.advance(10 * 60_000 + 1);
     expect((await ai.getOrCall(ask('how can I reset my password'), () => model.complete('x'))).status).toBe('miss');
+  });
+
+  it('searches by sign codes when the guards are relaxed (no blocking key), and still finds the match', async () => {
+    const { ai } = await make({ semantic: { guards: { maxAddedWords: 1 } } });
+    const model = new FakeModel();
+    await ai.getOrCall(ask('Explain recursion'), () => model.complete('recursion'));
+    const hit = await ai.getOrCall(ask('Explain tail recursion'), () => model.complete('tail'), { threshold: 0.6 });
+    expect(hit).toMatchObject({ status: 'semantic', response: { output: 'answer to: recursion' } });
+    // The number guard still holds on that path.
+    await ai.getOrCall(ask('What is 2+2?'), () => model.complete('4'));
+    expect((await ai.getOrCall(ask('What is 2+3?'), () => model.complete('5'), { threshold: 0.3 })).status).toBe('miss');
   });
 
   it('warms up semantic vectors with one embedding batch', async () => {

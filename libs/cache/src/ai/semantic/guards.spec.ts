@@ -1,4 +1,7 @@
-import { decodeSignature, encodeSignature, guardConflict, oneEditApart, signatureOf } from './guards';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { LabelledPair } from '../eval/pair-eval';
+import { blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, oneEditApart, signatureOf } from './guards';
 
 const conflict = (a: string, b: string, options = {}) => guardConflict(signatureOf(a), signatureOf(b), options);
 
@@ -59,5 +62,31 @@ describe('semantic guards', () => {
   it('encodes signatures losslessly', () => {
     const signature = signatureOf('Convert "10 km" to miles, not feet, for getUser in Paris');
     expect(decodeSignature(encodeSignature(signature))).toEqual(signature);
+  });
+});
+
+describe('the blocking key', () => {
+  const pairs = JSON.parse(readFileSync(path.join(__dirname, '../eval/pairs.json'), 'utf8')) as LabelledPair[];
+
+  it('is shared by every pair the default guards let match, so a bucket lookup misses nothing a scan would find', () => {
+    const passing = pairs.filter((p) => conflict(p.a, p.b) === undefined);
+    expect(passing.length).toBeGreaterThan(150);
+    for (const p of passing) expect([p.a, p.b, blockOf(signatureOf(p.a))]).toEqual([p.a, p.b, blockOf(signatureOf(p.b))]);
+  });
+
+  it('separates most pairs the guards refuse (it is a filter, not a constant)', () => {
+    const refused = pairs.filter((p) => conflict(p.a, p.b) !== undefined);
+    const same = refused.filter((p) => blockOf(signatureOf(p.a)) === blockOf(signatureOf(p.b)));
+    expect(same.length / refused.length).toBeLessThan(0.15);
+  });
+
+  it('applies only while the guards that define it are on', () => {
+    expect(blockingApplies({})).toBe(true);
+    expect(blockingApplies({ maxAddedWords: 1 })).toBe(false);
+    expect(blockingApplies({ substitutions: false })).toBe(false);
+    expect(blockingApplies({ typos: true })).toBe(false);
+    expect(blockingApplies({ numbers: false })).toBe(false);
+    expect(blockingApplies({ entities: false, order: false })).toBe(true);
+    expect(blockingApplies(false)).toBe(false);
   });
 });

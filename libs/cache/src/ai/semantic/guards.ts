@@ -248,6 +248,32 @@ function firstOccurrences(words: readonly string[], keep: Set<string>): string[]
   return out;
 }
 
+/**
+ * With the default guards (no substitutions, no added words, no typo tolerance, and numbers, operators,
+ * negations and quotes checked), two prompts can only match if they have the same set of content words,
+ * the same numbers, operators, negation count and quotes. A hash of those is therefore an exact
+ * blocking key: looking up its bucket finds every prompt a full scan could let through.
+ */
+export function blockingApplies(options: SemanticGuardOptions | false): boolean {
+  if (options === false) return false;
+  return (
+    options.substitutions !== false && (options.maxAddedWords ?? 0) === 0 && options.typos !== true && options.numbers !== false &&
+    options.operators !== false && options.negation !== false && options.quotes !== false
+  );
+}
+
+/** The blocking key of a prompt (32-bit; a collision only adds a candidate, which the guards then refuse). */
+export function blockOf(signature: PromptSignature): number {
+  const content = [...new Set(signature.content)].sort();
+  const text = JSON.stringify([content, signature.numbers, signature.operators, signature.negations, signature.quotes]);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
 /** Compact text form, stored next to the vector. */
 export function encodeSignature(signature: PromptSignature): string {
   return JSON.stringify([

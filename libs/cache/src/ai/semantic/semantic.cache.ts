@@ -4,7 +4,7 @@ import { digest } from '../../core/keys';
 import { SingleFlight } from '../../core/single-flight';
 import type { ResolvedSemanticOptions } from '../ai-cache.options';
 import type { EmbeddingProvider } from '../embeddings/embedding.provider';
-import { type GuardName, type PromptSignature, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
+import { type GuardName, type PromptSignature, blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
 import { type IndexedVector, SignCoder, VectorIndex, normalize } from './vector-index';
 import { MemoryVectorLog, RedisVectorLog, type VectorLog } from './vector-log';
 import { decodeRecord, encodeRecord } from './vector-record';
@@ -123,7 +123,11 @@ export class SemanticCache {
     if (index === undefined || index.dims !== probe.unit.length) return { matches: [], rejected: [] };
     const threshold = options.threshold ?? this.threshold;
     const limit = options.limit ?? 3;
-    const found = index.search(probe.unit, probe.vector.code, { threshold, candidates: this.options.candidates, now: this.stack.now() });
+    const now = this.stack.now();
+    // Default guards: the blocking key finds every possible match in O(1); relaxed guards need the scan.
+    const found = blockingApplies(this.options.guards)
+      ? index.searchBlock(blockOf(probe.signature), probe.unit, { threshold, now })
+      : index.search(probe.unit, probe.vector.code, { threshold, candidates: this.options.candidates, now });
     const matches: SemanticMatch[] = [];
     const rejected: GuardName[] = [];
     const seen = new Set<string>();
@@ -153,7 +157,7 @@ export class SemanticCache {
     if (items.length === 0) return true;
     const state = this.state(scope);
     const records = items.map(({ probe, key, expiresAt }) =>
-      encodeRecord({ key, expiresAt, signature: encodeSignature(probe.signature), vector: probe.vector }),
+      encodeRecord({ key, expiresAt, signature: encodeSignature(probe.signature), block: blockOf(probe.signature), vector: probe.vector }),
     );
     return state.log.append(state.logKey, records, this.maxAgeMs);
   }
@@ -208,7 +212,7 @@ export class SemanticCache {
           if (record === undefined || record.expiresAt <= now) continue;
           state.index ??= new VectorIndex(record.vector.q.length);
           if (state.index.dims !== record.vector.q.length) continue;
-          state.index.add(record.vector, record.key, record.signature, record.expiresAt);
+          state.index.add(record.vector, record.key, record.signature, record.expiresAt, record.block);
           this.indexed += 1;
         }
         if (entries.length < READ_BATCH) break;

@@ -71,6 +71,21 @@ describe('VectorIndex', () => {
     expect(compacted.keyOf(0)).toBe('live');
   });
 
+  it('searches one blocking key bucket, best first, above the threshold only', () => {
+    const next = random(6);
+    const index = new VectorIndex(dims);
+    const base = unitVector(next, dims);
+    const close = near(base, 0.95, next);
+    const far = near(base, 0.5, next);
+    index.add(coder.index(close), 'close', '', 1000, 7);
+    index.add(coder.index(far), 'far', '', 1000, 7);
+    index.add(coder.index(base), 'other-block', '', 1000, 8);
+    const found = index.searchBlock(7, base, { threshold: 0.9, now: 0 });
+    expect(found.map((m) => index.keyOf(m.slot))).toEqual(['close']);
+    expect(found[0].similarity).toBeCloseTo(0.95, 2);
+    expect(index.searchBlock(9, base, { threshold: 0, now: 0 })).toEqual([]);
+  });
+
   it('quantizes to int8 with a cosine error under 0.01', () => {
     const next = random(3);
     for (let i = 0; i < 50; i++) {
@@ -96,10 +111,11 @@ describe('VectorIndex', () => {
 
   it('round-trips records through the binary form and refuses damaged ones', () => {
     const vector = coder.index(unitVector(random(5), dims));
-    const bytes = encodeRecord({ key: 'openai/gpt/qa/abc', expiresAt: 1234.5, signature: '[[],[]]', vector });
+    const bytes = encodeRecord({ key: 'openai/gpt/qa/abc', expiresAt: 1234.5, signature: '[[],[]]', block: 0xfedcba98, vector });
     const back = decodeRecord(bytes)!;
     expect(back.key).toBe('openai/gpt/qa/abc');
     expect(back.expiresAt).toBe(1234.5);
+    expect(back.block).toBe(0xfedcba98);
     expect([...back.vector.q]).toEqual([...vector.q]);
     expect([...back.vector.code]).toEqual([...vector.code]);
     expect(back.vector.scale).toBeCloseTo(vector.scale, 6);

@@ -132,6 +132,9 @@ export class VectorIndex {
   private survivors = new Int32Array(0);
   private readonly keys: string[] = [];
   private readonly signatures: string[] = [];
+  private readonly blockOfSlot: number[] = [];
+  /** Slots by blocking key (see `blockOf` in guards.ts). */
+  private readonly blocks = new Map<number, number[]>();
 
   constructor(readonly dims: number) {}
 
@@ -144,7 +147,7 @@ export class VectorIndex {
     return this.count - this.deadCount;
   }
 
-  add(vector: IndexedVector, key: string, signature: string, expiresAt: number): number {
+  add(vector: IndexedVector, key: string, signature: string, expiresAt: number, block = 0): number {
     if (vector.q.length !== this.dims) throw new RangeError(`vector of ${vector.q.length} dimensions in an index of ${this.dims}`);
     if (this.count === this.capacity) this.grow(Math.max(64, this.capacity * 2));
     const slot = this.count++;
@@ -154,7 +157,32 @@ export class VectorIndex {
     this.expires[slot] = expiresAt;
     this.keys[slot] = key;
     this.signatures[slot] = signature;
+    this.blockOfSlot[slot] = block;
+    const bucket = this.blocks.get(block);
+    if (bucket === undefined) this.blocks.set(block, [slot]);
+    else bucket.push(slot);
     return slot;
+  }
+
+  /** The slots of one blocking key whose cosine with `query` is at least `threshold`, best first: O(bucket). */
+  searchBlock(block: number, query: Float32Array, options: IndexSearchOptions): IndexMatch[] {
+    const bucket = this.blocks.get(block);
+    if (bucket === undefined) return [];
+    const matches: IndexMatch[] = [];
+    for (const slot of bucket) {
+      if (this.dead[slot] === 1 || this.expires[slot] <= options.now) continue;
+      const similarity = this.similarity(slot, query);
+      if (similarity >= options.threshold) matches.push({ slot, similarity });
+    }
+    return matches.sort((a, b) => b.similarity - a.similarity);
+  }
+
+  private similarity(slot: number, query: Float32Array): number {
+    const dims = this.dims;
+    const vectors = this.vectors;
+    let dot = 0;
+    for (let k = 0, o = slot * dims; k < dims; k++) dot += query[k] * vectors[o + k];
+    return Math.min(1, dot * this.scales[slot]);
   }
 
   keyOf(slot: number): string {
@@ -214,15 +242,11 @@ export class VectorIndex {
     if (limit < 0) return [];
     const now = options.now;
     const matches: IndexMatch[] = [];
-    const dims = this.dims;
-    const vectors = this.vectors;
     for (let i = 0; i < survivors.length; i++) {
       const slot = survivors[i];
       if (distances[slot] > limit || this.dead[slot] === 1 || this.expires[slot] <= now) continue;
-      let dot = 0;
-      for (let k = 0, o = slot * dims; k < dims; k++) dot += query[k] * vectors[o + k];
-      const similarity = dot * this.scales[slot];
-      if (similarity >= options.threshold) matches.push({ slot, similarity: Math.min(1, similarity) });
+      const similarity = this.similarity(slot, query);
+      if (similarity >= options.threshold) matches.push({ slot, similarity });
     }
     return matches.sort((a, b) => b.similarity - a.similarity);
   }
@@ -260,7 +284,7 @@ export class VectorIndex {
         scale: this.scales[slot],
         code: this.codes.subarray(slot * CODE_WORDS, (slot + 1) * CODE_WORDS),
       };
-      next.add(vector, this.keys[slot], this.signatures[slot], this.expires[slot]);
+      next.add(vector, this.keys[slot], this.signatures[slot], this.expires[slot], this.blockOfSlot[slot]);
     }
     return next;
   }
@@ -269,7 +293,8 @@ export class VectorIndex {
   get approximateBytes(): number {
     let strings = 0;
     for (let slot = 0; slot < this.count; slot++) strings += this.keys[slot].length + this.signatures[slot].length + 2 * (16 + 8);
-    return this.typedBytes + strings;
+    // A block number and its place in a bucket: two array slots, plus a map entry for each bucket.
+    return this.typedBytes + strings + this.count * 16 + this.blocks.size * 48;
   }
 
   /** Bytes held by the typed arrays (capacity included). */

@@ -8,12 +8,14 @@ export interface VectorRecord {
   readonly expiresAt: number;
   /** The prompt's guard signature (`encodeSignature`). */
   readonly signature: string;
+  /** The blocking key of the signature (`blockOf`). */
+  readonly block: number;
   readonly vector: IndexedVector;
 }
 
 const VERSION = 1;
-// version u8 | expiresAt f64 | scale f32 | dims u16 | key length u16 | signature length u16 | code | int8 vector | key | signature
-const HEADER = 1 + 8 + 4 + 2 + 2 + 2;
+// version u8 | expiresAt f64 | block u32 | scale f32 | dims u16 | key length u16 | signature length u16 | code | int8 vector | key | signature
+const HEADER = 1 + 8 + 4 + 4 + 2 + 2 + 2;
 
 /** Binary form: ~330 bytes for a 256-dimension vector and a short prompt, instead of ~3 KB of JSON. */
 export function encodeRecord(record: VectorRecord): Buffer {
@@ -24,6 +26,7 @@ export function encodeRecord(record: VectorRecord): Buffer {
   const buffer = Buffer.allocUnsafe(HEADER + CODE_WORDS * 4 + dims + key.length + signature.length);
   let o = buffer.writeUInt8(VERSION, 0);
   o = buffer.writeDoubleLE(record.expiresAt, o);
+  o = buffer.writeUInt32LE(record.block >>> 0, o);
   o = buffer.writeFloatLE(record.vector.scale, o);
   o = buffer.writeUInt16LE(dims, o);
   o = buffer.writeUInt16LE(key.length, o);
@@ -40,10 +43,11 @@ export function encodeRecord(record: VectorRecord): Buffer {
 export function decodeRecord(buffer: Buffer): VectorRecord | undefined {
   if (buffer.length < HEADER || buffer.readUInt8(0) !== VERSION) return undefined;
   const expiresAt = buffer.readDoubleLE(1);
-  const scale = buffer.readFloatLE(9);
-  const dims = buffer.readUInt16LE(13);
-  const keyLength = buffer.readUInt16LE(15);
-  const signatureLength = buffer.readUInt16LE(17);
+  const block = buffer.readUInt32LE(9);
+  const scale = buffer.readFloatLE(13);
+  const dims = buffer.readUInt16LE(17);
+  const keyLength = buffer.readUInt16LE(19);
+  const signatureLength = buffer.readUInt16LE(21);
   let o = HEADER;
   if (buffer.length !== o + CODE_WORDS * 4 + dims + keyLength + signatureLength) return undefined;
   const code = new Int32Array(CODE_WORDS);
@@ -54,5 +58,5 @@ export function decodeRecord(buffer: Buffer): VectorRecord | undefined {
   const key = buffer.toString('utf8', o, o + keyLength);
   o += keyLength;
   const signature = buffer.toString('utf8', o, o + signatureLength);
-  return { key, expiresAt, signature, vector: { q, scale, code } };
+  return { key, expiresAt, signature, block, vector: { q, scale, code } };
 }

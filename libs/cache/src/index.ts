@@ -50,6 +50,7 @@ export type { GuardName, PromptSignature, SemanticGuardOptions } from './ai/sema
 export { EMBEDDING_PROVIDER, InjectEmbeddingProvider } from './ai/embeddings/embedding.provider';
 export type { EmbeddingProvider } from './ai/embeddings/embedding.provider';
 export { LocalEmbeddingProvider } from './ai/embeddings/local.embedder';
+export { cosine as cosineSimilarity } from './ai/semantic/vector-math';
 export type { LocalEmbedderOptions } from './ai/embeddings/local.embedder';
 export { HttpEmbeddingProvider } from './ai/embeddings/http.embedder';
 export type { HttpEmbedderOptions } from './ai/embeddings/http.embedder';

@@ -1,5 +1,5 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import { CacheService, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache } from '@strata/cache';
+import { CacheService, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache, cosineSimilarity } from '@strata/cache';
 import { stringify } from 'safe-stable-stringify';
 import { Simulation, sha256 } from '../common/simulation';
 import { type Template, TemplatesRepository } from './templates.repository';
@@ -87,7 +87,7 @@ export class TemplatesService {
       async () => {
         const [queryVector] = await this.embedder.embed([normalized]);
         const ranked = await Promise.all(
-          this.repository.all().map(async (t) => ({ id: t.id, name: t.name, similarity: cosine(queryVector, await this.embedding(t)) })),
+          this.repository.all().map(async (t) => ({ id: t.id, name: t.name, similarity: cosineSimilarity(queryVector, await this.embedding(t)) })),
         );
         return ranked.sort((a, b) => b.similarity - a.similarity).slice(0, limit).map((r) => ({ ...r, similarity: Math.round(r.similarity * 10_000) / 10_000 }));
       },
@@ -145,16 +145,4 @@ export class TemplatesService {
     );
     return { value, hit };
   }
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }

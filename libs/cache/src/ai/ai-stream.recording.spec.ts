@@ -48,6 +48,27 @@ describe('StreamRecording', () => {
     await expect(recording.result).resolves.toMatchObject({ output: 'ab' });
   });
 
+  it('is abandoned when its only reader leaves before reading, or when nobody reads it in time', async () => {
+    jest.useFakeTimers();
+    try {
+      const log: string[] = [];
+      const dropped = new StreamRecording(source(['a'], log), 100);
+      await dropped.read()[Symbol.asyncIterator]().return!();
+      await expect(dropped.result).rejects.toMatchObject({ reason: 'streamAbandoned' });
+      const ignored = new StreamRecording(source(['a'], log), 100, 1000);
+      jest.advanceTimersByTime(999);
+      let settled = false;
+      ignored.result.catch(() => (settled = true));
+      await Promise.resolve();
+      expect(settled).toBe(false);
+      jest.advanceTimersByTime(1);
+      await expect(ignored.result).rejects.toMatchObject({ reason: 'streamAbandoned' });
+      expect(log).toEqual([]); // the model was never called
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('marks an answer over the size limit, and rejects malformed chunks', async () => {
     const big = new StreamRecording(source(['12345', '678'], []), 6);
     for await (const chunk of big.read()) void chunk;

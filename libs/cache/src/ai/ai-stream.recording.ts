@@ -31,13 +31,21 @@ export class StreamRecording {
   private bytes = 0;
   private settle!: { resolve: (response: AiResponse<string>) => void; reject: (error: unknown) => void };
 
+  private idle: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly source: StreamSource,
     /** Past this many bytes of text the answer is still streamed but marked too large to cache. */
     private readonly maxBytes: number,
+    /** A recording nobody starts reading within this time is abandoned (the caller dropped the stream). */
+    idleMs = 60_000,
   ) {
     this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.result.catch(() => undefined); // a failed stream is reported to readers; nobody has to await `result`
+    if (Number.isFinite(idleMs)) {
+      this.idle = setTimeout(() => this.readers === 0 && this.abandon(), idleMs);
+      this.idle.unref();
+    }
   }
 
   /** True when the recorded text went over `maxBytes`. */
@@ -54,6 +62,11 @@ export class StreamRecording {
     let position = 0;
     let attached = false;
     let left = false;
+    const attach = () => {
+      attached = true;
+      this.readers += 1;
+      if (this.idle) clearTimeout(this.idle);
+    };
     const leave = () => {
       if (left || !attached) return;
       left = true;
@@ -62,10 +75,7 @@ export class StreamRecording {
     };
     return {
       next: async (): Promise<IteratorResult<AiStreamChunk>> => {
-        if (!attached) {
-          attached = true;
-          this.readers += 1;
-        }
+        if (!attached) attach();
         for (;;) {
           if (position < this.chunks.length) return { value: this.chunks[position++], done: false };
           if (this.failure) {
@@ -80,6 +90,8 @@ export class StreamRecording {
         }
       },
       return: async (): Promise<IteratorResult<AiStreamChunk>> => {
+        // A reader that leaves before its first read still counts: it may have been the only one.
+        if (!attached) attach();
         leave();
         return { value: undefined, done: true };
       },
@@ -97,6 +109,7 @@ export class StreamRecording {
       const step = await this.iterator.next();
       if (this.failure) return; // abandoned while waiting
       if (step.done) {
+        if (this.idle) clearTimeout(this.idle);
         this.finished = true;
         this.settle.resolve(this.assemble());
         return;
@@ -119,6 +132,7 @@ export class StreamRecording {
   }
 
   private fail(error: StreamNotRecordedError): void {
+    if (this.idle) clearTimeout(this.idle);
     if (this.finished || this.failure) return;
     this.failure = error;
     this.settle.reject(error);

@@ -9,6 +9,7 @@
  *   O(1)), once with relaxed guards (typo tolerance: no blocking key, the sign codes are scanned).
  * - `index alone`: the in-memory search alone, both ways.
  * - `brute force`: the naive alternative: a Float32 cosine against every vector, same queries.
+ * - one GET round trip: what a single Redis command costs on this machine at this moment, for scale.
  * - cold load: the first lookup of a fresh instance, which reads the 100,000 vectors from Redis.
  * - memory per entry: heap + array buffers of that fresh instance's index, over the entries.
  */
@@ -182,11 +183,16 @@ export async function run(options: { entries?: number; queries?: number; log?: (
     const hitQueries = Array.from({ length: queries / 2 }, () => rephrase(prompt(Math.floor(next() * entries))));
     const missQueries = Array.from({ length: queries / 2 }, (_, i) => `How do I frobnicate my ${NOUNS[i % NOUNS.length]} in the quantum console ${i}?`);
 
+    const raw = new Redis(redis.url);
+    const rttTimes: number[] = [];
     const measure = async (cache: AiResponseCache) => {
       const hitTimes: number[] = [];
       const missTimes: number[] = [];
       let hits = 0;
       for (let i = 0; i < queries / 2; i++) {
+        const r = performance.now();
+        await raw.get('bench:rtt');
+        rttTimes.push(performance.now() - r);
         let t = performance.now();
         const hit = await cache.lookup(request(hitQueries[i]));
         hitTimes.push(performance.now() - t);
@@ -205,6 +211,7 @@ export async function run(options: { entries?: number; queries?: number; log?: (
     await scannerAi.lookup(request(hitQueries[0])); // its cold load
     const scanning = await measure(scannerAi);
     const hits = blocking.hits;
+    raw.disconnect();
 
     // The index alone, and the naive brute force, on the same queries, over the vectors as stored in Redis.
     const probes = await semantic.probeMany([...hitQueries.slice(0, 500), ...missQueries.slice(0, 500)]);
@@ -239,6 +246,7 @@ export async function run(options: { entries?: number; queries?: number; log?: (
         percentiles('index alone: blocking-key bucket', blockTimes),
         percentiles('index alone: sign-code scan + int8 re-rank', indexTimes),
         percentiles('brute force Float32 cosine over every vector (baseline)', bruteTimes),
+        percentiles('one ioredis GET round trip (baseline: the machine and Redis)', rttTimes),
       ],
       machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}`,
       loadAverage: loads,

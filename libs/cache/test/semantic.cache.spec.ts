@@ -93,7 +93,7 @@ describe('SemanticCache (Redis)', () => {
   it('shares vectors between instances through Redis, loading lazily and following new ones', async () => {
     const at = ++prefix;
     const one = await make({}, {}, at);
-    const two = await make({}, {}, at);
+    const two = await make({ semantic: { syncInterval: 0 } }, {}, at);
     const model = new FakeModel();
     await one.ai.getOrCall(ask('How do I export my data?'), () => model.complete('export'));
     const hit = await two.ai.getOrCall(ask('how can I export my data'), () => model.complete('x'));
@@ -103,6 +103,21 @@ describe('SemanticCache (Redis)', () => {
     expect((await two.ai.getOrCall(ask('how can I delete my account'), () => model.complete('x'))).status).toBe('semantic');
     expect(two.ai.stats().semantic.indexed).toBe(2);
     expect(model.calls).toBe(2);
+  });
+
+  it('reads other instances’ vectors at most every syncInterval, and its own at once', async () => {
+    const at = ++prefix;
+    const options = { redis: redis.url, prefix: `s${at}` };
+    const one = await factory.create(options, {}, { fakeClock: true });
+    const two = await factory.create(options, { semantic: { syncInterval: '1s' } }, { fakeClock: true });
+    const model = new FakeModel();
+    await two.ai.getOrCall(ask('How do I print a page?'), () => model.complete('print')); // two has read the scope now
+    expect((await two.ai.getOrCall(ask('how can I print a page'), () => model.complete('x'))).status).toBe('semantic'); // its own: at once
+    await one.ai.getOrCall(ask('How do I scan a page?'), () => model.complete('scan'));
+    expect((await two.ai.getOrCall(ask('how can I scan a page'), () => model.complete('x'))).status).toBe('miss'); // not read yet
+    await one.ai.getOrCall(ask('How do I fax a page?'), () => model.complete('fax'));
+    two.clock.advance(1000);
+    expect((await two.ai.getOrCall(ask('how can I fax a page'), () => model.complete('x'))).status).toBe('semantic');
   });
 
   it('finds nothing once the answer behind a vector is invalidated', async () => {

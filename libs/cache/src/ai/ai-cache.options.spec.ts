@@ -13,6 +13,8 @@ describe('resolveAiOptions', () => {
     expect(options.ignoreParams.has('user')).toBe(true);
     expect(resolveAiOptions({ includeUser: true }).ignoreParams.has('user')).toBe(false);
     expect(resolveAiOptions({ semantic: false }).semantic.enabled).toBe(false);
+    expect(resolveAiOptions({}).semantic.syncInterval).toBe(50);
+    expect(resolveAiOptions({ semantic: { syncInterval: 0 } }).semantic.syncInterval).toBe(0);
   });
 
   it.each([

@@ -43,6 +43,11 @@ export interface SemanticCacheOptions {
   maxIndexedEntries?: number;
   /** How many nearest vectors (by sign code) get the exact comparison. Default 128. */
   candidates?: number;
+  /**
+   * A lookup reads what other instances appended to its scope unless this instance did so less than
+   * this long ago (its own appends are seen at once). `0`: on every lookup. Default `'50ms'`.
+   */
+  syncInterval?: Duration;
 }
 
 export interface AiCacheModuleOptions {
@@ -114,6 +119,7 @@ export interface ResolvedSemanticOptions {
   embedder: EmbeddingProvider | undefined;
   maxIndexedEntries: number;
   candidates: number;
+  syncInterval: number;
 }
 
 export interface ResolvedAiCacheOptions {
@@ -138,7 +144,7 @@ const KNOWN = new Set([
   'cache', 'provider', 'ttl', 'adaptiveTtl', 'costlyAbove', 'maxTtl', 'grace', 'minConfidence', 'maxInputLength',
   'maxResponseBytes', 'normalizeCase', 'ignoreParams', 'includeUser', 'prices', 'semantic', 'caches', 'isGlobal',
 ]);
-const KNOWN_SEMANTIC = new Set(['enabled', 'threshold', 'guards', 'maxPromptLength', 'embedder', 'maxIndexedEntries', 'candidates']);
+const KNOWN_SEMANTIC = new Set(['enabled', 'threshold', 'guards', 'maxPromptLength', 'embedder', 'maxIndexedEntries', 'candidates', 'syncInterval']);
 
 /** Checks `AiCacheModule.forRoot()` options once, at startup, each mistake with a message that says how to fix it. */
 export function resolveAiOptions(input: AiCacheModuleOptions | undefined): ResolvedAiCacheOptions {
@@ -202,6 +208,7 @@ export function defaultAdaptiveTtl(context: AdaptiveTtlContext, costlyAbove = 0.
 function resolveSemantic(value: AiCacheModuleOptions['semantic']): ResolvedSemanticOptions {
   const off: ResolvedSemanticOptions = {
     enabled: false, threshold: undefined, guards: {}, maxPromptLength: 2000, embedder: undefined, maxIndexedEntries: 1_000_000, candidates: 128,
+    syncInterval: 50,
   };
   if (value === false) return off;
   const semantic = value ?? {};
@@ -227,6 +234,7 @@ function resolveSemantic(value: AiCacheModuleOptions['semantic']): ResolvedSeman
     embedder,
     maxIndexedEntries: positiveInt(semantic.maxIndexedEntries ?? 1_000_000, 'semantic.maxIndexedEntries', '1_000_000'),
     candidates: positiveInt(semantic.candidates ?? 128, 'semantic.candidates', '128'),
+    syncInterval: toMs(semantic.syncInterval ?? 50, 'semantic.syncInterval', { allowZero: true }),
   };
 }
 

@@ -52,6 +52,8 @@ interface ScopeState {
   index: VectorIndex | undefined;
   /** The last log entry read. */
   cursor: string;
+  /** When the last read started (the cache's clock); undefined: read on the next lookup. */
+  syncedAt: number | undefined;
   lastUsed: number;
   lastSweep: number;
 }
@@ -159,7 +161,9 @@ export class SemanticCache {
     const records = items.map(({ probe, key, expiresAt }) =>
       encodeRecord({ key, expiresAt, signature: encodeSignature(probe.signature), block: blockOf(probe.signature), vector: probe.vector }),
     );
-    return state.log.append(state.logKey, records, this.maxAgeMs);
+    const appended = await state.log.append(state.logKey, records, this.maxAgeMs);
+    state.syncedAt = undefined; // this instance's own vectors are searchable on its next lookup
+    return appended;
   }
 
   /** The answer behind a match is gone (expired, invalidated): skip this vector from now on, here. */
@@ -189,16 +193,22 @@ export class SemanticCache {
     let state = this.scopes.get(logKey);
     if (state === undefined) {
       const log = scope.shared && this.redisLog ? this.redisLog : this.memoryLog;
-      state = { logKey, log, index: undefined, cursor: '0-0', lastUsed: 0, lastSweep: this.stack.now() };
+      state = { logKey, log, index: undefined, cursor: '0-0', syncedAt: undefined, lastUsed: 0, lastSweep: this.stack.now() };
       this.scopes.set(logKey, state);
     }
     state.lastUsed = this.stack.now();
     return state;
   }
 
-  /** Reads what was appended since the last read; concurrent lookups of a scope share one read. */
+  /**
+   * Reads what was appended since the last read, unless that was less than `syncInterval` ago;
+   * concurrent lookups of a scope share one read.
+   */
   private sync(state: ScopeState): Promise<void> {
+    const now = this.stack.now();
+    if (state.syncedAt !== undefined && now - state.syncedAt < this.options.syncInterval && !this.syncs.has(state.logKey)) return Promise.resolve();
     return this.syncs.run(state.logKey, async () => {
+      state.syncedAt = now;
       for (;;) {
         const entries = await state.log.read(state.logKey, state.cursor, READ_BATCH);
         if (entries === undefined) {

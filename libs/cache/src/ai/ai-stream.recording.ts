@@ -162,3 +162,15 @@ export async function* replay(response: AiResponse<unknown>, pieces: readonly st
     yield last ? { text: texts[i], usage: response.usage, finishReason: response.finishReason } : { text: texts[i] };
   }
 }
+
+/** Reads a stream to its end: the whole answer (for a background refresh of a streamed answer). */
+export async function collect(call: StreamSource): Promise<AiResponse<string>> {
+  const recording = new StreamRecording(call, Number.POSITIVE_INFINITY);
+  for await (const chunk of recording.read()) void chunk;
+  return recording.result;
+}
+
+/** A replay of an answer that is still being computed. */
+export async function* replayLater(response: Promise<AiResponse<string>>): AsyncGenerator<AiStreamChunk> {
+  yield* replay(await response, undefined);
+}

@@ -1,4 +1,4 @@
-import { useRedis, waitFor } from '../../../test/harness';
+import { startRedis, useRedis, waitFor } from '../../../test/harness';
 import type { AiRequest } from '../src';
 import { AiFactory, FakeModel, fakeStream, readAll } from './ai-factory';
 
@@ -327,6 +327,30 @@ describe('AiResponseCache (Redis)', () => {
       expect((await ai.getOrCall(ask('bye'), async () => ({ output: 'fresh' }))).status).toBe('miss');
       expect(ai.stats().skipped.streamAbandoned).toBe(1);
     });
+  });
+});
+
+describe('AiResponseCache when Redis goes away', () => {
+  const factory = new AiFactory();
+  afterEach(() => factory.closeAll());
+
+  it('keeps answering from the model, exact and semantic lookups degrading to misses, never failing', async () => {
+    const server = await startRedis();
+    try {
+      const { ai } = await factory.create({ redis: server.url, prefix: 'gone', caches: { ai: { ttl: '1h', tiers: ['redis'] } } });
+      const model = new FakeModel();
+      await ai.getOrCall({ model: 'm', prompt: 'How do I reset my password?' }, () => model.complete('before'));
+      expect((await ai.getOrCall({ model: 'm', prompt: 'How do I reset my password?' }, () => model.complete('x'))).status).toBe('exact');
+      await server.kill();
+      for (const prompt of ['How do I reset my password?', 'how can I reset my password', 'Something new']) {
+        const started = performance.now();
+        const result = await ai.getOrCall({ model: 'm', prompt }, () => model.complete(prompt));
+        expect(result).toMatchObject({ status: 'miss', response: { output: `answer to: ${prompt}` } });
+        expect(performance.now() - started).toBeLessThan(3000); // bounded by the command timeout, not hanging
+      }
+    } finally {
+      await server.stop();
+    }
   });
 });
 

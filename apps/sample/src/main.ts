@@ -10,7 +10,13 @@ async function bootstrap(): Promise<void> {
   await app.listen(port, '127.0.0.1');
   const mode = process.env.REDIS_URL ? `Redis at ${process.env.REDIS_URL}` : 'memory only (set REDIS_URL to use Redis)';
   Logger.log(`Strata sample on http://127.0.0.1:${port} — cache: ${mode}`, 'Bootstrap');
+  const model = process.env.OPENAI_API_KEY ? `the OpenAI API at ${process.env.OPENAI_BASE_URL || 'https://api.openai.com/v1'}` : 'a simulated model (set OPENAI_API_KEY for the real one)';
+  Logger.log(`AI routes use ${model}`, 'Bootstrap');
   Logger.log(`Try: curl http://127.0.0.1:${port}/reports/42 (twice), then curl http://127.0.0.1:${port}/cache/stats`, 'Bootstrap');
+  Logger.log(
+    `     curl -H 'content-type: application/json' -d '{"prompt":"How do I reset my password?"}' http://127.0.0.1:${port}/ai/complete (then rephrase it)`,
+    'Bootstrap',
+  );
 }
 
 void bootstrap();

@@ -1,0 +1,148 @@
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { CacheService, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache, cosineSimilarity } from '@strata/cache';
+import { stringify } from 'safe-stable-stringify';
+import { Simulation, sha256 } from '../common/simulation';
+import { type Template, TemplatesRepository } from './templates.repository';
+
+export interface Served<T> {
+  value: T;
+  hit: boolean;
+}
+
+export interface TemplateScore {
+  templateId: string;
+  version: number;
+  score: number;
+  breakdown: { fit: number; completeness: number; tone: number };
+}
+
+/** Every cached result about a template carries `template:<id>`; results over the whole catalog carry `templates:catalog`. */
+export const templateTag = (id: string) => `template:${id}`;
+export const CATALOG_TAG = 'templates:catalog';
+
+@Injectable()
+export class TemplatesService {
+  constructor(
+    @InjectCache('templates') private readonly cache: CacheService,
+    private readonly repository: TemplatesRepository,
+    private readonly simulation: Simulation,
+    @Inject(EMBEDDING_PROVIDER) private readonly embedder: EmbeddingProvider,
+  ) {}
+
+  list(): Template[] {
+    return this.repository.all();
+  }
+
+  get(id: string): Promise<Served<Template>> {
+    return this.served(`template:${id}`, async () => this.repository.get(id), { tags: [templateTag(id)] });
+  }
+
+  /** Scores a template for a context (an object): cached by template id and a hash of the context. */
+  score(id: string, context: unknown): Promise<Served<TemplateScore>> {
+    if (typeof context !== 'object' || context === null) throw new BadRequestException('send { context: { ... } }');
+    const contextHash = sha256(stringify(context) ?? '').slice(0, 32);
+    return this.served(
+      `score:${id}:${contextHash}`,
+      async () => {
+        const template = this.repository.get(id);
+        await this.simulation.work(0.5, `score:${id}:${template.version}:${contextHash}`);
+        const bytes = Buffer.from(sha256(`${id}:${template.version}:${contextHash}`), 'hex');
+        const fit = bytes[0] / 255;
+        const completeness = bytes[1] / 255;
+        const tone = bytes[2] / 255;
+        return { templateId: id, version: template.version, score: Math.round(((fit + completeness + tone) / 3) * 1000) / 1000, breakdown: { fit, completeness, tone } };
+      },
+      { ttl: '6h', tags: [templateTag(id)] },
+    );
+  }
+
+  /** Templates of a category ranked by how many of the requirements they cover. */
+  match(category: unknown, requirements: unknown): Promise<Served<Array<{ id: string; covered: number; missing: string[] }>>> {
+    if (typeof category !== 'string' || category.length === 0) throw new BadRequestException('send { category, requirements: [...] }');
+    if (!Array.isArray(requirements) || !requirements.every((r) => typeof r === 'string')) throw new BadRequestException('requirements must be a list of strings');
+    const wanted = [...new Set(requirements as string[])].sort();
+    return this.served(
+      `match:${category}:${sha256(wanted.join('\n')).slice(0, 32)}`,
+      async () => {
+        await this.simulation.work(0.3, `match:${category}:${wanted.join(',')}`);
+        return this.repository
+          .all()
+          .filter((t) => t.category === category)
+          .map((t) => ({ id: t.id, covered: wanted.filter((r) => t.requirements.includes(r)).length, missing: wanted.filter((r) => !t.requirements.includes(r)) }))
+          .sort((a, b) => b.covered - a.covered || a.id.localeCompare(b.id));
+      },
+      { ttl: '1h', tags: [CATALOG_TAG] },
+    );
+  }
+
+  /**
+   * Templates closest in meaning to a free-text query: embeddings of name + description + category,
+   * each cached per template version; the ranking cached per normalized query.
+   */
+  search(query: unknown, limit = 3): Promise<Served<Array<{ id: string; name: string; similarity: number }>>> {
+    if (typeof query !== 'string' || query.trim().length === 0) throw new BadRequestException('send { query: "..." }');
+    const normalized = query.trim().replace(/\s+/g, ' ').toLowerCase();
+    return this.served(
+      `search:${limit}:${sha256(normalized).slice(0, 32)}`,
+      async () => {
+        const [queryVector] = await this.embedder.embed([normalized]);
+        const ranked = await Promise.all(
+          this.repository.all().map(async (t) => ({ id: t.id, name: t.name, similarity: cosineSimilarity(queryVector, await this.embedding(t)) })),
+        );
+        return ranked.sort((a, b) => b.similarity - a.similarity).slice(0, limit).map((r) => ({ ...r, similarity: Math.round(r.similarity * 10_000) / 10_000 }));
+      },
+      { ttl: '1h', tags: [CATALOG_TAG] },
+    );
+  }
+
+  /** Renders a template with data: cached by template id and a hash of the data. */
+  render(id: string, data: unknown): Promise<Served<{ templateId: string; version: number; text: string }>> {
+    if (typeof data !== 'object' || data === null) throw new BadRequestException('send { data: { field: value } }');
+    const dataHash = sha256(stringify(data) ?? '').slice(0, 32);
+    return this.served(
+      `render:${id}:${dataHash}`,
+      async () => {
+        const template = this.repository.get(id);
+        await this.simulation.work(0.2, `render:${id}:${dataHash}`);
+        const fields = data as Record<string, unknown>;
+        const text = template.body.replace(/\{\{(\w+)\}\}/g, (_, field: string) => (fields[field] === undefined ? `{{${field}}}` : String(fields[field])));
+        return { templateId: id, version: template.version, text };
+      },
+      { ttl: '1h', tags: [templateTag(id)] },
+    );
+  }
+
+  update(id: string, patch: Record<string, unknown>): Template {
+    const allowed = ['name', 'description', 'category', 'requirements', 'body'];
+    for (const key of Object.keys(patch ?? {})) if (!allowed.includes(key)) throw new BadRequestException(`cannot change '${key}'; allowed: ${allowed.join(', ')}`);
+    return this.repository.update(id, patch as Partial<Template>);
+  }
+
+  /** Drops every cached result about a template, and catalog-wide results (matching, search). */
+  invalidate(id: string): Promise<void> {
+    return this.cache.invalidateTags([templateTag(id), CATALOG_TAG]);
+  }
+
+  private async embedding(template: Template): Promise<Float32Array> {
+    const key = `embedding:${this.embedder.id}:${template.id}:v${template.version}`;
+    const stored = await this.cache.getOrSet(
+      key,
+      async () => [...(await this.embedder.embed([`${template.name}. ${template.description}. ${template.category}`]))[0]],
+      { ttl: '30d', tags: [templateTag(template.id)] },
+    );
+    return Float32Array.from(stored);
+  }
+
+  private async served<T>(key: string, compute: () => Promise<T>, options: { ttl?: `${number}${'m' | 'h' | 'd'}`; tags: string[] }): Promise<Served<T>> {
+    let hit = true;
+    const value = await this.cache.getOrSet(
+      key,
+      async () => {
+        hit = false;
+        return compute();
+      },
+      options,
+    );
+    return { value, hit };
+  }
+}

@@ -1,0 +1,220 @@
+import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { AiResponseCache, CacheService, InjectCache } from '@strata/cache';
+import { randomUUID } from 'node:crypto';
+import { LLM_CLIENT, type LlmClient } from '../ai/llm/llm.client';
+import { Simulation } from '../common/simulation';
+
+export interface User {
+  id: string;
+  name: string;
+  email: string;
+  plan: 'free' | 'pro' | 'enterprise';
+  updatedAt: string;
+}
+
+export interface Session {
+  id: string;
+  userId: string;
+  createdAt: string;
+}
+
+export type ConversationStatus = 'active' | 'completed';
+
+export interface Conversation {
+  id: string;
+  userId: string;
+  title: string;
+  status: ConversationStatus;
+  messages: Array<{ role: 'user' | 'assistant'; content: string }>;
+  updatedAt: string;
+}
+
+/** Conversation TTL by status (seed 001): an active one changes all the time, a completed one does not. */
+export const CONVERSATION_TTL: Record<ConversationStatus, '5m' | '24h'> = { active: '5m', completed: '24h' };
+export const CONVERSATION_TTL_MS: Record<ConversationStatus, number> = { active: 5 * 60_000, completed: 24 * 3_600_000 };
+const SESSION_TTL = '30m';
+const userTag = (id: string) => `user:${id}`;
+
+export interface Served<T> {
+  value: T;
+  hit: boolean;
+}
+
+/**
+ * Users, sessions and conversations (seed 001), per tenant. The "database" is a map with a realistic
+ * read latency; the cache sits in front of it. A user update invalidates everything tagged with the
+ * user (profile, conversation list, conversations); a rate limiter counts actions with `increment`.
+ */
+@Injectable()
+export class UsersService {
+  private readonly users = new Map<string, User>();
+  private readonly conversations = new Map<string, Conversation>();
+  private readonly rateLimit: number;
+  dbReads = 0;
+
+  constructor(
+    @InjectCache('users') private readonly cache: CacheService,
+    @InjectCache('sessions') private readonly sessions: CacheService,
+    private readonly ai: AiResponseCache,
+    @Inject(LLM_CLIENT) private readonly llm: LlmClient,
+    private readonly simulation: Simulation,
+  ) {
+    const limit = Number(process.env.SAMPLE_RATE_LIMIT ?? 10);
+    this.rateLimit = Number.isInteger(limit) && limit > 0 ? limit : 10;
+  }
+
+  async user(tenant: string, id: string): Promise<Served<User>> {
+    return this.served(this.cache.forTenant(tenant), `user:${id}`, () => this.loadUser(tenant, id), { ttl: '10m', tags: [userTag(id)] });
+  }
+
+  async updateUser(tenant: string, id: string, patch: Record<string, unknown>): Promise<User> {
+    const current = (await this.loadUser(tenant, id)) as User;
+    const next: User = { ...current, updatedAt: new Date().toISOString() };
+    if (patch.name !== undefined) next.name = text(patch.name, 'name');
+    if (patch.email !== undefined) next.email = text(patch.email, 'email');
+    if (patch.plan !== undefined) {
+      if (!['free', 'pro', 'enterprise'].includes(patch.plan as string)) throw new BadRequestException('plan must be free, pro or enterprise');
+      next.plan = patch.plan as User['plan'];
+    }
+    this.users.set(`${tenant}|${id}`, next);
+    await this.cache.forTenant(tenant).invalidateTags([userTag(id)]);
+    return next;
+  }
+
+  async createSession(tenant: string, userId: string): Promise<Session> {
+    await this.loadUser(tenant, userId);
+    const session: Session = { id: randomUUID(), userId, createdAt: new Date().toISOString() };
+    await this.sessions.forTenant(tenant).set(`session:${session.id}`, session, { ttl: SESSION_TTL, tags: [userTag(userId)] });
+    return session;
+  }
+
+  async session(tenant: string, id: string): Promise<Session> {
+    const session = await this.sessions.forTenant(tenant).get<Session>(`session:${id}`);
+    if (session === undefined) throw new NotFoundException('no such session (expired or ended)');
+    return session;
+  }
+
+  async endSession(tenant: string, id: string): Promise<void> {
+    await this.sessions.forTenant(tenant).delete(`session:${id}`);
+  }
+
+  /** Fixed-window rate limit per user: `increment` on a counter that expires with its minute. */
+  async act(tenant: string, userId: string): Promise<{ count: number; limit: number; remaining: number }> {
+    const window = Math.floor(Date.now() / 60_000);
+    const count = await this.cache.forTenant(tenant).increment(`rate:${userId}:${window}`, 1, { ttl: '1m' });
+    if (count > this.rateLimit) {
+      throw new HttpException({ message: 'rate limit exceeded', limit: this.rateLimit, count }, HttpStatus.TOO_MANY_REQUESTS);
+    }
+    return { count, limit: this.rateLimit, remaining: this.rateLimit - count };
+  }
+
+  async startConversation(tenant: string, userId: string, title: unknown): Promise<Conversation> {
+    await this.loadUser(tenant, userId);
+    const conversation: Conversation = {
+      id: randomUUID(),
+      userId,
+      title: title === undefined ? 'New conversation' : text(title, 'title'),
+      status: 'active',
+      messages: [],
+      updatedAt: new Date().toISOString(),
+    };
+    await this.save(tenant, conversation);
+    return conversation;
+  }
+
+  async conversation(tenant: string, id: string): Promise<Served<Conversation>> {
+    return this.served(this.cache.forTenant(tenant), `conversation:${id}`, async () => this.loadConversation(tenant, id), undefined, (c) => ({
+      ttl: CONVERSATION_TTL[c.status],
+      tags: [userTag(c.userId), `conversation:${id}`],
+    }));
+  }
+
+  async conversationsOf(tenant: string, userId: string): Promise<Served<Array<Pick<Conversation, 'id' | 'title' | 'status'>>>> {
+    return this.served(
+      this.cache.forTenant(tenant),
+      `conversations-of:${userId}`,
+      async () => {
+        await this.simulation.work(0.2, `list:${tenant}:${userId}`);
+        this.dbReads += 1;
+        return [...this.conversations]
+          .filter(([key, c]) => key.startsWith(`${tenant}|`) && c.userId === userId)
+          .map(([, { id, title, status }]) => ({ id, title, status }));
+      },
+      { ttl: '5m', tags: [userTag(userId)] },
+    );
+  }
+
+  /** Adds a user message and the assistant's reply (through the AI cache: the same conversation so far gets the same reply). */
+  async say(tenant: string, id: string, content: unknown): Promise<{ reply: string; cache: { status: string; similarity?: number } }> {
+    const conversation = structuredClone(await this.loadConversation(tenant, id));
+    if (conversation.status === 'completed') throw new BadRequestException('this conversation is completed');
+    conversation.messages.push({ role: 'user', content: text(content, 'content') });
+    const messages = conversation.messages.slice(-10);
+    const result = await this.ai
+      .forTenant(tenant)
+      .getOrCall({ provider: this.llm.provider, model: this.llm.defaultModel, operation: 'chat', messages }, () =>
+        this.llm.complete({ model: this.llm.defaultModel, operation: 'chat', messages }),
+      );
+    conversation.messages.push({ role: 'assistant', content: result.response.output });
+    conversation.updatedAt = new Date().toISOString();
+    await this.save(tenant, conversation);
+    return { reply: result.response.output, cache: { status: result.status, similarity: result.similarity } };
+  }
+
+  async setStatus(tenant: string, id: string, status: unknown): Promise<{ conversation: Conversation; ttlMs: number }> {
+    if (status !== 'active' && status !== 'completed') throw new BadRequestException("status must be 'active' or 'completed'");
+    const next: ConversationStatus = status;
+    const conversation: Conversation = { ...(await this.loadConversation(tenant, id)), status: next, updatedAt: new Date().toISOString() };
+    await this.save(tenant, conversation);
+    return { conversation, ttlMs: CONVERSATION_TTL_MS[next] };
+  }
+
+  private async save(tenant: string, conversation: Conversation): Promise<void> {
+    this.conversations.set(`${tenant}|${conversation.id}`, conversation);
+    const cache = this.cache.forTenant(tenant);
+    // The conversation itself with its status's TTL; the user's list is stale now.
+    await cache.set(`conversation:${conversation.id}`, conversation, { ttl: CONVERSATION_TTL[conversation.status], tags: [userTag(conversation.userId), `conversation:${conversation.id}`] });
+    await cache.delete(`conversations-of:${conversation.userId}`);
+  }
+
+  private async loadConversation(tenant: string, id: string): Promise<Conversation> {
+    await this.simulation.work(0.2, `conversation:${tenant}:${id}`);
+    this.dbReads += 1;
+    const conversation = this.conversations.get(`${tenant}|${id}`);
+    if (!conversation) throw new NotFoundException(`no conversation ${id}`);
+    return conversation;
+  }
+
+  /** Users exist on first read (a demo directory): deterministic name and e-mail. */
+  private async loadUser(tenant: string, id: string): Promise<User> {
+    if (!/^[\w.-]{1,64}$/.test(id)) throw new BadRequestException('a user id is 1-64 letters, digits, dots, dashes or underscores');
+    await this.simulation.work(0.2, `user:${tenant}:${id}`);
+    this.dbReads += 1;
+    const key = `${tenant}|${id}`;
+    let user = this.users.get(key);
+    if (!user) {
+      user = { id, name: `User ${id}`, email: `${id}@${tenant}.example`, plan: 'free', updatedAt: new Date(0).toISOString() };
+      this.users.set(key, user);
+    }
+    return user;
+  }
+
+  private async served<T>(
+    cache: CacheService,
+    key: string,
+    load: () => Promise<T>,
+    options?: { ttl: '5m' | '10m' | '24h'; tags: string[] },
+    optionsOf?: (value: T) => { ttl: '5m' | '24h'; tags: string[] },
+  ): Promise<Served<T>> {
+    const cached = await cache.get<T>(key);
+    if (cached !== undefined) return { value: cached, hit: true };
+    const value = await load();
+    await cache.set(key, value, optionsOf ? optionsOf(value) : options);
+    return { value, hit: false };
+  }
+}
+
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 10_000) throw new BadRequestException(`${field} must be a non-empty string`);
+  return value;
+}

@@ -296,6 +296,10 @@ export class AiResponseCache {
       latencyMs: record.latencyMs,
     };
     this.shared.counters.hit(status, record.response.model ?? fp.model, saved, similarity);
+    // The cache stack's metrics (Prometheus, dashboard): money and tokens saved, semantic similarity.
+    const telemetry = this.shared.stack.telemetry;
+    telemetry.recordSavings(this.settings.name, { tokens: saved.promptTokens + saved.completionTokens, cost: saved.cost });
+    if (status === 'semantic' && similarity !== undefined) telemetry.recordSemanticHit(this.settings.name, Math.min(1, Math.max(0, similarity)));
     return { response: record.response, status, similarity, key, saved, age: Math.max(0, this.shared.stack.now() - record.createdAt) };
   }
 

@@ -3,7 +3,9 @@ import type { ResolvedNamedCache } from './cache.options';
 import { type Duration, toMs } from './core/durations';
 import { KeySpace } from './core/keys';
 import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
+import { patternRegExp, unlinkMatching } from './invalidation/pattern-scan';
 import { type CacheStats, rate } from './observability/stats';
+import type { TenantContext } from './tenancy/tenant-context';
 
 /** Per-call options of `set`, `getOrSet` and `setMany`. Anything left out comes from the cache's policy. */
 export interface SetOptions {
@@ -13,6 +15,14 @@ export interface SetOptions {
   grace?: Duration;
   /** Tags to invalidate the value by, with `invalidateTags`. */
   tags?: readonly string[];
+}
+
+/** Options of `getOrSet`: those of `set`, and two that look at the factory's result before it is stored. */
+export interface GetOrSetOptions<T = unknown> extends SetOptions {
+  /** Called with the factory's result: true hands it back to every waiting caller without storing it. */
+  unless?: (value: T) => boolean;
+  /** Tags derived from the factory's result, added to `tags` (called after `unless`, only when storing). */
+  tagsOf?: (value: T) => readonly string[];
 }
 
 export interface SetManyItem<T = unknown> extends SetOptions {
@@ -26,16 +36,26 @@ interface ViewScope {
   tenant?: string;
 }
 
+/** Tenant views kept per view: enough for every active tenant, bounded so ids from requests cannot grow it. */
+const TENANT_VIEWS_KEPT = 1024;
+
 /**
  * The cache, as a provider sees it. The injected `CacheService` is the default cache of the module's
  * namespace; `namespace()`, `forTenant()` and `cache()` return views that share the same tiers.
  * Every method degrades instead of failing on a cache fault (Redis down, a value that cannot be
  * serialized), unless the module was configured with `strict: true`.
+ *
+ * Inside a tenant scope (a request with tenancy on, or `TenantContext.run`), a view that was not pinned
+ * to a tenant with `forTenant()` works on the current tenant's keys: it hands each call to a cached
+ * tenant view, so the cost is one `AsyncLocalStorage` lookup and one map lookup.
  */
 export class CacheService {
   private readonly keys: KeySpace;
   private readonly policy: CachePolicy;
   private readonly named: ResolvedNamedCache;
+  /** Set on views that follow the current tenant (those not pinned with `forTenant`). */
+  private readonly tenants: TenantContext | undefined;
+  private tenantViews: Map<string, CacheService> | undefined;
 
   constructor(
     private readonly stack: CacheStack,
@@ -43,6 +63,7 @@ export class CacheService {
   ) {
     const options = stack.options;
     this.named = stack.policyOf(scope.name);
+    this.tenants = scope.tenant === undefined ? stack.tenants : undefined;
     this.keys = new KeySpace(
       { prefix: options.prefix, namespace: scope.namespace, tenant: scope.tenant, name: scope.name },
       options.maxKeyLength,
@@ -60,24 +81,27 @@ export class CacheService {
 
   /** The cached value, or undefined when there is none (or it is stale or invalidated). */
   get<T>(key: string): Promise<T | undefined> {
+    const view = this.route();
     let full: string;
     try {
-      full = this.keys.key(key);
+      full = view.keys.key(key);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.stack.engine.get<T>(full, this.policy);
+    return this.stack.engine.get<T>(full, view.policy);
   }
 
   /** Stores a value. Resolves false when it was not cached (not serializable, too large). */
   async set<T>(key: string, value: T, options?: SetOptions): Promise<boolean> {
-    return this.stack.engine.set(this.keys.key(key), value, this.policy, this.spec(options));
+    const view = this.route();
+    return this.stack.engine.set(view.keys.key(key), value, view.policy, view.spec(options));
   }
 
   /** Removes keys from every tier. */
   async delete(keys: string | readonly string[]): Promise<void> {
+    const view = this.route();
     const list = typeof keys === 'string' ? [keys] : keys;
-    return this.stack.engine.delete(list.map((key) => this.keys.key(key)), this.policy);
+    return this.stack.engine.delete(list.map((key) => view.keys.key(key)), view.policy);
   }
 
   async has(key: string): Promise<boolean> {
@@ -88,10 +112,11 @@ export class CacheService {
    * The cached value, or the factory's result, which is then stored. Concurrent callers of one missing
    * key share a single factory run; if it throws, they all get the error and nothing is stored.
    */
-  getOrSet<T>(key: string, factory: Factory<T>, options?: SetOptions): Promise<T> {
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
     // Not `async`: a hit must not pay for an extra promise. Bad input still rejects, never throws.
+    const view = this.route();
     try {
-      return this.stack.engine.getOrSet(this.keys.key(key), factory, this.policy, this.spec(options));
+      return this.stack.engine.getOrSet(view.keys.key(key), factory, view.policy, view.spec(options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -99,14 +124,16 @@ export class CacheService {
 
   /** Values in the order of `keys`; the ones L1 lacks are read from Redis in one round trip. */
   async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
-    return this.stack.engine.getMany<T>(keys.map((key) => this.keys.key(key)), this.policy);
+    const view = this.route();
+    return this.stack.engine.getMany<T>(keys.map((key) => view.keys.key(key)), view.policy);
   }
 
   /** Stores several values; Redis receives them in one round trip. */
   async setMany(items: ReadonlyArray<SetManyItem>): Promise<void> {
+    const view = this.route();
     return this.stack.engine.setMany(
-      items.map((item) => ({ key: this.keys.key(item.key), value: item.value, spec: this.spec(item) })),
-      this.policy,
+      items.map((item) => ({ key: view.keys.key(item.key), value: item.value, spec: view.spec(item) })),
+      view.policy,
     );
   }
 
@@ -117,18 +144,36 @@ export class CacheService {
    */
   async increment(key: string, by = 1, options?: { ttl?: Duration }): Promise<number> {
     if (!Number.isSafeInteger(by)) throw new TypeError(`Strata cache: increment takes a whole number; got ${by}`);
-    const ttl = options?.ttl === undefined ? this.policy.ttl : toMs(options.ttl, 'ttl');
-    return this.stack.engine.increment(this.keys.counterKey(key), by, ttl, this.policy);
+    const view = this.route();
+    const ttl = options?.ttl === undefined ? view.policy.ttl : toMs(options.ttl, 'ttl');
+    return this.stack.engine.increment(view.keys.counterKey(key), by, ttl, view.policy);
   }
 
   /** Invalidates every entry carrying one of these tags, in O(1) per tag, whatever their number. */
   async invalidateTags(tags: readonly string[]): Promise<void> {
-    return this.stack.engine.invalidate(tags.map((tag) => this.keys.tagId(tag)));
+    const view = this.route();
+    return this.stack.engine.invalidate(tags.map((tag) => view.keys.tagId(tag)));
   }
 
   /** Invalidates every entry of this view's namespace (and tenant), in O(1). */
   async clear(): Promise<void> {
-    return this.stack.engine.invalidate([this.keys.namespaceId]);
+    return this.stack.engine.invalidate([this.route().keys.namespaceId]);
+  }
+
+  /**
+   * Removes this view's keys matching a glob (`*`, `?`; a backslash makes the next character literal) from L1
+   * and Redis (SCAN + UNLINK, every master of a Cluster). Returns how many Redis keys were removed.
+   * Costs a scan of the keyspace: prefer tags for anything on a request path.
+   */
+  async invalidatePattern(glob: string): Promise<number> {
+    const pattern = this.route().keys.pattern(glob);
+    const { l1, l2 } = this.stack;
+    if (l1) {
+      const matches = patternRegExp(pattern);
+      for (const key of [...l1.keys()]) if (matches.test(key)) l1.remove(key);
+    }
+    if (l2 === undefined || !this.named.useRedis) return 0;
+    return l2.guard(() => unlinkMatching(l2.tier.client, l2.tier.clustered, pattern), 0);
   }
 
   /** A view on another namespace, with the same cache name and tenant. */
@@ -138,6 +183,9 @@ export class CacheService {
 
   /** A view whose keys, tags and namespace clears belong to one tenant (for work outside a request). */
   forTenant(tenant: string): CacheService {
+    if (typeof tenant !== 'string' || tenant.length === 0) {
+      throw new TypeError(`Strata cache: a tenant id must be a non-empty string; got ${tenant === '' ? 'an empty string' : typeof tenant}`);
+    }
     return new CacheService(this.stack, { ...this.scope, tenant });
   }
 
@@ -148,7 +196,12 @@ export class CacheService {
 
   /** The full Redis key a caller key maps to in this view (for debugging and tooling). */
   keyOf(key: string): string {
-    return this.keys.key(key);
+    return this.route().keys.key(key);
+  }
+
+  /** The tenant this view works for right now: its pinned tenant, or the current scope's. */
+  get tenant(): string | undefined {
+    return this.scope.tenant ?? this.tenants?.current();
   }
 
   stats(): CacheStats {
@@ -179,15 +232,43 @@ export class CacheService {
       corrupt: c.corrupt,
       notCacheable: c.notCacheable,
       tooLarge: c.tooLarge,
+      keyErrors: c.keyErrors,
     };
   }
 
-  private spec(options: SetOptions | undefined): WriteSpec {
+  /** This view, or the view of the current tenant when this one follows the tenant scope. */
+  private route(): CacheService {
+    const tenant = this.tenants?.current();
+    return tenant === undefined ? this : this.tenantView(tenant);
+  }
+
+  private tenantView(tenant: string): CacheService {
+    const views = (this.tenantViews ??= new Map());
+    let view = views.get(tenant);
+    if (view === undefined) {
+      view = this.forTenant(tenant);
+      if (views.size >= TENANT_VIEWS_KEPT) views.delete(views.keys().next().value as string);
+      views.set(tenant, view);
+    }
+    return view;
+  }
+
+  private spec<T>(options: GetOrSetOptions<T> | undefined): WriteSpec {
     if (options === undefined) return { ttl: this.policy.ttl, grace: this.policy.grace, tagIds: [] };
-    return {
+    const spec: WriteSpec = {
       ttl: options.ttl === undefined ? this.policy.ttl : toMs(options.ttl, 'ttl'),
       grace: options.grace === undefined ? this.policy.grace : toMs(options.grace, 'grace', { allowZero: true }),
       tagIds: options.tags === undefined ? [] : options.tags.map((tag) => this.keys.tagId(tag)),
+    };
+    const { unless, tagsOf } = options;
+    if (unless === undefined && tagsOf === undefined) return spec;
+    return {
+      ...spec,
+      settle: (value) => {
+        if (unless?.(value as T)) return undefined;
+        if (tagsOf === undefined) return spec;
+        return { ...spec, tagIds: [...spec.tagIds, ...tagsOf(value as T).map((tag) => this.keys.tagId(tag))] };
+      },
     };
   }
 }

@@ -12,7 +12,7 @@ import { CACHE_CLOCK } from './cache.constants';
 import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
 import { StrataError } from './core/errors';
-import { segment } from './core/keys';
+import { segment, tenantOfKey } from './core/keys';
 import { TieredCache } from './core/tiered-cache';
 import { InvalidationTimes } from './invalidation/invalidation-times';
 import { CacheCounters } from './observability/stats';
@@ -20,6 +20,8 @@ import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
 import { RedisTier } from './tiers/redis.tier';
+import { TenantContext } from './tenancy/tenant-context';
+import { TenantQuota } from './tenancy/tenant-quota';
 
 const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 
@@ -37,6 +39,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   readonly l2: L2Facade | undefined;
   readonly logger: LoggerService;
   readonly now: () => number;
+  /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
+  readonly tenants: TenantContext;
   private readonly connection: OwnedClient | undefined;
   private readonly codecs = new Map<number | false, EntryCodec>();
   private closed = false;
@@ -50,6 +54,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.options = resolveOptions(input);
     const options = this.options;
     this.logger = options.logger ?? new Logger('StrataCache');
+    this.tenants = new TenantContext(options.tenancy.resolve);
+    const quota = options.tenancy.maxL1Bytes;
     const defaultCodec = this.codec(options.compressThreshold);
     if (options.memory !== false) {
       this.l1 = new MemoryTier({
@@ -57,6 +63,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         maxBytes: options.memory.maxBytes,
         parse: (serialized) => defaultCodec.parseValue(serialized.text, serialized.tagged),
         onEvict: () => void (this.counters.evictions += 1),
+        quota: quota === undefined ? undefined : new TenantQuota(quota, tenantOfKey),
       });
     }
     if (options.redis !== undefined) {

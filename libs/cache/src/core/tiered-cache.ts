@@ -26,6 +26,11 @@ export interface WriteSpec {
   readonly ttl: number;
   readonly grace: number;
   readonly tagIds: readonly string[];
+  /**
+   * For `getOrSet`: called with the factory's result; returns the spec to store it with, or undefined
+   * to hand the result back without storing it (`unless`, tags derived from the result).
+   */
+  readonly settle?: (value: unknown) => WriteSpec | undefined;
 }
 
 export type Factory<T> = () => Promise<T> | T;
@@ -197,7 +202,8 @@ export class TieredCache {
       this.counters.factoryErrors += 1;
       throw error;
     }
-    await this.set(key, value, policy, spec);
+    const write = spec.settle === undefined ? spec : spec.settle(value);
+    if (write !== undefined) await this.set(key, value, policy, write);
     return value;
   }
 

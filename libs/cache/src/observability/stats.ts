@@ -22,6 +22,8 @@ export class CacheCounters {
   tooLarge = 0;
   /** L1 entries evicted for room. */
   evictions = 0;
+  /** Key, tag or condition functions of cache decorators that threw: the call went through uncached. */
+  keyErrors = 0;
 }
 
 export interface TierStats {
@@ -43,6 +45,8 @@ export interface CacheStats {
   corrupt: number;
   notCacheable: number;
   tooLarge: number;
+  /** Decorator key, tag or condition functions that threw (the call went through uncached). */
+  keyErrors: number;
 }
 
 export function rate(hits: number, misses: number): number {

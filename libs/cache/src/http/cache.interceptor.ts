@@ -1,0 +1,330 @@
+import { AsyncResource } from 'node:async_hooks';
+import { finished } from 'node:stream';
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, type Type } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { type Observable, finalize, map, mergeMap, of } from 'rxjs';
+import { CacheService } from '../cache.service';
+import { CacheStack } from '../cache.stack';
+import { DEFAULT_CACHE_NAME } from '../cache.options';
+import { CacheMetadataAccessor } from '../decorators/cache-metadata.accessor';
+import type { CacheOwner } from '../decorators/cache-options.types';
+import { DecoratorFaults, type EvictPlan, type StorePlan, evictPlan, runEvict, storePlan } from '../decorators/cache-plan';
+import {
+  type HttpCacheRecord,
+  type HttpRequestLike,
+  type HttpResponseLike,
+  REFLECTED_HEADERS,
+  cacheControlAllows,
+  handlerHeaders,
+  headerText,
+  isHttpRecord,
+  isStorableBody,
+  mergeVary,
+  notModified,
+  resourceOf,
+  snapshot,
+  strongEtag,
+} from './http-record';
+
+type CacheState = 'HIT' | 'MISS' | 'STALE';
+
+interface RoutePlan {
+  readonly where: string;
+  readonly optedOut: boolean;
+  readonly store: StorePlan;
+  /** The key from `@Cacheable({ key })`, which replaces path and query; undefined: path + sorted query. */
+  readonly key: StorePlan['key'] | undefined;
+  readonly ttl: number;
+  readonly grace: number;
+  readonly vary: readonly string[];
+  readonly varyHeader: string | undefined;
+  readonly per: CacheOwner | undefined;
+  readonly evict: readonly EvictPlan[];
+}
+
+/**
+ * HTTP caching for routes, per handler (`@UseInterceptors(CacheInterceptor)`), per controller, or for
+ * every route (`{ provide: APP_INTERCEPTOR, useClass: CacheInterceptor }`). On Express and Fastify.
+ *
+ * - GET and HEAD (HEAD is answered from the GET entry); key = method + path + sorted query + the `vary`
+ *   headers + `Host` and the forwarding headers when present (unkeyed inputs never reach someone else)
+ *   + the user or tenant on a `per` route. `@Cacheable({ ttl, tags, key, vary, per })` refines it;
+ *   `@NoCache()` opts out.
+ * - `X-Cache: HIT|MISS|STALE`, `Age`, a strong `ETag`; `If-None-Match` → `304` with no body.
+ * - Not stored: non-2xx, `Set-Cookie`, `Cache-Control: no-store|no-cache|private` (private is fine on a
+ *   per-user route), requests with `Authorization` or `Cookie` unless the route is `per` user/tenant.
+ *   The decision is taken once the response is sent, on the headers that actually went out.
+ * - Concurrent identical requests run the handler once; a stale entry (within grace) is served as
+ *   `STALE` while one request refreshes it.
+ * - `@CacheEvict` on a handler evicts after a 2xx response. A cache error falls through to the handler.
+ */
+@Injectable()
+export class CacheInterceptor implements NestInterceptor {
+  /** Methods whose responses are cached. */
+  protected allowedMethods: readonly string[] = ['GET', 'HEAD'];
+  private readonly routes = new WeakMap<object, RoutePlan>();
+  /** One refresh per full key (tenant included): later identical requests wait for it. */
+  private readonly flights = new Map<string, Promise<HttpCacheRecord | undefined>>();
+  private readonly faults: DecoratorFaults;
+
+  constructor(
+    protected readonly cache: CacheService,
+    protected readonly stack: CacheStack,
+    protected readonly accessor: CacheMetadataAccessor,
+    protected readonly adapterHost: HttpAdapterHost,
+  ) {
+    this.faults = new DecoratorFaults(stack);
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
+    if (context.getType() !== 'http') return next.handle();
+    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    return this.stack.tenants.forRequest(request, () => this.handle(context, next, request));
+  }
+
+  /**
+   * The cache key of a request, or undefined to not cache it. Override to change what a response
+   * depends on; keep in it everything the handler reads, or one client's response reaches another.
+   */
+  protected trackBy(context: ExecutionContext): string | undefined {
+    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    const route = this.routeOf(context);
+    const parts: Array<string | null> = [
+      request.method === 'HEAD' ? 'GET' : request.method,
+      route.key === undefined ? resourceOf(request) : route.key([request]),
+    ];
+    for (const name of REFLECTED_HEADERS) {
+      const value = request.headers[name];
+      if (value !== undefined) parts.push(name, headerText(value)!);
+    }
+    for (const name of route.vary) parts.push(name, headerText(request.headers[name]) ?? null);
+    if (route.per !== undefined) {
+      const owner = this.ownerOf(request, route.per);
+      if (owner === undefined) return undefined;
+      parts.push('owner', owner);
+    }
+    return JSON.stringify(parts);
+  }
+
+  /** Whether this request may be answered from, and stored in, the cache. */
+  protected isRequestCacheable(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    if (!this.allowedMethods.includes(request.method)) return false;
+    const route = this.routeOf(context);
+    if (route.optedOut) return false;
+    const credentials = request.headers.authorization !== undefined || request.headers.cookie !== undefined;
+    return !credentials || route.per !== undefined;
+  }
+
+  /** The user a per-user route is cached for: `req.user.id`, else `req.user.sub`. */
+  protected userOf(request: HttpRequestLike): string | undefined {
+    const user = request.user as { id?: unknown; sub?: unknown } | null | undefined;
+    const id = user?.id ?? user?.sub;
+    return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? String(id) : undefined;
+  }
+
+  private ownerOf(request: HttpRequestLike, per: CacheOwner): string | undefined {
+    if (per === 'user') return this.userOf(request);
+    if (per === 'tenant') return this.cache.tenant;
+    const owner = (per as (request: HttpRequestLike) => unknown)(request);
+    return typeof owner === 'string' && owner.length > 0 ? owner : undefined;
+  }
+
+  private handle(context: ExecutionContext, next: CallHandler, request: HttpRequestLike): Observable<unknown> | Promise<Observable<unknown>> {
+    const route = this.routeOf(context);
+    if (route.evict.length > 0) return this.evicting(context, next, route, request);
+    let key: string | undefined;
+    try {
+      if (!this.isRequestCacheable(context)) return next.handle();
+      if (route.store.condition !== undefined && !route.store.condition([request])) return next.handle();
+      key = this.trackBy(context);
+    } catch (error) {
+      this.faults.report(route.where, 'the cache key could not be built, so the request went through uncached', error);
+      return next.handle();
+    }
+    return key === undefined ? next.handle() : this.lookup(context, next, route, key);
+  }
+
+  private async lookup(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string): Promise<Observable<unknown>> {
+    const cache = route.store.cache;
+    let full: string;
+    let found: unknown;
+    try {
+      full = cache.keyOf(key);
+      found = await cache.get(key);
+    } catch (error) {
+      this.faults.warnOnce(`read:${route.where}`, `${route.where}: the cache could not be read, so the handler answers: ${String(error)}`);
+      return next.handle();
+    }
+    if (isHttpRecord(found)) {
+      const now = this.stack.now();
+      if (now < found.expiresAt) return this.serve(context, route, found, 'HIT', now);
+      if (this.flights.has(full)) return this.serve(context, route, found, 'STALE', now);
+    }
+    const flight = this.flights.get(full);
+    if (flight !== undefined) {
+      const shared = await flight;
+      return shared === undefined ? next.handle() : this.serve(context, route, shared, 'HIT', this.stack.now());
+    }
+    return this.fill(context, next, route, key, full);
+  }
+
+  private serve(context: ExecutionContext, route: RoutePlan, record: HttpCacheRecord, state: CacheState, now: number): Observable<unknown> {
+    const http = context.switchToHttp();
+    const response = http.getResponse<HttpResponseLike>();
+    const adapter = this.adapterHost.httpAdapter;
+    for (const name in record.headers) adapter.setHeader(response, name, headerText(record.headers[name])!);
+    adapter.setHeader(response, 'X-Cache', state);
+    adapter.setHeader(response, 'Age', String(Math.max(0, Math.floor((now - record.at) / 1000))));
+    adapter.setHeader(response, 'ETag', record.etag);
+    if (route.varyHeader !== undefined) adapter.setHeader(response, 'Vary', mergeVary(headerText(record.headers.vary), route.varyHeader));
+    if (response.statusCode !== record.status) adapter.status(response, record.status);
+    if (notModified(http.getRequest<HttpRequestLike>(), record.etag)) {
+      adapter.status(response, 304);
+      return of(undefined);
+    }
+    return of(record.body);
+  }
+
+  /** Runs the handler for everyone waiting on this key; stores the response once it is sent, if it may be. */
+  private fill(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string, full: string): Observable<unknown> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<HttpRequestLike>();
+    const response = http.getResponse<HttpResponseLike>();
+    const adapter = this.adapterHost.httpAdapter;
+    let settle!: (record: HttpCacheRecord | undefined) => void;
+    const flight = new Promise<HttpCacheRecord | undefined>((resolve) => (settle = resolve));
+    this.flights.set(full, flight);
+    let released = false;
+    const release = (record: HttpCacheRecord | undefined) => {
+      if (released) return;
+      released = true;
+      if (this.flights.get(full) === flight) this.flights.delete(full);
+      settle(record);
+    };
+    const before = snapshot(response);
+    let watching = false;
+    return next.handle().pipe(
+      map((value) => {
+        const record = this.candidate(route, value, before, response);
+        adapter.setHeader(response, 'X-Cache', 'MISS');
+        if (route.varyHeader !== undefined) adapter.setHeader(response, 'Vary', mergeVary(headerText(response.getHeaders().vary), route.varyHeader));
+        if (record === undefined) {
+          release(undefined);
+          return value;
+        }
+        adapter.setHeader(response, 'ETag', record.etag);
+        if (!watching) {
+          watching = true;
+          // The store decision waits for what was really sent (status, Set-Cookie added by a session
+          // middleware at write time). Bound to this request's async context: its tenant scope.
+          const stream = (response.raw ?? response) as NodeJS.WritableStream;
+          finished(stream, AsyncResource.bind((error?: Error | null) => void this.store(route, key, record, request, response, !error).then(release)));
+        }
+        if (notModified(request, record.etag)) {
+          adapter.status(response, 304);
+          return undefined;
+        }
+        return value;
+      }),
+      // Errors, an empty result, or a client gone before the handler answered: waiters run their own handler.
+      finalize(() => watching || release(undefined)),
+    );
+  }
+
+  /** The record a handler's value would be stored as, or undefined when it must not be stored. */
+  private candidate(route: RoutePlan, value: unknown, before: Record<string, string | undefined>, response: HttpResponseLike): HttpCacheRecord | undefined {
+    const status = response.statusCode;
+    if (status < 200 || status > 299 || !isStorableBody(value)) return undefined;
+    const headers = handlerHeaders(before, response);
+    if (!this.mayStore(route, response)) return undefined;
+    const at = this.stack.now();
+    const etag = headerText(response.getHeaders().etag) ?? strongEtag(value);
+    return { v: 1, body: value, status, headers, etag, at, expiresAt: at + route.ttl };
+  }
+
+  private mayStore(route: RoutePlan, response: HttpResponseLike): boolean {
+    const headers = response.getHeaders();
+    if (headers['set-cookie'] !== undefined) return false;
+    return cacheControlAllows(headerText(headers['cache-control']), route.per !== undefined && route.per !== 'tenant');
+  }
+
+  private async store(route: RoutePlan, key: string, record: HttpCacheRecord, request: HttpRequestLike, response: HttpResponseLike, sent: boolean): Promise<HttpCacheRecord | undefined> {
+    const status = response.statusCode;
+    if (!sent || (status !== record.status && status !== 304) || !this.mayStore(route, response)) return undefined;
+    let tags: string[];
+    try {
+      if (route.store.unless?.(record.body, [request])) return undefined;
+      tags = route.store.tags.of(record.body, [request]);
+    } catch (error) {
+      this.faults.report(route.where, 'unless or a tag function threw, so the response was not cached', error);
+      return undefined;
+    }
+    try {
+      // Kept in the tiers through the grace; `expiresAt` inside the record says when it turns stale.
+      await route.store.cache.set(key, record, { ttl: route.ttl + route.grace, grace: 0, tags });
+    } catch (error) {
+      this.faults.warnOnce(`write:${route.where}`, `${route.where}: the response could not be cached: ${String(error)}`);
+    }
+    return record;
+  }
+
+  private evicting(context: ExecutionContext, next: CallHandler, route: RoutePlan, request: HttpRequestLike): Observable<unknown> | Promise<Observable<unknown>> {
+    const args = [request];
+    const response = context.switchToHttp().getResponse<HttpResponseLike>();
+    const active = route.evict.filter((plan) => {
+      try {
+        return plan.condition === undefined || plan.condition(args);
+      } catch (error) {
+        this.faults.report(plan.where, 'condition threw, so the eviction ran anyway', error);
+        return true;
+      }
+    });
+    const after = active.filter((plan) => !plan.beforeInvocation);
+    const run = () =>
+      next.handle().pipe(
+        mergeMap(async (value) => {
+          const status = response.statusCode;
+          if (status >= 200 && status <= 299) await Promise.all(after.map((plan) => runEvict(plan, args, value, this.faults)));
+          return value;
+        }),
+      );
+    const before = active.filter((plan) => plan.beforeInvocation);
+    if (before.length === 0) return run();
+    return Promise.all(before.map((plan) => runEvict(plan, args, undefined, this.faults))).then(run);
+  }
+
+  private routeOf(context: ExecutionContext): RoutePlan {
+    const handler = context.getHandler();
+    let route = this.routes.get(handler);
+    if (route === undefined) {
+      route = this.compile(handler, context.getClass());
+      this.routes.set(handler, route);
+    }
+    return route;
+  }
+
+  private compile(handler: object, controller: Type<unknown>): RoutePlan {
+    const where = `${controller.name}.${(handler as { name?: string }).name ?? 'handler'}`;
+    const metadata = this.accessor.of(handler as () => unknown);
+    const options = metadata?.cacheable ?? {};
+    const store = storePlan(`@Cacheable on ${where}`, options, metadata?.tags ?? [], this.cache, where);
+    const policy = this.stack.policyOf(options.name ?? DEFAULT_CACHE_NAME);
+    const vary = (options.vary ?? []).map((name) => {
+      if (typeof name !== 'string' || name.length === 0) throw new TypeError(`${where}: vary lists header names; got ${String(name)}`);
+      return name.toLowerCase();
+    });
+    return {
+      where,
+      optedOut: this.accessor.isOptedOut(handler as () => unknown, controller),
+      store,
+      key: options.key === undefined ? undefined : store.key,
+      ttl: store.ttl ?? policy.ttl,
+      grace: store.grace ?? policy.grace,
+      vary,
+      varyHeader: vary.length === 0 ? undefined : (options.vary ?? []).join(', '),
+      per: options.per,
+      evict: (metadata?.evict ?? []).map((evict) => evictPlan(`@CacheEvict on ${where}`, evict, this.cache)),
+    };
+  }
+}

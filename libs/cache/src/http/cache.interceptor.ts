@@ -204,8 +204,10 @@ export class CacheInterceptor implements NestInterceptor {
     };
     const before = snapshot(response);
     let watching = false;
+    // Values of the handler's Observable arrive outside the request's async context (RxJS subscribes to
+    // its promise there): bind the callback here, inside it, so the tenant scope is the request's.
     return next.handle().pipe(
-      map((value) => {
+      map(AsyncResource.bind((value: unknown) => {
         const record = this.candidate(route, value, before, response);
         adapter.setHeader(response, 'X-Cache', 'MISS');
         if (route.varyHeader !== undefined) adapter.setHeader(response, 'Vary', mergeVary(headerText(response.getHeaders().vary), route.varyHeader));
@@ -226,7 +228,7 @@ export class CacheInterceptor implements NestInterceptor {
           return undefined;
         }
         return value;
-      }),
+      })),
       // Errors, an empty result, or a client gone before the handler answered: waiters run their own handler.
       finalize(() => watching || release(undefined)),
     );
@@ -281,14 +283,13 @@ export class CacheInterceptor implements NestInterceptor {
       }
     });
     const after = active.filter((plan) => !plan.beforeInvocation);
-    const run = () =>
-      next.handle().pipe(
-        mergeMap(async (value) => {
-          const status = response.statusCode;
-          if (status >= 200 && status <= 299) await Promise.all(after.map((plan) => runEvict(plan, args, value, this.faults)));
-          return value;
-        }),
-      );
+    // Bound here, in the request's tenant scope (see fill()).
+    const evictAfter = AsyncResource.bind(async (value: unknown) => {
+      const status = response.statusCode;
+      if (status >= 200 && status <= 299) await Promise.all(after.map((plan) => runEvict(plan, args, value, this.faults)));
+      return value;
+    });
+    const run = () => next.handle().pipe(mergeMap(evictAfter));
     const before = active.filter((plan) => plan.beforeInvocation);
     if (before.length === 0) return run();
     return Promise.all(before.map((plan) => runEvict(plan, args, undefined, this.faults))).then(run);

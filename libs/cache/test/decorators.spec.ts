@@ -1,8 +1,12 @@
 import { Controller, Get, Injectable, type Provider, Scope, type Type, UseInterceptors } from '@nestjs/common';
+import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
 import type Redis from 'ioredis';
 import {
   CacheEvict,
   CacheExplorer,
+  CacheModule,
+  CacheService,
   CacheInterceptor,
   CachePut,
   CacheTags,
@@ -408,6 +412,32 @@ describe('cache decorators on a real Redis', () => {
     expect(templates.slow).toBe(wrapped);
     await Promise.all([templates.slow('z'), templates.slow('z')]);
     expect(templates.work.runs).toBe(1);
+  });
+
+  it('@OnEvent and @CacheEvict on one method: the event evicts (the wrapper keeps the listener metadata)', async () => {
+    @Injectable()
+    class Listener {
+      @OnEvent('template.updated', { async: true, promisify: true })
+      @CacheEvict({ tags: (event: { id: string }) => [`template:${event.id}`] })
+      async onUpdated(_event: { id: string }): Promise<void> {}
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [EventEmitterModule.forRoot(), CacheModule.forRoot({ redis: redis.url, prefix: prefix(), caches: { scores: {} }, logger: new RecordingLogger() })],
+      providers: [TemplateService, Listener],
+    }).compile();
+    const app = await moduleRef.init();
+    try {
+      const templates = app.get(TemplateService);
+      await templates.tagged('1');
+      await templates.tagged('2');
+      await app.get(EventEmitter2).emitAsync('template.updated', { id: '1' });
+      await templates.tagged('1');
+      await templates.tagged('2');
+      expect(templates.work.runs).toBe(3);
+      expect(app.get(CacheService).stats().keyErrors).toBe(0);
+    } finally {
+      await app.close();
+    }
   });
 
   it('decorated calls made in a tenant scope use that tenant\'s keys', async () => {

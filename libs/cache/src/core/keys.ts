@@ -92,8 +92,31 @@ export function assertKey(key: unknown): asserts key is string {
  * share a key: every string gets an `s` prefix, which leaves any other marker unambiguous.
  */
 export function argsKey(args: readonly unknown[]): string {
-  const text = stringify(args, markTypes) ?? 'u';
+  const text = plainArgsText(args) ?? markedArgsText(args);
   return text.length <= 64 ? text : '#' + digest(text);
+}
+
+/** The general path of `argsKey`: every value type-marked, object keys sorted. */
+export function markedArgsText(args: readonly unknown[]): string {
+  return stringify(args, markTypes) ?? 'u';
+}
+
+/**
+ * The common case without the replacer machinery: strings, finite numbers and booleans only, written
+ * exactly as `markedArgsText` writes them (a spec checks the two agree), so a key never depends on the
+ * path that built it. Anything else returns undefined and takes the general path.
+ */
+function plainArgsText(args: readonly unknown[]): string | undefined {
+  let text = '[';
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (i > 0) text += ',';
+    if (typeof value === 'string') text += JSON.stringify('s' + value);
+    else if (typeof value === 'number' && Number.isFinite(value)) text += String(value);
+    else if (typeof value === 'boolean') text += value ? 'true' : 'false';
+    else return undefined;
+  }
+  return text + ']';
 }
 
 function markTypes(this: unknown, key: string, value: unknown): unknown {

@@ -124,7 +124,7 @@ export async function runEvict(plan: EvictPlan, args: Args, result: unknown, fau
  * (never on a hit), inside `unless`, so that a throwing tag function means "do not store" rather than a
  * failed call.
  */
-export function writeOptions(plan: StorePlan, args: Args, faults: DecoratorFaults, constant: GetOrSetOptions): GetOrSetOptions {
+export function writeOptions(plan: StorePlan, args: Args, faults: DecoratorFaults, constant: GetOrSetOptions | undefined): GetOrSetOptions | undefined {
   if (plan.unless === undefined && plan.tags.none) return constant;
   let tags: string[] = [];
   return {

@@ -32,9 +32,9 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
  * (`: Promise<…>`, not `async`) is checked here too: a plain value is still cached and handed back in a
  * promise (which is what the declared type promised), and the mismatch is logged once.
  */
-function invoke(original: Method, self: unknown, args: unknown[], plan: StorePlan, checkResult: boolean, faults: DecoratorFaults): unknown {
+function invoke(original: Method, self: unknown, args: unknown[], plan: StorePlan, faults: DecoratorFaults): unknown {
   const result = original.apply(self, args);
-  if (checkResult && !isThenable(result)) {
+  if (!isThenable(result)) {
     faults.warnOnce(`${plan.where}:sync`, `${plan.where}: declared to return a Promise but returned a plain value; make it async`);
   }
   return result;
@@ -43,7 +43,9 @@ function invoke(original: Method, self: unknown, args: unknown[], plan: StorePla
 /** `@Cacheable`: `getOrSet` underneath, so concurrent calls with one key run the method once. */
 export function cacheableMethod(original: Method, plan: StorePlan, faults: DecoratorFaults, checkResult: boolean): Method {
   const { cache, key: keyOf, condition } = plan;
-  const constant: GetOrSetOptions = { ttl: plan.ttl, grace: plan.grace };
+  // The hit path allocates nothing it does not need: no options object when the cache's policy applies.
+  const constant: GetOrSetOptions | undefined = plan.ttl === undefined && plan.grace === undefined ? undefined : { ttl: plan.ttl, grace: plan.grace };
+  const simple = plan.unless === undefined && plan.tags.none;
   return adopt(function cached(this: unknown, ...args: unknown[]) {
     let key: string;
     try {
@@ -54,7 +56,8 @@ export function cacheableMethod(original: Method, plan: StorePlan, faults: Decor
       return original.apply(this, args);
     }
     const self = this;
-    return cache.getOrSet(key, () => invoke(original, self, args, plan, checkResult, faults), writeOptions(plan, args, faults, constant));
+    const factory = checkResult ? () => invoke(original, self, args, plan, faults) : () => original.apply(self, args);
+    return cache.getOrSet(key, factory, simple ? constant : writeOptions(plan, args, faults, constant));
   }, original);
 }
 

@@ -89,21 +89,25 @@ export class CacheInterceptor implements NestInterceptor {
   protected trackBy(context: ExecutionContext): string | undefined {
     const request = context.switchToHttp().getRequest<HttpRequestLike>();
     const route = this.routeOf(context);
-    const parts: Array<string | null> = [
-      request.method === 'HEAD' ? 'GET' : request.method,
-      route.key === undefined ? resourceOf(request) : route.key([request]),
-    ];
+    // Lines: method, resource, then name=value per keyed header. A request line or header value cannot
+    // hold a line break, so the parts cannot run into each other; the two that could are JSON-quoted.
+    let key = request.method === 'HEAD' ? 'GET' : request.method;
+    key += '\n' + (route.key === undefined ? resourceOf(request) : JSON.stringify(route.key([request])));
+    const headers = request.headers;
     for (const name of REFLECTED_HEADERS) {
-      const value = request.headers[name];
-      if (value !== undefined) parts.push(name, headerText(value)!);
+      const value = headers[name];
+      if (value !== undefined) key += '\n' + name + '=' + headerText(value);
     }
-    for (const name of route.vary) parts.push(name, headerText(request.headers[name]) ?? null);
+    for (const name of route.vary) {
+      const value = headers[name];
+      key += '\n' + name + (value === undefined ? '' : '=' + headerText(value));
+    }
     if (route.per !== undefined) {
       const owner = this.ownerOf(request, route.per);
       if (owner === undefined) return undefined;
-      parts.push('owner', owner);
+      key += '\nowner=' + JSON.stringify(owner);
     }
-    return JSON.stringify(parts);
+    return key;
   }
 
   /** Whether this request may be answered from, and stored in, the cache. */
@@ -147,20 +151,21 @@ export class CacheInterceptor implements NestInterceptor {
 
   private async lookup(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string): Promise<Observable<unknown>> {
     const cache = route.store.cache;
-    let full: string;
     let found: unknown;
     try {
-      full = cache.keyOf(key);
       found = await cache.get(key);
     } catch (error) {
       this.faults.warnOnce(`read:${route.where}`, `${route.where}: the cache could not be read, so the handler answers: ${String(error)}`);
       return next.handle();
     }
+    let now = 0;
     if (isHttpRecord(found)) {
-      const now = this.stack.now();
+      now = this.stack.now();
       if (now < found.expiresAt) return this.serve(context, route, found, 'HIT', now);
-      if (this.flights.has(full)) return this.serve(context, route, found, 'STALE', now);
     }
+    // The flight key is the full key: it holds the tenant, so tenants never share a flight.
+    const full = cache.keyOf(key);
+    if (isHttpRecord(found) && this.flights.has(full)) return this.serve(context, route, found, 'STALE', now);
     const flight = this.flights.get(full);
     if (flight !== undefined) {
       const shared = await flight;
@@ -173,11 +178,15 @@ export class CacheInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const response = http.getResponse<HttpResponseLike>();
     const adapter = this.adapterHost.httpAdapter;
-    for (const name in record.headers) adapter.setHeader(response, name, headerText(record.headers[name])!);
-    adapter.setHeader(response, 'X-Cache', state);
-    adapter.setHeader(response, 'Age', String(Math.max(0, Math.floor((now - record.at) / 1000))));
-    adapter.setHeader(response, 'ETag', record.etag);
-    if (route.varyHeader !== undefined) adapter.setHeader(response, 'Vary', mergeVary(headerText(record.headers.vary), route.varyHeader));
+    // A Node response (Express) takes headers directly; a Fastify reply goes through the adapter.
+    const set = response.raw === undefined && typeof response.setHeader === 'function'
+      ? (name: string, value: string) => response.setHeader!(name, value)
+      : (name: string, value: string) => adapter.setHeader(response, name, value);
+    for (const name in record.headers) set(name, headerText(record.headers[name])!);
+    set('X-Cache', state);
+    set('Age', String(Math.max(0, Math.floor((now - record.at) / 1000))));
+    set('ETag', record.etag);
+    if (route.varyHeader !== undefined) set('Vary', mergeVary(headerText(record.headers.vary), route.varyHeader));
     if (response.statusCode !== record.status) adapter.status(response, record.status);
     if (notModified(http.getRequest<HttpRequestLike>(), record.etag)) {
       adapter.status(response, 304);

@@ -14,6 +14,8 @@ export interface HttpRequestLike {
 export interface HttpResponseLike {
   readonly statusCode: number;
   getHeaders(): Record<string, number | string | string[] | undefined>;
+  /** Express (a Node response): sets a header directly. */
+  setHeader?(name: string, value: string): unknown;
   /** Fastify: the Node response underneath. */
   readonly raw?: NodeJS.WritableStream;
 }

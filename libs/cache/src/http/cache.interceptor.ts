@@ -78,8 +78,10 @@ export class CacheInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
     if (context.getType() !== 'http') return next.handle();
-    const request = context.switchToHttp().getRequest<HttpRequestLike>();
-    return this.stack.tenants.forRequest(request, () => this.handle(context, next, request));
+    const request = requestOf(context);
+    const tenants = this.stack.tenants;
+    if (!tenants.resolvesRequests) return this.handle(context, next, request);
+    return tenants.forRequest(request, () => this.handle(context, next, request));
   }
 
   /**
@@ -87,7 +89,7 @@ export class CacheInterceptor implements NestInterceptor {
    * depends on; keep in it everything the handler reads, or one client's response reaches another.
    */
   protected trackBy(context: ExecutionContext): string | undefined {
-    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    const request = requestOf(context);
     const route = this.routeOf(context);
     // Lines: method, resource, then name=value per keyed header. A request line or header value cannot
     // hold a line break, so the parts cannot run into each other; the two that could are JSON-quoted.
@@ -112,7 +114,7 @@ export class CacheInterceptor implements NestInterceptor {
 
   /** Whether this request may be answered from, and stored in, the cache. */
   protected isRequestCacheable(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    const request = requestOf(context);
     if (!this.allowedMethods.includes(request.method)) return false;
     const route = this.routeOf(context);
     if (route.optedOut) return false;
@@ -175,8 +177,7 @@ export class CacheInterceptor implements NestInterceptor {
   }
 
   private serve(context: ExecutionContext, route: RoutePlan, record: HttpCacheRecord, state: CacheState, now: number): Observable<unknown> {
-    const http = context.switchToHttp();
-    const response = http.getResponse<HttpResponseLike>();
+    const response = responseOf(context);
     const adapter = this.adapterHost.httpAdapter;
     // A Node response (Express) takes headers directly; a Fastify reply goes through the adapter.
     const set = response.raw === undefined && typeof response.setHeader === 'function'
@@ -188,7 +189,7 @@ export class CacheInterceptor implements NestInterceptor {
     set('ETag', record.etag);
     if (route.varyHeader !== undefined) set('Vary', mergeVary(headerText(record.headers.vary), route.varyHeader));
     if (response.statusCode !== record.status) adapter.status(response, record.status);
-    if (notModified(http.getRequest<HttpRequestLike>(), record.etag)) {
+    if (notModified(requestOf(context), record.etag)) {
       adapter.status(response, 304);
       return of(undefined);
     }
@@ -197,9 +198,8 @@ export class CacheInterceptor implements NestInterceptor {
 
   /** Runs the handler for everyone waiting on this key; stores the response once it is sent, if it may be. */
   private fill(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string, full: string): Observable<unknown> {
-    const http = context.switchToHttp();
-    const request = http.getRequest<HttpRequestLike>();
-    const response = http.getResponse<HttpResponseLike>();
+    const request = requestOf(context);
+    const response = responseOf(context);
     const adapter = this.adapterHost.httpAdapter;
     let settle!: (record: HttpCacheRecord | undefined) => void;
     const flight = new Promise<HttpCacheRecord | undefined>((resolve) => (settle = resolve));
@@ -282,7 +282,7 @@ export class CacheInterceptor implements NestInterceptor {
 
   private evicting(context: ExecutionContext, next: CallHandler, route: RoutePlan, request: HttpRequestLike): Observable<unknown> | Promise<Observable<unknown>> {
     const args = [request];
-    const response = context.switchToHttp().getResponse<HttpResponseLike>();
+    const response = responseOf(context);
     const active = route.evict.filter((plan) => {
       try {
         return plan.condition === undefined || plan.condition(args);
@@ -337,4 +337,13 @@ export class CacheInterceptor implements NestInterceptor {
       evict: (metadata?.evict ?? []).map((evict) => evictPlan(`@CacheEvict on ${where}`, evict, this.cache)),
     };
   }
+}
+
+// HTTP handlers get (req, res, next): read them by index, since `switchToHttp()` allocates on every call.
+function requestOf(context: ExecutionContext): HttpRequestLike {
+  return context.getArgByIndex<HttpRequestLike>(0);
+}
+
+function responseOf(context: ExecutionContext): HttpResponseLike {
+  return context.getArgByIndex<HttpResponseLike>(1);
 }

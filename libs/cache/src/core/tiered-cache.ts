@@ -214,17 +214,34 @@ export class TieredCache {
       .catch((error: unknown) => this.warnOnce(`refresh:${key}`, `background refresh of ${key} failed: ${String(error)}`));
   }
 
+  /**
+   * A fresh value from L1, synchronously, or undefined. Only a hit is counted: after a miss the caller
+   * goes on with `get`, which counts it.
+   */
+  peek<T>(key: string, policy: CachePolicy): T | undefined {
+    const entry = this.freshL1(key, policy, this.now());
+    if (entry === undefined) return undefined;
+    this.counters.l1Hits += 1;
+    this.counters.hits += 1;
+    return entry.value as T;
+  }
+
   /** An L1 entry that is fresh and not invalidated; counts the L1 hit or miss. */
   private peekL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
-    if (!policy.useL1 || this.l1 === undefined) return undefined;
-    const entry = this.l1.peek(key);
-    if (entry !== undefined && entry.expiresAt > now && this.times.isCurrent(entry, policy.namespaceId)) {
+    const entry = this.freshL1(key, policy, now);
+    if (entry !== undefined) {
       this.counters.l1Hits += 1;
       this.counters.hits += 1;
       return entry;
     }
-    this.counters.l1Misses += 1;
+    if (policy.useL1 && this.l1 !== undefined) this.counters.l1Misses += 1;
     return undefined;
+  }
+
+  private freshL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
+    if (!policy.useL1 || this.l1 === undefined) return undefined;
+    const entry = this.l1.peek(key);
+    return entry !== undefined && entry.expiresAt > now && this.times.isCurrent(entry, policy.namespaceId) ? entry : undefined;
   }
 
   private servableL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {

@@ -148,18 +148,40 @@ export class CacheInterceptor implements NestInterceptor {
       this.faults.report(route.where, 'the cache key could not be built, so the request went through uncached', error);
       return next.handle();
     }
-    return key === undefined ? next.handle() : this.lookup(context, next, route, key);
+    if (key === undefined) return next.handle();
+    // A fresh L1 hit answers without a promise; anything else goes through `get` (Redis, stale, flights).
+    let found: unknown;
+    try {
+      found = route.store.cache.peek(key);
+    } catch (error) {
+      return this.unreadable(route, error, next);
+    }
+    if (isHttpRecord(found)) {
+      const now = this.stack.now();
+      if (now < found.expiresAt) return this.serve(context, route, found, 'HIT', now);
+      return this.decide(context, next, route, key, found);
+    }
+    return this.lookup(context, next, route, key);
+  }
+
+  private unreadable(route: RoutePlan, error: unknown, next: CallHandler): Observable<unknown> {
+    this.faults.warnOnce(`read:${route.where}`, `${route.where}: the cache could not be read, so the handler answers: ${String(error)}`);
+    return next.handle();
   }
 
   private async lookup(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string): Promise<Observable<unknown>> {
-    const cache = route.store.cache;
     let found: unknown;
     try {
-      found = await cache.get(key);
+      found = await route.store.cache.get(key);
     } catch (error) {
-      this.faults.warnOnce(`read:${route.where}`, `${route.where}: the cache could not be read, so the handler answers: ${String(error)}`);
-      return next.handle();
+      return this.unreadable(route, error, next);
     }
+    return this.decide(context, next, route, key, found);
+  }
+
+  /** What to do with what the cache holds (or not): serve it, serve it stale, wait for a flight, or fill. */
+  private async decide(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string, found: unknown): Promise<Observable<unknown>> {
+    const cache = route.store.cache;
     let now = 0;
     if (isHttpRecord(found)) {
       now = this.stack.now();

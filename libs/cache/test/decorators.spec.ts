@@ -99,6 +99,11 @@ class TemplateService {
     return this.work.run(id);
   }
 
+  @Cacheable({ key: '{0}' })
+  async echo(id: string): Promise<string> {
+    return this.work.run(id);
+  }
+
   @Cacheable({ key: 'slow:{0}' })
   async slow(id: string): Promise<string> {
     return this.work.run(id);
@@ -294,6 +299,16 @@ describe('cache decorators on a real Redis', () => {
     expect(templates.work.runs).toBe(2);
     expect(cache.stats().keyErrors).toBe(2);
     expect(logger.count(/TemplateService\.badKey.*no key for you/)).toBe(1);
+  });
+
+  it('a key the cache cannot take (empty): the call goes through uncached, counted', async () => {
+    const { templates, cache } = await boot();
+    expect(await templates.echo('')).toBe('');
+    expect(await templates.echo('')).toBe('');
+    expect(await templates.echo('x')).toBe('x');
+    expect(await templates.echo('x')).toBe('x');
+    expect(templates.work.runs).toBe(3);
+    expect(cache.stats().keyErrors).toBe(2);
   });
 
   it('a tag function that throws: the result is returned, not stored, counted, logged once', async () => {

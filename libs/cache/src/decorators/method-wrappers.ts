@@ -47,14 +47,23 @@ export function cacheableMethod(original: Method, plan: StorePlan, faults: Decor
   const constant: GetOrSetOptions | undefined = plan.ttl === undefined && plan.grace === undefined ? undefined : { ttl: plan.ttl, grace: plan.grace };
   const simple = plan.unless === undefined && plan.tags.none;
   return adopt(function cached(this: unknown, ...args: unknown[]) {
+    let hit: unknown;
     let key: string;
+    let skip = false;
     try {
-      if (condition !== undefined && !condition(args)) return original.apply(this, args);
-      key = keyOf(args);
+      skip = condition !== undefined && !condition(args);
+      if (skip) key = '';
+      else key = keyOf(args);
+      // A fresh L1 hit is answered before anything is allocated for a miss (factory, options, write spec).
+      // peek also rejects a key the cache cannot take (an empty one): the call then goes through.
+      if (!skip) hit = cache.peek(key);
     } catch (error) {
       faults.report(plan.where, 'the key or condition threw, so the call went through uncached', error);
-      return original.apply(this, args);
+      skip = true;
+      key = '';
     }
+    if (skip) return original.apply(this, args);
+    if (hit !== undefined) return Promise.resolve(hit);
     const self = this;
     const factory = checkResult ? () => invoke(original, self, args, plan, faults) : () => original.apply(self, args);
     return cache.getOrSet(key, factory, simple ? constant : writeOptions(plan, args, faults, constant));

@@ -137,6 +137,7 @@ describe.each<Platform>(['express', 'fastify'])('CacheInterceptor over HTTP (%s)
     ['Cache-Control: private', '/private', 200, 'private'],
     ['Cache-Control: no-cache', '/no-cache-header', 200, 'no-cache-header'],
     ['a route opted out with @NoCache', '/opted-out', 200, 'opted-out'],
+    ['a server-sent events stream', '/events', 200, 'events'],
   ])('never stores %s', async (_label, path, status, route) => {
     await http().get(path).expect(status);
     const second = await http().get(path).expect(status);

@@ -598,6 +598,12 @@ describe('cache decorators: startup checks', () => {
       async list(): Promise<number[]> {
         return [1];
       }
+
+      /** Not a route: the explorer wraps it like any provider method. */
+      @Cacheable()
+      async helper(): Promise<number> {
+        return 2;
+      }
     }
     @Controller('b')
     @UseInterceptors(CacheInterceptor)
@@ -612,5 +618,6 @@ describe('cache decorators: startup checks', () => {
     expect(logger.count(/Unbound\.list is a route handler with cache decorators, but no CacheInterceptor is bound to it/)).toBe(1);
     expect(logger.count(/\bBound\.list is a route/)).toBe(0);
     expect(app.get(Unbound).list).toBe(Unbound.prototype.list);
+    expect(app.get(Unbound).helper).not.toBe(Unbound.prototype.helper);
   });
 });

@@ -13,10 +13,12 @@ import {
   Query,
   Req,
   Res,
+  Sse,
   type Type,
   UseInterceptors,
 } from '@nestjs/common';
 import { CacheEvict, CacheInterceptor, Cacheable, NoCache } from '@strata/cache';
+import { of } from 'rxjs';
 
 export type Platform = 'express' | 'fastify';
 
@@ -180,6 +182,12 @@ export function scenarioControllers(platform: Platform): Type<unknown>[] {
     noCacheHeader(@Res({ passthrough: true }) res: Res) {
       res.header('Cache-Control', 'no-cache');
       return { n: this.calls.hit('no-cache-header') };
+    }
+
+    @Sse('events')
+    events() {
+      const n = this.calls.hit('events');
+      return of({ data: { n } }, { data: { n, last: true } });
     }
 
     @Get('opted-out')

@@ -1,6 +1,6 @@
 import { Injectable, type Type } from '@nestjs/common';
 // The route and interceptor metadata keys Nest's own decorators write (the same import @nestjs/swagger uses).
-import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA, SSE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import {
   CACHEABLE_METADATA,
@@ -37,8 +37,9 @@ export class CacheMetadataAccessor {
     return { cacheable, put, evict, tags };
   }
 
-  /** `@NoCache()` on the handler or its controller. */
+  /** `@NoCache()` on the handler or its controller, or a server-sent events stream (`@Sse()`), never cached. */
   isOptedOut(handler: Method, controller: Type<unknown>): boolean {
+    if (Reflect.getMetadata(SSE_METADATA, handler) !== undefined) return true;
     return this.reflector.getAllAndOverride<boolean | undefined>(NO_CACHE_METADATA, [handler, controller]) === true;
   }
 

@@ -35,20 +35,27 @@ export async function run(options: HttpSuiteOptions = {}): Promise<BenchRow[]> {
     const url = (candidate: Candidate) => `http://127.0.0.1:${port}${CANDIDATES[candidate]}`;
     for (const candidate of Object.keys(CANDIDATES) as Candidate[]) await check(url(candidate), candidate);
     const samples = new Map<Candidate, number[]>();
+    const perCpu = new Map<Candidate, number[]>();
     for (const candidate of Object.keys(CANDIDATES) as Candidate[]) await load(url(candidate), connections, 1); // warm-up
     for (let i = 0; i < runs; i++) {
       for (const candidate of Object.keys(CANDIDATES) as Candidate[]) {
-        const list = samples.get(candidate) ?? [];
-        list.push(await load(url(candidate), connections, duration));
-        samples.set(candidate, list);
+        const cpuBefore = await serverCpu(child);
+        const { perSecond, total } = await load(url(candidate), connections, duration);
+        const cpuSeconds = ((await serverCpu(child)) - cpuBefore) / 1e6;
+        samples.set(candidate, [...(samples.get(candidate) ?? []), perSecond]);
+        perCpu.set(candidate, [...(perCpu.get(candidate) ?? []), total / cpuSeconds]);
       }
     }
-    const figures: Record<string, Figure> = {};
-    for (const [name, values] of samples) {
-      const sorted = [...values].sort((a, b) => a - b);
-      figures[name] = { name, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], runs };
-    }
+    const figures = toFigures(samples, runs);
+    const cpuFigures = toFigures(perCpu, runs);
     const note = `autocannon, ${connections} connections, ${duration} s per run, ${runs} runs per candidate interleaved; req/s (median, min–max). Server: one Nest 11 + Express app in a child process.`;
+    const cpuNote =
+      'The same runs, as requests per CPU-second of the server process (`process.cpuUsage()`): what one request costs the ' +
+      'server, which other load on the machine disturbs far less than wall-clock req/s.';
+    const goals = [
+      { candidate: 'Strata CacheInterceptor (L1 hit)', baseline: 'constant handler (no cache)', ratio: 0.95 },
+      { candidate: 'Strata CacheInterceptor (L1 hit)', baseline: '@nestjs/cache-manager CacheInterceptor (memory)', ratio: 1.2 },
+    ];
     return [
       {
         suite: 'HTTP cached route vs the same app\'s constant handler (Nest + Express)',
@@ -62,6 +69,7 @@ export async function run(options: HttpSuiteOptions = {}): Promise<BenchRow[]> {
         goal: { candidate: 'Strata CacheInterceptor (L1 hit)', baseline: '@nestjs/cache-manager CacheInterceptor (memory)', ratio: 1.2 },
         note,
       },
+      ...goals.map((goal) => ({ suite: `HTTP, requests per server CPU-second: ${goal.candidate} vs ${goal.baseline}`, figures: cpuFigures, goal, note: cpuNote })),
     ];
   } finally {
     child.disconnect();
@@ -89,14 +97,37 @@ async function check(url: string, candidate: Candidate): Promise<void> {
   }
 }
 
-async function load(url: string, connections: number, duration: number): Promise<number> {
+async function load(url: string, connections: number, duration: number): Promise<{ perSecond: number; total: number }> {
   const result = await autocannon({ url, connections, duration });
   if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url}: ${result.errors} errors, ${result.non2xx} non-2xx responses`);
-  return result.requests.total / result.duration;
+  return { perSecond: result.requests.total / result.duration, total: result.requests.total };
+}
+
+/** CPU microseconds (user + system) the server process has used so far. */
+function serverCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (typeof message === 'object' && message !== null && 'cpu' in message) {
+        child.off('message', onMessage);
+        resolve((message as { cpu: number }).cpu);
+      }
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+}
+
+function toFigures(samples: ReadonlyMap<string, number[]>, runs: number): Record<string, Figure> {
+  const figures: Record<string, Figure> = {};
+  for (const [name, values] of samples) {
+    const sorted = [...values].sort((a, b) => a - b);
+    figures[name] = { name, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], runs };
+  }
+  return figures;
 }
 
 if (require.main === module) {
-  const fmt = (f: Figure) => `${Math.round(f.median)} req/s (${Math.round(f.min)}–${Math.round(f.max)})`;
+  const fmt = (f: Figure) => `${Math.round(f.median)} (${Math.round(f.min)}–${Math.round(f.max)})`;
   run()
     .then((rows) => process.stdout.write(`Machine: ${machine()}\n\n${renderRows(rows, fmt)}`))
     .catch((error: unknown) => {

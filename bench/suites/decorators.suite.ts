@@ -15,12 +15,12 @@ const value = oneKbValue();
 @Injectable()
 class Templates {
   @Cacheable({ key: '{0}' })
-  async byKey(id: string): Promise<object> {
+  async byKey(_id: string): Promise<object> {
     return value;
   }
 
   @Cacheable()
-  async byDefaultKey(id: string): Promise<object> {
+  async byDefaultKey(_id: string): Promise<object> {
     return value;
   }
 }

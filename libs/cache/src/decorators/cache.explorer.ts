@@ -4,6 +4,7 @@ import { CacheService } from '../cache.service';
 import { CacheStack } from '../cache.stack';
 import { StrataError } from '../core/errors';
 import { CacheInterceptor } from '../http/cache.interceptor';
+import { routePlan } from '../http/route-plan';
 import { type CacheMetadata, CacheMetadataAccessor } from './cache-metadata.accessor';
 import { DecoratorFaults, decoratorError, evictPlan, storePlan } from './cache-plan';
 import { cacheEvictMethod, cachePutMethod, cacheableMethod, isWrapped } from './method-wrappers';
@@ -72,7 +73,7 @@ export class CacheExplorer implements OnModuleInit {
         continue;
       }
       if (controller && this.accessor.isRouteHandler(original)) {
-        this.checkRoute(where, original, cls, metadata, globalCacheInterceptor);
+        this.checkRoute(where, original, cls, globalCacheInterceptor);
         continue;
       }
       if (isWrapped(target[name])) continue;
@@ -123,12 +124,8 @@ export class CacheExplorer implements OnModuleInit {
   }
 
   /** Validates a route handler's decorators now, and warns when no `CacheInterceptor` will read them. */
-  private checkRoute(where: string, handler: object, cls: Type<unknown>, metadata: CacheMetadata, global: boolean): void {
-    if (metadata.cacheable !== undefined) storePlan(`@Cacheable on ${where}`, metadata.cacheable, metadata.tags, this.cache, where);
-    if (metadata.put !== undefined) {
-      throw decoratorError(`@CachePut on ${where}`, `is not supported on a route handler; use @Cacheable, or put it on a service method`);
-    }
-    for (const options of metadata.evict) evictPlan(`@CacheEvict on ${where}`, options, this.cache);
+  private checkRoute(where: string, handler: object, cls: Type<unknown>, global: boolean): void {
+    routePlan(handler, cls, this.accessor, this.cache, this.stack);
     const bound = this.accessor.boundInterceptors(handler as Method, cls).some(isCacheInterceptor);
     if (!global && !bound) {
       this.stack.logger.warn(

@@ -1,14 +1,13 @@
 import { AsyncResource } from 'node:async_hooks';
 import { finished } from 'node:stream';
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, type Type } from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type Observable, finalize, map, mergeMap, of } from 'rxjs';
 import { CacheService } from '../cache.service';
 import { CacheStack } from '../cache.stack';
-import { DEFAULT_CACHE_NAME } from '../cache.options';
 import { CacheMetadataAccessor } from '../decorators/cache-metadata.accessor';
 import type { CacheOwner } from '../decorators/cache-options.types';
-import { DecoratorFaults, type EvictPlan, type StorePlan, evictPlan, runEvict, storePlan } from '../decorators/cache-plan';
+import { DecoratorFaults, runEvict } from '../decorators/cache-plan';
 import {
   type HttpCacheRecord,
   type HttpRequestLike,
@@ -25,22 +24,10 @@ import {
   snapshot,
   strongEtag,
 } from './http-record';
+import { type RoutePlan, routePlan } from './route-plan';
 
 type CacheState = 'HIT' | 'MISS' | 'STALE';
 
-interface RoutePlan {
-  readonly where: string;
-  readonly optedOut: boolean;
-  readonly store: StorePlan;
-  /** The key from `@Cacheable({ key })`, which replaces path and query; undefined: path + sorted query. */
-  readonly key: StorePlan['key'] | undefined;
-  readonly ttl: number;
-  readonly grace: number;
-  readonly vary: readonly string[];
-  readonly varyHeader: string | undefined;
-  readonly per: CacheOwner | undefined;
-  readonly evict: readonly EvictPlan[];
-}
 
 /**
  * HTTP caching for routes, per handler (`@UseInterceptors(CacheInterceptor)`), per controller, or for
@@ -330,35 +317,12 @@ export class CacheInterceptor implements NestInterceptor {
     const handler = context.getHandler();
     let route = this.routes.get(handler);
     if (route === undefined) {
-      route = this.compile(handler, context.getClass());
+      route = routePlan(handler, context.getClass(), this.accessor, this.cache, this.stack);
       this.routes.set(handler, route);
     }
     return route;
   }
 
-  private compile(handler: object, controller: Type<unknown>): RoutePlan {
-    const where = `${controller.name}.${(handler as { name?: string }).name ?? 'handler'}`;
-    const metadata = this.accessor.of(handler as () => unknown);
-    const options = metadata?.cacheable ?? {};
-    const store = storePlan(`@Cacheable on ${where}`, options, metadata?.tags ?? [], this.cache, where);
-    const policy = this.stack.policyOf(options.name ?? DEFAULT_CACHE_NAME);
-    const vary = (options.vary ?? []).map((name) => {
-      if (typeof name !== 'string' || name.length === 0) throw new TypeError(`${where}: vary lists header names; got ${String(name)}`);
-      return name.toLowerCase();
-    });
-    return {
-      where,
-      optedOut: this.accessor.isOptedOut(handler as () => unknown, controller),
-      store,
-      key: options.key === undefined ? undefined : store.key,
-      ttl: store.ttl ?? policy.ttl,
-      grace: store.grace ?? policy.grace,
-      vary,
-      varyHeader: vary.length === 0 ? undefined : (options.vary ?? []).join(', '),
-      per: options.per,
-      evict: (metadata?.evict ?? []).map((evict) => evictPlan(`@CacheEvict on ${where}`, evict, this.cache)),
-    };
-  }
 }
 
 // HTTP handlers get (req, res, next): read them by index, since `switchToHttp()` allocates on every call.

@@ -77,7 +77,8 @@ export class CacheExplorer implements OnModuleInit {
         continue;
       }
       if (isWrapped(target[name])) continue;
-      target[name] = this.wrap(where, cls, original as Method, metadata);
+      // On the instance (so `this.method()` inside the class goes through it), like the prototype's: not enumerable.
+      Object.defineProperty(target, name, { value: this.wrap(where, cls, original as Method, metadata), writable: true, configurable: true, enumerable: false });
     }
   }
 

@@ -8,6 +8,7 @@ export const CACHEABLE_METADATA = 'strata:cacheable';
 export const CACHE_PUT_METADATA = 'strata:cache-put';
 export const CACHE_EVICT_METADATA = 'strata:cache-evict';
 export const CACHE_TAGS_METADATA = 'strata:cache-tags';
+export const NO_CACHE_METADATA = 'strata:no-cache';
 
 /** Provide a `() => number` under this token to drive the cache's clock in tests. */
 export const CACHE_CLOCK = Symbol('StrataCacheClock');

@@ -9,6 +9,11 @@ export interface CacheModuleExtras {
    * Their policies come from the factory's `caches` option. `forRoot` reads them from `caches` itself.
    */
   cacheNames: string[];
+  /**
+   * For `forRootAsync` with `tenancy.header`, `user` or `resolve`: installs the interceptor that gives
+   * each request its tenant (`forRoot` sees the option itself). Startup fails if it is needed and missing.
+   */
+  requestTenancy: boolean;
 }
 
 export const {
@@ -18,7 +23,7 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<CacheModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras<CacheModuleExtras>({ isGlobal: true, cacheNames: [] }, (definition, extras) => ({
+  .setExtras<CacheModuleExtras>({ isGlobal: true, cacheNames: [], requestTenancy: false }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
   }))

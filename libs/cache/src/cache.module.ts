@@ -1,4 +1,5 @@
 import { type DynamicModule, Inject, Module, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './cache.module-definition';
 import { CACHE_CLOCK, getCacheToken } from './cache.constants';
 import { DEFAULT_CACHE_NAME } from './cache.options';
@@ -7,13 +8,18 @@ import { CacheStack } from './cache.stack';
 import { CacheHealthIndicator } from './observability/cache-health.indicator';
 import { CacheEvents } from './observability/events';
 import { CacheTelemetry } from './observability/telemetry';
+import { CacheMetadataAccessor } from './decorators/cache-metadata.accessor';
+import { CacheExplorer } from './decorators/cache.explorer';
+import { TenantContext } from './tenancy/tenant-context';
+import { TenantInterceptor } from './tenancy/tenant.interceptor';
 
 /**
  * `CacheModule.forRoot({ redis: { url }, ttl: '10m' })` or `forRootAsync({ imports, inject, useFactory })`.
- * Global by default. Provides `CacheService` (the default cache) and one view per named cache
- * (`@InjectCache('ai')`).
+ * Global by default. Provides `CacheService` (the default cache), one view per named cache
+ * (`@InjectCache('ai')`), `TenantContext`, and the explorer that applies the cache decorators.
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     { provide: CACHE_CLOCK, useValue: Date.now },
     CacheStack,
@@ -21,17 +27,28 @@ import { CacheTelemetry } from './observability/telemetry';
     { provide: CacheTelemetry, useFactory: (stack: CacheStack) => stack.telemetry, inject: [CacheStack] },
     { provide: CacheEvents, useFactory: (stack: CacheStack) => stack.telemetry.events, inject: [CacheStack] },
     CacheHealthIndicator,
+    { provide: TenantContext, useFactory: (stack: CacheStack) => stack.tenants, inject: [CacheStack] },
+    CacheMetadataAccessor,
+    CacheExplorer,
   ],
-  exports: [CacheService, CacheStack, CacheTelemetry, CacheEvents, CacheHealthIndicator],
+  exports: [CacheService, CacheStack, CacheTelemetry, CacheEvents, CacheHealthIndicator, TenantContext, CacheMetadataAccessor],
 })
 export class CacheModule extends ConfigurableModuleClass {
   static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
-    return withNamedCaches(super.forRoot(options), Object.keys(options.caches ?? {}));
+    const tenancy = options.tenancy;
+    const resolves = tenancy !== undefined && (tenancy.header ?? tenancy.user ?? tenancy.resolve) !== undefined;
+    return withTenancy(withNamedCaches(super.forRoot(options), Object.keys(options.caches ?? {})), resolves);
   }
 
   static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
-    return withNamedCaches(super.forRootAsync(options), options.cacheNames ?? []);
+    return withTenancy(withNamedCaches(super.forRootAsync(options), options.cacheNames ?? []), options.requestTenancy === true);
   }
+}
+
+/** Installs `TenantInterceptor` globally, only when requests carry a tenant: other apps pay nothing. */
+function withTenancy(module: DynamicModule, resolves: boolean): DynamicModule {
+  if (!resolves) return module;
+  return { ...module, providers: [...(module.providers ?? []), { provide: APP_INTERCEPTOR, useClass: TenantInterceptor }] };
 }
 
 function defaultView(stack: CacheStack): CacheService {

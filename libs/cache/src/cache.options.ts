@@ -23,6 +23,28 @@ import { checkFailoverSafety } from './tiers/redis.failover';
 
 export type TierName = 'memory' | 'redis';
 
+/** What a tenant resolver sees of a request (Express and Fastify requests both fit). */
+export interface TenantRequest {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly user?: unknown;
+}
+
+/**
+ * Multi-tenancy: every key built inside a request gets the request's tenant as its `t=` segment.
+ * Give at most one way to find the tenant of a request; with none, only `CacheService.forTenant(id)`
+ * and `TenantContext.run(id, fn)` set it.
+ */
+export interface TenancyOptions {
+  /** The request header that names the tenant, e.g. `'x-tenant-id'`. */
+  header?: string;
+  /** The property of `req.user` (set by your auth guard) that holds the tenant id, e.g. `'tenantId'`. */
+  user?: string;
+  /** Any rule of your own; return undefined when the request has no tenant. */
+  resolve?(request: TenantRequest): string | undefined;
+  /** Most L1 bytes one tenant's entries may hold. Default: a quarter of `memory.maxBytes`. */
+  maxL1Bytes?: number;
+}
+
 /** The policy of a named cache (`caches: { ai: {...} }`, injected with `@InjectCache('ai')`). */
 export interface NamedCacheOptions {
   /** How long an entry is fresh. Default: the module's `ttl`. */
@@ -122,6 +144,8 @@ export interface CacheModuleOptions {
   invalidation?: InvalidationOptions;
   /** Schema version of cached values, part of every key of the default cache (and of named caches that set none). */
   version?: string | number;
+  /** Multi-tenancy: how a request's tenant is found, and each tenant's share of L1. Default: off. */
+  tenancy?: TenancyOptions;
   /** Where the cache logs state changes. Default: Nest's `Logger` with context `StrataCache`. */
   logger?: LoggerService;
   /**
@@ -197,6 +221,7 @@ export interface ResolvedCacheOptions {
   hashKeys: boolean;
   strict: boolean;
   caches: Map<string, ResolvedNamedCache>;
+  tenancy: ResolvedTenancy;
   logger: LoggerService | undefined;
   metrics: false | MetricsOptions;
   advice: false | ResolvedAdvice;
@@ -209,15 +234,23 @@ export interface ResolvedCacheOptions {
   pollInterval: number;
 }
 
+export interface ResolvedTenancy {
+  /** How a request's tenant is found; undefined when requests do not carry one. */
+  resolve: ((request: TenantRequest) => string | undefined) | undefined;
+  /** Per-tenant L1 quota in bytes; undefined when tenancy or L1 is off. */
+  maxL1Bytes: number | undefined;
+}
+
 export const DEFAULT_CACHE_NAME = 'default';
 
 const KNOWN = new Set<string>([
   'prefix', 'namespace', 'ttl', 'grace', 'redis', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
   'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
   'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
-  'bus', 'refreshAhead', 'warming', 'invalidation', 'version',
+  'bus', 'refreshAhead', 'warming', 'invalidation', 'version', 'tenancy',
 ]);
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
+const KNOWN_TENANCY = new Set<string>(['header', 'user', 'resolve', 'maxL1Bytes']);
 const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
 
 /**
@@ -259,6 +292,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     hashKeys: bool(options.hashKeys ?? false, 'hashKeys'),
     strict: bool(options.strict ?? false, 'strict'),
     caches: new Map(),
+    tenancy: resolveTenancy(options.tenancy, memory),
     logger: options.logger,
     metrics: resolveMetrics(options.metrics),
     advice: resolveAdvice(options.advice),
@@ -426,6 +460,50 @@ function resolveMemory(memory: CacheModuleOptions['memory']): ResolvedCacheOptio
     maxEntries: positiveInt(memory?.maxEntries ?? 10_000, 'memory.maxEntries', '10_000'),
     maxBytes: positiveInt(memory?.maxBytes ?? 64 * 1024 * 1024, 'memory.maxBytes', '64 * 1024 * 1024'),
   };
+}
+
+function resolveTenancy(tenancy: CacheModuleOptions['tenancy'], memory: ResolvedCacheOptions['memory']): ResolvedTenancy {
+  if (tenancy === undefined) return { resolve: undefined, maxL1Bytes: undefined };
+  if (typeof tenancy !== 'object' || tenancy === null) {
+    throw new InvalidOptionError(`tenancy must be an object such as { header: 'x-tenant-id' }; got ${describe(tenancy)}`);
+  }
+  for (const key of Object.keys(tenancy)) {
+    if (!KNOWN_TENANCY.has(key)) throw new InvalidOptionError(`unknown option 'tenancy.${key}'; tenancy takes ${[...KNOWN_TENANCY].join(', ')}`);
+  }
+  const ways = (['header', 'user', 'resolve'] as const).filter((way) => tenancy[way] !== undefined);
+  if (ways.length > 1) {
+    throw new InvalidOptionError(`tenancy takes one of header, user or resolve, not ${ways.join(' and ')}: keep the one that finds your tenant`);
+  }
+  let resolve: ResolvedTenancy['resolve'];
+  if (tenancy.header !== undefined) {
+    const header = name(tenancy.header, 'tenancy.header').toLowerCase();
+    resolve = (request) => tenantId(request.headers[header]);
+  } else if (tenancy.user !== undefined) {
+    const property = name(tenancy.user, 'tenancy.user');
+    resolve = (request) => {
+      const user = request.user;
+      return typeof user === 'object' && user !== null ? tenantId((user as Record<string, unknown>)[property]) : undefined;
+    };
+  } else if (tenancy.resolve !== undefined) {
+    if (typeof tenancy.resolve !== 'function') {
+      throw new InvalidOptionError(`tenancy.resolve must be a function (request) => string | undefined; got ${describe(tenancy.resolve)}`);
+    }
+    const custom = tenancy.resolve;
+    resolve = (request) => tenantId(custom(request));
+  }
+  let maxL1Bytes: number | undefined;
+  if (memory !== false) {
+    maxL1Bytes = positiveInt(tenancy.maxL1Bytes ?? Math.max(1, Math.floor(memory.maxBytes / 4)), 'tenancy.maxL1Bytes', '16 * 1024 * 1024');
+  } else if (tenancy.maxL1Bytes !== undefined) {
+    throw new InvalidOptionError(`tenancy.maxL1Bytes needs L1; remove it or remove 'memory: false'`);
+  }
+  return { resolve, maxL1Bytes };
+}
+
+/** A tenant id from a header or a user property: a non-empty string (a number is taken as its text). */
+function tenantId(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 function resolveRedis(redis: CacheModuleOptions['redis']): RedisConnectionOptions | undefined {

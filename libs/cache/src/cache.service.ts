@@ -5,6 +5,7 @@ import { KeySpace } from './core/keys';
 import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
 import type { CacheEvents } from './observability/events';
 import type { CacheStats } from './observability/stats';
+import type { TenantContext } from './tenancy/tenant-context';
 import { type FactoryTimeoutOptions, resolveTimeouts } from './resilience/resilience.options';
 import { type WarmEntry, type WarmOptions, type WarmResult, warmEntries } from './warming/warm';
 
@@ -26,16 +27,23 @@ export interface SetOptions<T = unknown> {
   dependsOn?: readonly string[];
 }
 
-/** Per-call options of `getOrSet`: those of `set`, and this call's factory timeouts. */
+/** Options of `getOrSet`: those of `set`, this call's factory timeouts, and two that look at the factory's result before it is stored. */
 export interface GetOrSetOptions<T = unknown> extends SetOptions<T> {
   /** Overrides the cache's `timeouts` for this call. */
   timeouts?: FactoryTimeoutOptions;
+  /** Called with the factory's result: true hands it back to every waiting caller without storing it. */
+  unless?: (value: T) => boolean;
+  /** Tags derived from the factory's result, added to `tags` (called after `unless`, only when storing). */
+  tagsOf?: (value: T) => readonly string[];
 }
 
 export interface SetManyItem<T = unknown> extends SetOptions<T> {
   key: string;
   value: T;
 }
+
+/** Tenant views kept per view: enough for every active tenant, bounded so ids from requests cannot grow it. */
+const TENANT_VIEWS_KEPT = 1024;
 
 interface ViewScope {
   namespace: string;
@@ -48,11 +56,18 @@ interface ViewScope {
  * namespace; `namespace()`, `forTenant()` and `cache()` return views that share the same tiers.
  * Every method degrades instead of failing on a cache fault (Redis down, a value that cannot be
  * serialized), unless the module was configured with `strict: true`.
+ *
+ * Inside a tenant scope (a request with tenancy on, or `TenantContext.run`), a view that was not pinned
+ * to a tenant with `forTenant()` works on the current tenant's keys: it hands each call to a cached
+ * tenant view, so the cost is one `AsyncLocalStorage` lookup and one map lookup.
  */
 export class CacheService {
   private readonly keys: KeySpace;
   private readonly policy: CachePolicy;
   private readonly named: ResolvedNamedCache;
+  /** Set on views that follow the current tenant (those not pinned with `forTenant`). */
+  private readonly tenants: TenantContext | undefined;
+  private tenantViews: Map<string, CacheService> | undefined;
 
   constructor(
     private readonly stack: CacheStack,
@@ -60,6 +75,7 @@ export class CacheService {
   ) {
     const options = stack.options;
     this.named = stack.policyOf(scope.name);
+    this.tenants = scope.tenant === undefined ? stack.tenants : undefined;
     this.keys = new KeySpace(
       { prefix: options.prefix, namespace: scope.namespace, tenant: scope.tenant, name: scope.name, version: this.named.version },
       options.maxKeyLength,
@@ -88,24 +104,36 @@ export class CacheService {
 
   /** The cached value, or undefined when there is none (or it is stale or invalidated). */
   get<T>(key: string): Promise<T | undefined> {
+    const view = this.route();
     let full: string;
     try {
-      full = this.keys.key(key);
+      full = view.keys.key(key);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.stack.engine.get<T>(full, this.policy);
+    return this.stack.engine.get<T>(full, view.policy);
+  }
+
+  /**
+   * The value if L1 holds it fresh right now, synchronously; otherwise undefined, and `get` (which also
+   * asks Redis) is the way on. For hot paths that can answer without a promise when L1 has the value.
+   */
+  peek<T>(key: string): T | undefined {
+    const view = this.route();
+    return this.stack.engine.peek<T>(view.keys.key(key), view.policy);
   }
 
   /** Stores a value. Resolves false when it was not cached (not serializable, too large). */
   async set<T>(key: string, value: T, options?: SetOptions<T>): Promise<boolean> {
-    return this.stack.engine.set(this.keys.key(key), value, this.policy, this.spec(options));
+    const view = this.route();
+    return this.stack.engine.set(view.keys.key(key), value, view.policy, view.spec(options));
   }
 
   /** Removes keys from every tier. */
   async delete(keys: string | readonly string[]): Promise<void> {
+    const view = this.route();
     const list = typeof keys === 'string' ? [keys] : keys;
-    return this.stack.engine.delete(list.map((key) => this.keys.key(key)), this.policy);
+    return this.stack.engine.delete(list.map((key) => view.keys.key(key)), view.policy);
   }
 
   async has(key: string): Promise<boolean> {
@@ -117,9 +145,10 @@ export class CacheService {
    * key share a single factory run; if it throws, they all get the error and nothing is stored.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
+    const view = this.route();
     // Not `async`: a hit must not pay for an extra promise. Bad input still rejects, never throws.
     try {
-      return this.stack.engine.getOrSet(this.keys.key(key), factory, this.policy, this.spec(options));
+      return this.stack.engine.getOrSet(view.keys.key(key), factory, view.policy, view.spec(options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -127,14 +156,16 @@ export class CacheService {
 
   /** Values in the order of `keys`; the ones L1 lacks are read from Redis in one round trip. */
   async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
-    return this.stack.engine.getMany<T>(keys.map((key) => this.keys.key(key)), this.policy);
+    const view = this.route();
+    return this.stack.engine.getMany<T>(keys.map((key) => view.keys.key(key)), view.policy);
   }
 
   /** Stores several values; Redis receives them in one round trip. */
   async setMany(items: ReadonlyArray<SetManyItem>): Promise<void> {
+    const view = this.route();
     return this.stack.engine.setMany(
-      items.map((item) => ({ key: this.keys.key(item.key), value: item.value, spec: this.spec(item) })),
-      this.policy,
+      items.map((item) => ({ key: view.keys.key(item.key), value: item.value, spec: view.spec(item) })),
+      view.policy,
     );
   }
 
@@ -144,33 +175,38 @@ export class CacheService {
    * in this process.
    */
   async increment(key: string, by = 1, options?: { ttl?: Duration }): Promise<number> {
+    const view = this.route();
     if (!Number.isSafeInteger(by)) throw new TypeError(`Strata cache: increment takes a whole number; got ${by}`);
-    const ttl = options?.ttl === undefined ? this.policy.ttl : toMs(options.ttl, 'ttl');
-    return this.stack.engine.increment(this.keys.counterKey(key), by, ttl, this.policy);
+    const ttl = options?.ttl === undefined ? view.policy.ttl : toMs(options.ttl, 'ttl');
+    return this.stack.engine.increment(view.keys.counterKey(key), by, ttl, view.policy);
   }
 
   /** Invalidates every entry carrying one of these tags, in O(1) per tag, whatever their number. */
   async invalidateTags(tags: readonly string[]): Promise<void> {
-    return this.stack.engine.invalidate(tags.map((tag) => this.keys.tagId(tag)), this.policy);
+    const view = this.route();
+    return this.stack.engine.invalidate(tags.map((tag) => view.keys.tagId(tag)), view.policy);
   }
 
   /** Invalidates every entry of this view's namespace (and tenant), in O(1). */
   async clear(): Promise<void> {
-    return this.stack.engine.invalidate([this.keys.namespaceId], this.policy);
+    const view = this.route();
+    return this.stack.engine.invalidate([view.keys.namespaceId], view.policy);
   }
 
   /**
-   * Removes this view's entries whose key matches a glob (`*` any run, `?` one character; every other
-   * character is literal, so caller input can never widen it): `SCAN MATCH` in batches + `UNLINK` on
+   * Removes this view's entries whose key matches a glob (`*` any run, `?` one character, a backslash
+   * makes the next character literal; every other character is literal, so caller input can never
+   * widen it — wrap inserted values with `globLiteral`): `SCAN MATCH` in batches + `UNLINK` on
    * every master, and every instance drops its L1 copies. Cost: a walk of the whole keyspace, so use
    * tags for anything on a hot path. Resolves with how many entries were removed from Redis.
    */
   async invalidatePattern(glob: string): Promise<number> {
+    const view = this.route();
     if (typeof glob !== 'string' || glob.length === 0) {
       throw new TypeError(`Strata cache: invalidatePattern takes a non-empty glob such as 'user:42:*'; got ${glob === '' ? 'an empty string' : typeof glob}`);
     }
-    const keys = this.keys;
-    return this.stack.engine.invalidatePattern(keys.pattern(glob), (full) => keys.isCounterKey(full), this.policy);
+    const keys = view.keys;
+    return this.stack.engine.invalidatePattern(keys.pattern(glob), (full) => keys.isCounterKey(full), view.policy);
   }
 
   /**
@@ -178,14 +214,15 @@ export class CacheService {
    * instance. Kept in Redis, so it survives restarts; applied within `invalidation.pollInterval`.
    */
   async expireAt(target: string | readonly string[] | { tags: readonly string[] }, when: Date | number): Promise<void> {
+    const view = this.route();
     const at = when instanceof Date ? when.getTime() : when;
     if (typeof at !== 'number' || !Number.isFinite(at)) {
       throw new TypeError(`Strata cache: expireAt takes a Date or epoch milliseconds; got ${String(when)}`);
     }
     const scheduled =
       typeof target === 'object' && 'tags' in target
-        ? { ids: target.tags.map((tag) => this.keys.tagId(tag)) }
-        : { keys: (typeof target === 'string' ? [target] : target).map((key) => this.keys.key(key)) };
+        ? { ids: target.tags.map((tag) => view.keys.tagId(tag)) }
+        : { keys: (typeof target === 'string' ? [target] : target).map((key) => view.keys.key(key)) };
     return this.stack.schedule.schedule(scheduled, at);
   }
 
@@ -195,9 +232,10 @@ export class CacheService {
    * A failing entry does not stop the others; it is reported in the result.
    */
   warm(entries: ReadonlyArray<WarmEntry>, options?: WarmOptions): Promise<WarmResult> {
+    const view = this.route();
     return warmEntries(entries, options, {
       getOrSet: (key, factory, set) => this.getOrSet(key, factory, set),
-      recompute: (key, factory, set) => this.stack.engine.recompute(this.keys.key(key), factory, this.policy, this.spec(set)),
+      recompute: (key, factory, set) => this.stack.engine.recompute(view.keys.key(key), factory, view.policy, view.spec(set)),
     });
   }
 
@@ -208,6 +246,9 @@ export class CacheService {
 
   /** A view whose keys, tags and namespace clears belong to one tenant (for work outside a request). */
   forTenant(tenant: string): CacheService {
+    if (typeof tenant !== 'string' || tenant.length === 0) {
+      throw new TypeError(`Strata cache: a tenant id must be a non-empty string; got ${tenant === '' ? 'an empty string' : typeof tenant}`);
+    }
     return new CacheService(this.stack, { ...this.scope, tenant });
   }
 
@@ -218,7 +259,13 @@ export class CacheService {
 
   /** The full Redis key a caller key maps to in this view (for debugging and tooling). */
   keyOf(key: string): string {
-    return this.keys.key(key);
+    const view = this.route();
+    return view.keys.key(key);
+  }
+
+  /** The tenant this view works for right now: its pinned tenant, or the current scope's. */
+  get tenant(): string | undefined {
+    return this.scope.tenant ?? this.tenants?.current();
   }
 
   /** Totals over every cache name, per cache name (`caches`), latency percentiles per tier, and advice. */
@@ -226,15 +273,42 @@ export class CacheService {
     return this.stack.stats();
   }
 
+  /** This view, or the view of the current tenant when this one follows the tenant scope. */
+  private route(): CacheService {
+    const tenant = this.tenants?.current();
+    return tenant === undefined ? this : this.tenantView(tenant);
+  }
+
+  private tenantView(tenant: string): CacheService {
+    const views = (this.tenantViews ??= new Map());
+    let view = views.get(tenant);
+    if (view === undefined) {
+      view = this.forTenant(tenant);
+      if (views.size >= TENANT_VIEWS_KEPT) views.delete(views.keys().next().value as string);
+      views.set(tenant, view);
+    }
+    return view;
+  }
+
   private spec<T>(options: GetOrSetOptions<T> | undefined): WriteSpec {
     if (options === undefined) return { ttl: this.policy.ttl, grace: this.policy.grace, tagIds: [] };
     const ttl = options.ttl;
-    return {
+    const spec: WriteSpec = {
       ttl: ttl === undefined ? this.policy.ttl : typeof ttl === 'function' ? (value) => toMs(ttl(value as T), 'ttl') : toMs(ttl, 'ttl'),
       grace: options.grace === undefined ? this.policy.grace : toMs(options.grace, 'grace', { allowZero: true }),
       tagIds: options.tags === undefined ? [] : options.tags.map((tag) => this.keys.tagId(tag)),
       timeouts: options.timeouts === undefined ? undefined : resolveTimeouts(options.timeouts, 'timeouts', this.policy.timeouts),
       dependsOn: options.dependsOn === undefined ? undefined : options.dependsOn.map((key) => this.keys.key(key)),
+    };
+    const { unless, tagsOf } = options;
+    if (unless === undefined && tagsOf === undefined) return spec;
+    return {
+      ...spec,
+      settle: (value) => {
+        if (unless?.(value as T)) return undefined;
+        if (tagsOf === undefined) return spec;
+        return { ...spec, tagIds: [...spec.tagIds, ...tagsOf(value as T).map((tag) => this.keys.tagId(tag))] };
+      },
     };
   }
 }

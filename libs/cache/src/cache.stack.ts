@@ -12,7 +12,7 @@ import { CACHE_CLOCK } from './cache.constants';
 import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
 import { StrataError } from './core/errors';
-import { segment } from './core/keys';
+import { segment, tenantOfKey } from './core/keys';
 import { TieredCache } from './core/tiered-cache';
 import { randomUUID } from 'node:crypto';
 import { InvalidationBus } from './invalidation/bus';
@@ -29,6 +29,8 @@ import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
 import { RedisTier } from './tiers/redis.tier';
+import { TenantContext } from './tenancy/tenant-context';
+import { TenantQuota } from './tenancy/tenant-quota';
 
 const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 
@@ -54,6 +56,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   readonly coherence: L1Coherence;
   readonly bus: InvalidationBus | undefined;
   readonly schedule: ScheduledInvalidations;
+  /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
+  readonly tenants: TenantContext;
   private readonly connection: OwnedClient | undefined;
   private readonly codecs = new Map<number | false, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
@@ -72,6 +76,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       this.logger.warn(`a '${event}' event listener threw (${describeError(error)}); the cache call went on. Logged once.`),
     );
     this.telemetry = telemetry;
+    this.tenants = new TenantContext(options.tenancy.resolve);
+    const quota = options.tenancy.maxL1Bytes;
     const defaultCodec = this.codec(options.compressThreshold);
     if (options.memory !== false) {
       this.l1 = new MemoryTier({
@@ -79,6 +85,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         maxBytes: options.memory.maxBytes,
         parse: (serialized) => defaultCodec.parseValue(serialized.text, serialized.tagged),
         onEvict: () => void (telemetry.evictions += 1),
+        quota: quota === undefined ? undefined : new TenantQuota(quota, tenantOfKey),
       });
     }
     if (options.redis !== undefined) {
@@ -208,6 +215,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       corrupt: c.corrupt,
       notCacheable: c.notCacheable,
       tooLarge: c.tooLarge,
+      keyErrors: c.keyErrors,
       failSafe: c.failSafe,
       timeouts: { soft: c.softTimeouts, hard: c.hardTimeouts },
       lock: { acquired: c.lockAcquired, waited: c.lockWaited, timedOut: c.lockTimeouts, lost: c.lockLost },

@@ -4,12 +4,22 @@ export type { CacheModuleExtras } from './cache.module-definition';
 export { CacheService } from './cache.service';
 export type { SetOptions, SetManyItem, GetOrSetOptions } from './cache.service';
 export { CacheStack } from './cache.stack';
-export { CACHE_CLOCK, getCacheToken } from './cache.constants';
+export {
+  CACHE_CLOCK,
+  CACHEABLE_METADATA,
+  CACHE_EVICT_METADATA,
+  CACHE_PUT_METADATA,
+  CACHE_TAGS_METADATA,
+  NO_CACHE_METADATA,
+  getCacheToken,
+} from './cache.constants';
 export type {
   BusOptions,
   CacheModuleOptions,
   InvalidationOptions,
   NamedCacheOptions,
+  TenancyOptions,
+  TenantRequest,
   TierName,
   WarmingOptions,
 } from './cache.options';
@@ -75,3 +85,26 @@ export { cosine as cosineSimilarity } from './ai/semantic/vector-math';
 export type { LocalEmbedderOptions } from './ai/embeddings/local.embedder';
 export { HttpEmbeddingProvider } from './ai/embeddings/http.embedder';
 export type { HttpEmbedderOptions } from './ai/embeddings/http.embedder';
+export { Cacheable } from './decorators/cacheable.decorator';
+export { CachePut } from './decorators/cache-put.decorator';
+export { CacheEvict } from './decorators/cache-evict.decorator';
+export { CacheTags } from './decorators/cache-tags.decorator';
+export { NoCache } from './decorators/no-cache.decorator';
+export type {
+  CacheArgs,
+  CacheEvictOptions,
+  CacheKeySource,
+  CacheKeysSource,
+  CacheOwner,
+  CachePutOptions,
+  CacheTagSource,
+  CacheableOptions,
+} from './decorators/cache-options.types';
+export { CacheMetadataAccessor } from './decorators/cache-metadata.accessor';
+export type { CacheMetadata } from './decorators/cache-metadata.accessor';
+export { CacheExplorer } from './decorators/cache.explorer';
+export { CacheInterceptor } from './http/cache.interceptor';
+export type { HttpCacheRecord, HttpRequestLike, HttpResponseLike } from './http/http-record';
+export { TenantContext } from './tenancy/tenant-context';
+export { TenantInterceptor } from './tenancy/tenant.interceptor';
+export { globLiteral } from './core/keys';

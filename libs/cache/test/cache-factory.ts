@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext, Provider, Type } from '@nestjs/common';
 import { CACHE_CLOCK, CacheModule, CacheService, type CacheModuleOptions } from '../src';
 import { CacheStack } from '../src/cache.stack';
 
@@ -18,17 +18,28 @@ export interface CacheApp {
 export class CacheFactory {
   private readonly apps: INestApplicationContext[] = [];
 
-  async create(options: CacheModuleOptions, { fakeClock = false } = {}): Promise<CacheApp> {
+  /** `providers` and `controllers` join the test module (decorated services, scenario controllers). */
+  async create(
+    options: CacheModuleOptions,
+    { fakeClock = false, providers = [], controllers = [] }: { fakeClock?: boolean; providers?: Provider[]; controllers?: Type<unknown>[] } = {},
+  ): Promise<CacheApp> {
     const clock = {
       now: Date.now(),
       advance(ms: number) {
         this.now += ms;
       },
     };
-    let builder = Test.createTestingModule({ imports: [CacheModule.forRoot({ logger: silent, ...options })] });
+    let builder = Test.createTestingModule({ imports: [CacheModule.forRoot({ logger: silent, ...options })], providers, controllers });
     if (fakeClock) builder = builder.overrideProvider(CACHE_CLOCK).useValue(() => clock.now);
     const moduleRef = await builder.compile();
-    const app = await moduleRef.init();
+    let app: INestApplicationContext;
+    try {
+      app = await moduleRef.init();
+    } catch (error) {
+      // A startup error must not leave the Redis connection the stack already opened.
+      await moduleRef.close().catch(() => undefined);
+      throw error;
+    }
     this.apps.push(app);
     return { app, cache: app.get(CacheService), stack: app.get(CacheStack), clock };
   }

@@ -9,7 +9,8 @@ export type StrataErrorCode =
   | 'E_VALUE_TOO_LARGE'
   | 'E_L2_UNAVAILABLE'
   | 'E_FACTORY_TIMEOUT'
-  | 'E_UNKNOWN_CACHE';
+  | 'E_UNKNOWN_CACHE'
+  | 'E_INVALID_DECORATOR';
 
 export class StrataError extends Error {
   constructor(

@@ -40,9 +40,42 @@ export function segment(raw: string, maxLength = DEFAULT_MAX_KEY_LENGTH, hashAll
   return escaped.length <= maxLength ? escaped : '#' + digest(raw);
 }
 
-/** Escapes a caller's glob pattern for SCAN MATCH: literal parts escaped as keys are, `*` and `?` kept. */
+const NEEDS_ESCAPE_ONE = /[%:*?[\]\\={}#]/;
+
+/**
+ * Escapes a caller's glob pattern for SCAN MATCH: literal parts escaped as keys are, `*` and `?` kept as
+ * wildcards. A backslash makes the next character literal (`\*` matches a key holding `*`), as in Redis.
+ */
 export function patternSegment(pattern: string): string {
-  return pattern.replace(NEEDS_ESCAPE_ALL, (ch) => (ch === '*' || ch === '?' ? ch : escapeChar(ch)));
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    let ch = pattern[i];
+    if (ch === '\\' && i + 1 < pattern.length) ch = pattern[++i];
+    else if (ch === '*' || ch === '?') {
+      out += ch;
+      continue;
+    }
+    out += NEEDS_ESCAPE_ONE.test(ch) ? escapeChar(ch) : ch;
+  }
+  return out;
+}
+
+/** Makes a caller value literal inside a glob pattern (see `patternSegment`). */
+export function globLiteral(value: string): string {
+  return value.replace(/[\\*?]/g, '\\$&');
+}
+
+/**
+ * The escaped tenant segment of a full key built by a `KeySpace`, or undefined for a key with none.
+ * Prefix and namespace are escaped, so the third segment is the tenant exactly when it starts with `t=`
+ * (a caller's name or key segment cannot: `=` is escaped).
+ */
+export function tenantOfKey(key: string): string | undefined {
+  const first = key.indexOf(':');
+  const second = first < 0 ? -1 : key.indexOf(':', first + 1);
+  if (second < 0 || key.charCodeAt(second + 1) !== 116 /* t */ || key.charCodeAt(second + 2) !== 61 /* = */) return undefined;
+  const third = key.indexOf(':', second + 3);
+  return third < 0 ? undefined : key.slice(second + 3, third);
 }
 
 export function assertKey(key: unknown): asserts key is string {
@@ -59,8 +92,31 @@ export function assertKey(key: unknown): asserts key is string {
  * share a key: every string gets an `s` prefix, which leaves any other marker unambiguous.
  */
 export function argsKey(args: readonly unknown[]): string {
-  const text = stringify(args, markTypes) ?? 'u';
+  const text = plainArgsText(args) ?? markedArgsText(args);
   return text.length <= 64 ? text : '#' + digest(text);
+}
+
+/** The general path of `argsKey`: every value type-marked, object keys sorted. */
+export function markedArgsText(args: readonly unknown[]): string {
+  return stringify(args, markTypes) ?? 'u';
+}
+
+/**
+ * The common case without the replacer machinery: strings, finite numbers and booleans only, written
+ * exactly as `markedArgsText` writes them (a spec checks the two agree), so a key never depends on the
+ * path that built it. Anything else returns undefined and takes the general path.
+ */
+function plainArgsText(args: readonly unknown[]): string | undefined {
+  let text = '[';
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (i > 0) text += ',';
+    if (typeof value === 'string') text += JSON.stringify('s' + value);
+    else if (typeof value === 'number' && Number.isFinite(value)) text += String(value);
+    else if (typeof value === 'boolean') text += value ? 'true' : 'false';
+    else return undefined;
+  }
+  return text + ']';
 }
 
 function markTypes(this: unknown, key: string, value: unknown): unknown {

@@ -51,6 +51,11 @@ export interface WriteSpec {
   readonly timeouts?: ResolvedTimeouts;
   /** Full keys this entry depends on (cascade: deleting or overwriting one invalidates the entry). */
   readonly dependsOn?: readonly string[];
+  /**
+   * For `getOrSet`: called with the factory's result; returns the spec to store it with, or undefined
+   * to hand the result back without storing it (`unless`, tags derived from the result).
+   */
+  readonly settle?: (value: unknown) => WriteSpec | undefined;
 }
 
 export type Factory<T> = () => Promise<T> | T;
@@ -453,10 +458,16 @@ export class TieredCache {
         throw error;
       }
       this.throttle.succeeded(key);
-      const resolved = await this.withDependencies(spec, policy);
+      // `unless` and tags derived from the result (getOrSet options): nothing stored, or another spec.
+      const settled = spec.settle === undefined ? spec : spec.settle(value);
+      if (settled === undefined) {
+        if (lease !== undefined) void this.lock?.release(lease);
+        return value;
+      }
+      const resolved = await this.withDependencies(settled, policy);
       const entry = await this.write(key, value, policy, resolved, startedAt, lease);
       if (entry === undefined) await this.delete([key], policy);
-      else if (entry !== null) this.warmer?.remember(key, factory, policy, spec, startedAt, entry.expiresAt);
+      else if (entry !== null) this.warmer?.remember(key, factory, policy, settled, startedAt, entry.expiresAt);
       return value;
     })();
   }
@@ -574,6 +585,18 @@ export class TieredCache {
     return entry !== undefined && entry.expiresAt > this.now() ? entry : undefined;
   }
 
+  /**
+   * A fresh value from L1, synchronously, or undefined. Only a hit is counted: after a miss the caller
+   * goes on with `get`, which counts it.
+   */
+  peek<T>(key: string, policy: CachePolicy): T | undefined {
+    if (!policy.useL1 || this.l1 === undefined || !this.coherence.trustL1) return undefined;
+    const entry = this.freshL1(this.l1, key, policy, this.now());
+    if (entry === undefined) return undefined;
+    this.hitL1(key, policy);
+    return entry.value as T;
+  }
+
   /** An L1 entry that is fresh and not invalidated; counts the L1 hit or miss, and times one lookup in 64. */
   private peekL1(key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
     if (!policy.useL1 || this.l1 === undefined || !this.coherence.trustL1) return undefined;
@@ -586,16 +609,21 @@ export class TieredCache {
   }
 
   private lookL1(l1: MemoryTier, key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
+    const entry = this.freshL1(l1, key, policy, now);
+    if (entry !== undefined) this.hitL1(key, policy);
+    else policy.counters.l1Misses += 1;
+    return entry;
+  }
+
+  private freshL1(l1: MemoryTier, key: string, policy: CachePolicy, now: number): CacheEntry | undefined {
     const entry = l1.peek(key);
-    const counters = policy.counters;
-    if (entry !== undefined && entry.expiresAt > now && this.times.isCurrent(entry, policy.namespaceId)) {
-      counters.l1Hits += 1;
-      counters.hits += 1;
-      if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('hit', { cache: policy.name, key, tier: 'l1' });
-      return entry;
-    }
-    counters.l1Misses += 1;
-    return undefined;
+    return entry !== undefined && entry.expiresAt > now && this.times.isCurrent(entry, policy.namespaceId) ? entry : undefined;
+  }
+
+  private hitL1(key: string, policy: CachePolicy): void {
+    policy.counters.l1Hits += 1;
+    policy.counters.hits += 1;
+    if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('hit', { cache: policy.name, key, tier: 'l1' });
   }
 
   /** An L1 entry that can still be served: fresh, in grace, or (with fail-safe) within the fail-safe window. */

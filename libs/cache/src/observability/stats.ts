@@ -65,6 +65,8 @@ export class CacheCounters {
   lockWaited = 0;
   lockTimeouts = 0;
   lockLost = 0;
+  /** Key, tag or condition functions of cache decorators that threw: the call went through uncached. */
+  keyErrors = 0;
   /** Background refreshes started by refresh-ahead and by predictive warming. */
   refreshAhead = 0;
   predictiveRefreshes = 0;
@@ -108,7 +110,7 @@ const NUMERIC_FIELDS: readonly NumericField[] = [
   'hits', 'misses', 'l1Hits', 'l1Misses', 'l2Hits', 'l2Misses', 'staleHits', 'factoryRuns', 'factoryErrors', 'l2Errors',
   'corrupt', 'notCacheable', 'tooLarge', 'evictions', 'sets', 'deletes', 'invalidations', 'semanticHits', 'similaritySum',
   'tokensSaved', 'costSaved', 'failSafe', 'softTimeouts', 'hardTimeouts', 'lockAcquired', 'lockWaited', 'lockTimeouts',
-  'lockLost', 'refreshAhead', 'predictiveRefreshes',
+  'lockLost', 'refreshAhead', 'predictiveRefreshes', 'keyErrors',
 ];
 export const LATENCY_FIELDS: readonly (keyof CacheLatencies)[] = ['l1Get', 'l2Get', 'l2Set', 'l2Delete', 'l2Invalidate', 'factory'];
 
@@ -188,6 +190,8 @@ export interface CacheStats {
   caches: Record<string, NamedCacheStats>;
   /** What looks wrong, each with the threshold that tripped (see the `advice` option). */
   advice: Advice[];
+  /** Decorator key, tag or condition functions that threw (the call went through uncached). */
+  keyErrors: number;
 }
 
 export function rate(hits: number, misses: number): number {

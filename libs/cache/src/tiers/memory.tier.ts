@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheEntry } from '../core/entry';
 import { deepFreeze } from '../core/freeze';
+import type { TenantQuota } from '../tenancy/tenant-quota';
 import type { CacheTier, SerializedValue, TierWrite } from './tier';
 
 export interface MemoryTierOptions {
@@ -11,6 +12,8 @@ export interface MemoryTierOptions {
   /** Rebuilds a value from its serialized text: L1 keeps its own copy, never the caller's object. */
   parse: (serialized: SerializedValue) => unknown;
   onEvict?: (key: string) => void;
+  /** Per-tenant byte quota: a tenant over its share loses its own oldest entries, nobody else's. */
+  quota?: TenantQuota;
 }
 
 /** An L1 item: the entry (with a frozen value) and what it takes to copy the value when it cannot be frozen. */
@@ -18,6 +21,8 @@ interface L1Item extends CacheEntry {
   readonly size: number;
   /** Set when the value holds Maps, Sets, Dates or typed arrays: each hit parses a fresh copy. */
   readonly copyFrom?: SerializedValue;
+  /** The quota group (tenant) the entry is counted in. */
+  readonly group?: string;
 }
 
 const ENVELOPE_OVERHEAD = 64;
@@ -32,11 +37,21 @@ export class MemoryTier implements CacheTier {
   private readonly counters = new Map<string, { value: number; expiresAt: number }>();
 
   constructor(private readonly options: MemoryTierOptions) {
+    const { onEvict, quota } = options;
+    let dispose: LRUCache.Disposer<string, L1Item> | undefined;
+    if (quota) {
+      dispose = (item, key, reason) => {
+        if (item.group !== undefined) quota.removed(item.group, key);
+        if (reason === 'evict') onEvict?.(key);
+      };
+    } else if (onEvict) {
+      dispose = (_item, key, reason) => reason === 'evict' && onEvict(key);
+    }
     this.lru = new LRUCache<string, L1Item>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
       sizeCalculation: (item) => item.size,
-      dispose: options.onEvict ? (_item, key, reason) => reason === 'evict' && options.onEvict?.(key) : undefined,
+      dispose,
     });
   }
 
@@ -50,7 +65,9 @@ export class MemoryTier implements CacheTier {
   store(write: TierWrite): void {
     const { key, entry, serialized } = write;
     const size = serialized.text.length * 2 + ENVELOPE_OVERHEAD + tagBytes(entry.tags);
-    if (size > this.options.maxBytes) {
+    const quota = this.options.quota;
+    const group = quota?.groupOf(key);
+    if (size > this.options.maxBytes || (group !== undefined && size > quota!.maxBytes)) {
       this.lru.delete(key);
       return;
     }
@@ -64,8 +81,19 @@ export class MemoryTier implements CacheTier {
       tags: Object.freeze([...entry.tags]),
       size,
       copyFrom: frozen ? undefined : serialized,
+      group,
     };
     this.lru.set(key, item);
+    if (group === undefined || !this.lru.has(key)) return;
+    for (const victim of quota!.added(group, key, size)) {
+      this.lru.delete(victim);
+      this.options.onEvict?.(victim);
+    }
+  }
+
+  /** L1 bytes held by one tenant's entries (its escaped key segment), when quotas are on. */
+  groupBytes(group: string): number {
+    return this.options.quota?.bytesOf(group) ?? 0;
   }
 
   remove(key: string): void {

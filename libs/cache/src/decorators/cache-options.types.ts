@@ -1,0 +1,77 @@
+import type { Duration } from '../core/durations';
+
+/**
+ * The arguments the functions of a cache decorator receive: the method's arguments on a provider
+ * method; `[request]` on a controller route handler (read by `CacheInterceptor`).
+ *
+ * The option types take the argument and result types as parameters. They default to `never`, so a
+ * function with any parameters fits (annotate them: `key: (id: string, ctx: Ctx) => ...`); name them
+ * to have the options checked against your method: `satisfies CacheableOptions<[string, Ctx], Score[]>`.
+ */
+export type CacheArgs = unknown[];
+
+/**
+ * A key: a template such as `'{0}:{1.id}'` (argument 0, then the `id` property of argument 1; strings
+ * and numbers are inserted as they are, anything else as a stable hash), a literal key, or a function.
+ */
+export type CacheKeySource<A extends CacheArgs = never[]> = string | ((...args: A) => string);
+
+/** Keys to evict: like a key, or a function that returns several. */
+export type CacheKeysSource<A extends CacheArgs = never[]> = CacheKeySource<A> | ((...args: A) => readonly string[]);
+
+/** Tags: a literal tag, tags from the arguments, or tags from the result (`{ fromResult }`). */
+export type CacheTagSource<A extends CacheArgs = never[], R = never> =
+  | string
+  | ((...args: A) => string | readonly string[])
+  | { fromResult: (result: R, ...args: A) => string | readonly string[] };
+
+/** Who a cached route response belongs to (see `CacheableOptions.per`). */
+export type CacheOwner = 'user' | 'tenant' | ((request: never) => string | undefined);
+
+export interface CacheableOptions<A extends CacheArgs = never[], R = never> {
+  /** The key within the cache. Default: `Class.method:` + a stable hash of the arguments. */
+  key?: CacheKeySource<A>;
+  /** How long the result is fresh. Default: the cache's `ttl`. */
+  ttl?: Duration;
+  /** How long after `ttl` a stale result may be served while it is refreshed. Default: the cache's `grace`. */
+  grace?: Duration;
+  /** A named cache (`caches: { [name]: ... }`): its policy and its entries. Default: the default cache. */
+  name?: string;
+  /** Checked before the call: false calls straight through, nothing is read or stored. */
+  condition?: (...args: A) => boolean;
+  /** Checked after the call with its result: true returns the result without storing it. */
+  unless?: (result: R, ...args: A) => boolean;
+  /** Tags of the stored entry (added to those of `@CacheTags`). */
+  tags?: CacheTagSource<A, R> | readonly CacheTagSource<A, R>[];
+  /** Routes only: request headers whose values are part of the key (and of the `Vary` response header). */
+  vary?: readonly string[];
+  /**
+   * Routes only: the response depends on who asks. `'user'` keys it by `req.user.id` (or `.sub`),
+   * `'tenant'` by the request's tenant, a function by what it returns. Requests with `Authorization` or
+   * `Cookie` are cached only on such routes, and never when the owner cannot be told.
+   */
+  per?: CacheOwner;
+}
+
+export interface CachePutOptions<A extends CacheArgs = never[], R = never>
+  extends Omit<CacheableOptions<A, R>, 'key' | 'vary' | 'per'> {
+  /** The key the result is stored under (the key of the `@Cacheable` it refreshes). */
+  key: CacheKeySource<A>;
+}
+
+export interface CacheEvictOptions<A extends CacheArgs = never[], R = never> {
+  /** Keys to delete: templates, literal keys, or functions (a function may return several). */
+  keys?: CacheKeysSource<A> | readonly CacheKeysSource<A>[];
+  /** Tags to invalidate. */
+  tags?: CacheTagSource<A, R> | readonly CacheTagSource<A, R>[];
+  /** A glob over the cache's keys (`*`, `?`); values a template inserts are matched literally. */
+  pattern?: CacheKeySource<A>;
+  /** Invalidate the whole namespace of the cache (for the current tenant). */
+  all?: boolean;
+  /** The named cache to evict from. Default: the default cache. */
+  name?: string;
+  /** Evict before the call (even if it throws) instead of after it succeeded. Default false. */
+  beforeInvocation?: boolean;
+  /** Checked before the call: false skips the eviction. */
+  condition?: (...args: A) => boolean;
+}

@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { mulberry32 } from '../../../libs/cache/src/codec/llm-text.fixture';
 import { startRedis } from '../../../test/harness';
 
 interface Options {
@@ -45,16 +46,6 @@ function parseArgs(argv: string[]): Options {
   };
 }
 
-/** A seeded PRNG (mulberry32), so two runs draw the same sequence. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Draws 0..n-1 with P(k) ∝ 1/(k+1)^s. */
 function zipf(n: number, s: number, next: () => number): () => number {
@@ -169,7 +160,7 @@ async function main(): Promise<void> {
     }
     const target = url;
 
-    const next = random(42);
+    const next = mulberry32(42); // seeded, so two runs draw the same sequence
     const prompts = zipf(400, 1.1, next);
     const documents = zipf(60, 1.1, next);
     const contexts = zipf(100, 1.1, next);

@@ -5,6 +5,12 @@ import { type BreakerState, CircuitBreaker, describeError } from '../resilience/
 import type { RedisTier } from './redis.tier';
 import type { TierWrite } from './tier';
 
+interface Waiter {
+  until: number;
+  deadline: number;
+  reject: (error: Error) => void;
+}
+
 export interface L2FacadeOptions {
   strict: boolean;
   failureThreshold: number;
@@ -51,6 +57,9 @@ export class L2Facade {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private disposed = false;
+  /** Callers waiting on Redis, with the time they stop waiting (see `sweepSoon`). */
+  private readonly waiting = new Set<Waiter>();
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
   onOverflow: (() => Promise<void>) | undefined;
   /** Told what was replayed once Redis is back (the bus announces it to the other instances). */
@@ -191,18 +200,45 @@ export class L2Facade {
       running.then(settle, settle);
     }
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new L2UnavailableError(`no answer within ${deadline} ms`)), deadline);
+      const waiter: Waiter = { until: performance.now() + deadline, deadline, reject };
+      this.waiting.add(waiter);
+      this.sweepSoon();
       running.then(
         (value) => {
-          clearTimeout(timer);
+          this.waiting.delete(waiter);
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          this.waiting.delete(waiter);
           reject(error);
         },
       );
     });
+  }
+
+  /**
+   * One timer checks every caller's deadline, instead of a timer set and cleared per call (at tens of
+   * thousands of L2 reads a second, those timers were a measurable part of each read). It ticks every
+   * 1/50 of the deadline (2 ms at 100 ms) and only while calls are waiting.
+   */
+  private sweepSoon(): void {
+    if (this.sweeper !== undefined || this.disposed) return;
+    const every = Math.max(1, Math.floor((this.options.deadline ?? 50) / 50));
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const waiter of this.waiting) {
+        if (waiter.until > now) continue;
+        this.waiting.delete(waiter);
+        waiter.reject(new L2UnavailableError(`no answer within ${waiter.deadline} ms`));
+      }
+      if (this.waiting.size === 0) this.stopSweeping();
+    }, every);
+    this.sweeper.unref();
+  }
+
+  private stopSweeping(): void {
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   /** Invalidation times (tags, namespaces) that could not be written are replayed like deletes. */
@@ -238,6 +274,7 @@ export class L2Facade {
   dispose(): void {
     this.disposed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.stopSweeping();
     this.breaker.dispose();
   }
 

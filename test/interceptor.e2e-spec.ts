@@ -111,6 +111,8 @@ describe.each<Platform>(['express', 'fastify'])('CacheInterceptor over HTTP (%s)
   it('STALE: within grace, requests get the stale copy while one request refreshes it', async () => {
     const first = await http().get('/stale').expect(200);
     expect(first.body.n).toBe(1);
+    // The response is stored after it was sent: wait until it is, or the next request joins that flight.
+    await waitForValue(() => http().get('/stale').expect(200), (res) => res.headers['x-cache'] === 'HIT');
     scenario.clock.advance(11_000); // past ttl (10 s), within grace (1 m)
     calls.hold();
     const refreshing = http().get('/stale').then((res) => res);

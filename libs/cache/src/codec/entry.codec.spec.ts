@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError, InvalidOptionError } from '../core/errors';
 import { compress } from './compression';
-import { EntryCodec, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
+import { crc32 } from 'node:zlib';
+import { EntryCodec, FLAG_CHECKSUM, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
 import { llmText } from './llm-text.fixture';
 
 const codec = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024 });
@@ -14,9 +15,18 @@ function entryOf(value: unknown, tags: string[] = ['t:users', 'tenant:7']): Cach
 function encodeValue(value: unknown, c: EntryCodec = codec): Buffer {
   return c.encode(entryOf(value), c.serializeValue(value));
 }
+/** An entry as written: the header, and (unless it claims encryption) the body's checksum, so tests reach the envelope checks. */
 function withHeader(header: number, payload: string | Buffer): Buffer {
-  return Buffer.concat([Buffer.from([header]), typeof payload === 'string' ? Buffer.from(payload) : payload]);
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  if (header & FLAG_ENCRYPTED) return Buffer.concat([Buffer.from([header]), body]);
+  const first = Buffer.from([header | FLAG_CHECKSUM]);
+  const sum = Buffer.alloc(4);
+  sum.writeUInt32BE(crc32(body, crc32(first)));
+  return Buffer.concat([first, sum, body]);
 }
+
+/** The header of a plain entry as written: version 1, checksummed. */
+const PLAIN = HEADER_PLAIN | FLAG_CHECKSUM;
 
 const objectProtoNames = Object.getOwnPropertyNames(Object.prototype);
 function expectPrototypesUntouched(): void {
@@ -60,31 +70,33 @@ describe('EntryCodec', () => {
   });
 
   describe('header and payload', () => {
-    it('writes the plain case as the version byte followed by the envelope JSON', () => {
+    it('writes the plain case as the version byte (checksummed), the CRC-32 of the body, then the envelope JSON', () => {
       const bytes = encodeValue({ x: 1 });
-      expect(bytes[0]).toBe(0b0010_0000);
-      expect(bytes.subarray(1).toString('utf8')).toBe(
+      expect(bytes[0]).toBe(0b0010_1000);
+      expect(bytes.readUInt32BE(1)).toBe(crc32(bytes.subarray(5), crc32(bytes.subarray(0, 1))));
+      expect(bytes.subarray(5).toString('utf8')).toBe(
         `{"c":${times.createdAt},"e":${times.expiresAt},"s":${times.staleUntil},"t":["t:users","tenant:7"],"v":{"x":1}}`,
       );
     });
 
     it('flags values that need the reviver', () => {
-      expect(encodeValue(new Date(0))[0]).toBe(HEADER_PLAIN | FLAG_TAGGED);
-      expect(encodeValue({ d: 'not a date' })[0]).toBe(HEADER_PLAIN);
+      expect(encodeValue(new Date(0))[0]).toBe(PLAIN | FLAG_TAGGED);
+      expect(encodeValue({ d: 'not a date' })[0]).toBe(PLAIN);
     });
 
     it("compresses values from the threshold on (the value's size, not the envelope's), and only when it helps", () => {
       const c = new EntryCodec({ compressThreshold: 200 });
       const justBelow = 'a'.repeat(200 - 2 - 1); // the value's JSON text adds two quotes
       const atThreshold = `${justBelow}a`;
-      expect(encodeValue(justBelow, c)[0]).toBe(HEADER_PLAIN);
-      expect(encodeValue(atThreshold, c)[0]).toBe(HEADER_PLAIN | FLAG_COMPRESSED);
+      expect(encodeValue(justBelow, c)[0]).toBe(PLAIN);
+      expect(encodeValue(atThreshold, c)[0]).toBe(PLAIN | FLAG_COMPRESSED);
       // Brotli's output for a 32-byte envelope is 36 bytes: compressing it would only cost space.
       const always = new EntryCodec({ compressThreshold: 0 });
       const tiny = always.encode({ value: 1, createdAt: 1, expiresAt: 2, staleUntil: 3, tags: [] }, always.serializeValue(1));
-      expect(tiny.toString('latin1')).toBe(' {"c":1,"e":2,"s":3,"t":[],"v":1}');
-      expect(always.encode(entryOf('a'.repeat(100)), always.serializeValue('a'.repeat(100)))[0]).toBe(HEADER_PLAIN | FLAG_COMPRESSED);
-      expect(encodeValue('a'.repeat(10_000), new EntryCodec({ compressThreshold: Infinity }))[0]).toBe(HEADER_PLAIN);
+      expect(tiny.subarray(5).toString('latin1')).toBe('{"c":1,"e":2,"s":3,"t":[],"v":1}');
+      expect(tiny[0]).toBe(PLAIN);
+      expect(always.encode(entryOf('a'.repeat(100)), always.serializeValue('a'.repeat(100)))[0]).toBe(PLAIN | FLAG_COMPRESSED);
+      expect(encodeValue('a'.repeat(10_000), new EntryCodec({ compressThreshold: Infinity }))[0]).toBe(PLAIN);
     });
 
     // The synchronous encode uses brotli q5 (see compression.ts): 32.2–37.4 % across these eight
@@ -93,7 +105,7 @@ describe('EntryCodec', () => {
       const ratios = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => {
         const text = llmText(10 * 1024, seed);
         const bytes = encodeValue(text);
-        expect(bytes[0]).toBe(HEADER_PLAIN | FLAG_COMPRESSED);
+        expect(bytes[0]).toBe(PLAIN | FLAG_COMPRESSED);
         expect(codec.decode(bytes).value).toBe(text);
         return bytes.length / Buffer.byteLength(text);
       });
@@ -130,7 +142,11 @@ describe('EntryCodec', () => {
       ['version 0', withHeader(0x00, ok)],
       ['version 2', withHeader(0x40, ok)],
       ['version 7', withHeader(0xe0, ok)],
-      ['reserved flag bits', withHeader(HEADER_PLAIN | 0b1000, ok)],
+      ['reserved flag bits', withHeader(HEADER_PLAIN | 0b1_0000, ok)],
+      ['no checksum and no encryption', Buffer.concat([Buffer.from([HEADER_PLAIN]), Buffer.from(ok)])],
+      ['a checksum that does not match', Buffer.concat([Buffer.from([HEADER_PLAIN | FLAG_CHECKSUM, 0, 0, 0, 0]), Buffer.from(ok)])],
+      ['a flipped bit in the body', (() => { const b = withHeader(HEADER_PLAIN, ok); b[b.length - 3] ^= 0b100; return b; })()],
+      ['truncated before its checksum', Buffer.from([HEADER_PLAIN | FLAG_CHECKSUM, 1, 2])],
       ['the encrypted flag', withHeader(HEADER_PLAIN | FLAG_ENCRYPTED, ok)],
       ['compressed flag on plain JSON', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, ok)],
       ['truncated compressed data', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, compress(Buffer.from(ok)).subarray(0, 10))],
@@ -223,13 +239,17 @@ describe('EntryCodec', () => {
           return copy;
         });
       // One seed encoding per header kind, so flips land in every decoding path.
-      expect(valid.map((b) => b[0])).toEqual([
-        HEADER_PLAIN,
-        HEADER_PLAIN | FLAG_TAGGED,
-        HEADER_PLAIN | FLAG_COMPRESSED,
-        HEADER_PLAIN | FLAG_TAGGED | FLAG_COMPRESSED,
-      ]);
+      expect(valid.map((b) => b[0])).toEqual([PLAIN, PLAIN | FLAG_TAGGED, PLAIN | FLAG_COMPRESSED, PLAIN | FLAG_TAGGED | FLAG_COMPRESSED]);
       fc.assert(fc.property(flipped, expectWellFormedOrCorrupt), { numRuns: 2000 });
+      // With the checksum (over the header byte too), no flip gets through: every one is refused. Flips
+      // that cancel out (the same bit twice) leave a valid entry, which is not a corruption.
+      fc.assert(
+        fc.property(flipped, (bytes) => {
+          if (valid.some((v) => v.equals(bytes))) return;
+          expect(() => codec.decode(bytes)).toThrow(CorruptEntryError);
+        }),
+        { numRuns: 2000 },
+      );
       expectPrototypesUntouched();
     });
 

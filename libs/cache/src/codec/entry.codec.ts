@@ -1,4 +1,5 @@
 import { constants as bufferConstants } from 'node:buffer';
+import { crc32 } from 'node:zlib';
 import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError, InvalidOptionError } from '../core/errors';
 import { compress, compressAsync, decompress } from './compression';
@@ -12,10 +13,13 @@ import { JsonSerializer, type SerializedValue } from './json.serializer';
  *           bit 2     tagged: the value needs JsonSerializer's reviver
  *           bit 1     encrypted (AES-256-GCM, see encryption.ts)
  *           bit 0     compressed (brotli, see compression.ts)
- *           bits 4-3  reserved, must be 0
+ *           bit 3     checksummed: a CRC-32 of the header byte and the body follows (4 bytes, big-endian)
+ *           bit 4     reserved, must be 0
  *   payload {"c":createdAt,"e":expiresAt,"s":staleUntil,"t":[tags],"v":<value JSON>}, UTF-8,
  *           brotli-compressed when bit 0 is set, then sealed when bit 1 is set (the Redis key is
- *           the associated data, so sealed bytes only open under the key they were written to)
+ *           the associated data, so sealed bytes only open under the key they were written to);
+ *           an entry that is not sealed carries the checksum instead, so a flipped bit is a miss,
+ *           never another well-formed entry. One of the two is required.
  *
  * Reserved bits and unknown versions are refused rather than ignored: a reader that half-understands
  * a newer entry would serve the wrong value, while a refused entry is only a miss.
@@ -25,9 +29,13 @@ export const VERSION_SHIFT = 5;
 export const FLAG_COMPRESSED = 0b0000_0001;
 export const FLAG_ENCRYPTED = 0b0000_0010;
 export const FLAG_TAGGED = 0b0000_0100;
-const RESERVED_BITS = 0b0001_1000;
+/** A CRC-32 of the body follows the header (4 bytes, big-endian): every entry that is not encrypted has one. */
+export const FLAG_CHECKSUM = 0b0000_1000;
+const RESERVED_BITS = 0b0001_0000;
 /** The header of the common case (uncompressed, untagged), checked first on every read. */
 export const HEADER_PLAIN = FORMAT_VERSION << VERSION_SHIFT;
+/** The header of the common case on the wire: plain (uncompressed, untagged) and checksummed. */
+export const HEADER_CHECKED = HEADER_PLAIN | FLAG_CHECKSUM;
 
 export const DEFAULT_COMPRESS_THRESHOLD = 1024;
 export const DEFAULT_MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -112,9 +120,13 @@ export class EntryCodec {
     return this.cipher !== undefined;
   }
 
-  /** Encrypts header + body into header|encrypted + sealed body, when a cipher is configured. */
+  /**
+   * Encrypts header + body into header|encrypted + sealed body when a cipher is configured (GCM
+   * authenticates it); otherwise adds a CRC-32 of the body, so that bytes changed in storage or transit
+   * are refused rather than decoded as another, well-formed entry.
+   */
   private seal(bytes: Buffer, key: string | undefined): Buffer {
-    if (this.cipher === undefined) return bytes;
+    if (this.cipher === undefined) return checksummed(bytes);
     if (key === undefined) throw new TypeError('EntryCodec: encryption needs the entry key (associated data)');
     return this.cipher.seal(bytes.subarray(1), bytes[0] | FLAG_ENCRYPTED, key);
   }
@@ -157,10 +169,11 @@ export class EntryCodec {
   private decodeOrThrow(bytes: Buffer, key: string | undefined): CacheEntry {
     if (bytes.length === 0) throw new CorruptEntryError('empty value');
     const header = bytes[0];
-    if (header === HEADER_PLAIN && this.cipher === undefined) {
+    if (header === HEADER_CHECKED && this.cipher === undefined) {
+      const body = verified(bytes);
       let envelope: unknown;
       try {
-        envelope = JSON.parse(bytes.toString('utf8', 1));
+        envelope = JSON.parse(body.toString('utf8'));
       } catch (err) {
         throw new CorruptEntryError('payload is not JSON', { cause: err });
       }
@@ -170,14 +183,19 @@ export class EntryCodec {
     const version = header >>> VERSION_SHIFT;
     if (version !== FORMAT_VERSION) throw new CorruptEntryError(`unknown format version ${version}`);
     if (header & RESERVED_BITS) throw new CorruptEntryError(`unknown header flags 0x${header.toString(16)}`);
-    let body = bytes.subarray(1);
+    let body: Buffer;
     if (header & FLAG_ENCRYPTED) {
+      if (header & FLAG_CHECKSUM) throw new CorruptEntryError('an encrypted entry carries no checksum');
       if (this.cipher === undefined) throw new CorruptEntryError('entry is encrypted and no encryption keys are configured');
       if (key === undefined) throw new CorruptEntryError('entry is encrypted and its key is unknown');
       body = this.cipher.open(bytes, key);
     } else if (this.cipher !== undefined) {
       // With encryption on, whoever can write to Redis must not be able to plant a plaintext entry.
       throw new CorruptEntryError('entry is not encrypted, and encryption is on');
+    } else if (header & FLAG_CHECKSUM) {
+      body = verified(bytes);
+    } else {
+      throw new CorruptEntryError('entry has neither a checksum nor encryption');
     }
     const text = header & FLAG_COMPRESSED ? decompress(body, this.maxInflatedBytes).toString('utf8') : body.toString('utf8');
     let envelope: unknown;
@@ -189,6 +207,30 @@ export class EntryCodec {
     }
     return toEntry(envelope);
   }
+}
+
+const CHECKSUM_BYTES = 4;
+
+/** The CRC-32 of the header byte and the body: a flipped flag (tagged, compressed) is caught too. */
+function checksumOf(out: Buffer): number {
+  return crc32(out.subarray(1 + CHECKSUM_BYTES), crc32(out.subarray(0, 1)));
+}
+
+/** header | checksum flag, the CRC-32 of header and body, the body. */
+function checksummed(bytes: Buffer): Buffer {
+  const body = bytes.subarray(1);
+  const out = Buffer.allocUnsafe(1 + CHECKSUM_BYTES + body.length);
+  out[0] = bytes[0] | FLAG_CHECKSUM;
+  body.copy(out, 1 + CHECKSUM_BYTES);
+  out.writeUInt32BE(checksumOf(out), 1);
+  return out;
+}
+
+/** The body of a checksummed entry, once its CRC-32 matches. */
+function verified(bytes: Buffer): Buffer {
+  if (bytes.length < 1 + CHECKSUM_BYTES) throw new CorruptEntryError('truncated before its checksum');
+  if (checksumOf(bytes) !== bytes.readUInt32BE(1)) throw new CorruptEntryError('checksum does not match: the bytes were changed');
+  return bytes.subarray(1 + CHECKSUM_BYTES);
 }
 
 function plain(payload: string, header: number): Buffer {

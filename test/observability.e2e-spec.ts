@@ -54,7 +54,8 @@ describe('sample app: /metrics and /health', () => {
     expect(strataFamilies.length).toBeGreaterThanOrEqual(28);
 
     // Misses, factory runs, writes, and more entries than L1 holds (6): evictions.
-    await Promise.all(['1', '2', '3', '4', '5', '6', '7', '8'].map((id) => http().get(`/reports/${id}`).expect(200)));
+    // One after another: reports 1 and 2 are then the oldest in L1, and the ones it evicts.
+    for (const id of ['1', '2', '3', '4', '5', '6', '7', '8']) await http().get(`/reports/${id}`).expect(200);
     // L1 hits (the newest) and L2 hits (evicted from L1, still in Redis).
     for (const id of ['8', '8', '1', '2']) await http().get(`/reports/${id}`).expect(200);
     // A compressed value, an invalidation, a corrupt entry, a delete, a value that cannot be cached.

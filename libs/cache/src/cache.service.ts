@@ -81,6 +81,7 @@ export class CacheService {
       options.maxKeyLength,
       options.hashKeys,
     );
+    stack.noteNamespace(this.keys.namespaceId);
     this.policy = {
       ttl: this.named.ttl,
       grace: this.named.grace,

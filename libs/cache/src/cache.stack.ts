@@ -32,6 +32,7 @@ import { RedisTier } from './tiers/redis.tier';
 import { TenantContext } from './tenancy/tenant-context';
 import { TenantQuota } from './tenancy/tenant-quota';
 
+const MAX_NAMESPACES_NOTED = 10_000;
 const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 
 /**
@@ -62,6 +63,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   private readonly codecs = new Map<number | false, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
   private closed = false;
+  /** Namespace ids of the views in use (bounded): what an overflow of pending deletes invalidates. */
+  private readonly namespaceIds = new Set<string>();
 
   constructor(
     @Inject(CACHE_MODULE_OPTIONS) input: CacheModuleOptions,
@@ -171,6 +174,23 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     );
     // Deletes and invalidations replayed after an outage are announced like any other.
     if (this.l2) this.l2.onReplayed = (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] });
+    // More deletes pending than could be listed: every namespace in use is invalidated (O(1) each) instead.
+    if (this.l2) {
+      this.l2.onOverflow = () => {
+        const at = now();
+        const invalidated = new Map<string, number>();
+        for (const id of this.namespaceIds) {
+          times.apply(id, at);
+          invalidated.set(id, at);
+        }
+        return invalidated;
+      };
+    }
+  }
+
+  /** Called by every view: its namespace id is invalidated whole if deletes made during an outage overflow. */
+  noteNamespace(id: string): void {
+    if (this.namespaceIds.size < MAX_NAMESPACES_NOTED) this.namespaceIds.add(id);
   }
 
   /** L1's fill and bounds, or undefined without L1. */

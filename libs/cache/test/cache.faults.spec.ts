@@ -98,6 +98,26 @@ describe('CacheService when Redis fails', () => {
     }
   });
 
+  it('when more deletes pile up during an outage than can be listed, invalidates their namespace whole', async () => {
+    const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, probeInterval: 100 });
+    await cache.set('doomed', 'old');
+    await cache.namespace('other').set('doomed', 'old too');
+    await redis.process.pause();
+    try {
+      for (let i = 0; i < 3; i++) await cache.get(`trip${i}`); // the breaker opens: deletes are remembered
+      await waitFor(() => cache.stats().l2.state === 'open');
+      // One more than the 10,000 remembered: the list is dropped, so the keys cannot be replayed one by one.
+      await cache.delete(['doomed', ...Array.from({ length: 10_000 }, (_, i) => `filler${i}`)]);
+    } finally {
+      await redis.process.resume();
+    }
+    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 5_000 });
+    // Redis still holds the old bytes, but the namespace was invalidated after them: a miss, not a resurrection.
+    expect(await admin.exists(cache.keyOf('doomed'))).toBe(1);
+    expect(await cache.get('doomed')).toBeUndefined();
+    expect(await cache.namespace('other').get('doomed')).toBeUndefined();
+  });
+
   it('replays deletes made while Redis was unreachable before using it again', async () => {
     const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, probeInterval: 100 });
     await cache.set('doomed', 'old');

@@ -61,7 +61,8 @@ export class L2Facade {
   private readonly waiting = new Set<Waiter>();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
-  onOverflow: (() => Promise<void>) | undefined;
+  /** The namespaces to invalidate whole, with their times, when too many deletes were pending to list. */
+  onOverflow: (() => ReadonlyMap<string, number>) | undefined;
   /** Told what was replayed once Redis is back (the bus announces it to the other instances). */
   onReplayed: ((keys: string[], times: ReadonlyMap<string, number>) => void) | undefined;
   /** Writes the invalidation time of a tag or namespace; set by the invalidation registry. */
@@ -316,10 +317,13 @@ export class L2Facade {
     const keys = [...this.pendingDeletes].filter((key) => !this.inFlight.has(key));
     const times = new Map(this.pendingTimes);
     const overflowed = this.overflowed;
+    // Deletes were lost from the list: what they removed can only be covered by invalidating whole namespaces.
+    if (overflowed && this.onOverflow) {
+      for (const [id, time] of this.onOverflow()) times.set(id, Math.max(time, times.get(id) ?? 0));
+    }
     // Straight to the tier: the breaker is half-open and would refuse. A failure keeps the circuit open.
     for (let i = 0; i < keys.length; i += 500) await this.tier.delete(keys.slice(i, i + 500));
     if (times.size > 0 && this.writeTimes) await this.writeTimes(times);
-    if (overflowed && this.onOverflow) await this.onOverflow();
     for (const key of keys) this.pendingDeletes.delete(key);
     for (const [id, time] of times) if (this.pendingTimes.get(id) === time) this.pendingTimes.delete(id);
     if (overflowed) this.overflowed = false;

@@ -24,6 +24,8 @@ describe('CacheService when Redis fails', () => {
     const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, logger });
     await cache.set('warm', 'from-l1');
     await redis.process.kill();
+    // Until the client has seen the connection go (a few ms), a read may go to Redis and miss: wait for it.
+    await waitFor(() => cache.stats().l2.state === 'open', { message: 'breaker never opened' });
     for (let i = 0; i < 50; i++) {
       const started = performance.now();
       expect(await cache.get('warm')).toBe('from-l1');

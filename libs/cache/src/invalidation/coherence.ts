@@ -68,7 +68,9 @@ export class L1Coherence implements BusListener {
   /** Whether an L1 entry may be served (hot path: one field read when the bus is up). */
   get trustL1(): boolean {
     const bus = this.bus;
-    return bus === undefined || bus.up || this.l2 === undefined || !this.l2.available;
+    // The bus down while Redis answers: bypass L1. With Redis itself gone (breaker open, or the client
+    // already reconnecting), nobody can invalidate through it, and L1 is what keeps the app answering.
+    return bus === undefined || bus.up || this.l2 === undefined || !this.l2.available || this.l2.tier.client.status !== 'ready';
   }
 
   /** Taken before a read from Redis (or a write) whose result may go into L1. */

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { CACHE_CLOCK, CacheService, CacheTelemetry } from '@strata/cache';
+import { CACHE_CLOCK, CacheService, CacheStack, CacheTelemetry } from '@strata/cache';
 import { useRedis, waitFor } from './harness';
 import { startSampleApp } from './sample-app';
 
@@ -74,10 +74,19 @@ describe('sample app: /metrics and /health', () => {
     const telemetry = app.get(CacheTelemetry);
     telemetry.recordSemanticHit('reports', 0.97);
     // The bus: the deletes and the invalidation above were published; its subscriber is cut and comes back
-    // (a reconnect, L1 reconciled).
+    // (a reconnect), and reads back from the bus log a message that another instance's publish put there
+    // but that never reached it on the channel.
     const stats = () => app.get(CacheService).stats();
+    const bus = app.get(CacheStack).bus!.logKeys;
+    await redis.client().xadd(bus.log, '*', 'm', JSON.stringify({ o: 'another-instance', at: Date.now(), k: [reports.keyOf('8')] }));
     await redis.client().client('KILL', 'TYPE', 'pubsub');
     await waitFor(() => stats().bus.reconciles >= 1 && stats().bus.state === 'up', { timeoutMs: 10_000, message: 'bus never came back' });
+    expect(stats().bus).toMatchObject({ recovered: 1, clears: 0 });
+    // The log itself lost (as a FLUSHALL would) while Redis kept running: L1 is cleared.
+    await redis.client().del(bus.epoch);
+    await redis.client().client('KILL', 'TYPE', 'pubsub');
+    await waitFor(() => stats().bus.reconciles >= 2 && stats().bus.state === 'up', { timeoutMs: 10_000, message: 'bus never came back' });
+    expect(stats().bus).toMatchObject({ recovered: 1, clears: 1 });
     // Redis goes away: errors, the breaker opens, the bus is down.
     await redis.process.kill();
     await waitFor(() => stats().l2.state === 'open' && stats().bus.state === 'down', { timeoutMs: 5000, message: 'breaker never opened' });

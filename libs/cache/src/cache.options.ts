@@ -73,6 +73,12 @@ export interface BusOptions {
   pingInterval?: Duration;
   /** A PING unanswered this long means the subscriber socket is dead: it is reconnected. Default `'1s'`. */
   pingTimeout?: Duration;
+  /**
+   * Messages kept in the bus log (a Redis stream capped at about this many), so an instance that missed
+   * some (its subscription dropped) reads them back instead of clearing its L1; a gap longer than the
+   * log clears L1. `0`: no log. Default `10000`.
+   */
+  logSize?: number;
 }
 
 /** Predictive warming: often-read keys with a known factory are refreshed before they expire. */
@@ -227,7 +233,7 @@ export interface ResolvedCacheOptions {
   advice: false | ResolvedAdvice;
   lock: ResolvedLock | undefined;
   cipher: EntryCipher | undefined;
-  bus: false | { pingInterval: number; pingTimeout: number };
+  bus: false | { pingInterval: number; pingTimeout: number; logSize: number };
   warming: false | { interval: number; maxRefreshes: number; minReads: number; maxKeys: number };
   scanCount: number;
   scanPause: number;
@@ -417,11 +423,16 @@ function group<T extends object>(value: unknown, option: string, known: readonly
 }
 
 function resolveBus(input: CacheModuleOptions['bus'], hasRedis: boolean): ResolvedCacheOptions['bus'] {
-  const bus = group<BusOptions>(input, 'bus', ['pingInterval', 'pingTimeout'], true);
+  const bus = group<BusOptions>(input, 'bus', ['pingInterval', 'pingTimeout', 'logSize'], true);
   if (input === false || !hasRedis) return false;
+  const logSize = bus?.logSize ?? 10_000;
+  if (!Number.isInteger(logSize) || logSize < 0) {
+    throw new InvalidOptionError(`bus.logSize must be a whole number of messages (0 for no log); got ${describe(logSize)}`);
+  }
   return {
     pingInterval: toMs(bus?.pingInterval ?? '1s', 'bus.pingInterval'),
     pingTimeout: toMs(bus?.pingTimeout ?? '1s', 'bus.pingTimeout'),
+    logSize,
   };
 }
 

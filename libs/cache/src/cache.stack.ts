@@ -134,9 +134,17 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     const times = new InvalidationTimes(`${prefix}:__inv:`, this.l2, THIRTY_DAYS);
     this.coherence = new L1Coherence(this.l1, this.l2, times, telemetry);
     if (this.l2 && options.bus !== false) {
+      // Both log keys share one hash tag: one script reads and writes them, on a Cluster too.
       this.bus = new InvalidationBus(
-        this.l2.tier.client,
-        { channel: `${prefix}:__bus`, instanceId: this.instanceId, ...options.bus, logger: this.logger },
+        this.l2.tier,
+        {
+          channel: `${prefix}:__bus`,
+          logKey: `{${prefix}:__bus}:log`,
+          epochKey: `{${prefix}:__bus}:epoch`,
+          instanceId: this.instanceId,
+          ...options.bus,
+          logger: this.logger,
+        },
         this.coherence,
       );
       this.coherence.attach(this.bus);
@@ -247,6 +255,9 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         published: t.bus.published,
         received: t.bus.received,
         reconciles: t.bus.reconnects,
+        recovered: t.bus.recovered,
+        clears: t.bus.clears,
+        unsent: this.bus?.pendingAnnouncements ?? 0,
         delayMs: { ...this.coherence.delayPercentiles(), max: Math.round(t.bus.maxDelayMs * 100) / 100 },
       },
       refreshes: { ahead: c.refreshAhead, predictive: c.predictiveRefreshes },

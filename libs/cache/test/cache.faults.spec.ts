@@ -98,7 +98,7 @@ describe('CacheService when Redis fails', () => {
       await waitFor(async () => (await admin.exists(cache.keyOf(key))) === 0, { timeoutMs: 2_000 });
       expect(await cache.get(key)).toBeUndefined();
     }
-  });
+  }, 90_000);
 
   it('when more deletes pile up during an outage than can be listed, invalidates their namespace whole', async () => {
     const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, probeInterval: 100 });

@@ -87,12 +87,13 @@ describe('Invalidation bus', () => {
     expect(b.cache.stats().bus.state).toBe('disabled');
   });
 
-  it('pub/sub gap: CLIENT KILL TYPE pubsub while A invalidates at 200/s: no stale read on B from reconnect + 1 s on', async () => {
+  it('pub/sub gap: CLIENT KILL TYPE pubsub while A invalidates at 200/s: the lost messages are read back from the log, no stale read on B from reconnect on, L1 kept', async () => {
     const p = prefix();
     const a = await apps.create({ redis: redis.url, prefix: p });
     const b = await apps.create({ redis: redis.url, prefix: p });
     // 1000 keys at 200 invalidations a second: a key whose message is lost in the gap is not invalidated
-    // again for 5 s, so only reconciliation can stop B from serving it from L1 after the reconnect.
+    // again for 5 s, so only reading it back from the bus log can stop B from serving it from L1 after the
+    // reconnect (or clearing L1, which the log makes unnecessary).
     const KEYS = 1000;
     const db = new Array<number>(KEYS).fill(0);
     // For each key, the versions whose invalidation had returned on A, and when.
@@ -137,25 +138,32 @@ describe('Invalidation bus', () => {
     const running = Promise.all([writer(), reader()]);
     try {
       await waitFor(() => rounds.length > 5 && b.cache.stats().l1.hits > 3 * KEYS, { timeoutMs: 10_000, message: 'B reading from L1' });
-      const receivedBefore = b.cache.stats().bus.received;
+      const receivedBefore = b.cache.stats().bus.received - b.cache.stats().bus.recovered;
+      const l1Before = b.stack.l1!.entries;
       const publishedBefore = a.cache.stats().bus.published;
       const killed = await admin().client('KILL', 'TYPE', 'pubsub');
       expect(Number(killed)).toBeGreaterThanOrEqual(2);
       await waitFor(() => b.cache.stats().bus.reconciles >= 1, { timeoutMs: 10_000, message: 'B to resubscribe' });
       const reconnectedAt = preciseNow();
-      const lost = a.cache.stats().bus.published - publishedBefore - (b.cache.stats().bus.received - receivedBefore);
-      // At least 1.5 s and 20 full rounds of reads (20,000 reads) from reconnect + 1 s on.
-      const checked = () => rounds.filter((at) => at >= reconnectedAt + 1000).length;
-      await waitFor(() => preciseNow() > reconnectedAt + 2500 && checked() >= 20, { timeoutMs: 20_000 });
+      const busAfter = b.cache.stats().bus;
+      const lost = a.cache.stats().bus.published - publishedBefore - (busAfter.received - busAfter.recovered - receivedBefore);
+      const l1After = b.stack.l1!.entries;
+      // At least 1.5 s and 20 full rounds of reads (20,000 reads) from reconnect on.
+      const checked = () => rounds.filter((at) => at >= reconnectedAt).length;
+      await waitFor(() => preciseNow() > reconnectedAt + 1500 && checked() >= 20, { timeoutMs: 20_000 });
       stop = true;
       await running;
 
       const checkedRounds = checked();
-      expect(lost).toBeGreaterThan(0); // the gap was real: messages published meanwhile never reached B
-      expect(stale.filter((at) => at >= reconnectedAt + 1000)).toEqual([]);
+      expect(lost).toBeGreaterThan(0); // the gap was real: messages published meanwhile never reached B on the channel
+      expect(busAfter.recovered).toBeGreaterThanOrEqual(lost); // ... and were read back from the log
+      expect(busAfter.clears).toBe(0);
+      expect(l1After).toBeGreaterThan(l1Before / 2); // L1 kept, less what the lost messages dropped
+      expect(stale.filter((at) => at >= reconnectedAt)).toEqual([]);
       process.stdout.write(
-        `pub/sub gap: ${lost} messages lost; ${checkedRounds * KEYS} reads checked from reconnect + 1 s, ` +
-          `${stale.filter((at) => at >= reconnectedAt + 1000).length} stale; stale over the whole run: ${stale.length}; ` +
+        `pub/sub gap: ${lost} messages missed on the channel, ${busAfter.recovered} read back from the log; ` +
+          `B L1 ${l1Before} entries before, ${l1After} after; ${checkedRounds * KEYS} reads checked from reconnect, ` +
+          `${stale.filter((at) => at >= reconnectedAt).length} stale; stale over the whole run: ${stale.length}; ` +
           `B L1 hits ${b.cache.stats().l1.hits}\n`,
       );
     } finally {
@@ -175,7 +183,7 @@ describe('Invalidation bus', () => {
       await proxy.stop();
     });
 
-    it('notices a dead subscriber socket by PING, bypasses L1 while the bus is down, reconciles when it is back', async () => {
+    it('notices a dead subscriber socket by PING, bypasses L1 while the bus is down, reads the gap back from the log when it is back', async () => {
       const p = prefix();
       const logger = new RecordingLogger();
       const a = await apps.create({ redis: redis.url, prefix: p });
@@ -204,14 +212,53 @@ describe('Invalidation bus', () => {
       expect(b.cache.stats().l1.hits).toBe(hits);
       expect(logger.count(/Invalidation bus down/)).toBe(1);
 
-      // Back: resubscribed, L1 reconciled (cleared), then trusted again.
+      // Back: resubscribed, the two messages of the gap read back from the log, L1 trusted again.
       proxy.refuseSubscribers = false;
       await waitFor(() => b.cache.stats().bus.state === 'up', { timeoutMs: 5000, message: 'B to resubscribe' });
-      expect(b.cache.stats().bus.reconciles).toBe(1);
+      expect(b.cache.stats().bus).toMatchObject({ reconciles: 1, recovered: 2, clears: 0 });
+      expect(await b.cache.get('other')).toBeUndefined();
       expect(await b.cache.get('k')).toBe('v2');
       expect(await b.cache.get('k')).toBe('v2');
-      expect(b.cache.stats().l1.hits).toBe(hits + 1);
+      expect(b.cache.stats().l1.hits).toBeGreaterThan(hits);
       process.stdout.write(`dead subscriber socket noticed in ${detectedIn.toFixed(0)} ms (pingInterval 100 + pingTimeout 100)\n`);
+    });
+
+    it('a gap longer than the bus log clears L1 (counted), and nothing stale is served after it', async () => {
+      const p = prefix();
+      const a = await apps.create({ redis: redis.url, prefix: p, bus: { logSize: 5 } });
+      const b = await apps.create({ redis: proxy.url, prefix: p, bus: { pingInterval: 100, pingTimeout: 100, logSize: 5 } });
+      for (let i = 0; i < 20; i++) await a.cache.set(`k${i}`, 1);
+      for (let i = 0; i < 20; i++) expect(await b.cache.get(`k${i}`)).toBe(1);
+      proxy.refuseSubscribers = true;
+      proxy.freezeSubscribers();
+      await waitFor(() => b.cache.stats().bus.state === 'down', { timeoutMs: 3000, intervalMs: 5 });
+      // 200 messages: far more than the log keeps (XADD MAXLEN ~ trims in whole nodes of 100 entries).
+      for (let i = 0; i < 200; i++) await a.cache.set(`k${i % 20}`, 2 + Math.floor(i / 20));
+      proxy.refuseSubscribers = false;
+      await waitFor(() => b.cache.stats().bus.state === 'up', { timeoutMs: 5000, message: 'B to resubscribe' });
+      expect(b.cache.stats().bus).toMatchObject({ reconciles: 1, clears: 1, recovered: 0 });
+      expect(b.stack.l1!.entries).toBe(0);
+      for (let i = 0; i < 20; i++) expect(await b.cache.get(`k${i}`)).toBe(11);
+    });
+
+    it('an announcement Redis did not take (its change had) is published again once Redis answers', async () => {
+      const p = prefix();
+      const a = await apps.create({ redis: proxy.url, prefix: p, probeInterval: 50, bus: { pingInterval: 100, pingTimeout: 100 } });
+      const b = await apps.create({ redis: redis.url, prefix: p });
+      await b.cache.set('k', 'v1');
+      expect(await b.cache.get('k')).toBe('v1');
+      proxy.refuseAll = true;
+      proxy.dropAll();
+      await waitFor(() => a.cache.stats().l2.state === 'open');
+      // As if Redis failed between a change that landed (here: made by an admin) and its announcement.
+      await admin().set(b.cache.keyOf('k'), 'garbage');
+      await admin().del(b.cache.keyOf('k'));
+      await a.stack.coherence.announce({ k: [b.cache.keyOf('k')] });
+      expect(a.cache.stats().bus.unsent).toBe(1);
+      expect(await b.cache.get('k')).toBe('v1'); // B's L1 copy: nobody told it yet
+      proxy.refuseAll = false;
+      await waitFor(async () => (await b.cache.get('k')) === undefined, { timeoutMs: 5000, message: 'B to drop k once A published again' });
+      expect(a.cache.stats().bus.unsent).toBe(0);
     });
 
     it('deletes made while this instance could not reach Redis are announced once they are replayed', async () => {

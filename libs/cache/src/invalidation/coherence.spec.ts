@@ -43,9 +43,9 @@ describe('L1Coherence', () => {
     expect(times.isCurrent({ value: 1, createdAt: 6, expiresAt: 9, staleUntil: 9, tags: ['tag:x'] }, 'ns')).toBe(true);
   });
 
-  it('down: times are not trusted and in-flight reads do not promote; up again: L1 cleared, times forgotten, counted', () => {
+  it('down: times are not trusted and in-flight reads do not promote; up again, the gap lost: L1 cleared, times forgotten, counted', () => {
     const { l1, times, counters, coherence, store } = setup();
-    coherence.up(); // the first subscription is not a reconcile
+    coherence.up({ lost: true, recovered: 0 }); // the first subscription is not a reconcile
     expect(counters.bus.reconnects).toBe(0);
     store('a');
     times.apply('tag:x', 0);
@@ -53,9 +53,34 @@ describe('L1Coherence', () => {
     coherence.down();
     expect(times.trusted).toBe(false);
     expect(coherence.mayPromote('z', 1, mark)).toBe(false);
-    coherence.up();
+    coherence.up({ lost: true, recovered: 0 });
     expect(times.trusted).toBe(true);
     expect(l1.entries).toBe(0);
-    expect(counters.bus.reconnects).toBe(1);
+    expect(counters.bus).toMatchObject({ reconnects: 1, clears: 1, recovered: 0 });
+  });
+
+  it('up again with the gap read back from the log: L1 and known times kept, in-flight reads still do not promote', () => {
+    const { l1, times, counters, coherence, store, message } = setup();
+    coherence.up({ lost: true, recovered: 0 });
+    store('a');
+    store('b');
+    times.apply('tag:x', 7);
+    coherence.down();
+    const mark = coherence.mark();
+    coherence.message(message({ k: ['b'] })); // read back from the log
+    coherence.up({ lost: false, recovered: 1 });
+    expect([...l1.keys()]).toEqual(['a']);
+    expect(times.isCurrent({ value: 1, createdAt: 7, expiresAt: 9, staleUntil: 9, tags: ['tag:x'] }, 'ns')).toBe(false);
+    expect(coherence.mayPromote('z', 1, mark)).toBe(false);
+    expect(counters.bus).toMatchObject({ reconnects: 1, clears: 0, recovered: 1 });
+  });
+
+  it('a "drop everything" message (announcements that overflowed) clears L1 and forgets times', () => {
+    const { l1, times, coherence, store, message } = setup();
+    store('a');
+    times.apply('tag:x', 7);
+    coherence.message(message({ a: 1 }));
+    expect(l1.entries).toBe(0);
+    expect(times.isCurrent({ value: 1, createdAt: 1, expiresAt: 9, staleUntil: 9, tags: ['tag:x'] }, 'ns')).toBe(true);
   });
 });

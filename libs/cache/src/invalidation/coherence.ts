@@ -1,6 +1,6 @@
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
-import { type BusChange, type BusListener, type BusMessage, type BusState, type InvalidationBus, preciseNow } from './bus';
+import { type BusCatchUp, type BusChange, type BusListener, type BusMessage, type BusState, type InvalidationBus, preciseNow } from './bus';
 import type { InvalidationTimes } from './invalidation-times';
 import { globMatcher } from './patterns';
 
@@ -9,8 +9,8 @@ import { globMatcher } from './patterns';
 export interface BusMeter {
   busPublished(): void;
   busReceived(): void;
-  /** The bus came back after a gap, and L1 was reconciled. */
-  busReconnected(): void;
+  /** The bus came back after a gap, and L1 was reconciled: `recovered` messages read back from the log, or cleared. */
+  busReconnected(recovered: number, cleared: boolean): void;
   /** Publish-to-apply delay of one message received, in ms. */
   busDelay(ms: number): void;
 }
@@ -26,8 +26,9 @@ export interface BusMeter {
  *   and invalidation times are read from Redis on every load. The bound on serving an invalidated value
  *   is therefore the time it takes to notice the bus is down: at once for a closed socket, at most
  *   `pingInterval + pingTimeout` for a silent one.
- * - bus back: whatever was published meanwhile is lost, so L1 is cleared and every known time forgotten
- *   (reconcile) before L1 is trusted again.
+ * - bus back: what was published meanwhile is read back from the bus log and applied before L1 is
+ *   trusted again; only when the log cannot close the gap (see `InvalidationBus`) is L1 cleared and
+ *   every known time forgotten.
  * - Redis itself unreachable: nobody can invalidate through it, and the cache degrades as it always
  *   does: L1 serves (principle 1). Invalidations made meanwhile are replayed and announced once Redis is
  *   back, and the bus reconciles when it resubscribes.
@@ -39,6 +40,8 @@ export interface BusMeter {
 export class L1Coherence implements BusListener {
   private bus: InvalidationBus | undefined;
   private everUp = false;
+  /** Redis itself was unreachable during the current gap of the bus (see `trustL1`). */
+  private redisGap = false;
   /** Moves on every drop this instance is told about. */
   private seq = 0;
   /** `seq` at the last drop of everything (reconcile, pattern, forgotten drops). */
@@ -59,18 +62,27 @@ export class L1Coherence implements BusListener {
   attach(bus: InvalidationBus): void {
     this.bus = bus;
     this.times.trusted = bus.up;
+    this.l2?.tier.client.on('close', () => {
+      if (!bus.up) this.redisGap = true;
+    });
   }
 
   get busState(): BusState {
     return this.bus === undefined ? 'disabled' : this.bus.state;
   }
 
-  /** Whether an L1 entry may be served (hot path: one field read when the bus is up). */
+  /**
+   * Whether an L1 entry may be served (hot path: one field read when the bus is up). The bus down while
+   * Redis answers: bypass L1. With Redis itself gone (breaker open, or the client reconnecting), nobody
+   * can invalidate through it, and L1 is what keeps the app answering; it stays trusted after Redis
+   * answers again until the bus has resubscribed and read the gap back from its log (the subscriber
+   * reconnects as soon as the main connection does): bypassing L1 then would send every read to a Redis
+   * that may have restarted empty. An invalidation another instance makes in that window (Redis back,
+   * the bus not yet) reaches this L1 when the bus catches up, like any message, a little later.
+   */
   get trustL1(): boolean {
     const bus = this.bus;
-    // The bus down while Redis answers: bypass L1. With Redis itself gone (breaker open, or the client
-    // already reconnecting), nobody can invalidate through it, and L1 is what keeps the app answering.
-    return bus === undefined || bus.up || this.l2 === undefined || !this.l2.available || this.l2.tier.client.status !== 'ready';
+    return bus === undefined || bus.up || this.redisGap || this.l2 === undefined || !this.l2.available || this.l2.tier.client.status !== 'ready';
   }
 
   /** Taken before a read from Redis (or a write) whose result may go into L1. */
@@ -98,11 +110,27 @@ export class L1Coherence implements BusListener {
     return drop === undefined || drop.seq <= mark;
   }
 
-  /** Tells the other instances about a change that has reached Redis. */
+  /**
+   * Tells the other instances about a change that has reached Redis. If it cannot be published, it is
+   * published later (see `InvalidationBus.publish`), except the keys and times whose own write failed
+   * too: Redis replays those and announces them then.
+   */
   async announce(change: BusChange): Promise<void> {
     if (this.bus === undefined) return;
     if ((change.k?.length ?? 0) + (change.t?.length ?? 0) + (change.p?.length ?? 0) === 0) return;
-    if (await this.bus.publish(change)) this.meter.busPublished();
+    // With the circuit open, the publish would only wait for its timeout: keep it for later at once.
+    const now = this.l2 === undefined || this.l2.available;
+    if (await this.bus.publish(change, (c) => this.notReplayed(c), now)) this.meter.busPublished();
+  }
+
+  private notReplayed(change: BusChange): BusChange {
+    const l2 = this.l2;
+    if (l2 === undefined) return change;
+    return {
+      ...(change.k && { k: change.k.filter((key) => !l2.replays(key)) }),
+      ...(change.t && { t: change.t.filter(([id]) => !l2.timePending(id)) }),
+      ...(change.p && { p: change.p }),
+    };
   }
 
   /** Drops L1 keys matching a SCAN pattern in this instance; returns how many. */
@@ -136,6 +164,7 @@ export class L1Coherence implements BusListener {
       this.wipe();
       for (const pattern of message.p) this.dropMatching(pattern);
     }
+    if (message.a === 1) this.forgetAll();
     const delay = received - message.at;
     if (Number.isFinite(delay)) {
       this.delays[this.delayCount++ % this.delays.length] = delay;
@@ -153,18 +182,26 @@ export class L1Coherence implements BusListener {
   }
 
   down(): void {
+    if (this.l2 !== undefined && this.l2.tier.client.status !== 'ready') this.redisGap = true;
     this.times.trusted = false;
     this.wipe();
   }
 
-  up(): void {
-    // Messages published while we were not subscribed are lost: trust nothing we held before.
+  up(catchUp: BusCatchUp): void {
+    // Messages of the gap were applied as they were read back; if some may be lost for good, trust
+    // nothing held before.
+    this.wipe();
+    if (catchUp.lost) this.forgetAll();
+    this.times.trusted = true;
+    this.redisGap = false;
+    if (this.everUp) this.meter.busReconnected(catchUp.recovered, catchUp.lost);
+    this.everUp = true;
+  }
+
+  private forgetAll(): void {
     this.wipe();
     this.l1?.clear();
     this.times.forget();
-    this.times.trusted = true;
-    if (this.everUp) this.meter.busReconnected();
-    this.everUp = true;
   }
 
   private wipe(): void {

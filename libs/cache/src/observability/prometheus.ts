@@ -104,6 +104,8 @@ const SCALARS: readonly ScalarFamily[] = [
     emit({ direction: 'received' }, s.telemetry.bus.received);
   }),
   counter('bus_reconnects_total', 'Reconnections of the invalidation bus.', [], (s, emit) => emit({}, s.telemetry.bus.reconnects)),
+  counter('bus_recovered_total', 'Invalidation bus messages missed on the channel and read back from the bus log.', [], (s, emit) => emit({}, s.telemetry.bus.recovered)),
+  counter('bus_clears_total', 'Gaps in the invalidation bus that the log could not close, so L1 was cleared.', [], (s, emit) => emit({}, s.telemetry.bus.clears)),
   gauge('bus_connected', '1 when the invalidation bus is connected; 0 when it is not, or when there is no bus (see the health check).', [], (s, emit) => {
     const connected = s.telemetry.isBusConnected();
     if (connected !== undefined) emit({}, connected ? 1 : 0);

@@ -170,7 +170,9 @@ export interface CacheStats {
   compression: { values: number; bytesIn: number; bytesOut: number; ratio: number | undefined };
   /**
    * The invalidation bus (`enabled: false` without Redis or with `bus: false`). `state: 'down'` means L1 is
-   * bypassed until the bus is back (and L1 reconciled); `reconciles` counts those reconciliations.
+   * bypassed until the bus is back (and L1 reconciled); `reconciles` counts those reconciliations,
+   * `recovered` the messages read back from the bus log to close the gaps, and `clears` the gaps the log
+   * could not close (L1 cleared); `unsent` is what waits to be published again after Redis failed.
    */
   bus: {
     enabled: boolean;
@@ -179,6 +181,9 @@ export interface CacheStats {
     published: number;
     received: number;
     reconciles: number;
+    recovered: number;
+    clears: number;
+    unsent: number;
     /** Publish on another instance to applied here, over the last 1024 messages, and the longest ever (ms). */
     delayMs: { p50: number; p99: number; max: number };
   };

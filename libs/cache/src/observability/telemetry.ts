@@ -30,7 +30,7 @@ export class CacheTelemetry {
   /** Values that were compressed on their way to Redis: how many, and their bytes before and after. */
   readonly compression = { values: 0, bytesIn: 0, bytesOut: 0 };
   /** Invalidation bus traffic; `reconnects` counts resubscriptions after a gap (each reconciled L1). */
-  readonly bus = { published: 0, received: 0, reconnects: 0, maxDelayMs: 0 };
+  readonly bus = { published: 0, received: 0, reconnects: 0, recovered: 0, clears: 0, maxDelayMs: 0 };
   private busConnected: (() => boolean) | undefined;
   private readonly byName = new Map<string, CacheCounters>();
   /** Escaped name segment → name, to attribute a fault on a full key to its cache. */
@@ -108,8 +108,10 @@ export class CacheTelemetry {
     this.bus.received += messages;
   }
 
-  busReconnected(): void {
+  busReconnected(recovered = 0, cleared = true): void {
     this.bus.reconnects += 1;
+    this.bus.recovered += recovered;
+    if (cleared) this.bus.clears += 1;
   }
 
   busDelay(ms: number): void {

@@ -132,6 +132,20 @@ export class L2Facade {
     return this.pendingDeletes.size > 0 && this.pendingDeletes.has(key);
   }
 
+  /**
+   * True while a change to `key` that may not have reached Redis waits to be replayed (and announced
+   * then): a delete or failed write of it, or any delete once too many piled up to list (their
+   * namespaces are then invalidated whole).
+   */
+  replays(key: string): boolean {
+    return this.overflowed || this.inDoubt(key);
+  }
+
+  /** True while an invalidation time that could not be written waits to be replayed (and announced then). */
+  timePending(id: string): boolean {
+    return this.overflowed || this.pendingTimes.has(id);
+  }
+
   async get(key: string): Promise<CacheEntry | undefined> {
     if (this.inDoubt(key)) return undefined;
     return this.guard(() => this.tier.get(key), undefined, key);

@@ -26,7 +26,7 @@ export type {
 export type { WarmEntry, WarmOptions, WarmResult } from './warming/warm';
 export type { Duration } from './core/durations';
 export type { CacheEntry } from './core/entry';
-export type { Factory } from './core/tiered-cache';
+export type { Factory, FactoryContext } from './core/tiered-cache';
 export {
   StrataError,
   InvalidOptionError,

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { FactoryTimeoutError } from '../src';
+import { type FactoryContext, FactoryTimeoutError } from '../src';
 import { DistributedLock, LOCK_FAILED, type Lease } from '../src/resilience/distributed-lock';
 import { useRedis, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
@@ -131,6 +131,29 @@ describe('resilience', () => {
       finish('late');
       await waitFor(async () => (await cache.get('k')) === 'late');
       expect(cache.stats().timeouts.hard).toBe(1);
+    });
+
+    it('hard: the signal handed to the factory aborts with the timeout error, so the work it started can stop', async () => {
+      const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), timeouts: { hard: '50ms' } });
+      const signals: AbortSignal[] = [];
+      // A factory that passes the signal on, as it would to fetch(): it rejects when aborted.
+      const abortable = ({ signal }: FactoryContext) =>
+        new Promise<string>((_, reject) => {
+          signals.push(signal);
+          signal.addEventListener('abort', () => reject(signal.reason));
+        });
+      const error = await cache.getOrSet('k', abortable).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FactoryTimeoutError);
+      expect(signals).toHaveLength(1);
+      expect(signals[0].aborted).toBe(true);
+      expect(signals[0].reason).toBe(error);
+      await waitFor(() => cache.stats().factory.errors === 1, { message: 'the aborted run to settle' });
+      expect(await cache.get('k')).toBeUndefined();
+      // Without a hard timeout (and in a soft one) the signal is never aborted.
+      const { cache: plain } = await apps.create({ redis: redis.url, prefix: prefix() });
+      let seen: AbortSignal | undefined;
+      expect(await plain.getOrSet('k', ({ signal }) => ((seen = signal), 'v'))).toBe('v');
+      expect(seen?.aborted).toBe(false);
     });
 
     it('hard with fail-safe: serves the stale copy; per-call timeouts override the cache', async () => {

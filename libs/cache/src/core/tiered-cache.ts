@@ -58,7 +58,19 @@ export interface WriteSpec {
   readonly settle?: (value: unknown) => WriteSpec | undefined;
 }
 
-export type Factory<T> = () => Promise<T> | T;
+/** What a factory is handed: `signal` aborts when the caller gives up on it (its hard timeout). */
+export interface FactoryContext {
+  /**
+   * Aborted (with the `FactoryTimeoutError` as its reason) when the hard timeout fires: pass it on to
+   * `fetch`, an SDK or a query so the work stops. A factory that finishes anyway still fills the cache.
+   */
+  readonly signal: AbortSignal;
+}
+
+export type Factory<T> = (context: FactoryContext) => Promise<T> | T;
+
+/** The signal of factories run without a hard timeout: nothing aborts them. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /** One L1 lookup in this many is timed: a hit takes well under a microsecond, so timing each would double it. */
 export const L1_SAMPLE_EVERY = 64;
@@ -411,8 +423,9 @@ export class TieredCache {
         policy.counters.lockTimeouts += 1;
       }
     }
-    const running = this.runFactory(key, factory, policy, spec, lease);
     const { soft, hard } = spec.timeouts ?? policy.timeouts;
+    const abort = hard === undefined ? undefined : new AbortController();
+    const running = this.runFactory(key, factory, policy, spec, lease, abort?.signal);
     // A soft timeout only makes sense with a stale copy to return instead.
     const softMs = stale !== undefined && policy.failSafe !== undefined ? soft : undefined;
     try {
@@ -425,7 +438,9 @@ export class TieredCache {
         return this.serveFailSafe(key, stale!, policy);
       }
       policy.counters.hardTimeouts += 1;
-      throw new FactoryTimeoutError(key, hard!);
+      const timedOut = new FactoryTimeoutError(key, hard!);
+      abort?.abort(timedOut);
+      throw timedOut;
     } catch (error) {
       return this.failSafe(key, error, stale, policy);
     }
@@ -437,7 +452,14 @@ export class TieredCache {
    * `createdAt` is when the factory started, so an invalidation that lands while it runs (it may have
    * read the old data) covers the result too.
    */
-  private runFactory<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, lease: Lease | undefined): Promise<T> {
+  private runFactory<T>(
+    key: string,
+    factory: Factory<T>,
+    policy: CachePolicy,
+    spec: WriteSpec,
+    lease: Lease | undefined,
+    signal: AbortSignal = NEVER_ABORTED,
+  ): Promise<T> {
     policy.counters.factoryRuns += 1;
     return (async () => {
       let value: T;
@@ -447,7 +469,7 @@ export class TieredCache {
         if (spec.dependsOn !== undefined && spec.dependsOn.length > 0) {
           await this.times.track(spec.dependsOn.map(dependencyId), lifetimeBound(spec));
         }
-        value = await this.timed(policy, 'strata.factory', policy.counters.latency.factory, factory);
+        value = await this.timed(policy, 'strata.factory', policy.counters.latency.factory, () => factory({ signal }));
       } catch (error) {
         policy.counters.factoryErrors += 1;
         if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('error', { cache: policy.name, tier: 'factory', error, key });

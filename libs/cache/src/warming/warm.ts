@@ -38,9 +38,9 @@ export async function warmEntries(entries: ReadonlyArray<WarmEntry>, options: Wa
       const entry = entries[next++];
       let ran = false;
       const source = 'factory' in entry ? entry.factory : () => (entry as { value: unknown }).value;
-      const factory = () => {
+      const factory: Factory<unknown> = (context) => {
         ran = true;
-        return source();
+        return source(context);
       };
       try {
         if (options?.force) await target.recompute(entry.key, factory, entry);

@@ -31,9 +31,19 @@ describe('Invalidation on a Redis Cluster', () => {
     await a.cache.invalidateTags(['u']);
     await waitFor(async () => (await b.cache.get('other')) === undefined, { message: 'B to apply the tag time' });
 
-    // Every subscriber connection killed on every node: B resubscribes (on any node) and reconciles.
+    // A message that reached the bus log (on the master of its slot) but not B's subscriber, as when a
+    // subscription drops in between; then every subscriber connection killed on every node: B
+    // resubscribes (on any node), reads the message back from the log, and keeps the rest of its L1.
+    await a.cache.setMany([{ key: 'x', value: 'x1' }, { key: 'y', value: 'y1' }]);
+    expect(await b.cache.getMany(['x', 'y'])).toEqual(['x1', 'y1']);
+    const log = b.stack.bus!.logKeys.log;
+    await cluster.client().xadd(log, '*', 'm', JSON.stringify({ o: 'elsewhere', at: Date.now(), k: [b.cache.keyOf('x')] }));
     for (const master of cluster.masters) await master.client().client('KILL', 'TYPE', 'pubsub');
     await waitFor(() => b.cache.stats().bus.reconciles >= 1 && b.cache.stats().bus.state === 'up', { timeoutMs: 10_000 });
+    expect(b.cache.stats().bus).toMatchObject({ recovered: 1, clears: 0 });
+    const inL1 = [...b.stack.l1!.keys()];
+    expect(inL1).toContain(b.cache.keyOf('y'));
+    expect(inL1).not.toContain(b.cache.keyOf('x'));
     await a.cache.set('k', 'v2');
     expect(await b.cache.get('k')).toBe('v2');
     await a.cache.set('k', 'v3');

@@ -1,5 +1,6 @@
 import type { BreakerState } from '../src';
 import { type RedisSentinelProcess, startSentinel, waitFor } from '../../../test/harness';
+import { CacheFactory } from './cache-factory';
 import { type HttpCacheApp, startHttpApp } from './support/http-app';
 import { fmt, forRequests, startLoad, window } from './support/load';
 
@@ -11,11 +12,13 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 describe('on Redis Sentinel', () => {
   let setup: RedisSentinelProcess;
   let current: HttpCacheApp | undefined;
+  const apps = new CacheFactory();
 
   beforeAll(async () => {
     setup = await startSentinel({ downAfterMs: DOWN_AFTER });
   }, 60_000);
   afterAll(async () => {
+    await apps.closeAll();
     await current?.app.close();
     await setup?.stop();
   });
@@ -77,4 +80,30 @@ describe('on Redis Sentinel', () => {
     expect(await app.cache.increment('hits')).toBe(1);
     expect(await app.cache.increment('hits', 2)).toBe(3);
   });
+
+  it('the bus across a failover: another instance keeps hearing invalidations, and never serves what was invalidated after it', async () => {
+    const redis = { sentinels: setup.sentinelAddresses.map((a) => ({ ...a })), name: setup.masterName };
+    const options = { redis, prefix: 'sentinel-bus', bus: { pingInterval: 200, pingTimeout: 200 } };
+    const a = await apps.create(options);
+    const b = await apps.create(options);
+    await a.cache.set('k', 'v1');
+    expect(await b.cache.get('k')).toBe('v1');
+    const newMaster = (await setup.failover()).client();
+    // Once A writes to the new master (a write made while it still talks to the old one fails there, and
+    // is repaired by A's replay), every change A makes reaches B: through the bus, or its log.
+    let probe = 0;
+    await waitFor(async () => (await a.cache.set('probe', ++probe), (await newMaster.exists(a.cache.keyOf('probe'))) === 1), {
+      timeoutMs: 10_000,
+      message: 'A to write to the new master',
+    });
+    for (let version = 2; version <= 6; version++) {
+      await a.cache.set('k', `v${version}`);
+      await waitFor(async () => (await b.cache.get('k')) === `v${version}`, { timeoutMs: 10_000, message: `B to see v${version}` });
+    }
+    await a.cache.delete('k');
+    await waitFor(async () => (await b.cache.get('k')) === undefined, { timeoutMs: 10_000, message: 'B to drop k' });
+    const bus = b.cache.stats().bus;
+    log(`sentinel failover, the bus on B: state ${bus.state}, reconnects ${bus.reconciles}, read back ${bus.recovered}, L1 cleared ${bus.clears}`);
+    expect(bus.state).toBe('up');
+  }, 60_000);
 });

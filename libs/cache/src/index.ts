@@ -23,7 +23,7 @@ export type {
   TierName,
   WarmingOptions,
 } from './cache.options';
-export type { WarmEntry, WarmOptions, WarmResult } from './warming/warm';
+export type { WarmEntries, WarmEntry, WarmOptions, WarmResult } from './warming/warm';
 export type { Duration } from './core/durations';
 export type { CacheEntry } from './core/entry';
 export type { Factory } from './core/tiered-cache';

@@ -44,7 +44,8 @@ export interface EvictPlan {
 }
 
 export function decoratorError(where: string, message: string): StrataError {
-  return new StrataError('E_INVALID_DECORATOR', `Strata cache: ${where}: ${message}`);
+  // Messages of nested option errors (a bad duration) carry the prefix already.
+  return new StrataError('E_INVALID_DECORATOR', `Strata cache: ${where}: ${message.replace(/^Strata cache: /, '')}`);
 }
 
 /** `where` is `@Cacheable on Class.method`; `defaultKey` the prefix of the default key (`Class.method`). */

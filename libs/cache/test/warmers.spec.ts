@@ -1,4 +1,5 @@
 import { Injectable, Scope, type Type } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import { CacheWarmer, type CacheWarmerOptions, type CacheModuleOptions, StrataError, type WarmEntry, type WarmerOutcome } from '../src';
 import { leaseTtl } from '../src/warming/warmer.runner';
 import { WarmerExplorer } from '../src/warming/warmer.explorer';
@@ -282,6 +283,7 @@ describe('@CacheWarmer', () => {
   describe('failures', () => {
     it('a warmer that throws, or whose entries fail, is logged once a run with Class.method, counted, and the app runs on', async () => {
       const logger = new RecordingLogger();
+      const registry = new Registry();
       @Injectable()
       class Flaky {
         @CacheWarmer({ blocking: true })
@@ -310,7 +312,7 @@ describe('@CacheWarmer', () => {
           return 42 as unknown as WarmEntry[];
         }
       }
-      const app = await apps.create({ prefix: prefix(), logger }, { providers: [Flaky] });
+      const app = await apps.create({ prefix: prefix(), logger, metrics: { registry } }, { providers: [Flaky] });
       expect(logger.count(/@CacheWarmer Flaky\.broken failed after 0 entries: catalog database down/)).toBe(1);
       expect(logger.count(/@CacheWarmer Flaky\.partly: 2 of 3 entries failed \(first: 'bad': upstream 503\)/)).toBe(1);
       expect(logger.count(/@CacheWarmer Flaky\.midway failed after 2 entries: cursor lost/)).toBe(1);
@@ -321,6 +323,10 @@ describe('@CacheWarmer', () => {
       expect(await app.cache.getMany(['ok', 'm:2', 'bad'])).toEqual([1, 2, undefined]);
       expect(await app.cache.getOrSet('after', async () => 'the app works')).toBe('the app works');
 
+      const metrics = await registry.metrics();
+      expect(metrics).toContain('strata_cache_warmer_runs_total{warmer="Flaky.broken",outcome="error"} 1');
+      expect(metrics).toContain('strata_cache_warmer_runs_total{warmer="Flaky.partly",outcome="partial"} 1');
+      expect(metrics).toContain('strata_cache_warmer_entries_total{warmer="Flaky.partly",result="failed"} 2');
     });
 
     it('a request-scoped provider is skipped with a warning', async () => {

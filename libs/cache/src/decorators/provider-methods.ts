@@ -27,10 +27,10 @@ export function* methodsOf(wrapper: InstanceWrapper, scanner: MetadataScanner): 
   const proto = Object.getPrototypeOf(target) as object | null;
   if (proto === null || proto === Object.prototype) return;
   const cls = target.constructor as Type<unknown>;
+  const singleton = wrapper.isDependencyTreeStatic();
   for (const name of scanner.getAllMethodNames(proto)) {
     const method = (proto as Record<string, unknown>)[name];
     if (typeof method !== 'function') continue;
-    const isStatic = () => wrapper.isDependencyTreeStatic();
-    yield { instance: target, cls, name, method: method as ProviderMethod['method'], where: `${cls.name}.${name}`, get singleton() { return isStatic(); } };
+    yield { instance: target, cls, name, method: method as ProviderMethod['method'], where: `${cls.name}.${name}`, singleton };
   }
 }

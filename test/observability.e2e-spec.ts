@@ -28,8 +28,11 @@ function ofFamily(series: Map<string, number>, family: string): Map<string, numb
   return out;
 }
 
-/** Config gauges: they say what L1 may hold, and only change when the app is configured differently. */
-const CONSTANT = new Set(['strata_cache_l1_max_entries', 'strata_cache_l1_max_bytes']);
+/**
+ * Config gauges: they say what L1 may hold, and only change when the app is configured differently.
+ * The warmer families: the sample's warmer runs once, at startup, before the first scrape (read by value below).
+ */
+const CONSTANT = new Set(['strata_cache_l1_max_entries', 'strata_cache_l1_max_bytes', 'strata_cache_warmer_runs_total', 'strata_cache_warmer_entries_total']);
 
 describe('sample app: /metrics and /health', () => {
   const redis = useRedis();
@@ -112,6 +115,9 @@ describe('sample app: /metrics and /health', () => {
     expect(s.get('strata_cache_circuit_state{state="open"}')).toBe(1);
     expect(s.get('strata_cache_compression_bytes_out_total')).toBeLessThan(s.get('strata_cache_compression_bytes_in_total')!);
     expect(s.get('strata_cache_tokens_saved_total{cache="reports"}')).toBeGreaterThan(0);
+    // The catalog's embeddings, warmed once at startup (a fresh Redis: every one computed).
+    expect(s.get('strata_cache_warmer_runs_total{warmer="TemplatesService.catalogEmbeddings",outcome="ok"}')).toBe(1);
+    expect(s.get('strata_cache_warmer_entries_total{warmer="TemplatesService.catalogEmbeddings",result="warmed"}')).toBe(12);
   });
 
   it('the terminus health check goes down when Redis stops and up when it returns', async () => {

@@ -12,3 +12,6 @@ export const NO_CACHE_METADATA = 'strata:no-cache';
 
 /** Provide a `() => number` under this token to drive the cache's clock in tests. */
 export const CACHE_CLOCK = Symbol('StrataCacheClock');
+
+/** Metadata key of `@CacheWarmer`. */
+export const CACHE_WARMER_METADATA = 'strata:cache-warmer';

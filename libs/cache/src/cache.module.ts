@@ -10,13 +10,15 @@ import { CacheEvents } from './observability/events';
 import { CacheTelemetry } from './observability/telemetry';
 import { CacheMetadataAccessor } from './decorators/cache-metadata.accessor';
 import { CacheExplorer } from './decorators/cache.explorer';
+import { WarmerExplorer } from './warming/warmer.explorer';
 import { TenantContext } from './tenancy/tenant-context';
 import { TenantInterceptor } from './tenancy/tenant.interceptor';
 
 /**
  * `CacheModule.forRoot({ redis: { url }, ttl: '10m' })` or `forRootAsync({ imports, inject, useFactory })`.
  * Global by default. Provides `CacheService` (the default cache), one view per named cache
- * (`@InjectCache('ai')`), `TenantContext`, and the explorer that applies the cache decorators.
+ * (`@InjectCache('ai')`), `TenantContext`, the explorer that applies the cache decorators, and the one
+ * that runs `@CacheWarmer` methods.
  */
 @Module({
   imports: [DiscoveryModule],
@@ -30,6 +32,7 @@ import { TenantInterceptor } from './tenancy/tenant.interceptor';
     { provide: TenantContext, useFactory: (stack: CacheStack) => stack.tenants, inject: [CacheStack] },
     CacheMetadataAccessor,
     CacheExplorer,
+    WarmerExplorer,
   ],
   exports: [CacheService, CacheStack, CacheTelemetry, CacheEvents, CacheHealthIndicator, TenantContext, CacheMetadataAccessor],
 })

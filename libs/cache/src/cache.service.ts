@@ -7,7 +7,7 @@ import type { CacheEvents } from './observability/events';
 import type { CacheStats } from './observability/stats';
 import type { TenantContext } from './tenancy/tenant-context';
 import { type FactoryTimeoutOptions, resolveTimeouts } from './resilience/resilience.options';
-import { type WarmEntry, type WarmOptions, type WarmResult, warmEntries } from './warming/warm';
+import { type WarmEntries, type WarmOptions, type WarmResult, warmEntries } from './warming/warm';
 
 /** Per-call options of `set`, `getOrSet` and `setMany`. Anything left out comes from the cache's policy. */
 export interface SetOptions<T = unknown> {
@@ -230,9 +230,10 @@ export class CacheService {
   /**
    * Fills the cache ahead of demand: each entry's factory runs (or its value is stored) unless the key is
    * already cached and fresh (`force: true` refreshes it anyway), with at most `concurrency` at once.
-   * A failing entry does not stop the others; it is reported in the result.
+   * A failing entry does not stop the others; it is reported in the result. `entries` may be an array or
+   * an (async) iterable: entries are pulled as workers free up, so a large set is never all in memory.
    */
-  warm(entries: ReadonlyArray<WarmEntry>, options?: WarmOptions): Promise<WarmResult> {
+  warm(entries: WarmEntries, options?: WarmOptions): Promise<WarmResult> {
     const view = this.route();
     return warmEntries(entries, options, {
       getOrSet: (key, factory, set) => this.getOrSet(key, factory, set),

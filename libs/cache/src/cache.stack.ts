@@ -20,7 +20,7 @@ import { L1Coherence } from './invalidation/coherence';
 import { InvalidationTimes } from './invalidation/invalidation-times';
 import { CacheAdvisor, type L1Capacity } from './observability/advice';
 import { PrometheusExporter } from './observability/prometheus';
-import { type CacheStats, latencyStats, namedStats, rate } from './observability/stats';
+import { type CacheStats, latencyStats, namedStats, rate, warmerStats } from './observability/stats';
 import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
 import { describeError } from './resilience/circuit-breaker';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
@@ -265,6 +265,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       latency: latencyStats(c.latency),
       caches,
       advice: this.advisor?.lifetime() ?? [],
+      warmers: { ...warmerStats(t.warmers.values()), byWarmer: Object.fromEntries([...t.warmers].map(([name, w]) => [name, warmerStats([w])])) },
     };
   }
 

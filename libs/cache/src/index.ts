@@ -10,6 +10,7 @@ export {
   CACHE_EVICT_METADATA,
   CACHE_PUT_METADATA,
   CACHE_TAGS_METADATA,
+  CACHE_WARMER_METADATA,
   NO_CACHE_METADATA,
   getCacheToken,
 } from './cache.constants';
@@ -23,7 +24,7 @@ export type {
   TierName,
   WarmingOptions,
 } from './cache.options';
-export type { WarmEntry, WarmOptions, WarmResult } from './warming/warm';
+export type { WarmEntries, WarmEntry, WarmOptions, WarmResult } from './warming/warm';
 export type { Duration } from './core/durations';
 export type { CacheEntry } from './core/entry';
 export type { Factory, FactoryContext } from './core/tiered-cache';
@@ -36,7 +37,7 @@ export {
   FactoryTimeoutError,
 } from './core/errors';
 export type { StrataErrorCode } from './core/errors';
-export type { CacheStats, TierStats, NamedCacheStats, LatencyStats } from './observability/stats';
+export type { CacheStats, TierStats, NamedCacheStats, LatencyStats, WarmerStats, WarmerOutcome } from './observability/stats';
 export type { LatencySummary } from './observability/latency';
 export type { AdviceOptions } from './cache.options';
 export type { Advice, AdviceCode } from './observability/advice';
@@ -90,6 +91,8 @@ export { CachePut } from './decorators/cache-put.decorator';
 export { CacheEvict } from './decorators/cache-evict.decorator';
 export { CacheTags } from './decorators/cache-tags.decorator';
 export { NoCache } from './decorators/no-cache.decorator';
+export { CacheWarmer } from './decorators/cache-warmer.decorator';
+export type { CacheWarmerResult } from './decorators/cache-warmer.decorator';
 export type {
   CacheArgs,
   CacheEvictOptions,
@@ -98,6 +101,7 @@ export type {
   CacheOwner,
   CachePutOptions,
   CacheTagSource,
+  CacheWarmerOptions,
   CacheableOptions,
 } from './decorators/cache-options.types';
 export { CacheMetadataAccessor } from './decorators/cache-metadata.accessor';

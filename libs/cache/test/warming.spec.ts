@@ -45,6 +45,32 @@ describe('Warming', () => {
     await expect(a.cache.warm([], { concurrency: 0 })).rejects.toThrow(/concurrency/);
   });
 
+  it('warm() takes an async iterable, pulled a few entries at a time; a malformed entry fails alone; a source that throws rejects', async () => {
+    const { cache } = await apps.create({ prefix: prefix() });
+    let pulled = 0;
+    let stored = 0;
+    let mostAhead = 0;
+    async function* source(name: string, count: number, thenThrow = false) {
+      for (let i = 0; i < count; i++) {
+        pulled += 1;
+        mostAhead = Math.max(mostAhead, pulled - stored);
+        yield { key: `${name}:${i}`, factory: async () => (await new Promise((resolve) => setImmediate(resolve)), ++stored) };
+      }
+      if (thenThrow) throw new Error('cursor lost');
+    }
+    const result = await cache.warm(source('s', 500), { concurrency: 3 });
+    expect(result).toEqual({ warmed: 500, fresh: 0, failed: [] });
+    expect(mostAhead).toBeLessThanOrEqual(4); // 3 in flight and the one being produced
+    const mixed = await cache.warm([{ key: 'good', value: 1 }, { nokey: true } as never, { key: 'k' } as never]);
+    expect(mixed.warmed).toBe(1);
+    expect(mixed.failed.map((f) => [f.key, (f.error as Error).message])).toEqual([
+      ['undefined', 'a warm entry must be { key, factory } or { key, value } with a string key; got an object with nokey'],
+      ['k', 'a warm entry must be { key, factory } or { key, value } with a string key; got an object with key'],
+    ]);
+    await expect(cache.warm(source('t', 3, true))).rejects.toThrow('cursor lost');
+    expect((await cache.getMany<number>(['t:0', 't:1', 't:2'])).sort()).toEqual([501, 502, 503]); // the entries before the throw were warmed
+  });
+
   describe.each([
     ['refresh-ahead on (default: the last 10%)', {}, 0],
     ['refresh-ahead off (control)', { refreshAhead: false as const }, 6],

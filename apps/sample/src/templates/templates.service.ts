@@ -1,5 +1,5 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import { CacheService, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache, cosineSimilarity } from '@strata/cache';
+import { CacheService, CacheWarmer, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache, type WarmEntry, cosineSimilarity } from '@strata/cache';
 import { stringify } from 'safe-stable-stringify';
 import { Simulation, sha256 } from '../common/simulation';
 import { type Template, TemplatesRepository } from './templates.repository';
@@ -123,14 +123,28 @@ export class TemplatesService {
     return this.cache.invalidateTags([templateTag(id), CATALOG_TAG]);
   }
 
+  /**
+   * The catalog's embeddings, filled when the app starts so that the first semantic search does not embed
+   * every template. Blocking: the catalog is small and the embedder local, so startup waits a few
+   * milliseconds and a search right after it finds them all (an instance that restarts takes them from Redis).
+   */
+  @CacheWarmer({ name: 'templates', blocking: true })
+  catalogEmbeddings(): WarmEntry<number[]>[] {
+    return this.repository.all().map((template) => this.embeddingEntry(template));
+  }
+
   private async embedding(template: Template): Promise<Float32Array> {
-    const key = `embedding:${this.embedder.id}:${template.id}:v${template.version}`;
-    const stored = await this.cache.getOrSet(
-      key,
-      async () => [...(await this.embedder.embed([`${template.name}. ${template.description}. ${template.category}`]))[0]],
-      { ttl: '30d', tags: [templateTag(template.id)] },
-    );
-    return Float32Array.from(stored);
+    const { key, factory, ...options } = this.embeddingEntry(template);
+    return Float32Array.from(await this.cache.getOrSet(key, factory, options));
+  }
+
+  private embeddingEntry(template: Template): { key: string; factory: () => Promise<number[]>; ttl: '30d'; tags: string[] } {
+    return {
+      key: `embedding:${this.embedder.id}:${template.id}:v${template.version}`,
+      factory: async () => [...(await this.embedder.embed([`${template.name}. ${template.description}. ${template.category}`]))[0]],
+      ttl: '30d',
+      tags: [templateTag(template.id)],
+    };
   }
 
   private async served<T>(key: string, compute: () => Promise<T>, options: { ttl?: `${number}${'m' | 'h' | 'd'}`; tags: string[] }): Promise<Served<T>> {

@@ -7,9 +7,10 @@ import {
   CACHE_EVICT_METADATA,
   CACHE_PUT_METADATA,
   CACHE_TAGS_METADATA,
+  CACHE_WARMER_METADATA,
   NO_CACHE_METADATA,
 } from '../cache.constants';
-import type { CacheEvictOptions, CachePutOptions, CacheTagSource, CacheableOptions } from './cache-options.types';
+import type { CacheEvictOptions, CachePutOptions, CacheTagSource, CacheWarmerOptions, CacheableOptions } from './cache-options.types';
 
 /** Everything the cache decorators attached to one method. */
 export interface CacheMetadata {
@@ -35,6 +36,11 @@ export class CacheMetadataAccessor {
     const tags = this.reflector.get<CacheTagSource[] | undefined>(CACHE_TAGS_METADATA, method) ?? [];
     if (cacheable === undefined && put === undefined && evict.length === 0 && tags.length === 0) return undefined;
     return { cacheable, put, evict, tags };
+  }
+
+  /** The options of `@CacheWarmer` on the method, or undefined when it is not a warmer. */
+  warmer(method: Method): CacheWarmerOptions | undefined {
+    return this.reflector.get<CacheWarmerOptions | undefined>(CACHE_WARMER_METADATA, method);
   }
 
   /** `@NoCache()` on the handler or its controller, or a server-sent events stream (`@Sse()`), never cached. */

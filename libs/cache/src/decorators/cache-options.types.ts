@@ -75,3 +75,32 @@ export interface CacheEvictOptions<A extends CacheArgs = never[], R = never> {
   /** Checked before the call: false skips the eviction. */
   condition?: (...args: A) => boolean;
 }
+
+/** Options of `@CacheWarmer`. Every one is checked at startup; a mistake fails the boot, naming `Class.method`. */
+export interface CacheWarmerOptions {
+  /** Run once when the application starts (`onApplicationBootstrap`). Default `true`. */
+  onBootstrap?: boolean;
+  /** Run again on this interval (`'10m'`, or milliseconds). Default: never (bootstrap only). */
+  every?: Duration;
+  /** The named cache the entries go to (`caches: { [name]: ... }`). Default: the default cache. */
+  name?: string;
+  /** Entries warmed at once, at most. Default `4`. */
+  concurrency?: number;
+  /**
+   * Refresh keys that are already cached and fresh. Default: `false` for the bootstrap run (an instance
+   * that restarts fills only what is missing, and its L1 from Redis), `true` for interval runs
+   * (refreshing is what they are for).
+   */
+  force?: boolean;
+  /**
+   * Make application startup wait for the bootstrap run. Default `false`: a slow warmer never delays
+   * startup or the health check. Even when blocking, a failing warmer is logged and counted, never thrown.
+   */
+  blocking?: boolean;
+  /**
+   * With Redis: one instance of the cluster runs each interval's run (a Redis lease, `SET NX PX`, for
+   * the interval); the others skip it. If Redis cannot be reached, every instance runs it. Bootstrap
+   * runs are never exclusive (each instance fills its own L1). Default `true`.
+   */
+  exclusive?: boolean;
+}

@@ -44,7 +44,8 @@ export interface EvictPlan {
 }
 
 export function decoratorError(where: string, message: string): StrataError {
-  return new StrataError('E_INVALID_DECORATOR', `Strata cache: ${where}: ${message}`);
+  // Messages of nested option errors (a bad duration) carry the prefix already.
+  return new StrataError('E_INVALID_DECORATOR', `Strata cache: ${where}: ${message.replace(/^Strata cache: /, '')}`);
 }
 
 /** `where` is `@Cacheable on Class.method`; `defaultKey` the prefix of the default key (`Class.method`). */
@@ -169,7 +170,7 @@ export class DecoratorFaults {
   }
 }
 
-function named(cache: CacheService, name: string | undefined, at: (message: string) => StrataError): CacheService {
+export function named(cache: CacheService, name: string | undefined, at: (message: string) => StrataError): CacheService {
   if (name === undefined) return cache;
   if (typeof name !== 'string' || name.length === 0) throw at(`name must be the name of a cache declared in caches; got ${String(name)}`);
   try {
@@ -267,7 +268,7 @@ function callable(fn: unknown, option: string, at: (message: string) => StrataEr
   return fn as AnyFn;
 }
 
-function duration(read: () => number, at: (message: string) => StrataError): number {
+export function duration(read: () => number, at: (message: string) => StrataError): number {
   try {
     return read();
   } catch (error) {

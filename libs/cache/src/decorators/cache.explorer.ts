@@ -8,9 +8,9 @@ import { routePlan } from '../http/route-plan';
 import { type CacheMetadata, CacheMetadataAccessor } from './cache-metadata.accessor';
 import { DecoratorFaults, decoratorError, evictPlan, storePlan } from './cache-plan';
 import { cacheEvictMethod, cachePutMethod, cacheableMethod, isWrapped } from './method-wrappers';
+import { type InstanceWrapper, methodsOf } from './provider-methods';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
-type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
 const ASYNC_FUNCTION = Object.getPrototypeOf(async () => undefined).constructor as Type<unknown>;
 
@@ -53,19 +53,10 @@ export class CacheExplorer implements OnModuleInit {
   }
 
   private explore(wrapper: InstanceWrapper, controller: boolean, globalCacheInterceptor: boolean): void {
-    const { instance } = wrapper;
-    if (wrapper.isAlias || instance === null || typeof instance !== 'object') return;
-    const target = instance as Record<string, unknown>;
-    const proto = Object.getPrototypeOf(target) as object | null;
-    if (proto === null || proto === Object.prototype) return;
-    const cls = target.constructor as Type<unknown>;
-    for (const name of this.scanner.getAllMethodNames(proto)) {
-      const original = (proto as Record<string, unknown>)[name];
-      if (typeof original !== 'function') continue;
+    for (const { instance: target, cls, name, method: original, where, singleton } of methodsOf(wrapper, this.scanner)) {
       const metadata = this.accessor.of(original);
       if (metadata === undefined) continue;
-      const where = `${cls.name}.${name}`;
-      if (!wrapper.isDependencyTreeStatic()) {
+      if (!singleton) {
         this.stack.logger.warn(
           `${where} carries cache decorators but ${cls.name} is request-scoped (or depends on a request-scoped provider): ` +
             `it is not cached; make it a singleton, or use CacheService in it directly`,

@@ -1,4 +1,5 @@
 import type { BreakerState } from '../resilience/circuit-breaker';
+import type { WarmerOutcome } from './stats';
 
 /** Payloads of the events a cache stack emits. `key` is the full key (as stored in Redis). */
 export interface CacheEventMap {
@@ -16,6 +17,11 @@ export interface CacheEventMap {
   /** The Redis circuit breaker opened (Redis unreachable) or closed (Redis back). */
   'circuit-open': { state: BreakerState; reason: string };
   'circuit-close': { state: BreakerState; reason: string };
+  /**
+   * A `@CacheWarmer` run ended, or an interval tick was skipped. `warmer` is `Class.method`; the entry
+   * counts are this run's (zero for a skip); `error` is what the warmer threw (outcome `error`).
+   */
+  warmer: { warmer: string; cache: string; outcome: WarmerOutcome; warmed: number; fresh: number; failed: number; durationMs: number; error?: unknown };
 }
 
 export type CacheEventName = keyof CacheEventMap;

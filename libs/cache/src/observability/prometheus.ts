@@ -3,7 +3,7 @@ import { InvalidOptionError } from '../core/errors';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import type { L1Capacity } from './advice';
 import { LATENCY_BOUNDS_SECONDS } from './latency';
-import { type CacheCounters, SIMILARITY_BOUNDS } from './stats';
+import { type CacheCounters, SIMILARITY_BOUNDS, WARMER_OUTCOMES } from './stats';
 import { NO_CACHE, type CacheTelemetry } from './telemetry';
 
 /** `metrics` option: where the cache's Prometheus metrics go. */
@@ -109,6 +109,16 @@ const SCALARS: readonly ScalarFamily[] = [
   gauge('bus_connected', '1 when the invalidation bus is connected; 0 when it is not, or when there is no bus (see the health check).', [], (s, emit) => {
     const connected = s.telemetry.isBusConnected();
     if (connected !== undefined) emit({}, connected ? 1 : 0);
+  }),
+  counter('warmer_runs_total', 'Runs of @CacheWarmer methods by warmer (Class.method) and outcome (ok, partial, error, skipped_busy, skipped_elsewhere).', ['warmer', 'outcome'], (s, emit) => {
+    for (const [warmer, w] of s.telemetry.warmers) for (const outcome of WARMER_OUTCOMES) emit({ warmer, outcome }, w.outcomes[outcome]);
+  }),
+  counter('warmer_entries_total', 'Entries warmed by @CacheWarmer methods, by warmer and result (warmed, fresh, failed).', ['warmer', 'result'], (s, emit) => {
+    for (const [warmer, w] of s.telemetry.warmers) {
+      emit({ warmer, result: 'warmed' }, w.warmed);
+      emit({ warmer, result: 'fresh' }, w.fresh);
+      emit({ warmer, result: 'failed' }, w.failed);
+    }
   }),
   gauge('l1_entries', 'Entries in L1.', [], (s, emit) => emit({}, s.l1()?.entries ?? 0)),
   gauge('l1_bytes', 'Bytes held by L1 (serialized size of its entries).', [], (s, emit) => emit({}, s.l1()?.bytes ?? 0)),

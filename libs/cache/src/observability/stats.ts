@@ -102,6 +102,19 @@ export class CacheCounters {
   }
 }
 
+/** How a warmer's run (or interval tick) ended: it ran (`ok`, `partial`: some entries failed, `error`: the warmer threw), or it was skipped. */
+export type WarmerOutcome = 'ok' | 'partial' | 'error' | 'skipped_busy' | 'skipped_elsewhere';
+export const WARMER_OUTCOMES: readonly WarmerOutcome[] = ['ok', 'partial', 'error', 'skipped_busy', 'skipped_elsewhere'];
+
+/** Counters of one `@CacheWarmer` method (by `Class.method`). */
+export class WarmerCounters {
+  readonly outcomes: Record<WarmerOutcome, number> = { ok: 0, partial: 0, error: 0, skipped_busy: 0, skipped_elsewhere: 0 };
+  /** Entries over all runs: filled, left alone because fresh, failed. */
+  warmed = 0;
+  fresh = 0;
+  failed = 0;
+}
+
 type NumericField = {
   [K in keyof CacheCounters]: CacheCounters[K] extends number ? K : never;
 }[keyof CacheCounters];
@@ -145,6 +158,34 @@ export interface NamedCacheStats {
   semantic: { hits: number; meanSimilarity: number | undefined; histogram: Array<{ le: number; count: number }> };
   saved: { tokens: number; cost: number };
   latency: LatencyStats;
+}
+
+/** What a `@CacheWarmer` did (or all of them together). */
+export interface WarmerStats {
+  /** Runs that took place (the warmer was called): ok, partial or error. */
+  runs: number;
+  /** Runs in which the warmer, or the iterable it returned, threw. */
+  errors: number;
+  /** Entries over all runs: filled, left alone because fresh, and failed (their factory threw). */
+  warmed: number;
+  fresh: number;
+  failed: number;
+  /** Interval ticks not run: the previous run was still going (`busy`), or another instance ran this interval (`elsewhere`). */
+  skipped: { busy: number; elsewhere: number };
+}
+
+export function warmerStats(counters: Iterable<WarmerCounters>): WarmerStats {
+  const stats: WarmerStats = { runs: 0, errors: 0, warmed: 0, fresh: 0, failed: 0, skipped: { busy: 0, elsewhere: 0 } };
+  for (const c of counters) {
+    stats.runs += c.outcomes.ok + c.outcomes.partial + c.outcomes.error;
+    stats.errors += c.outcomes.error;
+    stats.warmed += c.warmed;
+    stats.fresh += c.fresh;
+    stats.failed += c.failed;
+    stats.skipped.busy += c.outcomes.skipped_busy;
+    stats.skipped.elsewhere += c.outcomes.skipped_elsewhere;
+  }
+  return stats;
 }
 
 /** A JSON snapshot of a cache stack, from `CacheService.stats()`. Top-level figures are totals over every cache name. */
@@ -197,6 +238,8 @@ export interface CacheStats {
   advice: Advice[];
   /** Decorator key, tag or condition functions that threw (the call went through uncached). */
   keyErrors: number;
+  /** `@CacheWarmer` methods: totals, and each by `Class.method`. */
+  warmers: WarmerStats & { byWarmer: Record<string, WarmerStats> };
 }
 
 export function rate(hits: number, misses: number): number {

@@ -1,6 +1,6 @@
 import { segment } from '../core/keys';
 import { CacheEvents } from './events';
-import { SIMILARITY_BOUNDS, CacheCounters } from './stats';
+import { SIMILARITY_BOUNDS, CacheCounters, WarmerCounters } from './stats';
 import { CacheTracing } from './tracing';
 
 /** The label of faults that belong to no cache name (invalidation-time writes, probes). */
@@ -33,6 +33,8 @@ export class CacheTelemetry {
   readonly bus = { published: 0, received: 0, reconnects: 0, recovered: 0, clears: 0, maxDelayMs: 0 };
   private busConnected: (() => boolean) | undefined;
   private readonly byName = new Map<string, CacheCounters>();
+  /** `@CacheWarmer` methods by `Class.method`. */
+  readonly warmers = new Map<string, WarmerCounters>();
   /** Escaped name segment → name, to attribute a fault on a full key to its cache. */
   private readonly nameOfSegment = new Map<string, string>();
 
@@ -76,6 +78,16 @@ export class CacheTelemetry {
     const parts = key.split(':');
     const at = parts[2]?.startsWith('t=') ? 3 : 2;
     return (parts.length > at + 1 && this.nameOfSegment.get(parts[at])) || NO_CACHE;
+  }
+
+  /** The counters of a warmer (created on first use). */
+  warmer(name: string): WarmerCounters {
+    let counters = this.warmers.get(name);
+    if (counters === undefined) {
+      counters = new WarmerCounters();
+      this.warmers.set(name, counters);
+    }
+    return counters;
   }
 
   /** Hook for the AI cache: a hit answered by a similar prompt, with its similarity (0..1). */

@@ -76,7 +76,7 @@ export interface BusOptions {
   /**
    * Messages kept in the bus log (a Redis stream capped at about this many), so an instance that missed
    * some (its subscription dropped) reads them back instead of clearing its L1; a gap longer than the
-   * log clears L1. `0`: no log. Default `10000`.
+   * log clears L1. `0`: no log. Default `1000` (at 200 messages a second, a gap of 5 s).
    */
   logSize?: number;
 }
@@ -425,7 +425,7 @@ function group<T extends object>(value: unknown, option: string, known: readonly
 function resolveBus(input: CacheModuleOptions['bus'], hasRedis: boolean): ResolvedCacheOptions['bus'] {
   const bus = group<BusOptions>(input, 'bus', ['pingInterval', 'pingTimeout', 'logSize'], true);
   if (input === false || !hasRedis) return false;
-  const logSize = bus?.logSize ?? 10_000;
+  const logSize = bus?.logSize ?? 1000;
   if (!Number.isInteger(logSize) || logSize < 0) {
     throw new InvalidOptionError(`bus.logSize must be a whole number of messages (0 for no log); got ${describe(logSize)}`);
   }

@@ -7,7 +7,7 @@ describe('invalidation and warming options', () => {
 
   it('has the documented defaults', () => {
     const o = resolveOptions({ redis });
-    expect(o.bus).toEqual({ pingInterval: 1000, pingTimeout: 1000, logSize: 10_000 });
+    expect(o.bus).toEqual({ pingInterval: 1000, pingTimeout: 1000, logSize: 1000 });
     expect(o.warming).toBe(false);
     expect(o.scanCount).toBe(100);
     expect(o.pollInterval).toBe(1000);
@@ -25,7 +25,7 @@ describe('invalidation and warming options', () => {
       version: 3,
       caches: { ai: { version: 'b', refreshAhead: false }, plain: {} },
     });
-    expect(o.bus).toEqual({ pingInterval: 200, pingTimeout: 300, logSize: 10_000 });
+    expect(o.bus).toEqual({ pingInterval: 200, pingTimeout: 300, logSize: 1000 });
     expect(o.warming).toEqual({ interval: 5000, maxRefreshes: 3, minReads: 5, maxKeys: 1000 });
     expect([o.scanCount, o.pollInterval]).toEqual([100, 250]);
     expect(o.caches.get('default')).toMatchObject({ version: '3', refreshAhead: 0.2 });

@@ -503,7 +503,11 @@ if not epoch then
   redis.call('DEL', KEYS[1])
 end
 local id = '0-0'
-if tonumber(ARGV[3]) > 0 then id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[1]) end
+if tonumber(ARGV[3]) > 0 then
+  -- A server without streams (or with XADD renamed away) still gets the message on the channel.
+  local ok, added = pcall(redis.call, 'XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[1])
+  if ok then id = added end
+end
 redis.call('PUBLISH', ARGV[4], '{"e":"' .. epoch .. '","i":"' .. id .. '",' .. string.sub(ARGV[1], 2))
 return id`);
 
@@ -520,7 +524,9 @@ if not epoch then
   redis.call('DEL', KEYS[1])
   created = 1
 end
-local uptime = tonumber(string.match(redis.call('INFO', 'server'), 'uptime_in_seconds:(%d+)')) or 0
+-- Without INFO (renamed away on some managed servers) a restart cannot be told from a flush: huge uptime.
+local ok, server = pcall(redis.call, 'INFO', 'server')
+local uptime = ok and tonumber(string.match(server, 'uptime_in_seconds:(%d+)')) or 1e12
 local last, intact = '0-0', 1
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local info = redis.call('XINFO', 'STREAM', KEYS[1])

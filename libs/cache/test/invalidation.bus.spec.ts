@@ -172,6 +172,28 @@ describe('Invalidation bus', () => {
     }
   }, 60_000);
 
+  it('Redis restarted empty: each instance keeps its L1, and a delete made during the outage reaches the other one through the new log', async () => {
+    const p = prefix();
+    const fast = { redis: redis.url, prefix: p, probeInterval: 50, bus: { pingInterval: 100, pingTimeout: 100 } };
+    const a = await apps.create(fast);
+    const b = await apps.create(fast);
+    await a.cache.setMany([{ key: 'doomed', value: 'old' }, { key: 'kept', value: 'k1' }]);
+    expect(await b.cache.getMany(['doomed', 'kept'])).toEqual(['old', 'k1']);
+    await redis.process.kill();
+    await waitFor(() => a.cache.stats().l2.state === 'open' && b.cache.stats().bus.state === 'down', { timeoutMs: 5000 });
+    await a.cache.delete('doomed'); // remembered by A, replayed into the new server, announced there
+    expect(await b.cache.get('doomed')).toBe('old'); // B cannot know yet: it serves its L1 through the outage
+    await redis.process.restart();
+    await waitFor(async () => (await b.cache.get('doomed')) === undefined, { timeoutMs: 10_000, message: "B to drop 'doomed' from A's replay" });
+    await waitFor(() => b.cache.stats().bus.state === 'up', { timeoutMs: 10_000 });
+    // B's L1 was kept (Redis, empty now, could not have answered 'kept'): the restart is not a lost gap.
+    expect(b.cache.stats().bus).toMatchObject({ reconciles: 1, clears: 0 });
+    const misses = b.cache.stats().l2.misses;
+    expect(await b.cache.get('kept')).toBe('k1');
+    expect(b.cache.stats().l2.misses).toBe(misses);
+    expect(await admin().exists(b.cache.keyOf('kept'))).toBe(0);
+  });
+
   describe('through a proxy that can silence the subscriber socket', () => {
     let proxy: TcpProxy;
     beforeEach(async () => {

@@ -26,14 +26,23 @@ const MAX_QUEUED = 10_000;
 // A tag's index is a sorted set: member an entry's key, score when that key expires (server clock, so
 // instances' clocks never disagree). Each call first drops a bounded number of members already expired,
 // so an index never invalidated stays about the size of its live keys; its TTL is only ever extended.
-// KEYS[1] the index; ARGV[1] its TTL; then pairs: the key's TTL (ms), the key.
+// KEYS: the indexes of one tag list (one on a Cluster: they live in different slots); ARGV[1] their TTL;
+// then pairs, the same for every index: a key's TTL (ms), the key.
 const INDEX_SCRIPT = script(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 64 + (#ARGV - 1) / 2)
-if #gone > 0 then redis.call('ZREM', KEYS[1], unpack(gone)) end
-for i = 2, #ARGV, 2 do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[i]), ARGV[i + 1]) end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = tonumber(ARGV[1])
+local add = {}
+for i = 2, #ARGV, 2 do
+  add[#add + 1] = now + tonumber(ARGV[i])
+  add[#add + 1] = ARGV[i + 1]
+end
+for _, index in ipairs(KEYS) do
+  local gone = redis.call('ZRANGEBYSCORE', index, '-inf', now, 'LIMIT', 0, 64 + #add / 2)
+  if #gone > 0 then redis.call('ZREM', index, unpack(gone)) end
+  redis.call('ZADD', index, unpack(add))
+  if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+end
 return 1`);
 // Moves an index aside (keeping its TTL) in one step: writes from then on start a fresh one. KEYS[2]
 // shares KEYS[1]'s `{hash tag}`, so both are in one Cluster slot.
@@ -150,31 +159,36 @@ export class TagPurge {
     return this.l2.guard(op, undefined, undefined, size).catch(() => undefined);
   }
 
-  /** Adds written keys to their tags' indexes: one script call per tag (and per 500 keys of a `setMany`). */
+  /**
+   * Adds written keys to their tags' indexes: one script call per distinct tag list (per 500 keys of a
+   * `setMany`), or on a Cluster per tag. Resolves when they are added.
+   */
   private index(writes: readonly TierWrite[]): Promise<unknown> {
     const now = this.options.now();
-    let byIndex: Map<string, { ttl: number; args: Array<string | number> }> | undefined;
+    let byTags: Map<string, { ids: readonly string[]; ttl: number; args: Array<string | number> }> | undefined;
     for (const write of writes) {
-      const tags = write.entry.tags;
-      if (tags.length === 0) continue;
+      const ids = write.entry.tags;
+      if (ids.length === 0) continue;
       const ttl = Math.ceil(physicalTtl(write, now));
       if (ttl <= 0) continue;
-      for (const id of tags) {
-        const key = this.indexKey(id);
-        const group = (byIndex ??= new Map()).get(key);
-        if (group === undefined) byIndex.set(key, { ttl, args: [ttl, write.key] });
-        else {
-          group.ttl = Math.max(group.ttl, ttl);
-          group.args.push(ttl, write.key);
-        }
+      // Ids are escaped segments: a control character never appears in one.
+      const signature = ids.length === 1 ? ids[0] : ids.join('\n');
+      const group = (byTags ??= new Map()).get(signature);
+      if (group === undefined) byTags.set(signature, { ids, ttl, args: [ttl, write.key] });
+      else {
+        group.ttl = Math.max(group.ttl, ttl);
+        group.args.push(ttl, write.key);
       }
     }
-    if (byIndex === undefined) return Promise.resolve();
+    if (byTags === undefined) return Promise.resolve();
     const tier = this.l2.tier;
     const calls: Promise<unknown>[] = [];
-    for (const [key, { ttl, args }] of byIndex) {
+    for (const { ids, ttl, args } of byTags.values()) {
+      const keys = ids.map((id) => this.indexKey(id));
       for (let i = 0; i < args.length; i += 2 * INDEX_CHUNK) {
-        calls.push(tier.runScript(INDEX_SCRIPT, key, ttl + INDEX_MARGIN_MS, ...args.slice(i, i + 2 * INDEX_CHUNK)));
+        const chunk = [ttl + INDEX_MARGIN_MS, ...args.slice(i, i + 2 * INDEX_CHUNK)];
+        if (!tier.clustered) calls.push(tier.evalKeys(INDEX_SCRIPT, keys, chunk));
+        else for (const key of keys) calls.push(tier.evalKeys(INDEX_SCRIPT, [key], chunk));
       }
     }
     return Promise.all(calls);

@@ -83,8 +83,8 @@ export class TagPurge {
 
   /**
    * Called once the times of `ids` are recorded: moves their indexes aside and queues the walks. Resolves
-   * when they are moved, so writes made after the invalidation returned are never purged by it; never
-   * rejects (correctness rests on the times alone). Purged keys are counted in `counters`.
+   * when they are moved, so a key first written after the invalidation returned is never purged by it;
+   * never rejects (correctness rests on the times alone). Purged keys are counted in `counters`.
    */
   async begin(ids: readonly string[], counters: CacheCounters): Promise<void> {
     // Optional work: skipped while Redis is failing (as the stampede lock is). Namespaces have no index.
@@ -95,15 +95,6 @@ export class TagPurge {
       const snapshot = moved[i];
       if (snapshot !== undefined) this.enqueue(targets[i], snapshot, counters);
     }
-  }
-
-  /** Resolves once the walks queued now (and any queued meanwhile) are done. */
-  async settled(): Promise<void> {
-    let tail: Promise<void>;
-    do {
-      tail = this.tail;
-      await tail;
-    } while (tail !== this.tail);
   }
 
   dispose(): void {

@@ -40,7 +40,7 @@ describe('sample app: /metrics and /health', () => {
   const clock = { now: Date.now() };
 
   beforeAll(async () => {
-    app = await startSampleApp({ REDIS_URL: redis.url, CACHE_L1_MAX_ENTRIES: '6' }, (builder) =>
+    app = await startSampleApp({ REDIS_URL: redis.url, CACHE_L1_MAX_ENTRIES: '6', CACHE_PURGE: '1' }, (builder) =>
       builder.overrideProvider(CACHE_CLOCK).useValue(() => clock.now),
     );
   });
@@ -65,6 +65,9 @@ describe('sample app: /metrics and /health', () => {
     await http().get('/reports/1/summary').expect(200);
     await http().delete('/reports/3/cache').expect(204);
     const reports = app.get(CacheService).cache('reports');
+    // The hard purge (CACHE_PURGE=1) removes report 3 from Redis in the background.
+    const admin = redis.client();
+    await waitFor(async () => (await admin.exists(reports.keyOf('3'))) === 0, { message: 'report 3 to be purged' });
     await redis.client().set(reports.keyOf('9'), Buffer.from([0xee, 0x00]));
     await http().get('/reports/9').expect(200);
     await reports.delete('7');
@@ -112,6 +115,7 @@ describe('sample app: /metrics and /health', () => {
     expect(s.get('strata_cache_stale_hits_total{cache="reports"}')).toBe(1);
     expect(s.get('strata_cache_corrupt_entries_total{cache="reports",tier="l2"}')).toBe(1);
     expect(s.get('strata_cache_invalidations_total{cache="reports"}')).toBe(1);
+    expect(s.get('strata_cache_purged_keys_total{cache="reports"}')).toBe(1);
     expect(s.get('strata_cache_circuit_state{state="open"}')).toBe(1);
     expect(s.get('strata_cache_compression_bytes_out_total')).toBeLessThan(s.get('strata_cache_compression_bytes_in_total')!);
     expect(s.get('strata_cache_tokens_saved_total{cache="reports"}')).toBeGreaterThan(0);

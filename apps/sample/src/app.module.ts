@@ -28,7 +28,8 @@ const CACHES = {
 /**
  * Memory-only without REDIS_URL; L1 + Redis with it. The AI module calls a simulated model unless
  * OPENAI_API_KEY is set. `/metrics` (Prometheus), `/health` (terminus), `/dashboard` (live charts).
- * CACHE_L1_MAX_ENTRIES bounds L1 (to watch evictions). Everything is read when the app starts (not
+ * CACHE_L1_MAX_ENTRIES bounds L1 (to watch evictions); CACHE_PURGE=1 turns on the hard purge of invalidated
+ * tags' keys (`invalidation.purge`). Everything is read when the app starts (not
  * when this file is imported), so tests and scripts can set it.
  */
 @Module({
@@ -45,6 +46,7 @@ const CACHES = {
         redis: process.env.REDIS_URL || undefined,
         memory: process.env.CACHE_L1_MAX_ENTRIES ? { maxEntries: Number(process.env.CACHE_L1_MAX_ENTRIES) } : undefined,
         caches: CACHES,
+        invalidation: { purge: process.env.CACHE_PURGE === '1' },
         metrics: { registry },
       }),
       cacheNames: Object.keys(CACHES),

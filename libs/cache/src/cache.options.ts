@@ -100,6 +100,13 @@ export interface InvalidationOptions {
   scanPause?: Duration;
   /** How often every instance looks for due `expireAt` invalidations. Default `'1s'`. */
   pollInterval?: Duration;
+  /**
+   * Hard purge (Redis only): after a tag is invalidated, its keys are also removed from Redis in the
+   * background (batches of `scanCount`, `scanPause` apart), to give the memory back before their TTL.
+   * Costs every write of an entry with tags one small script call per tag (same round trip) and an index
+   * member per key and tag. For memory only: invalidation is exact without it. Default `false`.
+   */
+  purge?: boolean;
 }
 
 export interface CacheModuleOptions {
@@ -238,6 +245,8 @@ export interface ResolvedCacheOptions {
   scanCount: number;
   scanPause: number;
   pollInterval: number;
+  /** Hard purge of invalidated tags' keys (needs Redis; inert without). */
+  purge: boolean;
 }
 
 export interface ResolvedTenancy {
@@ -279,7 +288,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   if (memory === false && redis === undefined) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
   }
-  const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'scanPause', 'pollInterval'], false);
+  const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'scanPause', 'pollInterval', 'purge'], false);
   const resolved: ResolvedCacheOptions = {
     prefix: name(options.prefix ?? 'strata', 'prefix'),
     namespace: name(options.namespace ?? 'default', 'namespace'),
@@ -309,6 +318,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     scanCount: positiveInt(invalidation?.scanCount ?? 100, 'invalidation.scanCount', '100'),
     scanPause: toMs(invalidation?.scanPause ?? 0, 'invalidation.scanPause', { allowZero: true }),
     pollInterval: toMs(invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
+    purge: bool(invalidation?.purge ?? false, 'invalidation.purge') && redis !== undefined,
   };
   const base: ResolvedNamedCache = {
     name: DEFAULT_CACHE_NAME,

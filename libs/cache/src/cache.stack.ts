@@ -25,6 +25,7 @@ import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
 import { describeError } from './resilience/circuit-breaker';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { ScheduledInvalidations } from './invalidation/schedule';
+import { TagPurge } from './invalidation/tag-purge';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
@@ -165,6 +166,10 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       predictive: options.warming === false ? undefined : options.warming,
       scanCount: options.scanCount,
       scanPause: options.scanPause,
+      purge:
+        this.l2 && options.purge
+          ? new TagPurge(this.l2, { prefix, count: options.scanCount, pause: options.scanPause, now, logger: this.logger })
+          : undefined,
     });
     if (options.metrics !== false) {
       this.exporter = new PrometheusExporter(
@@ -261,6 +266,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         delayMs: { ...this.coherence.delayPercentiles(), max: Math.round(t.bus.maxDelayMs * 100) / 100 },
       },
       refreshes: { ahead: c.refreshAhead, predictive: c.predictiveRefreshes },
+      purged: c.purged,
       saved: { tokens: c.tokensSaved, cost: c.costSaved },
       latency: latencyStats(c.latency),
       caches,

@@ -11,6 +11,9 @@ describe('invalidation and warming options', () => {
     expect(o.warming).toBe(false);
     expect(o.scanCount).toBe(100);
     expect(o.pollInterval).toBe(1000);
+    expect(o.purge).toBe(false);
+    expect(resolveOptions({ redis, invalidation: { purge: true } }).purge).toBe(true);
+    expect(resolveOptions({ invalidation: { purge: true } }).purge).toBe(false); // memory only: nothing to purge
     expect(o.caches.get('default')).toMatchObject({ refreshAhead: 0.1, version: undefined });
     expect(resolveOptions({}).bus).toBe(false); // memory only: nothing to subscribe to
   });
@@ -42,6 +45,7 @@ describe('invalidation and warming options', () => {
     [{ warming: 'on' }, 'warming must be false or an object with interval, maxRefreshes, minReads, maxKeys'],
     [{ invalidation: { scanCount: 1.5 } }, 'invalidation.scanCount must be a positive whole number'],
     [{ invalidation: { poll: '1s' } }, "unknown option 'invalidation.poll'"],
+    [{ invalidation: { purge: 'yes' } }, 'invalidation.purge must be true or false'],
     [{ refreshAhead: 1 }, 'refreshAhead must be a fraction of the TTL between 0 and 1 (e.g. 0.1 for the last 10%) or false'],
     [{ caches: { ai: { refreshAhead: 0 } } }, 'caches.ai.refreshAhead must be a fraction'],
     [{ version: {} }, 'version must be a non-empty string or a number'],

@@ -67,4 +67,25 @@ describe('Invalidation on a Redis Cluster', () => {
     await waitFor(async () => (await b.cache.get('doc:7')) === undefined, { message: 'B to drop its L1 copy' });
     expect(await b.cache.get('keep:3')).toBe(3);
   });
+
+  it('the hard purge removes a tag\'s keys on every master, and nothing else', async () => {
+    const shared = { ...options(), invalidation: { purge: true, scanCount: 50 } };
+    const a = await apps.create(shared);
+    const b = await apps.create(shared);
+    await a.cache.setMany(Array.from({ length: 300 }, (_, i) => ({ key: `doc:${i}`, value: i, tags: ['docs'] })));
+    await a.cache.setMany(Array.from({ length: 30 }, (_, i) => ({ key: `keep:${i}`, value: i, tags: ['keep'] })));
+    for (let i = 300; i < 310; i++) await a.cache.set(`doc:${i}`, i, { tags: ['docs'] }); // single writes are indexed too
+    expect(await b.cache.get('doc:7')).toBe(7);
+    const perMaster = async (pattern: string) =>
+      Promise.all(cluster.masters.map(async (m) => (await m.client().scan('0', 'MATCH', pattern, 'COUNT', 10_000))[1].length));
+    const docs = a.cache.keyOf('doc:') + '*';
+    expect((await perMaster(docs)).every((count) => count > 0)).toBe(true); // spread over the masters
+    await a.cache.invalidateTags(['docs']);
+    await waitFor(async () => (await perMaster(docs)).every((count) => count === 0), { timeoutMs: 10_000, message: 'every master purged' });
+    await waitFor(async () => (await perMaster(`${shared.prefix}:__tagkeys*purging*`)).every((count) => count === 0));
+    expect((await perMaster(a.cache.keyOf('keep:') + '*')).reduce((sum, n) => sum + n, 0)).toBe(30);
+    expect(a.cache.stats().purged).toBe(310);
+    expect(await b.cache.get('doc:7')).toBeUndefined();
+    expect(await b.cache.get('keep:3')).toBe(3);
+  });
 });

@@ -5,9 +5,10 @@ import { dependencyId, dependentTags } from '../invalidation/dependencies';
 import type { InvalidationTimes } from '../invalidation/invalidation-times';
 import { PatternInvalidation } from '../invalidation/patterns';
 import type { ScheduledTarget } from '../invalidation/schedule';
+import type { TagPurge } from '../invalidation/tag-purge';
 import type { LatencyHistogram } from '../observability/latency';
 import type { CacheCounters } from '../observability/stats';
-import type { CacheTelemetry } from '../observability/telemetry';
+import { type CacheTelemetry, NO_CACHE } from '../observability/telemetry';
 import { type DistributedLock, LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
 import { RetryThrottle, raceTimeouts } from '../resilience/factory-guard';
 import { type ResolvedFailSafe, type ResolvedTimeouts, jittered } from '../resilience/resilience.options';
@@ -94,6 +95,8 @@ export interface TieredCacheParts {
   /** SCAN COUNT of pattern invalidation, and its pause between batches. */
   scanCount: number;
   scanPause: number;
+  /** The hard purge of invalidated tags' keys (`invalidation.purge`); absent: off. */
+  purge?: TagPurge;
 }
 
 /** How long dependency records are kept when the ttl is adaptive (only known once the value is). */
@@ -217,7 +220,7 @@ export class TieredCache {
       await this.delete([key], policy);
       return false;
     }
-    await this.changed([key], createdAt);
+    await this.changed([key], createdAt, policy);
     return true;
   }
 
@@ -239,7 +242,7 @@ export class TieredCache {
     if (policy.useL2 && l2) await this.timed(policy, 'strata.l2.mset', policy.counters.latency.l2Set, () => l2.setMany(writes));
     if (policy.useL1 && this.l1) for (const write of writes) if (this.coherence.mayStore(write.key, mark)) this.l1.store(write);
     for (const item of written) this.wrote(item.key, policy, item.spec);
-    await this.changed(writes.map((write) => write.key), createdAt);
+    await this.changed(writes.map((write) => write.key), createdAt, policy);
   }
 
   delete(keys: readonly string[], policy: CachePolicy): Promise<void> {
@@ -259,14 +262,14 @@ export class TieredCache {
       policy.counters.deletes += keys.length;
       if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('delete', { cache: policy.name, keys });
     }
-    await this.changed(keys);
+    await this.changed(keys, undefined, policy);
   }
 
   /**
    * After keys changed in Redis: their dependents are invalidated (only keys something depends on cost
    * a record), and the other instances are told to drop their L1 copies and apply those times.
    */
-  private async changed(keys: readonly string[], writtenAt?: number): Promise<void> {
+  private async changed(keys: readonly string[], writtenAt?: number, policy?: CachePolicy): Promise<void> {
     if (keys.length === 0) return;
     // Both in one round trip (auto-pipelining): most keys have no dependents, so no second message.
     // Memory-only caches announce too: the other instances hold their own copies under the same keys.
@@ -274,7 +277,14 @@ export class TieredCache {
       this.times.invalidateTracked(keys.map(dependencyId), this.now()),
       this.coherence.announce({ k: [...keys], c: writtenAt }),
     ]);
-    if (times.length > 0) await this.coherence.announce({ t: times });
+    if (times.length > 0) {
+      await Promise.all([this.coherence.announce({ t: times }), this.purgeAfter(times.map(([id]) => id), policy)]);
+    }
+  }
+
+  /** After invalidation times were recorded: the hard purge of those ids' keys, when it is on (see `TagPurge`). */
+  private purgeAfter(ids: readonly string[], policy: CachePolicy | undefined): Promise<void> | undefined {
+    return this.parts.purge?.begin(ids, policy?.counters ?? this.telemetry.counters(NO_CACHE));
   }
 
   /**
@@ -317,7 +327,8 @@ export class TieredCache {
       policy.counters.invalidations += ids.length;
       if (this.telemetry.events.listening !== 0) this.telemetry.events.emit('invalidate', { cache: policy.name, ids });
     }
-    await this.coherence.announce({ t: ids.map((id) => [id, at]) });
+    // The purge moves the tags' key indexes aside in the same round trip as the announcement.
+    await Promise.all([this.coherence.announce({ t: ids.map((id) => [id, at]) }), this.purgeAfter(ids, policy)]);
   }
 
   /**
@@ -348,6 +359,7 @@ export class TieredCache {
   dispose(): void {
     this.warmer?.stop();
     this.patterns?.dispose();
+    this.parts.purge?.dispose();
   }
 
   /** Resolves once the background refreshes running now are done (shutdown drains them; tests wait on it). */
@@ -375,7 +387,7 @@ export class TieredCache {
       }
       return this.runFactory(key, factory, policy, spec, lease);
     });
-    await this.changed([key]);
+    await this.changed([key], undefined, policy);
     return value;
   }
 

@@ -20,7 +20,8 @@ export interface UnlinkProgress {
   removed: number;
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+/** A pause that does not keep the process alive (between batches of a walk, before a retry). */
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * Removes every key matching `pattern` with `SCAN MATCH` in batches and `UNLINK`, on every master of a

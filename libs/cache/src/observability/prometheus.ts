@@ -93,6 +93,9 @@ const SCALARS: readonly ScalarFamily[] = [
   byCache('sets_total', 'Values written (set, setMany items, factory results).', (c) => c.sets),
   byCache('deletes_total', 'Keys deleted.', (c) => c.deletes),
   byCache('invalidations_total', 'Tags and namespaces invalidated.', (c) => c.invalidations),
+  counter('purged_keys_total', 'Keys removed from Redis by the hard purge of invalidated tags (invalidation.purge). cache="*": cascades and schedules.', ['cache'], (s, emit) =>
+    perCache(s, true, (cache, c) => emit({ cache }, c.purged)),
+  ),
   byCache('tokens_saved_total', 'Model tokens not spent thanks to cache hits (reported by the AI cache).', (c) => c.tokensSaved),
   byCache('cost_saved_total', 'Money not spent thanks to cache hits, in the unit the reporter uses (e.g. USD).', (c) => c.costSaved),
   counter('l1_evictions_total', 'L1 entries evicted for room.', [], (s, emit) => emit({}, s.telemetry.evictions)),

@@ -48,6 +48,8 @@ export class CacheCounters {
   sets = 0;
   deletes = 0;
   invalidations = 0;
+  /** Keys removed from Redis by the hard purge of invalidated tags (`invalidation.purge`). */
+  purged = 0;
   /** Hook for the AI cache: hits answered by a similar (not identical) prompt, and their similarity. */
   semanticHits = 0;
   readonly similarity = new Float64Array(SIMILARITY_BOUNDS.length + 1);
@@ -121,7 +123,7 @@ type NumericField = {
 
 const NUMERIC_FIELDS: readonly NumericField[] = [
   'hits', 'misses', 'l1Hits', 'l1Misses', 'l2Hits', 'l2Misses', 'staleHits', 'factoryRuns', 'factoryErrors', 'l2Errors',
-  'corrupt', 'notCacheable', 'tooLarge', 'evictions', 'sets', 'deletes', 'invalidations', 'semanticHits', 'similaritySum',
+  'corrupt', 'notCacheable', 'tooLarge', 'evictions', 'sets', 'deletes', 'invalidations', 'purged', 'semanticHits', 'similaritySum',
   'tokensSaved', 'costSaved', 'failSafe', 'softTimeouts', 'hardTimeouts', 'lockAcquired', 'lockWaited', 'lockTimeouts',
   'lockLost', 'refreshAhead', 'predictiveRefreshes', 'keyErrors',
 ];
@@ -152,6 +154,8 @@ export interface NamedCacheStats {
   sets: number;
   deletes: number;
   invalidations: number;
+  /** Keys the hard purge removed from Redis after this cache invalidated tags (`invalidation.purge`). */
+  purged: number;
   corrupt: number;
   notCacheable: number;
   tooLarge: number;
@@ -230,6 +234,8 @@ export interface CacheStats {
   };
   /** Background refreshes: refresh-ahead (a read late in the TTL) and predictive warming. */
   refreshes: { ahead: number; predictive: number };
+  /** Keys removed from Redis by the hard purge (`invalidation.purge`), over every cache and cascades or schedules. */
+  purged: number;
   saved: { tokens: number; cost: number };
   latency: LatencyStats;
   /** Per cache name. */
@@ -272,6 +278,7 @@ export function namedStats(c: CacheCounters): NamedCacheStats {
     sets: c.sets,
     deletes: c.deletes,
     invalidations: c.invalidations,
+    purged: c.purged,
     corrupt: c.corrupt,
     notCacheable: c.notCacheable,
     tooLarge: c.tooLarge,

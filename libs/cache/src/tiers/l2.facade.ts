@@ -67,6 +67,11 @@ export class L2Facade {
   onReplayed: ((keys: string[], times: ReadonlyMap<string, number>) => void) | undefined;
   /** Writes the invalidation time of a tag or namespace; set by the invalidation registry. */
   writeTimes: ((times: ReadonlyMap<string, number>) => Promise<void>) | undefined;
+  /**
+   * Adds written keys to their tags' key indexes (the hard purge, `invalidation.purge`); set by
+   * `TagPurge`. Sent with the write itself, so it costs no extra round trip.
+   */
+  indexWrites: ((writes: readonly TierWrite[]) => Promise<unknown>) | undefined;
 
   constructor(
     readonly tier: RedisTier,
@@ -158,7 +163,7 @@ export class L2Facade {
   }
 
   async set(write: TierWrite): Promise<void> {
-    await this.write([write.key], () => this.tier.set(write), undefined);
+    await this.write([write.key], () => this.indexed([write], () => this.tier.set(write)), undefined);
   }
 
   /**
@@ -166,15 +171,24 @@ export class L2Facade {
    * when the lock was lost (nothing written), undefined when Redis failed (the key is then in doubt).
    */
   async setFenced(write: TierWrite, lockKey: string, token: string): Promise<boolean | undefined> {
-    return this.write([write.key], () => this.tier.setFenced(write, lockKey, token), undefined);
+    // Indexed even when the lock turns out lost: the key then holds the newer holder's value, and a purge
+    // that removes it costs one miss, nothing worse.
+    return this.write([write.key], () => this.indexed([write], () => this.tier.setFenced(write, lockKey, token)), undefined);
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {
     await this.write(
       writes.map((w) => w.key),
-      () => this.tier.setMany(writes),
+      () => this.indexed(writes, () => this.tier.setMany(writes)),
       undefined,
     );
+  }
+
+  /** The write and its index entries, sent together (one round trip); a failure of either fails the write. */
+  private indexed<T>(writes: readonly TierWrite[], op: () => Promise<T>): Promise<T> {
+    const index = this.indexWrites;
+    if (index === undefined) return op();
+    return Promise.all([op(), index(writes)]).then(([result]) => result);
   }
 
   async delete(keys: readonly string[]): Promise<void> {

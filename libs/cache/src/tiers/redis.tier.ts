@@ -32,6 +32,11 @@ export function script(body: string): LuaScript {
   return { body, sha: createHash('sha1').update(body).digest('hex') };
 }
 
+/** The physical TTL of a write: it lives until its stale copy is no longer of use (grace, fail-safe window). */
+export function physicalTtl(write: TierWrite, now: number): number {
+  return (write.keepUntil ?? write.entry.staleUntil) - now;
+}
+
 export interface RedisTierOptions {
   codec: EntryCodec;
   now: () => number;
@@ -55,11 +60,6 @@ export class RedisTier implements CacheTier {
     this.clustered = isCluster(client);
   }
 
-  /** The physical TTL of a write: it lives until its stale copy is no longer of use (grace, fail-safe window). */
-  private ttlOf(write: TierWrite, now: number): number {
-    return (write.keepUntil ?? write.entry.staleUntil) - now;
-  }
-
   async get(key: string): Promise<CacheEntry | undefined> {
     const bytes = await this.client.getBuffer(key);
     return bytes === null ? undefined : this.decode(key, bytes);
@@ -74,7 +74,7 @@ export class RedisTier implements CacheTier {
   }
 
   async set(write: TierWrite): Promise<void> {
-    const ttl = this.ttlOf(write, this.options.now());
+    const ttl = physicalTtl(write, this.options.now());
     if (ttl <= 0) {
       await this.client.unlink(write.key);
       return;
@@ -92,7 +92,7 @@ export class RedisTier implements CacheTier {
     const now = this.options.now();
     const pipeline = this.client.pipeline();
     writes.forEach((write, i) => {
-      const ttl = this.ttlOf(write, now);
+      const ttl = physicalTtl(write, now);
       if (ttl <= 0) pipeline.unlink(write.key);
       else pipeline.set(write.key, encoded[i], 'PX', ttl);
     });
@@ -102,9 +102,16 @@ export class RedisTier implements CacheTier {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    if (this.clustered) await Promise.all(keys.map((key) => this.client.unlink(key)));
-    else await this.client.unlink(...keys);
+    await this.unlink(keys);
+  }
+
+  /** `delete`, resolving with how many of the keys existed. */
+  async unlink(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    if (!this.clustered) return this.client.unlink(...keys);
+    // Keys of one batch span slots: one UNLINK a key, each routed to its master by the client.
+    const removed = await Promise.all(keys.map((key) => this.client.unlink(key)));
+    return removed.reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -113,7 +120,7 @@ export class RedisTier implements CacheTier {
    */
   async setFenced(write: TierWrite, lockKey: string, token: string): Promise<boolean> {
     const bytes = await this.encode(write);
-    const ttl = Math.max(0, this.ttlOf(write, this.options.now()));
+    const ttl = Math.max(0, physicalTtl(write, this.options.now()));
     return Number(await this.evalKeys(FENCED_SET_SCRIPT, [write.key, lockKey], [token, bytes, ttl])) === 1;
   }
 

@@ -271,7 +271,7 @@ export class TieredCache {
    */
   private async changed(keys: readonly string[], writtenAt?: number, policy?: CachePolicy): Promise<void> {
     if (keys.length === 0) return;
-    // Both in one round trip (auto-pipelining): most keys have no dependents, so no second message.
+    // Both in flight at once (one round trip of waiting): most keys have no dependents, so no second message.
     // Memory-only caches announce too: the other instances hold their own copies under the same keys.
     const [times] = await Promise.all([
       this.times.invalidateTracked(keys.map(dependencyId), this.now()),
@@ -672,13 +672,25 @@ export class TieredCache {
     const l2 = this.l2;
     if (l2 === undefined) return undefined;
     const mark = this.coherence.mark();
-    const entry = await this.timed(policy, 'strata.l2.get', policy.counters.latency.l2Get, () => l2.get(key));
+    // Timed inline rather than through `timed` (one promise layer fewer) unless a tracer wants a span.
+    let entry: CacheEntry | undefined;
+    if (this.telemetry.tracing.tracer() === undefined) {
+      const started = performance.now();
+      try {
+        entry = await l2.get(key);
+      } finally {
+        policy.counters.latency.l2Get.observe(performance.now() - started);
+      }
+    } else {
+      entry = await this.timed(policy, 'strata.l2.get', policy.counters.latency.l2Get, () => l2.get(key));
+    }
     const now = this.now();
     if (entry === undefined || usableUntil(entry, policy) <= now) {
       if (count) policy.counters.l2Misses += 1;
       return undefined;
     }
-    const verified = await this.times.load(this.times.idsOf(entry, policy.namespaceId));
+    // Known times (the steady state, kept current by the bus) need no load, and no await.
+    const verified = this.times.knowsAll(entry, policy.namespaceId) || (await this.times.load(this.times.idsOf(entry, policy.namespaceId)));
     if (!verified || !this.times.isCurrent(entry, policy.namespaceId)) {
       if (count) policy.counters.l2Misses += 1;
       return undefined;

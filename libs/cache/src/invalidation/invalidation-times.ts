@@ -43,6 +43,18 @@ export class InvalidationTimes {
   }
 
   /**
+   * True when the times of the entry's namespace and tags are all known and trusted, so `isCurrent`
+   * can answer without `load` (the hot path of an L2 hit: no array, no promise).
+   */
+  knowsAll(entry: CacheEntry, namespaceId: string): boolean {
+    if (this.l2 === undefined) return true;
+    if (!this.trusted || !this.known.has(namespaceId)) return false;
+    const tags = entry.tags;
+    for (let i = 0; i < tags.length; i++) if (!this.known.has(tags[i])) return false;
+    return true;
+  }
+
+  /**
    * Makes sure the times of these ids are known locally, loading the missing ones from Redis.
    * Resolves false when they could not be loaded: the caller must then not trust an L2 entry.
    */

@@ -58,6 +58,11 @@ export class CircuitBreaker {
     }
   }
 
+  /** Counts a success seen outside `run` (the facade's fast read path). */
+  succeeded(): void {
+    this.failures = 0;
+  }
+
   /** Counts a failure seen outside `run` (e.g. a command whose result is not awaited). */
   failure(error: unknown): void {
     if (this.current !== 'closed') return;

@@ -5,6 +5,8 @@ import { type BreakerState, CircuitBreaker, describeError } from '../resilience/
 import type { RedisTier } from './redis.tier';
 import type { TierWrite } from './tier';
 
+const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
+
 interface Waiter {
   until: number;
   deadline: number;
@@ -57,6 +59,11 @@ export class L2Facade {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private disposed = false;
+  /**
+   * Whether reads need the facade's own deadline: a command that is written at once (no auto-pipelining,
+   * no offline queue, not a Cluster that redirects and retries) is bounded by the client's commandTimeout.
+   */
+  private readonly boundReads: boolean;
   /** Callers waiting on Redis, with the time they stop waiting (see `sweepSoon`). */
   private readonly waiting = new Set<Waiter>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -85,6 +92,8 @@ export class L2Facade {
       onStateChange: (state, reason) => this.logState(state, reason),
     });
     if (options.onStateChange) this.stateListeners.push(options.onStateChange);
+    const clientOptions = (tier.client as { options?: { enableAutoPipelining?: boolean; commandTimeout?: number } }).options;
+    this.boundReads = tier.clustered || clientOptions?.enableAutoPipelining === true || clientOptions?.commandTimeout === undefined;
     const client = tier.client;
     client.on('error', () => undefined); // ioredis logs unhandled 'error' events; the breaker reports state.
     client.on('close', () => this.breaker.trip('connection closed'));
@@ -151,9 +160,35 @@ export class L2Facade {
     return this.overflowed || this.pendingTimes.has(id);
   }
 
-  async get(key: string): Promise<CacheEntry | undefined> {
-    if (this.inDoubt(key)) return undefined;
-    return this.guard(() => this.tier.get(key), undefined, key);
+  /**
+   * The hottest L2 call, written out instead of going through `guard` and `breaker.run` (the same policy,
+   * one promise layer fewer each: at tens of thousands of reads a second, those layers were a measurable
+   * share of each read, mostly as garbage).
+   */
+  get(key: string): Promise<CacheEntry | undefined> {
+    if (this.inDoubt(key)) return RESOLVED_UNDEFINED;
+    if (!this.breaker.isClosed) return this.refused(key);
+    return (this.boundReads ? this.bounded(() => this.tier.get(key)) : this.tier.get(key)).then(
+      (entry) => {
+        this.breaker.succeeded();
+        return entry;
+      },
+      (error: unknown) => {
+        this.breaker.failure(error);
+        this.failed(error, key);
+        return undefined;
+      },
+    );
+  }
+
+  /** A call the open circuit refuses: counted like any failure (thrown with `strict`). */
+  private async refused(key: string): Promise<undefined> {
+    try {
+      await this.breaker.run(() => RESOLVED_UNDEFINED);
+    } catch (error) {
+      this.failed(error, key);
+    }
+    return undefined;
   }
 
   async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {

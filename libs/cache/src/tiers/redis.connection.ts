@@ -35,7 +35,11 @@ function clientDefaults(settings: ConnectionSettings): RedisOptions {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    enableAutoPipelining: true,
+    // Off: ioredis keeps one auto-pipeline in flight per connection, so a command waits for the batch
+    // before it, which costs a tick one at a time and, measured on this box, throughput at 64 in flight
+    // too (raw GET: 114 k ops/s plain, 100 k auto-pipelined); a command then also starts its
+    // commandTimeout when it is issued, which lets the facade skip its own deadline on reads.
+    enableAutoPipelining: false,
     retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
   };
 }

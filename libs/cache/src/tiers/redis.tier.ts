@@ -47,7 +47,7 @@ export interface RedisTierOptions {
 /**
  * L2 on ioredis. Standalone and Sentinel clients batch multi-key work into one round trip (MGET, one
  * pipeline); a Cluster client sends per-key commands, so keys in different slots never meet in one
- * command (and its auto-pipelining is off, see createRedisClient).
+ * command (auto-pipelining is off, see createRedisClient).
  */
 export class RedisTier implements CacheTier {
   readonly kind = 'redis' as const;
@@ -60,9 +60,8 @@ export class RedisTier implements CacheTier {
     this.clustered = isCluster(client);
   }
 
-  async get(key: string): Promise<CacheEntry | undefined> {
-    const bytes = await this.client.getBuffer(key);
-    return bytes === null ? undefined : this.decode(key, bytes);
+  get(key: string): Promise<CacheEntry | undefined> {
+    return this.client.getBuffer(key).then((bytes) => (bytes === null ? undefined : this.decode(key, bytes)));
   }
 
   async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {

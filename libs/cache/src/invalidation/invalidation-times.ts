@@ -172,10 +172,25 @@ export class InvalidationTimes {
     return l2.tier.clustered ? Promise.all(keys.map((key) => client.get(key))) : client.mget(...keys);
   }
 
+  /**
+   * Keeps the later time when two instances invalidate at once (clocks differ by a few ms). Many times at
+   * once (a replay after an outage) go 500 to a script call, so they take a few round trips, not
+   * thousands of commands that would outlast the command timeout; a Cluster's keys are in different
+   * slots, so there it is one call per id, 100 at a time.
+   */
   private async write(times: ReadonlyMap<string, number>): Promise<void> {
     const tier = this.l2!.tier;
-    // Keeps the later time when two instances invalidate at once (clocks differ by a few ms).
-    await Promise.all([...times].map(([id, time]) => tier.runScript(MAX_SCRIPT, this.redisKey(id), time, this.retentionMs)));
+    const all = [...times];
+    if (tier.clustered) {
+      for (let i = 0; i < all.length; i += 100) {
+        await Promise.all(all.slice(i, i + 100).map(([id, time]) => tier.runScript(MAX_SCRIPT, this.redisKey(id), time, this.retentionMs)));
+      }
+      return;
+    }
+    for (let i = 0; i < all.length; i += 500) {
+      const chunk = all.slice(i, i + 500);
+      await tier.evalKeys(MAX_MANY_SCRIPT, chunk.map(([id]) => this.redisKey(id)), [this.retentionMs, ...chunk.map(([, time]) => time)]);
+    }
   }
 }
 
@@ -189,6 +204,13 @@ const MAX_IF_TRACKED_SCRIPT = script(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
 if tonumber(ARGV[1]) > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
+return 1`);
+// MAX_SCRIPT over several keys (one slot: standalone or Sentinel). ARGV[1] the retention, then a time per key.
+const MAX_MANY_SCRIPT = script(`
+for i, key in ipairs(KEYS) do
+  local cur = tonumber(redis.call('GET', key) or '0')
+  if tonumber(ARGV[i + 1]) > cur then redis.call('SET', key, ARGV[i + 1], 'PX', ARGV[1]) end
+end
 return 1`);
 const MAX_SCRIPT = script(`
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')

@@ -312,7 +312,12 @@ export class L2Facade {
     try {
       await this.breaker.run(() => write(times));
     } catch (error) {
-      for (const [id, time] of times) this.pendingTimes.set(id, Math.max(time, this.pendingTimes.get(id) ?? 0));
+      if (!this.overflowed) {
+        for (const [id, time] of times) this.pendingTimes.set(id, Math.max(time, this.pendingTimes.get(id) ?? 0));
+        // Too many to list (deleting thousands of keys records a dependency time for each): whole
+        // namespaces are invalidated instead, which covers every tag and dependency in them.
+        if (this.pendingTimes.size > this.options.pendingDeleteLimit) this.overflow();
+      }
       this.failed(error);
     }
   }
@@ -367,12 +372,15 @@ export class L2Facade {
 
   private remember(key: string): void {
     if (this.overflowed) return;
-    if (this.pendingDeletes.size >= this.options.pendingDeleteLimit) {
-      this.overflowed = true;
-      this.pendingDeletes.clear();
-      return;
-    }
+    if (this.pendingDeletes.size >= this.options.pendingDeleteLimit) return this.overflow();
     this.pendingDeletes.add(key);
+  }
+
+  /** Stops listing what to replay: the namespaces in use are invalidated whole instead (`onOverflow`). */
+  private overflow(): void {
+    this.overflowed = true;
+    this.pendingDeletes.clear();
+    this.pendingTimes.clear();
   }
 
   private async replay(): Promise<void> {

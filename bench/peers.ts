@@ -3,6 +3,7 @@
  * settings, behind one small interface so suites can interleave them. Every instance gets its own key
  * prefix in the shared bench Redis.
  */
+import type { CacheModuleOptions } from '@strata/cache';
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { BenchContext } from './lib';
@@ -179,11 +180,11 @@ export function rawIoredis(ctx: BenchContext): Peer {
   };
 }
 
-export async function strata(ctx: BenchContext, layout: Layout): Promise<Peer> {
+export async function strata(ctx: BenchContext, layout: Layout, variant?: { name: string; options: CacheModuleOptions }): Promise<Peer> {
   const options = layout === 'l1' ? {} : layout === 'l2' ? { redis: ctx.redisUrl, memory: false as const } : { redis: ctx.redisUrl };
-  const s = await ctx.strata({ ...options, prefix: prefix('strata') });
+  const s = await ctx.strata({ ...options, ...variant?.options, prefix: prefix('strata') });
   return {
-    name: 'Strata',
+    name: variant?.name ?? 'Strata',
     get: (key) => s.cache.get(key),
     set: (key, value) => s.cache.set(key, value),
     getOrSet: (key, factory) => s.cache.getOrSet(key, factory),

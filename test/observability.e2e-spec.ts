@@ -88,7 +88,10 @@ describe('sample app: /metrics and /health', () => {
     await redis.client().client('KILL', 'TYPE', 'pubsub');
     await waitFor(() => stats().bus.reconciles >= 1 && stats().bus.state === 'up', { timeoutMs: 10_000, message: 'bus never came back' });
     expect(stats().bus).toMatchObject({ recovered: 1, clears: 0 });
-    // The log itself lost (as a FLUSHALL would) while Redis kept running: L1 is cleared.
+    // The log itself lost (as a FLUSHALL would) while Redis kept running: L1 is cleared. (A server up for
+    // less than the gap plus pingInterval + pingTimeout + 1 s would be taken for a restarted one.)
+    const uptime = async () => Number(/uptime_in_seconds:(\d+)/.exec(await redis.client().info('server'))?.[1] ?? 0);
+    await waitFor(async () => (await uptime()) >= 4, { timeoutMs: 10_000, intervalMs: 200, message: 'the server to have run 4 s' });
     await redis.client().del(bus.epoch);
     await redis.client().client('KILL', 'TYPE', 'pubsub');
     await waitFor(() => stats().bus.reconciles >= 2 && stats().bus.state === 'up', { timeoutMs: 10_000, message: 'bus never came back' });

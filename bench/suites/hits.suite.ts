@@ -122,5 +122,26 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
     );
     await closeAll(list);
   }
+
+  // getOrSet miss: a new key every call, so each call runs the factory and writes L1 and Redis (with
+  // Strata's cluster-wide lock: SET NX, the factory, a fenced SET that releases the lock).
+  {
+    await ctx.flushRedis();
+    const list = (await peers(ctx, 'tiered')).filter((peer) => peer.name !== 'await lru.get' && !peer.name.includes('('));
+    list.splice(1, 0, await strata(ctx, 'tiered', { name: 'Strata (lock: false)', options: { lock: false } }));
+    const factory = async () => ctx.value;
+    let n = 0;
+    ctx.log('getOrSet miss');
+    const miss = await compare(candidates(list, (p) => () => p.getOrSet(`miss:${++n}`, factory)), { ...measure, concurrency: 16 });
+    sections.push(
+      throughputSection('getOrSet miss (L1 + Redis configured), 1 KB JSON, 16 in flight', miss, {
+        description:
+          'A new key every call: a miss in both tiers, the factory (returns the value at once), the write to L1 and Redis. ' +
+          'Strata at its defaults takes its cluster-wide stampede lock on every miss (`SET NX PX`, then a fenced write that releases it); ' +
+          'the row below it has the lock off. The peers have no cross-process lock.',
+      }),
+    );
+    await closeAll(list);
+  }
   return sections;
 }

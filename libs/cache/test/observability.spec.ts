@@ -277,8 +277,8 @@ describe('observability', () => {
       const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), caches: { ai: {} }, metrics: false });
       await cache.cache('ai').getOrSet('k', () => 1);
       await expect(cache.getOrSet('boom', () => Promise.reject(new Error('factory failed')))).rejects.toThrow('factory failed');
-      // Each miss: the read, the stampede lock's second look (taken with the lock), the factory, the (fenced) write.
-      const miss = ['strata.l2.get', 'strata.l2.get', 'strata.factory'];
+      // Each miss: the read, the stampede lock (one script: a second look, the lock), the factory, the (fenced) write.
+      const miss = ['strata.l2.get', 'strata.lock', 'strata.factory'];
       expect(recorded.map((s) => s.name)).toEqual([...miss, 'strata.l2.set', ...miss]);
       expect(recorded[2]).toMatchObject({ attributes: { 'strata.cache': 'ai' }, ended: true, error: false });
       expect(recorded[6]).toMatchObject({ attributes: { 'strata.cache': 'default' }, ended: true, error: true });

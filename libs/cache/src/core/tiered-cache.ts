@@ -423,7 +423,11 @@ export class TieredCache {
   private async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry): Promise<T> {
     let lease: Lease | undefined;
     if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
-      const outcome = await this.lock.acquireOrWait(key, () => this.readFresh(key, policy));
+      const mark = this.coherence.mark();
+      const lock = this.lock;
+      const acquire = () => lock.acquireOrWait(key, (bytes) => this.freshFrom(key, bytes, policy, mark));
+      const tracer = this.telemetry.tracing.tracer();
+      const outcome = await (tracer === undefined ? acquire() : this.telemetry.tracing.span(tracer, 'strata.lock', { 'strata.cache': policy.name }, acquire));
       if (outcome.kind === 'result') {
         policy.counters.lockWaited += 1;
         return outcome.result.value as T;
@@ -613,9 +617,14 @@ export class TieredCache {
       .catch((error: unknown) => this.warnOnce(`refresh:${key}`, `background refresh of ${key} failed: ${String(error)}`));
   }
 
-  /** A fresh, current entry from L2 (the lock's waiters look for the holder's result with it). */
-  private async readFresh(key: string, policy: CachePolicy): Promise<CacheEntry | undefined> {
-    const entry = await this.readL2(key, policy, false);
+  /**
+   * A fresh, current entry from the bytes the lock's step read (a holder's result, for its waiters): the
+   * same checks as a read from L2 (in doubt, undecodable, stale, invalidated: none of it is a result).
+   */
+  private async freshFrom(key: string, bytes: Buffer, policy: CachePolicy, mark: number): Promise<CacheEntry | undefined> {
+    const l2 = this.l2;
+    if (l2 === undefined || l2.inDoubt(key)) return undefined;
+    const entry = await this.accepted(key, l2.tier.decodeEntry(key, bytes), policy, false, mark);
     return entry !== undefined && entry.expiresAt > this.now() ? entry : undefined;
   }
 
@@ -684,13 +693,31 @@ export class TieredCache {
     } else {
       entry = await this.timed(policy, 'strata.l2.get', policy.counters.latency.l2Get, () => l2.get(key));
     }
+    return this.accepted(key, entry, policy, count, mark);
+  }
+
+  /**
+   * What `readL2` read, if it can be served: usable, and not invalidated (promoted to L1 when fresh).
+   * Synchronous when the invalidation times are known (the steady state, kept current by the bus): no
+   * promise on the hot path; otherwise they are loaded first.
+   */
+  private accepted(
+    key: string,
+    entry: CacheEntry | undefined,
+    policy: CachePolicy,
+    count: boolean,
+    mark: number,
+  ): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     const now = this.now();
     if (entry === undefined || usableUntil(entry, policy) <= now) {
       if (count) policy.counters.l2Misses += 1;
       return undefined;
     }
-    // Known times (the steady state, kept current by the bus) need no load, and no await.
-    const verified = this.times.knowsAll(entry, policy.namespaceId) || (await this.times.load(this.times.idsOf(entry, policy.namespaceId)));
+    if (this.times.knowsAll(entry, policy.namespaceId)) return this.settle(key, entry, policy, count, mark, true, now);
+    return this.times.load(this.times.idsOf(entry, policy.namespaceId)).then((verified) => this.settle(key, entry, policy, count, mark, verified, now));
+  }
+
+  private settle(key: string, entry: CacheEntry, policy: CachePolicy, count: boolean, mark: number, verified: boolean, now: number): CacheEntry | undefined {
     if (!verified || !this.times.isCurrent(entry, policy.namespaceId)) {
       if (count) policy.counters.l2Misses += 1;
       return undefined;

@@ -8,6 +8,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`);
 
 /** A held lock. `acquiredAt` is `performance.now()` on this process, for the caller's own bookkeeping. */
+// One step of acquireOrWait in one round trip: the entry's bytes (another holder's result?), the lock
+// taken if free, and its remaining TTL. The lock key's hash tag is the entry key: one slot on a Cluster.
+// KEYS: entry, lock. ARGV: token, ttl (ms). Returns {bytes or false, 1 when taken, PTTL of the lock}.
+const STEP_SCRIPT = script(`
+local value = redis.call('GET', KEYS[1])
+local taken = redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
+return {value, taken, redis.call('PTTL', KEYS[2])}`);
+
 export interface Lease {
   readonly key: string;
   readonly lockKey: string;
@@ -87,24 +95,27 @@ export class DistributedLock {
 
   /**
    * Takes the lock of `key`, or waits for the holder's result: each step tries the lock and `look`s for
-   * the result in one round trip (auto-pipelined). Never waits longer than the lock TTL.
+   * the result in one round trip (one script: the entry, the lock, its TTL). Never waits longer than the
+   * lock TTL; `look` judges the entry bytes found (another holder's result, or not usable).
    */
-  async acquireOrWait<T>(key: string, look: () => Promise<T | undefined>): Promise<LockOutcome<T>> {
+  async acquireOrWait<T>(key: string, look: (bytes: Buffer) => Promise<T | undefined>): Promise<LockOutcome<T>> {
     const { ttl, pollInterval } = this.options;
     const deadline = performance.now() + ttl;
     const lockKey = this.lockKey(key);
     let pause = 5;
     let last = false;
     for (;;) {
-      const [lease, result, remaining] = await Promise.all([
-        this.tryAcquire(key),
-        look(),
-        this.run(() => this.tier.client.pttl(lockKey)),
-      ]);
-      if (lease === LOCK_FAILED || remaining === LOCK_FAILED) {
-        if (lease !== LOCK_FAILED && lease !== undefined) void this.release(lease);
+      const token = randomBytes(16).toString('base64url');
+      const acquiredAt = performance.now();
+      const reply = await this.run(() => this.tier.evalKeysBuffer(STEP_SCRIPT, [key, lockKey], [token, ttl]));
+      if (reply === LOCK_FAILED) {
+        // As in tryAcquire: the script may still run when a paused server wakes up.
+        void this.release({ key, lockKey, token, acquiredAt });
         return { kind: 'unavailable' };
       }
+      const [bytes, taken, remaining] = reply as [Buffer | null, number, number];
+      const lease: Lease | undefined = Number(taken) === 1 ? { key, lockKey, token, acquiredAt } : undefined;
+      const result = bytes === null ? undefined : await look(bytes);
       if (result !== undefined) {
         // Someone wrote the value between our miss and now: no need to compute it.
         if (lease !== undefined) void this.release(lease);

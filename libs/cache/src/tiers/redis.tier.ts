@@ -150,6 +150,21 @@ export class RedisTier implements CacheTier {
     }
   }
 
+  /** `evalKeys` with binary replies (entry bytes), as Buffers. */
+  async evalKeysBuffer(lua: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+    try {
+      return await this.client.callBuffer('EVALSHA', lua.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
+      return this.client.callBuffer('EVAL', lua.body, keys.length, ...keys, ...args);
+    }
+  }
+
+  /** The entry in bytes read by a script, or undefined when they do not decode (then deleted, reported). */
+  decodeEntry(key: string, bytes: Buffer): CacheEntry | undefined {
+    return this.decode(key, bytes);
+  }
+
   private decode(key: string, bytes: Buffer): CacheEntry | undefined {
     try {
       return this.options.codec.decode(bytes, key);

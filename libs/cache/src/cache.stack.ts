@@ -333,6 +333,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.schedule.stop();
     this.engine.dispose();
     await this.bus?.close();
+    this.coherence.detach();
     this.l2?.dispose();
     await this.l1?.close();
     const connection = this.connection;

@@ -147,11 +147,14 @@ export class InvalidationBus {
       void this.resend();
     }, this.options.pingInterval);
     this.pingTimer.unref();
-    this.tier.client.on('ready', () => {
-      void this.resend();
-      this.reconnectNow();
-    });
+    this.tier.client.on('ready', this.onMainReady);
   }
+
+  /** The main connection is ready (again): publish what waits, and resubscribe now rather than after a backoff. */
+  private readonly onMainReady = (): void => {
+    void this.resend();
+    this.reconnectNow();
+  };
 
   /** Resolves true once subscribed, false after `timeoutMs`. */
   waitUntilUp(timeoutMs: number): Promise<boolean> {
@@ -182,6 +185,7 @@ export class InvalidationBus {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.tier.client.off('ready', this.onMainReady);
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.pingTimer = undefined;

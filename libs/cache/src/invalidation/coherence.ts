@@ -62,10 +62,17 @@ export class L1Coherence implements BusListener {
   attach(bus: InvalidationBus): void {
     this.bus = bus;
     this.times.trusted = bus.up;
-    this.l2?.tier.client.on('close', () => {
-      if (!bus.up) this.redisGap = true;
-    });
+    this.l2?.tier.client.on('close', this.onRedisClosed);
   }
+
+  /** Stops listening to the Redis client (which may be the caller's, and outlive this cache). */
+  detach(): void {
+    this.l2?.tier.client.off('close', this.onRedisClosed);
+  }
+
+  private readonly onRedisClosed = (): void => {
+    if (this.bus !== undefined && !this.bus.up) this.redisGap = true;
+  };
 
   get busState(): BusState {
     return this.bus === undefined ? 'disabled' : this.bus.state;

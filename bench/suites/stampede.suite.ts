@@ -125,7 +125,7 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
           shortfall:
             strataRuns <= 1
               ? undefined
-              : `${strataRuns - 1} runs too many: main has single-flight per process only; the cross-process lock (SET NX PX + wait) is built on another branch`,
+              : `${strataRuns - 1} runs too many: the cross-process lock (one script: SET NX PX + a look for the holder's result) let more than one process run the factory`,
         },
       ];
       sections.push({

@@ -195,6 +195,29 @@ describe('@CacheWarmer', () => {
       expect(outcomes).toEqual(['ok', 'skipped_busy', 'skipped_busy', 'ok', 'ok']);
     });
 
+    it('a run longer than its lease keeps it alive: no other instance starts the next run beside it', async () => {
+      fakeIntervals();
+      const probe = new Probe();
+      probe.hold();
+      const p = prefix();
+      const warmer = warmerClass(probe, { onBootstrap: false, every: '10s' });
+      const a = await apps.create({ redis: redis.url, prefix: p }, { providers: [warmer] });
+      const b = await apps.create({ redis: redis.url, prefix: p }, { providers: [warmer] });
+      const admin = redis.client();
+      const lease = `${p}:__warmer:Catalog.catalog`;
+      const running = runner(a).tick(); // takes the lease (9 s), then waits in the warmer
+      await waitFor(() => probe.running === 1, { message: 'the run to start' });
+      // As if most of the lease had gone by (Redis keeps real time): 1 s left.
+      await admin.pexpire(lease, 1000);
+      jest.advanceTimersByTime(3000); // a third of the lease: the holder extends it
+      await waitFor(async () => (await admin.pttl(lease)) > 1000, { message: 'the holder to extend its lease' });
+      expect(await runner(b).tick()).toBe('skipped_elsewhere');
+      probe.release();
+      expect(await running).toBe('ok');
+      expect(probe.mostRunning).toBe(1);
+      expect(await admin.get(lease)).toBe(a.stack.instanceId);
+    });
+
     it('shutdown stops the interval: no timer is left and the warmer never runs again', async () => {
       fakeIntervals();
       const probe = new Probe();

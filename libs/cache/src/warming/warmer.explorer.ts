@@ -3,6 +3,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { CacheService } from '../cache.service';
 import { CacheStack } from '../cache.stack';
 import { segment } from '../core/keys';
+import { script } from '../tiers/redis.tier';
 import { CacheMetadataAccessor } from '../decorators/cache-metadata.accessor';
 import { decoratorError } from '../decorators/cache-plan';
 import { type ProviderMethod, methodsOf } from '../decorators/provider-methods';
@@ -12,6 +13,10 @@ import { type WarmerLease, WarmerRunner } from './warmer.runner';
 /** How long shutdown waits for warmer runs in progress (they take no new entries once it starts). */
 const DRAIN_MS = 5_000;
 const LEASE_DOWN = Symbol('lease-down');
+// Extends a warmer's lease only while it is still this instance's.
+const EXTEND_SCRIPT = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`);
 
 /**
  * Finds the `@CacheWarmer` methods of every singleton provider and controller at module init (their
@@ -41,7 +46,11 @@ export class WarmerExplorer implements OnModuleInit, OnApplicationBootstrap, OnM
         const plan = warmerPlan(found.where, options, this.cache);
         const { instance, name } = found;
         const call = () => (instance[name] as () => unknown).call(instance);
-        this.runners.set(found.where, new WarmerRunner(plan, call, { logger: this.stack.logger, telemetry: this.stack.telemetry, lease: this.lease(found.where) }));
+        const lease = this.lease(found.where);
+        this.runners.set(
+          found.where,
+          new WarmerRunner(plan, call, { logger: this.stack.logger, telemetry: this.stack.telemetry, lease: lease?.claim, extendLease: lease?.extend }),
+        );
       }
     }
   }
@@ -88,15 +97,23 @@ export class WarmerExplorer implements OnModuleInit, OnApplicationBootstrap, OnM
     return true;
   }
 
-  /** `{prefix}:__warmer:{Class.method}`, claimed with `SET NX PX` through the Redis breaker; undefined without Redis. */
-  private lease(where: string): WarmerLease | undefined {
+  /**
+   * `{prefix}:__warmer:{Class.method}`, claimed with `SET NX PX` through the Redis breaker and extended
+   * only by its holder; undefined without Redis.
+   */
+  private lease(where: string): { claim: WarmerLease; extend: (ttl: number) => Promise<void> } | undefined {
     const l2 = this.stack.l2;
     if (l2 === undefined) return undefined;
     const key = `${segment(this.stack.options.prefix)}:__warmer:${segment(where)}`;
     const owner = this.stack.instanceId;
-    return async (ttl) => {
-      const reply = await l2.guard(() => l2.tier.client.set(key, owner, 'PX', ttl, 'NX'), LEASE_DOWN, key).catch(() => LEASE_DOWN);
-      return reply === LEASE_DOWN ? 'unavailable' : reply === 'OK' ? 'held' : 'elsewhere';
+    return {
+      claim: async (ttl) => {
+        const reply = await l2.guard(() => l2.tier.client.set(key, owner, 'PX', ttl, 'NX'), LEASE_DOWN, key).catch(() => LEASE_DOWN);
+        return reply === LEASE_DOWN ? 'unavailable' : reply === 'OK' ? 'held' : 'elsewhere';
+      },
+      extend: async (ttl) => {
+        await l2.guard(() => l2.tier.runScript(EXTEND_SCRIPT, key, owner, ttl), undefined, key).catch(() => undefined);
+      },
     };
   }
 }

@@ -16,6 +16,8 @@ export interface WarmerHost {
   readonly telemetry: CacheTelemetry;
   /** Undefined without Redis: every run is local. */
   readonly lease: WarmerLease | undefined;
+  /** Keeps a held lease alive for another `ttl` (only while this instance still holds it). */
+  readonly extendLease?: (ttl: number) => Promise<void>;
 }
 
 /**
@@ -55,9 +57,11 @@ export class WarmerRunner {
     if (this.current !== undefined) return Promise.resolve(this.record('skipped_busy'));
     return this.begin(async () => {
       if (this.plan.exclusive && this.host.lease !== undefined) {
-        const lease = await this.host.lease(leaseTtl(this.plan.every ?? 0));
+        const ttl = leaseTtl(this.plan.every ?? 0);
+        const lease = await this.host.lease(ttl);
         if (lease === 'elsewhere') return this.record('skipped_elsewhere');
         this.noteLease(lease);
+        if (lease === 'held') return this.whileHeld(ttl, () => this.run(this.plan.force.interval));
       }
       return this.run(this.plan.force.interval);
     });
@@ -77,6 +81,22 @@ export class WarmerRunner {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([current, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Runs `work` with the lease kept alive (every third of its TTL), so a run longer than the interval
+   * does not let another instance start the next one beside it: the intervals it spans are skipped
+   * everywhere instead (here as busy, elsewhere as held).
+   */
+  private async whileHeld(ttl: number, work: () => Promise<WarmerOutcome>): Promise<WarmerOutcome> {
+    const extend = this.host.extendLease;
+    const keeper = extend === undefined ? undefined : setInterval(() => void extend(ttl), Math.max(1, Math.floor(ttl / 3)));
+    keeper?.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(keeper);
+    }
   }
 
   private begin(work: () => Promise<WarmerOutcome>): Promise<WarmerOutcome> {

@@ -24,6 +24,20 @@ describe('dependsOn cascade', () => {
     expect(await b.cache.get('page:1')).toBeUndefined();
   });
 
+  it('a value set in the same millisecond as the overwrite it depends on is current, not a miss', async () => {
+    const p = prefix();
+    // The clock stands still: every step below happens in one millisecond.
+    const { cache } = await apps.create({ redis: redis.url, prefix: p }, { fakeClock: true });
+    await cache.set('user:1', { name: 'Ada' });
+    await cache.set('page:1', '<h1>Ada</h1>', { dependsOn: ['user:1'] });
+    await cache.set('user:1', { name: 'Ada Lovelace' }); // invalidates page:1 (dep:user:1 at this ms)
+    expect(await cache.get('page:1')).toBeUndefined();
+    await cache.set('page:1', '<h1>Ada Lovelace</h1>', { dependsOn: ['user:1'] }); // written after it
+    expect(await cache.get('page:1')).toBe('<h1>Ada Lovelace</h1>');
+    const { cache: other } = await apps.create({ redis: redis.url, prefix: p });
+    expect(await other.get('page:1')).toBe('<h1>Ada Lovelace</h1>');
+  });
+
   it('is transitive: deleting or tag-invalidating anything upstream reaches every level', async () => {
     const p = prefix();
     const { cache } = await apps.create({ redis: redis.url, prefix: p });

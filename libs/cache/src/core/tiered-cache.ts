@@ -160,6 +160,20 @@ export class TieredCache {
     }
   }
 
+  /**
+   * The creation time of a value written by `set`/`setMany` (given by the caller, current as of the
+   * call). Times are milliseconds and an entry created at or before an invalidation is invalid, so a
+   * value written in the same millisecond as an invalidation this instance has just made or applied
+   * (`set(user)` overwriting a key with dependents, then `set(page, { dependsOn: [user] })`) would be a
+   * miss: it is dated one past it. Only within a few ms of now, so a clock running ahead elsewhere
+   * cannot date our writes into the future.
+   */
+  private writeTime(): number {
+    const now = this.now();
+    const latest = this.times.latest;
+    return latest >= now && latest - now < 3 ? latest + 1 : now;
+  }
+
   /** A fresh value, or undefined. An L1 hit skips the async machinery: it is the hottest path there is. */
   get<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
     const hit = this.peekL1(key, policy, this.now());
@@ -213,7 +227,7 @@ export class TieredCache {
    */
   async set(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec): Promise<boolean> {
     const resolved = await this.withDependencies(spec, policy);
-    const createdAt = this.now();
+    const createdAt = this.writeTime();
     const stored = await this.write(key, value, policy, resolved, createdAt, undefined);
     if (stored === undefined) {
       // A value we cannot store must not leave an older one behind under its key.
@@ -228,7 +242,7 @@ export class TieredCache {
     const writes: TierWrite[] = [];
     const written: Array<{ key: string; spec: WriteSpec }> = [];
     const rejected: string[] = [];
-    const createdAt = this.now();
+    const createdAt = this.writeTime();
     for (const item of items) {
       const write = this.prepare(item.key, item.value, policy, await this.withDependencies(item.spec, policy), createdAt);
       if (write) {

@@ -25,6 +25,17 @@ describe('L1Coherence', () => {
     expect(coherence.mayPromote('a', 10, coherence.mark())).toBe(true); // a read begun after the drop
   });
 
+  it('a write message drops older L1 copies only: the announced write itself (already read back) or a newer one stays', () => {
+    const { l1, coherence, store, message } = setup();
+    store('same', 500);
+    store('newer', 600);
+    store('older', 499);
+    coherence.message(message({ k: ['same', 'newer', 'older'], c: 500 }));
+    expect([...l1.keys()].sort()).toEqual(['newer', 'same']);
+    coherence.message(message({ k: ['same'] })); // a delete: every copy goes
+    expect([...l1.keys()]).toEqual(['newer']);
+  });
+
   it('a read that fetched the very write a message announces may promote it, an older one may not', () => {
     const { coherence, message } = setup();
     const mark = coherence.mark();

@@ -162,7 +162,10 @@ export class L1Coherence implements BusListener {
       for (const key of message.k) {
         this.seq += 1;
         this.drops.set(key, { seq: this.seq, floor });
-        this.l1?.remove(key);
+        // A copy of the announced write itself (read back from Redis before the message came) or of
+        // something newer stays: only older copies must go.
+        const held = this.l1?.createdAtOf(key);
+        if (held !== undefined && !(held >= floor)) this.l1!.remove(key);
       }
       // Bounded: forgetting old drops is safe as long as reads begun before are treated as wiped.
       if (this.drops.size > 10_000) this.wipe();

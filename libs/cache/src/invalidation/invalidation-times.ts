@@ -17,6 +17,8 @@ export class InvalidationTimes {
    * reads them again from Redis instead of trusting the map.
    */
   trusted = true;
+  /** The latest invalidation time made or applied here (see `TieredCache.writeTime`). */
+  latest = 0;
   /** Bumped by `forget()`, so a load that was in flight then cannot store what it read before. */
   private generation = 0;
 
@@ -160,6 +162,7 @@ export class InvalidationTimes {
       if (!oldest.done) this.known.delete(oldest.value);
     }
     this.known.set(id, time);
+    if (time > this.latest) this.latest = time;
   }
 
   private redisKey(id: string): string {

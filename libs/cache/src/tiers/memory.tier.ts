@@ -62,6 +62,11 @@ export class MemoryTier implements CacheTier {
     return { ...item, value: this.options.parse(item.copyFrom) };
   }
 
+  /** When the entry under `key` was created, without touching its recency or copying its value. */
+  createdAtOf(key: string): number | undefined {
+    return this.lru.peek(key)?.createdAt;
+  }
+
   store(write: TierWrite): void {
     const { key, entry, serialized } = write;
     const size = serialized.text.length * 2 + ENVELOPE_OVERHEAD + tagBytes(entry.tags);

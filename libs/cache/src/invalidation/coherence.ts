@@ -109,10 +109,15 @@ export class L1Coherence implements BusListener {
     return drop === undefined || drop.seq <= mark || createdAt >= drop.floor;
   }
 
-  /** Whether this instance's own write, begun at `mark`, may go into L1: not if another one dropped the key meanwhile. */
+  /**
+   * Whether this instance's own write, begun at `mark`, may go into L1: not if another one dropped the
+   * key meanwhile. A gap of the bus alone refuses it (a drop may have been missed); with Redis itself
+   * gone nobody can drop anything through it, so a value computed here is kept (else every write in
+   * flight when Redis dies is computed again).
+   */
   mayStore(key: string, mark: number): boolean {
     if (this.seq === mark) return true;
-    if (this.wipedAt > mark) return false;
+    if (this.wipedAt > mark && !this.redisGap) return false;
     const drop = this.drops.get(key);
     return drop === undefined || drop.seq <= mark;
   }

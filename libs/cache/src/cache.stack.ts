@@ -148,7 +148,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         },
         this.coherence,
       );
-      this.coherence.attach(this.bus);
+      // Once Redis answers again after an outage, the bus has this long to catch up before L1 is bypassed.
+      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout);
       const bus = this.bus;
       telemetry.setBusConnected(() => bus.state === 'up');
     }

@@ -1,4 +1,7 @@
+import { EventEmitter } from 'node:events';
 import { CacheTelemetry } from '../observability/telemetry';
+import type { L2Facade } from '../tiers/l2.facade';
+import type { InvalidationBus } from './bus';
 import { MemoryTier } from '../tiers/memory.tier';
 import type { BusMessage } from './bus';
 import { L1Coherence } from './coherence';
@@ -93,5 +96,54 @@ describe('L1Coherence', () => {
     coherence.message(message({ a: 1 }));
     expect(l1.entries).toBe(0);
     expect(times.isCurrent({ value: 1, createdAt: 1, expiresAt: 9, staleUntil: 9, tags: ['tag:x'] }, 'ns')).toBe(true);
+  });
+
+  describe('trusting L1 through a Redis outage', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('while Redis is gone, and for a grace after it answers again while the bus catches up; then L1 is bypassed', () => {
+      jest.useFakeTimers({ now: 0 });
+      const client = Object.assign(new EventEmitter(), { status: 'ready' });
+      const l2 = { available: true, tier: { client } } as unknown as L2Facade;
+      const bus = { up: true } as { up: boolean };
+      const l1 = new MemoryTier({ maxEntries: 10, maxBytes: 1 << 20, parse: (t) => JSON.parse(t.text) });
+      const coherence = new L1Coherence(l1, l2, new InvalidationTimes('p:__inv:', undefined, 1000), new CacheTelemetry([]));
+      coherence.attach(bus as unknown as InvalidationBus, 2000);
+      expect(coherence.trustL1).toBe(true);
+
+      // Redis killed: the main connection closes, the bus goes down.
+      client.status = 'reconnecting';
+      client.emit('close');
+      bus.up = false;
+      coherence.down();
+      expect(coherence.trustL1).toBe(true);
+      jest.advanceTimersByTime(60_000); // however long the outage
+      expect(coherence.trustL1).toBe(true);
+
+      // Redis answers again; the bus has not caught up yet.
+      client.status = 'ready';
+      client.emit('ready');
+      jest.advanceTimersByTime(1999);
+      expect(coherence.trustL1).toBe(true);
+      jest.advanceTimersByTime(2);
+      expect(coherence.trustL1).toBe(false); // the bus never came back: bypass L1, as in any bus gap
+
+      bus.up = true;
+      coherence.up({ lost: false, recovered: 0 });
+      expect(coherence.trustL1).toBe(true);
+      coherence.detach();
+      expect(client.listenerCount('close') + client.listenerCount('ready')).toBe(0);
+    });
+
+    it('a bus gap while Redis answers bypasses L1 at once', () => {
+      const client = Object.assign(new EventEmitter(), { status: 'ready' });
+      const l2 = { available: true, tier: { client } } as unknown as L2Facade;
+      const bus = { up: true };
+      const coherence = new L1Coherence(undefined, l2, new InvalidationTimes('p:__inv:', undefined, 1000), new CacheTelemetry([]));
+      coherence.attach(bus as unknown as InvalidationBus, 2000);
+      bus.up = false;
+      coherence.down();
+      expect(coherence.trustL1).toBe(false);
+    });
   });
 });

@@ -42,6 +42,9 @@ export class L1Coherence implements BusListener {
   private everUp = false;
   /** Redis itself was unreachable during the current gap of the bus (see `trustL1`). */
   private redisGap = false;
+  /** When Redis answered again during such a gap (performance.now()), and how long L1 is trusted after that. */
+  private redisBackAt: number | undefined;
+  private gapGraceMs = 0;
   /** Moves on every drop this instance is told about. */
   private seq = 0;
   /** `seq` at the last drop of everything (reconcile, pattern, forgotten drops). */
@@ -59,20 +62,36 @@ export class L1Coherence implements BusListener {
     private readonly meter: BusMeter,
   ) {}
 
-  attach(bus: InvalidationBus): void {
+  /**
+   * `gapGraceMs`: how long after Redis answers again L1 stays trusted while the bus has not caught up
+   * (see `trustL1`); past it, L1 is bypassed like in any other gap of the bus.
+   */
+  attach(bus: InvalidationBus, gapGraceMs: number): void {
     this.bus = bus;
+    this.gapGraceMs = gapGraceMs;
     this.times.trusted = bus.up;
     this.l2?.tier.client.on('close', this.onRedisClosed);
+    this.l2?.tier.client.on('ready', this.onRedisReady);
   }
 
   /** Stops listening to the Redis client (which may be the caller's, and outlive this cache). */
   detach(): void {
     this.l2?.tier.client.off('close', this.onRedisClosed);
+    this.l2?.tier.client.off('ready', this.onRedisReady);
   }
 
   private readonly onRedisClosed = (): void => {
-    if (this.bus !== undefined && !this.bus.up) this.redisGap = true;
+    if (this.bus !== undefined && !this.bus.up) this.markRedisGap();
   };
+
+  private readonly onRedisReady = (): void => {
+    if (this.redisGap) this.redisBackAt = performance.now();
+  };
+
+  private markRedisGap(): void {
+    this.redisGap = true;
+    this.redisBackAt = undefined;
+  }
 
   get busState(): BusState {
     return this.bus === undefined ? 'disabled' : this.bus.state;
@@ -85,11 +104,14 @@ export class L1Coherence implements BusListener {
    * answers again until the bus has resubscribed and read the gap back from its log (the subscriber
    * reconnects as soon as the main connection does): bypassing L1 then would send every read to a Redis
    * that may have restarted empty. An invalidation another instance makes in that window (Redis back,
-   * the bus not yet) reaches this L1 when the bus catches up, like any message, a little later.
+   * the bus not yet) reaches this L1 when the bus catches up, like any message, a little later. If the
+   * bus has not caught up `gapGraceMs` after Redis answered, L1 is bypassed as in any gap of the bus.
    */
   get trustL1(): boolean {
     const bus = this.bus;
-    return bus === undefined || bus.up || this.redisGap || this.l2 === undefined || !this.l2.available || this.l2.tier.client.status !== 'ready';
+    if (bus === undefined || bus.up) return true;
+    if (this.l2 === undefined || !this.l2.available || this.l2.tier.client.status !== 'ready') return true;
+    return this.redisGap && (this.redisBackAt === undefined || performance.now() - this.redisBackAt < this.gapGraceMs);
   }
 
   /** Taken before a read from Redis (or a write) whose result may go into L1. */
@@ -197,7 +219,7 @@ export class L1Coherence implements BusListener {
   }
 
   down(): void {
-    if (this.l2 !== undefined && this.l2.tier.client.status !== 'ready') this.redisGap = true;
+    if (this.l2 !== undefined && this.l2.tier.client.status !== 'ready') this.markRedisGap();
     this.times.trusted = false;
     this.wipe();
   }

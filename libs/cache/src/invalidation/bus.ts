@@ -193,9 +193,7 @@ export class InvalidationBus {
     this.subscriber = undefined;
     this.subscribed = false;
     for (const waiter of this.waiters) waiter();
-    subscriber?.removeAllListeners();
-    subscriber?.on('error', () => undefined);
-    subscriber?.disconnect();
+    if (subscriber) discard(subscriber);
   }
 
   private async send(change: BusChange): Promise<boolean> {
@@ -245,8 +243,7 @@ export class InvalidationBus {
       // start over with a new connection (another node, for a Cluster), after a pause.
       if (!this.closed && this.subscriber === subscriber) {
         this.subscriber = undefined;
-        subscriber.removeAllListeners();
-        subscriber.on('error', () => undefined);
+        discard(subscriber, false);
         this.retryTimer = setTimeout(() => this.connect(), Math.min(500, this.options.pingInterval));
         this.retryTimer.unref();
       }
@@ -264,9 +261,7 @@ export class InvalidationBus {
     const subscriber = this.subscriber;
     if (this.closed || subscriber === undefined || this.subscribed || subscriber.status !== 'reconnecting') return;
     this.subscriber = undefined;
-    subscriber.removeAllListeners();
-    subscriber.on('error', () => undefined);
-    subscriber.disconnect();
+    discard(subscriber);
     this.connect();
   }
 
@@ -569,6 +564,13 @@ function isMessage(value: unknown): value is BusMessage {
     strings(m.p) &&
     times
   );
+}
+
+/** A subscriber the bus is done with: no more events reach it (errors are swallowed), closed unless already ended. */
+function discard(subscriber: Redis, disconnect = true): void {
+  subscriber.removeAllListeners();
+  subscriber.on('error', () => undefined);
+  if (disconnect) subscriber.disconnect();
 }
 
 /** A Cluster node's subscriber gives up after a few failed reconnects, so the bus can pick another node. */

@@ -107,7 +107,7 @@ export class DistributedLock {
     for (;;) {
       const token = randomBytes(16).toString('base64url');
       const acquiredAt = performance.now();
-      const reply = await this.run(() => this.tier.evalKeysBuffer(STEP_SCRIPT, [key, lockKey], [token, ttl]));
+      const reply = await this.run(() => this.tier.evalKeys(STEP_SCRIPT, [key, lockKey], [token, ttl], true));
       if (reply === LOCK_FAILED) {
         // As in tryAcquire: the script may still run when a paused server wakes up.
         void this.release({ key, lockKey, token, acquiredAt });

@@ -140,23 +140,18 @@ export class RedisTier implements CacheTier {
     return this.evalKeys(lua, [key], args);
   }
 
-  /** `runScript` with several keys; on a Cluster they must share one slot (a `{hash tag}`). */
-  async evalKeys(lua: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+  /**
+   * `runScript` with several keys; on a Cluster they must share one slot (a `{hash tag}`). `binary`:
+   * bulk replies come back as Buffers (entry bytes), not strings.
+   */
+  async evalKeys(lua: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>, binary = false): Promise<unknown> {
+    const call = (command: 'EVALSHA' | 'EVAL', script: string) =>
+      binary ? this.client.callBuffer(command, script, keys.length, ...keys, ...args) : this.client.call(command, script, keys.length, ...keys, ...args);
     try {
-      return await this.client.evalsha(lua.sha, keys.length, ...keys, ...args);
+      return await call('EVALSHA', lua.sha);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
-      return this.client.eval(lua.body, keys.length, ...keys, ...args);
-    }
-  }
-
-  /** `evalKeys` with binary replies (entry bytes), as Buffers. */
-  async evalKeysBuffer(lua: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
-    try {
-      return await this.client.callBuffer('EVALSHA', lua.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
-      return this.client.callBuffer('EVAL', lua.body, keys.length, ...keys, ...args);
+      return call('EVAL', lua.body);
     }
   }
 

@@ -13,10 +13,11 @@ export interface BusTransport {
    */
   publish(message: string): Promise<void>;
   /**
-   * Subscribes and stays subscribed (reconnecting as needed) until `close`. `up` is called once each
-   * subscription is confirmed (everything published after it arrives as `message`); when it rejects,
-   * the transport drops the subscription and subscribes again. `down` when it is lost (closed socket,
-   * unanswered ping): messages may be missed until the next `up`.
+   * Subscribes and stays subscribed (reconnecting as needed) until `close`. Once each subscription is
+   * confirmed (everything published after it arrives as `message`), `catchUp` reads back the gap; when
+   * it rejects, the transport drops the subscription and subscribes again; when it resolves and the
+   * subscription is still the current one, `up`. `down` when it is lost (closed socket, unanswered
+   * ping): messages may be missed until the next `up`.
    */
   subscribe(handlers: BusHandlers): void;
   /**
@@ -43,7 +44,8 @@ export const BusTransport = Symbol('BusTransport');
 export interface BusHandlers {
   message(text: string): void;
   down(reason: string): void;
-  up(): Promise<void>;
+  catchUp(): Promise<void>;
+  up(): void;
 }
 
 /** One page of the bus log. */

@@ -28,6 +28,14 @@ export interface StoreAdapters {
   readonly leases?: LeaseStore;
   readonly registry?: RegistryStore;
   readonly vectorLogs?: VectorLogStore;
+  /**
+   * The most a caller waits for one remote call (ms), whatever the client does underneath (queues,
+   * redirects, retries through a failover); the call goes on, and the keys it writes stay in doubt
+   * until it settles. Absent: no deadline beyond the store's own timeouts.
+   */
+  readonly deadline?: number;
+  /** Releases what the adapters opened (connections); never what the user passed in. */
+  close(): Promise<void>;
 }
 
 export const StoreAdapters = Symbol('StoreAdapters');

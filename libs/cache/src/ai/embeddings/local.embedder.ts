@@ -22,7 +22,7 @@ const CHARS = 0.5; // shared by all character trigrams of one word
 export class LocalEmbeddingProvider implements EmbeddingProvider {
   readonly id: string;
   readonly dimensions: number;
-  /** Measured on the labelled pairs (libs/cache/src/ai/eval): see the README's threshold table. */
+  /** Measured on the labelled pairs (test/semantic): see the README's threshold table. */
   readonly suggestedThreshold = 0.85;
   private readonly mask: number;
 

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { LabelledPair } from '../eval/pair-eval';
+import { loadPairs } from '../../../../../test/semantic/pair-eval';
 import { blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, oneEditApart, signatureOf } from './guards';
 
 const conflict = (a: string, b: string, options = {}) => guardConflict(signatureOf(a), signatureOf(b), options);
@@ -66,7 +64,7 @@ describe('semantic guards', () => {
 });
 
 describe('the blocking key', () => {
-  const pairs = JSON.parse(readFileSync(path.join(__dirname, '../eval/pairs.json'), 'utf8')) as LabelledPair[];
+  const pairs = loadPairs('dev');
 
   it('is shared by every pair the default guards let match, so a bucket lookup misses nothing a scan would find', () => {
     const passing = pairs.filter((p) => conflict(p.a, p.b) === undefined);

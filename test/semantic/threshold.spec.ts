@@ -19,7 +19,7 @@ describe('semantic matching on labelled prompt pairs', () => {
     }
   });
 
-  it('reports wrong hits and recall on the held-out set at the default threshold', async () => {
+  it('keeps wrong hits at or under 1% on the held-out set at the default threshold, with recall of 60% or more', async () => {
     const scored = await scorePairs(loadPairs('heldout'), embedder);
     const [row] = thresholdTable(scored, [embedder.suggestedThreshold]);
     const kinds = byKind(scored, embedder.suggestedThreshold)
@@ -27,7 +27,11 @@ describe('semantic matching on labelled prompt pairs', () => {
       .join(', ');
     // Reported with every run, so that recall is seen even when the test passes.
     console.log(`held-out: wrong hits ${row.wrongHits}/${row.hits}, recall ${(100 * row.recall).toFixed(1)}% (${kinds})`);
-    expect(row.hits).toBeGreaterThan(0);
+    expect({ wrongHitRate: row.wrongHitRate <= 0.01 ? 'ok' : row.wrongHitRate, recall: row.recall >= 0.6 ? 'ok' : row.recall, kinds }).toEqual({
+      wrongHitRate: 'ok',
+      recall: 'ok',
+      kinds,
+    });
   });
 
   it('keeps wrong hits at or under 1% on the development set', async () => {

@@ -12,6 +12,7 @@ import { type CacheTelemetry, NO_CACHE } from '../observability/telemetry';
 import { type DistributedLock, LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
 import { RetryThrottle, raceTimeouts } from '../resilience/factory-guard';
 import { type ResolvedFailSafe, type ResolvedTimeouts, jittered } from '../resilience/resilience.options';
+import type { KeyScanner } from '../ports/key-scanner';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { SerializedValue, TierWrite } from '../tiers/tier';
@@ -92,6 +93,8 @@ export interface TieredCacheParts {
   random?: () => number;
   /** Predictive warming; absent: off. */
   predictive?: PredictiveWarmingSettings;
+  /** Walks pattern invalidation through the remote store; absent: patterns drop L1 copies only. */
+  scanner?: KeyScanner;
   /** SCAN COUNT of pattern invalidation, and its pause between batches. */
   scanCount: number;
   scanPause: number;
@@ -117,7 +120,7 @@ function usableUntil(entry: CacheEntry, policy: CachePolicy): number {
 }
 
 /**
- * The engine (DESIGN §4): L1 in process, L2 in Redis, single-flight, stale-while-revalidate and
+ * The engine (see docs/ARCHITECTURE.md): L1 in process, L2 in a remote store (Redis), single-flight, stale-while-revalidate and
  * fail-safe. It works on full keys; `CacheService` views build them and pass their policy.
  * It never throws because of a cache fault (unless `strict`): a fault degrades to a miss or the factory.
  */
@@ -147,10 +150,10 @@ export class TieredCache {
     this.telemetry = parts.telemetry;
     this.now = parts.now;
     this.lock = parts.lock;
-    if (parts.l2) {
+    if (parts.l2 && parts.scanner) {
       const options = { count: parts.scanCount, pause: parts.scanPause };
       // A walk finished later (after Redis came back) is announced again: L1s may have refilled meanwhile.
-      this.patterns = new PatternInvalidation(parts.l2, options, parts.logger, async (pattern) => void (await this.dropEverywhere(pattern)));
+      this.patterns = new PatternInvalidation(parts.l2, parts.scanner, options, parts.logger, async (pattern) => void (await this.dropEverywhere(pattern)));
     }
     if (parts.predictive) {
       this.warmer = new PredictiveWarmer(parts.predictive, parts.now, (key, tracked) => {
@@ -588,9 +591,7 @@ export class TieredCache {
       if (lease === undefined) {
         await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () => l2.set(write));
       } else {
-        const written = await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () =>
-          l2.setFenced(write, lease.lockKey, lease.token),
-        );
+        const written = await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () => this.fencedSet(l2, write, lease));
         if (written === false) {
           // Our lock expired and someone else may have written since: their value stands, in L1 too.
           policy.counters.lockLost += 1;
@@ -602,6 +603,18 @@ export class TieredCache {
     if (policy.useL1 && this.l1 && this.coherence.mayStore(key, mark)) this.l1.store(write);
     this.wrote(key, policy, spec);
     return write.entry;
+  }
+
+  /**
+   * The write of a lock holder: fenced where the store can (the write releases the lock), else a plain
+   * write, then the release (a holder that lost its lock may then overwrite a newer value: the store
+   * declared it cannot prevent that).
+   */
+  private async fencedSet(l2: L2Facade, write: TierWrite, lease: Lease): Promise<boolean | undefined> {
+    if (l2.tier.fencing) return l2.setFenced(write, lease);
+    await l2.set(write);
+    void this.lock?.release(lease);
+    return true;
   }
 
   /** The spec with the tags a dependent entry needs (see `dependentTags`), its `dep:` ids tracked. */
@@ -662,7 +675,7 @@ export class TieredCache {
   private async freshFrom(key: string, bytes: Buffer, policy: CachePolicy, mark: number): Promise<CacheEntry | undefined> {
     const l2 = this.l2;
     if (l2 === undefined || l2.inDoubt(key)) return undefined;
-    const entry = await this.accepted(key, l2.tier.decodeEntry(key, bytes), policy, false, mark);
+    const entry = await this.accepted(key, l2.tier.decode(key, bytes), policy, false, mark);
     return entry !== undefined && entry.expiresAt > this.now() ? entry : undefined;
   }
 

@@ -6,7 +6,7 @@ import type { ResolvedSemanticOptions } from '../ai-cache.options';
 import type { EmbeddingProvider } from '../embeddings/embedding.provider';
 import { type GuardName, type PromptSignature, blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
 import { type IndexedVector, SignCoder, VectorIndex, normalize } from './vector-index';
-import { MemoryVectorLog, RedisVectorLog, type VectorLog } from './vector-log';
+import { MemoryVectorLog, SharedVectorLog, type VectorLog } from './vector-log';
 import { decodeRecord, encodeRecord } from './vector-record';
 
 /** A prompt made ready for the semantic cache: embedded, coded and analysed once, used for search and add. */
@@ -76,7 +76,7 @@ export class SemanticCache {
   private readonly scopes = new Map<string, ScopeState>();
   private readonly syncs = new SingleFlight();
   private readonly memoryLog = new MemoryVectorLog();
-  private readonly redisLog: RedisVectorLog | undefined;
+  private readonly redisLog: SharedVectorLog | undefined;
   private coder: SignCoder | undefined;
   private indexed = 0;
   readonly counters = { lookups: 0, rejected: {} as Partial<Record<GuardName, number>>, readErrors: 0 };
@@ -89,7 +89,8 @@ export class SemanticCache {
     private readonly maxAgeMs: number,
   ) {
     this.threshold = options.threshold ?? embedder.suggestedThreshold ?? DEFAULT_THRESHOLD;
-    this.redisLog = stack.l2 ? new RedisVectorLog(stack.l2) : undefined;
+    const shared = stack.shared('vectorLogs');
+    this.redisLog = shared ? new SharedVectorLog(shared.l2, shared.store) : undefined;
   }
 
   get enabled(): boolean {

@@ -3,7 +3,7 @@ import type { ResolvedNamedCache } from './cache.options';
 import { type Duration, toMs } from './core/durations';
 import type { CacheEntry } from './core/entry';
 import { KeySpace } from './core/keys';
-import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
+import type { CachePolicy, Factory, WriteSpec } from './engine/engine.types';
 import type { CacheEvents } from './observability/events';
 import type { CacheStats } from './observability/stats';
 import type { TenantContext } from './tenancy/tenant-context';

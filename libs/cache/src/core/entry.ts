@@ -1,7 +1,8 @@
 /**
- * The envelope every tier stores (DESIGN §2). Times are epoch milliseconds.
- * An entry is fresh until `expiresAt`, may be served stale (stale-while-revalidate, fail-safe) until
- * `staleUntil`, and is gone after that.
+ * The envelope every tier stores (see docs/ARCHITECTURE.md). Times are epoch milliseconds.
+ * An entry is fresh until `expiresAt`, may be served stale (stale-while-revalidate) until `staleUntil`,
+ * and after that only in place of a failing factory (fail-safe); `engine/freshness.ts` is the one
+ * definition of these states.
  */
 export interface CacheEntry<T = unknown> {
   readonly value: T;
@@ -9,12 +10,4 @@ export interface CacheEntry<T = unknown> {
   readonly expiresAt: number;
   readonly staleUntil: number;
   readonly tags: readonly string[];
-}
-
-export function isFresh(entry: CacheEntry, now: number): boolean {
-  return entry.expiresAt > now;
-}
-
-export function isServable(entry: CacheEntry, now: number): boolean {
-  return entry.staleUntil > now;
 }

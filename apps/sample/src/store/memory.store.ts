@@ -34,6 +34,10 @@ export class MemoryStore extends SampleStore {
     return next;
   }
 
+  async delete(table: Table, tenant: string, id: string): Promise<boolean> {
+    return this.rows.delete(MemoryStore.keyOf(table, tenant, id));
+  }
+
   async list<T>(table: Table, tenant: string, where?: { field: string; equals: string }): Promise<T[]> {
     this.reads += 1;
     const prefix = `${table}\u0000${tenant}\u0000`;

@@ -77,6 +77,11 @@ export class PostgresStore extends SampleStore {
     }
   }
 
+  async delete(table: Table, tenant: string, id: string): Promise<boolean> {
+    const result = await this.pool.query(`DELETE FROM sample_${table} WHERE tenant = $1 AND id = $2`, [tenant, id]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async list<T>(table: Table, tenant: string, where?: { field: string; equals: string }): Promise<T[]> {
     this.reads += 1;
     const filter = where === undefined ? '' : ' AND row ->> $2 = $3';

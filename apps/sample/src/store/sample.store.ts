@@ -16,6 +16,8 @@ export abstract class SampleStore {
   abstract putIfAbsent<T>(table: Table, tenant: string, id: string, row: T): Promise<T>;
   /** Read-modify-write of one row, atomic across instances; undefined when there is no such row. */
   abstract update<T>(table: Table, tenant: string, id: string, change: (current: T) => T): Promise<T | undefined>;
+  /** Removes a row; false when there was none. */
+  abstract delete(table: Table, tenant: string, id: string): Promise<boolean>;
   /** The tenant's rows, optionally those whose top-level `field` equals `value`, ordered by id. */
   abstract list<T>(table: Table, tenant: string, where?: { field: string; equals: string }): Promise<T[]>;
   abstract readonly kind: 'memory' | 'postgres';

@@ -21,8 +21,11 @@ export class EntrySerializer {
       this.ctx.warnOnce(`serialize:${policy.namespaceId}`, `a value for ${key} was not cached: ${error.message}`);
       return undefined;
     }
-    // UTF-16 length is within a factor of 3 of the UTF-8 size; close enough for a safety bound.
-    if (serialized.text.length > this.maxValueBytes) {
+    // In UTF-8 bytes, as readers bound it; UTF-16 length is at least a third of that, so only texts
+    // near the bound are measured.
+    const max = this.maxValueBytes;
+    const text = serialized.text;
+    if (text.length > max || (text.length * 3 > max && Buffer.byteLength(text, 'utf8') > max)) {
       this.ctx.meter.count(policy, 'tooLarge');
       this.ctx.warnOnce(`size:${policy.namespaceId}`, `a value for ${key} was not cached: larger than maxValueBytes (${this.maxValueBytes})`);
       return undefined;

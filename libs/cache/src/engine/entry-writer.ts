@@ -1,4 +1,4 @@
-import type { CacheEntry } from '../core/entry';
+import { type CacheEntry, MAX_ENTRY_TAGS } from '../core/entry';
 import { dependencyId, dependentTags } from '../invalidation/dependencies';
 import type { TagPurge } from '../invalidation/tag-purge';
 import type { Lease } from '../resilience/distributed-lock';
@@ -9,6 +9,9 @@ import type { EngineContext } from './engine.context';
 import { type CachePolicy, type WriteSpec, lifetimeBound } from './engine.types';
 import type { EntryReader } from './entry-reader';
 import type { EntrySerializer } from './entry-serializer';
+
+/** How far ahead of the clock writes may be dated to follow this instance's own invalidations (see `writeTime`). */
+const OWN_TIMES_AHEAD_MS = 50;
 
 /**
  * Writes entries: L2 then L1 (L1 skipped when another instance dropped the key meanwhile), and commits
@@ -39,7 +42,11 @@ export class EntryWriter {
   writeTime(): number {
     const now = this.ctx.now();
     const latest = this.ctx.times.latest;
-    if (!(latest >= now && latest - now < 3)) return now;
+    if (latest < now) return now;
+    // Our own invalidations (dated by `invalidationTime`, never past `datedAhead`) are followed a little
+    // further: each write-then-invalidate within one millisecond moves them one ms ahead.
+    const bound = latest <= this.datedAhead ? OWN_TIMES_AHEAD_MS : 3;
+    if (latest - now >= bound) return now;
     if (latest + 1 > this.datedAhead) this.datedAhead = latest + 1;
     return latest + 1;
   }
@@ -175,6 +182,12 @@ export class EntryWriter {
   }
 
   private prepare(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec, createdAt: number): TierWrite | undefined {
+    // Readers refuse more (each tag is a time to look up), so such an entry would never be read back.
+    if (spec.tagIds.length > MAX_ENTRY_TAGS) {
+      this.ctx.meter.count(policy, 'notCacheable');
+      this.ctx.warnOnce(`tags:${policy.namespaceId}`, `a value for ${key} was not cached: ${spec.tagIds.length} tags, more than ${MAX_ENTRY_TAGS}`);
+      return undefined;
+    }
     const serialized = this.serializer.serialize(key, value, policy);
     if (serialized === undefined) return undefined;
     const expiresAt = this.ctx.now() + jittered(this.ttlOf(key, value, policy, spec), policy.ttlJitter, this.random);

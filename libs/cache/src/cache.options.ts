@@ -132,7 +132,11 @@ export interface CacheModuleOptions {
   probeInterval?: Duration;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default `1024`. */
   compressThreshold?: number | false;
-  /** The most a compressed value may inflate to before it is rejected as corrupt. Default 64 MiB. */
+  /**
+   * The largest entry a read accepts, inflated or stored as is; larger ones are rejected as corrupt (no
+   * zip bombs). Default `maxValueBytes` + 1 MiB (the envelope: times, tags), so a read never takes
+   * more than a write could have stored.
+   */
   maxInflatedBytes?: number;
   /** Values whose serialized size is over this are not cached (and counted). Default 8 MiB. */
   maxValueBytes?: number;
@@ -264,6 +268,8 @@ const KNOWN = new Set<string>([
   'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
   'bus', 'refreshAhead', 'warming', 'invalidation', 'version', 'tenancy',
 ]);
+/** Room for an entry's envelope (times, up to MAX_ENTRY_TAGS tags) over its value, in a read's size bound. */
+const ENVELOPE_ROOM_BYTES = 1024 * 1024;
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
 const KNOWN_TENANCY = new Set<string>(['header', 'user', 'resolve', 'maxL1Bytes']);
 const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
@@ -284,6 +290,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   const grace = toMs(options.grace ?? 0, 'grace', { allowZero: true });
   const compressThreshold = threshold(options.compressThreshold, 'compressThreshold', 1024);
   const memory = resolveMemory(options.memory);
+  const maxValueBytes = positiveInt(options.maxValueBytes ?? 8 * 1024 * 1024, 'maxValueBytes', '8 * 1024 * 1024');
   const redis = resolveRedis(options.redis);
   if (memory === false && redis === undefined) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
@@ -301,8 +308,8 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     failureThreshold: positiveInt(options.failureThreshold ?? 3, 'failureThreshold', '3'),
     probeInterval: toMs(options.probeInterval ?? '500ms', 'probeInterval'),
     compressThreshold,
-    maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? 64 * 1024 * 1024, 'maxInflatedBytes', '64 * 1024 * 1024'),
-    maxValueBytes: positiveInt(options.maxValueBytes ?? 8 * 1024 * 1024, 'maxValueBytes', '8 * 1024 * 1024'),
+    maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? maxValueBytes + ENVELOPE_ROOM_BYTES, 'maxInflatedBytes', 'maxValueBytes + 1 MiB'),
+    maxValueBytes,
     maxKeyLength: positiveInt(options.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH, 'maxKeyLength', '200'),
     hashKeys: bool(options.hashKeys ?? false, 'hashKeys'),
     strict: bool(options.strict ?? false, 'strict'),

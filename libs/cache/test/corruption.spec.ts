@@ -3,7 +3,7 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import type Redis from 'ioredis';
 import type { CacheService } from '../src';
-import { FLAG_COMPRESSED, HEADER_PLAIN } from '../src/codec/entry.codec';
+import { EntryCodec, FLAG_COMPRESSED, HEADER_PLAIN } from '../src/codec/entry.codec';
 import { useRedis, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
 
@@ -155,4 +155,69 @@ describe('L2 bytes that do not decode', () => {
     expect(grew).toBeLessThan(256);
     await waitFor(async () => (await admin.exists(plain.keyOf('bomb'))) === 0, { message: 'the bomb was not deleted' });
   });
+
+  describe('hostile entries that decode: each a counted corrupt miss, the key removed', () => {
+    // Written with a codec that checks nothing about the value, as a hostile writer would.
+    const raw = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 2 ** 28 });
+    const entryOf = (text: string, tags: string[] = []) =>
+      raw.encode({ value: undefined, createdAt: Date.now(), expiresAt: Date.now() + 3_600_000, staleUntil: Date.now() + 3_600_000, tags }, { text, tagged: false });
+
+    async function expectCorruptMiss(key: string, bytes: Buffer): Promise<void> {
+      await admin.set(plain.keyOf(key), bytes);
+      const corruptBefore = plain.stats().corrupt;
+      let computed = 0;
+      expect(await plain.get(key)).toBeUndefined();
+      expect(plain.stats().corrupt).toBe(corruptBefore + 1);
+      await waitFor(async () => (await admin.exists(plain.keyOf(key))) === 0, { message: `${key} was not deleted` });
+      // The next read is a plain miss: the factory runs once and its value is served and stored.
+      await admin.set(plain.keyOf(key), bytes);
+      expect(await plain.getOrSet(key, () => ++computed)).toBe(1);
+      expect(computed).toBe(1);
+    }
+
+    it('a value nested 200,000 levels deep', async () => {
+      const depth = 200_000;
+      await expectCorruptMiss('nested', entryOf('['.repeat(depth) + ']'.repeat(depth)));
+    });
+
+    it('a value nested past the limit a write refuses too (1,001 levels), while 1,000 levels reads back', async () => {
+      await expectCorruptMiss('nested1001', entryOf('['.repeat(1001) + ']'.repeat(1001)));
+      let deep: unknown = 'bottom';
+      for (let i = 0; i < 999; i++) deep = [deep];
+      expect(await plain.set('nested1000', deep)).toBe(true);
+      expect(JSON.stringify(await plain.get('nested1000'))).toBe(JSON.stringify(deep));
+      expect(await plain.set('nested1002', [deep, [[deep]]])).toBe(false);
+    });
+
+    it('an 11 KB entry that inflates to 60 MB, over maxValueBytes (8 MiB): refused, never inflated past the bound', async () => {
+      const bytes = entryOf(JSON.stringify('a'.repeat(60 * 1000 * 1000)));
+      expect(bytes[0] & FLAG_COMPRESSED).toBe(FLAG_COMPRESSED);
+      expect(bytes.length).toBeLessThan(100 * 1024);
+      await expectCorruptMiss('inflates60', bytes);
+    });
+
+    it('an entry stored uncompressed over maxValueBytes', async () => {
+      const plainRaw = new EntryCodec({ compressThreshold: Infinity });
+      const text = JSON.stringify('b'.repeat(10 * MiB));
+      const bytes = plainRaw.encode({ value: undefined, createdAt: Date.now(), expiresAt: Date.now() + 60_000, staleUntil: Date.now() + 60_000, tags: [] }, { text, tagged: false });
+      await expectCorruptMiss('huge', bytes);
+    });
+
+    it('an entry carrying 100,000 tags: no lookup of its tags, and a write with as many is refused', async () => {
+      const tags = Array.from({ length: 100_000 }, (_, i) => `t${i}`);
+      const mgetsBefore = await commandCalls(admin, 'mget');
+      await expectCorruptMiss('tagged', entryOf('"v"', tags));
+      // The tags' times were never asked for: no MGET went out for them.
+      expect(await commandCalls(admin, 'mget')).toBe(mgetsBefore);
+      expect(await plain.set('manyTags', 'v', { tags: tags.slice(0, 1001) })).toBe(false);
+      expect(await plain.set('fewTags', 'v', { tags: tags.slice(0, 1000) })).toBe(true);
+    });
+  });
 });
+
+/** How many times Redis ran a command since it started (INFO commandstats). */
+async function commandCalls(admin: Redis, command: string): Promise<number> {
+  const info = await admin.info('commandstats');
+  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+  return match === null ? 0 : Number(match[1]);
+}

@@ -149,7 +149,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         this.coherence,
       );
       // Once Redis answers again after an outage, the bus has this long to catch up before L1 is bypassed.
-      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout);
+      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout, options.bus.pingTimeout);
       const bus = this.bus;
       telemetry.setBusConnected(() => bus.state === 'up');
     }

@@ -47,8 +47,11 @@ export type BusState = 'up' | 'down' | 'disabled';
 export interface BusListener {
   /** A message from another instance. */
   message(message: BusMessage): void;
-  /** The subscription is gone (socket closed, ping unanswered): messages may be lost from now on. */
-  down(reason: string): void;
+  /**
+   * The subscription is gone (socket closed, or `silent`: a PING unanswered): messages may be lost from
+   * now on. Returns what the listener does about it, for the log line.
+   */
+  down(reason: string, silent: boolean): string;
   /** Subscribed (again), and the gap closed: from the log, or (`lost`) not, and the listener reconciles. */
   up(catchUp: BusCatchUp): void;
 }
@@ -368,13 +371,13 @@ export class InvalidationBus {
     return { epoch, created: created === 1, uptime, lastId, intact: intact === 1, entries };
   }
 
-  private markDown(subscriber: Redis, reason: string): void {
+  private markDown(subscriber: Redis, reason: string, silent = false): void {
     if (this.subscriber !== subscriber || !this.subscribed) return;
     this.subscribed = false;
     this.downSince = preciseNow();
     this.seenBeforeGap = this.cursor;
-    this.listener.down(reason);
-    if (!this.closed) this.options.logger.warn(`Invalidation bus down (${reason}): L1 is bypassed until it is back`);
+    const effect = this.listener.down(reason, silent);
+    if (!this.closed) this.options.logger.warn(`Invalidation bus down (${reason}): ${effect}`);
   }
 
   /** A PING that is not answered in time means the socket is dead even if it never closed: reconnect. */
@@ -389,7 +392,7 @@ export class InvalidationBus {
       await Promise.race([subscriber.ping(), timeout]);
     } catch (error) {
       if (this.subscriber !== subscriber || this.closed) return;
-      this.markDown(subscriber, describeError(error));
+      this.markDown(subscriber, describeError(error), true);
       subscriber.disconnect(true);
     } finally {
       clearTimeout(timer);

@@ -557,7 +557,30 @@ function resolveRedis(redis: CacheModuleOptions['redis']): RedisConnectionOption
     throw new InvalidOptionError(`redis.cluster must list at least one node, e.g. [{ host: '127.0.0.1', port: 7000 }]`);
   }
   checkFailoverSafety(redis);
+  checkNoKeyPrefix(redis);
   return redis;
+}
+
+/**
+ * ioredis's `keyPrefix` is added to the keys of commands, but not to SCAN patterns nor to the keys a Lua
+ * script builds, so pattern invalidation would delete nothing and leave stale values: refused.
+ */
+function checkNoKeyPrefix(redis: object): void {
+  const options = (x: unknown): Record<string, unknown> | undefined => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : undefined);
+  const r = redis as Record<string, unknown>;
+  const client = options(r.client);
+  const candidates = [r, options(r.options), options(options(r.options)?.redisOptions), options(client?.options), options(options(client?.options)?.redisOptions)];
+  const keyPrefix = candidates.map((c) => c?.keyPrefix).find((p) => typeof p === 'string' && p !== '');
+  if (keyPrefix === undefined) return;
+  const fix =
+    client !== undefined
+      ? `pass a client without it (e.g. { client: client.duplicate({ keyPrefix: '' }) })`
+      : `remove keyPrefix from the redis options`;
+  throw new InvalidOptionError(
+    `the ioredis keyPrefix ${JSON.stringify(keyPrefix)} is not supported: SCAN patterns and scripts do not see it, so invalidatePattern ` +
+      `would delete nothing; ${fix} and set CacheModule.forRoot({ prefix: ${JSON.stringify(String(keyPrefix).replace(/:$/, ''))} }) ` +
+      `instead (every key the cache writes starts with '<prefix>:')`,
+  );
 }
 
 function threshold(value: number | false | undefined, option: string, fallback: number | false): number | false {

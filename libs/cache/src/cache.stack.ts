@@ -28,7 +28,7 @@ import { ScheduledInvalidations } from './invalidation/schedule';
 import { TagPurge } from './invalidation/tag-purge';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
-import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
+import { type OwnedClient, createRedisClient, databaseOf } from './tiers/redis.connection';
 import { RedisTier } from './tiers/redis.tier';
 import { TenantContext } from './tenancy/tenant-context';
 import { TenantQuota } from './tenancy/tenant-quota';
@@ -135,13 +135,15 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     const times = new InvalidationTimes(`${prefix}:__inv:`, this.l2, THIRTY_DAYS);
     this.coherence = new L1Coherence(this.l1, this.l2, times, telemetry);
     if (this.l2 && options.bus !== false) {
-      // Both log keys share one hash tag: one script reads and writes them, on a Cluster too.
+      // Every key and channel under `<prefix>:` (an ACL user limited to it works). Both log keys share one
+      // hash tag: one script reads and writes them, on a Cluster too. Pub/sub ignores database numbers,
+      // so the channel names the database: apps on db 3 and db 4 with one prefix stay apart.
       this.bus = new InvalidationBus(
         this.l2.tier,
         {
-          channel: `${prefix}:__bus`,
-          logKey: `{${prefix}:__bus}:log`,
-          epochKey: `{${prefix}:__bus}:epoch`,
+          channel: `${prefix}:__bus:db${databaseOf(this.l2.tier.client)}`,
+          logKey: `${prefix}:{__bus}:log`,
+          epochKey: `${prefix}:{__bus}:epoch`,
           instanceId: this.instanceId,
           ...options.bus,
           logger: this.logger,

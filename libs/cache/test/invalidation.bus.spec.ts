@@ -66,7 +66,7 @@ describe('Invalidation bus', () => {
     const a = await apps.create({ redis: redis.url, prefix: p });
     const b = await apps.create({ redis: redis.url, prefix: p });
     for (const junk of ['not json', '42', 'null', '{"o":"x","at":1,"k":7}', '{"o":"x","at":1,"t":[["id","soon"]]}', '{"o":"x","at":1,"k":"abc"}']) {
-      await admin().publish(`${p}:__bus`, junk);
+      await admin().publish(`${p}:__bus:db0`, junk);
     }
     await a.cache.set('k', 'v1');
     expect(await b.cache.get('k')).toBe('v1');
@@ -85,6 +85,26 @@ describe('Invalidation bus', () => {
     expect(await admin().exists(a.cache.keyOf('k'))).toBe(0);
     expect(await b.cache.get('k')).toBe('v1');
     expect(b.cache.stats().bus.state).toBe('disabled');
+  });
+
+  it('apps on different databases with one prefix keep their buses apart (pub/sub ignores database numbers)', async () => {
+    const p = prefix();
+    const db = (n: number) => `${redis.url}/${n}`;
+    const a3 = await apps.create({ redis: db(3), prefix: p });
+    const c3 = await apps.create({ redis: db(3), prefix: p });
+    const b4 = await apps.create({ redis: db(4), prefix: p });
+    await b4.cache.set('k', 'four');
+    await c3.cache.set('k', 'three');
+    const receivedBefore = b4.cache.stats().bus.received;
+    await a3.cache.set('k', 'three again');
+    // A's message reached its own database's instance...
+    await waitFor(() => c3.cache.stats().bus.received >= 1, { timeoutMs: 10_000, message: 'C (db 3) never got the message' });
+    expect(await c3.cache.get('k')).toBe('three again');
+    // ...and not the instance on db 4, whose L1 copy stays.
+    expect(b4.cache.stats().bus.received).toBe(receivedBefore);
+    const hits = b4.cache.stats().l1.hits;
+    expect(await b4.cache.get('k')).toBe('four');
+    expect(b4.cache.stats().l1.hits).toBe(hits + 1);
   });
 
   it('pub/sub gap: CLIENT KILL TYPE pubsub while A invalidates at 200/s: the lost messages are read back from the log, no stale read on B from reconnect on, L1 kept', async () => {

@@ -59,10 +59,10 @@ describe('distributed lock across four processes', () => {
     expect(takeover).toBeGreaterThanOrEqual(LOCK_TTL - 20);
     expect(takeover).toBeLessThanOrEqual(LOCK_TTL + 100);
 
-    const keys = await admin.keys('{procs:*takeover}:lock');
+    const keys = await admin.keys('procs:{procs:*takeover}:lock');
     expect(keys).toHaveLength(1);
     const lockKey = keys[0];
-    const entryKey = lockKey.slice(1, lockKey.indexOf('}'));
+    const entryKey = lockKey.slice(lockKey.indexOf('{') + 1, lockKey.indexOf('}'));
     const newToken = await admin.get(lockKey);
     expect(newToken).not.toBeNull();
 

@@ -256,7 +256,7 @@ describe('resilience', () => {
       const locks = [a.cache.stats().lock, b.cache.stats().lock];
       expect(locks.map((l) => l.acquired).sort()).toEqual([0, 1]);
       expect(locks.map((l) => l.waited).sort()).toEqual([0, 1]);
-      const lockKey = `{${a.cache.keyOf('k')}}:lock`;
+      const lockKey = `${p}:{${a.cache.keyOf('k')}}:lock`;
       await waitFor(async () => (await admin.exists(lockKey)) === 0, { message: 'the lock was never released' });
     });
 
@@ -266,7 +266,7 @@ describe('resilience', () => {
       const lock = new DistributedLock(l2.tier, { ttl: 200, pollInterval: 20 }, (op) => l2.guard(op, LOCK_FAILED));
       const key = cache.keyOf('k');
       const first = (await lock.tryAcquire(key)) as Lease;
-      expect(first).toMatchObject({ key, lockKey: `{${key}}:lock` });
+      expect(first).toMatchObject({ key, lockKey: `${key.split(':')[0]}:{${key}}:lock` });
       expect(await lock.tryAcquire(key)).toBeUndefined();
 
       // A waiter takes over as soon as the lock expires, within the TTL plus a round trip.
@@ -299,7 +299,7 @@ describe('resilience', () => {
       const p = prefix();
       const { cache } = await apps.create({ redis: redis.url, prefix: p, lock: { ttl: '300ms', pollInterval: '20ms' } });
       // A lock that nobody will release or let expire: PX far away, set behind the cache's back.
-      await admin.set(`{${cache.keyOf('k')}}:lock`, 'someone-else', 'PX', 60_000);
+      await admin.set(`${p}:{${cache.keyOf('k')}}:lock`, 'someone-else', 'PX', 60_000);
       const started = performance.now();
       expect(await cache.getOrSet('k', () => 'mine')).toBe('mine');
       const elapsed = performance.now() - started;

@@ -57,12 +57,14 @@ export class DistributedLock {
   ) {}
 
   /**
-   * The lock of an entry key. The entry key is the hash tag, so on a Cluster the lock lives in the
-   * entry's slot and one script can check the lock and write the entry. Entry keys never contain
-   * braces (`segment()` escapes them), so the tag is the whole key.
+   * The lock of an entry key: `<prefix>:{<entry key>}:lock`. Under the prefix, like every key the cache
+   * writes (an ACL user limited to `~<prefix>:*` can take it); the entry key is the hash tag, so on a
+   * Cluster the lock lives in the entry's slot and one script can check the lock and write the entry.
+   * Entry keys never contain braces (`segment()` escapes them), so the tag is the whole key.
    */
   lockKey(key: string): string {
-    return `{${key}}:lock`;
+    const end = key.indexOf(':');
+    return end < 0 ? `{${key}}:lock` : `${key.slice(0, end)}:{${key}}:lock`;
   }
 
   async tryAcquire(key: string): Promise<Lease | undefined | typeof LOCK_FAILED> {

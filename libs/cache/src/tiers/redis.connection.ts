@@ -82,3 +82,8 @@ export function createRedisClient(connection: RedisConnectionOptions, settings: 
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
+
+/** The database number the client works in (a Cluster has only 0). */
+export function databaseOf(client: RedisClient): number {
+  return isCluster(client) ? 0 : (client.options.db ?? 0);
+}

@@ -16,7 +16,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1
 return 0`);
 // Writes the entry only while the token still holds the lock, and releases the lock in the same step:
 // a holder whose lock expired (and was perhaps taken over) must not overwrite the newer holder's value.
-// KEYS[2] is `{KEYS[1]}:lock`, in KEYS[1]'s Cluster slot (see DistributedLock.lockKey).
+// KEYS[2] is `<prefix>:{KEYS[1]}:lock`, in KEYS[1]'s Cluster slot (see DistributedLock.lockKey).
 const FENCED_SET_SCRIPT = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('UNLINK', KEYS[1]) end

@@ -1,3 +1,4 @@
+import type Redis from 'ioredis';
 import { waitFor } from '../../../test/harness';
 import { preciseNow } from '../src/invalidation/bus';
 import { RecordingLogger } from './cache-factory';
@@ -59,6 +60,29 @@ describe('Invalidation bus', () => {
     // An instance ignores what it published itself.
     expect(a.cache.stats().bus.received).toBe(0);
     expect(a.cache.stats().bus.published).toBeGreaterThanOrEqual(6);
+  });
+
+  it('runs as an ACL user limited to the documented commands and to keys and channels under its prefix', async () => {
+    const p = prefix();
+    const a = await apps.create({ redis: redis.url, prefix: p });
+    const client = a.stack.l2!.tier.client as Redis;
+    await expect(client.set('elsewhere:k', 'v')).rejects.toThrow(/NOPERM/);
+    await expect(client.call('FLUSHALL')).rejects.toThrow(/NOPERM/);
+    await admin().call('ACL', 'LOG', 'RESET'); // those two denials were on purpose
+    await a.cache.set('k', 'v', { tags: ['t'] });
+    expect(await a.cache.get('k')).toBe('v');
+    // The stampede lock (scripts on `<prefix>:{<key>}:lock`), counters, scheduled invalidation.
+    const b = await apps.create({ redis: redis.url, prefix: p });
+    let runs = 0;
+    const slow = async () => {
+      runs += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      return 'computed';
+    };
+    expect(await Promise.all([a.cache.getOrSet('g', slow), b.cache.getOrSet('g', slow)])).toEqual(['computed', 'computed']);
+    expect(runs).toBe(1);
+    expect(await a.cache.increment('n', 2)).toBe(2);
+    await a.cache.expireAt({ tags: ['t'] }, Date.now() + 60_000);
   });
 
   it('ignores malformed messages on the channel (anyone who reaches Redis can publish)', async () => {

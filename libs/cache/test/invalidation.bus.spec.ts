@@ -85,6 +85,21 @@ describe('Invalidation bus', () => {
     await a.cache.expireAt({ tags: ['t'] }, Date.now() + 60_000);
   });
 
+  it('a clean first start logs no gap of the bus; a real gap is logged with what happened', async () => {
+    const p = prefix();
+    const logger = new RecordingLogger();
+    const a = await apps.create({ redis: redis.url, prefix: p, logger });
+    await waitFor(() => a.cache.stats().bus.state === 'up', { timeoutMs: 10_000, message: 'the bus to come up' });
+    expect(logger.lines.filter((line) => /Invalidation bus/.test(line.message))).toEqual([]);
+    await admin().client('KILL', 'TYPE', 'pubsub');
+    await waitFor(() => logger.count(/Invalidation bus: subscribed again after \d+ ms; 0 messages read back from the log/) === 1, {
+      timeoutMs: 10_000,
+      message: 'the gap to be closed and logged',
+    });
+    expect(logger.count(/Invalidation bus down \(connection closed\): L1 is bypassed until it is back/)).toBe(1);
+    expect(logger.count(/messages were lost/)).toBe(0);
+  });
+
   it('ignores malformed messages on the channel (anyone who reaches Redis can publish)', async () => {
     const p = prefix();
     const a = await apps.create({ redis: redis.url, prefix: p });

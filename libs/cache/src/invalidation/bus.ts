@@ -290,6 +290,8 @@ export class InvalidationBus {
   }
 
   private async subscribe(subscriber: Redis): Promise<void> {
+    // Read before the catch-up, which moves the cursor: a first subscription is no gap to report.
+    const wasUp = this.seenBeforeGap !== undefined || this.cursor !== undefined;
     let catchUp: BusCatchUp;
     try {
       await subscriber.subscribe(this.options.channel);
@@ -305,7 +307,6 @@ export class InvalidationBus {
     if (this.subscriber !== subscriber || this.closed) return;
     this.subscribed = true;
     const downFor = this.downSince === undefined ? 0 : preciseNow() - this.downSince;
-    const wasUp = this.seenBeforeGap !== undefined || this.cursor !== undefined;
     this.downSince = undefined;
     this.seenBeforeGap = undefined;
     this.listener.up(catchUp);

@@ -28,7 +28,7 @@ import { ScheduledInvalidations } from './invalidation/schedule';
 import { TagPurge } from './invalidation/tag-purge';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
-import { type OwnedClient, createRedisClient, databaseOf } from './tiers/redis.connection';
+import { type OwnedClient, addressOf, createRedisClient, databaseOf } from './tiers/redis.connection';
 import { RedisTier } from './tiers/redis.tier';
 import { TenantContext } from './tenancy/tenant-context';
 import { TenantQuota } from './tenancy/tenant-quota';
@@ -314,13 +314,15 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.engine.warmer?.start();
     if (this.l2 === undefined) return;
     this.bus?.start();
-    const [connected] = await Promise.all([
+    const [{ connected, cause }] = await Promise.all([
       this.l2.connect(this.options.connectTimeout),
       // Until the bus is subscribed, L1 is bypassed: waiting for it lets the first requests use L1.
       this.bus?.waitUntilUp(this.options.connectTimeout),
     ]);
     if (!connected) {
-      this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
+      this.logger.warn(
+        `Redis not reachable at startup at ${addressOf(this.l2.tier.client)}: ${cause}; starting without L2, it will be used once it answers`,
+      );
     }
   }
 

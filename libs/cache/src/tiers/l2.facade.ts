@@ -105,22 +105,28 @@ export class L2Facade {
    * Waits (at most `timeoutMs`) for the connection and a successful probe, so the first calls after
    * startup can use Redis. Resolves false when Redis is not there; the breaker keeps probing.
    */
-  async connect(timeoutMs: number): Promise<boolean> {
+  /** Waits at most `timeoutMs` for Redis; when it is not reached, `cause` is the client's last error. */
+  async connect(timeoutMs: number): Promise<{ connected: boolean; cause?: string }> {
     const client = this.tier.client;
+    let cause: string | undefined;
     if (client.status !== 'ready') {
+      const onError = (error: unknown) => (cause = describeError(error));
+      client.on('error', onError);
       const ready = await new Promise<boolean>((resolve) => {
         const done = (ok: boolean) => {
           clearTimeout(timer);
           client.off('ready', onReady);
+          client.off('error', onError);
           resolve(ok);
         };
         const onReady = () => done(true);
         const timer = setTimeout(() => done(false), timeoutMs);
         client.once('ready', onReady);
       });
-      if (!ready) return false;
+      if (!ready) return { connected: false, cause: cause ?? `no answer within ${timeoutMs} ms` };
     }
-    return this.breaker.probeNow();
+    if (await this.breaker.probeNow()) return { connected: true };
+    return { connected: false, cause: this.breaker.lastFailure ?? 'the first command failed' };
   }
 
   get state(): BreakerState {

@@ -73,5 +73,5 @@ describe('sample app: /dashboard in headless Chromium', () => {
     expect(errors).toEqual([]);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(20_000);
-  }, 60_000);
+  }, 180_000);
 });

@@ -105,9 +105,9 @@ describe('resilience', () => {
       const started = performance.now();
       const value = await cache.getOrSet('k', () => new Promise<string>((resolve) => (finish = resolve)));
       const elapsed = performance.now() - started;
+      // The factory has not settled (it cannot before `finish`): the caller got the stale copy at the soft timeout.
       expect(value).toBe('old');
       expect(elapsed).toBeGreaterThanOrEqual(45);
-      expect(elapsed).toBeLessThan(1_000);
       expect(cache.stats().timeouts.soft).toBe(1);
       finish('new');
       await waitFor(async () => (await cache.get('k')) === 'new', { message: 'the late result was not stored' });
@@ -127,7 +127,8 @@ describe('resilience', () => {
       expect(error).toBeInstanceOf(FactoryTimeoutError);
       expect((error as FactoryTimeoutError).code).toBe('E_FACTORY_TIMEOUT');
       expect((error as Error).message).toMatch(/hard timeout of 50 ms.*raise timeouts.hard/);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      // It failed while the factory was still pending (it cannot settle before `finish`), at the hard timeout.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(45);
       finish('late');
       await waitFor(async () => (await cache.get('k')) === 'late');
       expect(cache.stats().timeouts.hard).toBe(1);
@@ -269,14 +270,18 @@ describe('resilience', () => {
       expect(first).toMatchObject({ key, lockKey: `${key.split(':')[0]}:{${key}}:lock` });
       expect(await lock.tryAcquire(key)).toBeUndefined();
 
-      // A waiter takes over as soon as the lock expires, within the TTL plus a round trip.
-      const waiting = performance.now();
+      // A waiter takes over as soon as the lock expires. The baseline: a timer set for the same expiry plus
+      // one poll, started at the same moment (on a loaded box both fire late alike).
+      const reference = new Promise<number>((resolve) => {
+        const due = first.acquiredAt + 200 + 20 - performance.now();
+        setTimeout(() => resolve(performance.now() - first.acquiredAt), Math.max(0, due));
+      });
       const outcome = await lock.acquireOrWait(key, async () => undefined);
       const waited = performance.now() - first.acquiredAt;
+      const timerFired = await reference;
       expect(outcome.kind).toBe('acquired');
       expect(waited).toBeGreaterThanOrEqual(190);
-      expect(waited).toBeLessThan(300);
-      expect(performance.now() - waiting).toBeLessThan(300);
+      expect(waited).toBeLessThanOrEqual(1.5 * timerFired);
       const second = (outcome as { lease: Lease }).lease;
 
       expect(await lock.release(first)).toBe(false);
@@ -304,7 +309,7 @@ describe('resilience', () => {
       expect(await cache.getOrSet('k', () => 'mine')).toBe('mine');
       const elapsed = performance.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(290);
-      expect(elapsed).toBeLessThan(1_000);
+      expect(elapsed).toBeLessThan(60_000); // it did not wait for the foreign lock to expire
       expect(cache.stats().lock.timedOut).toBe(1);
     });
 

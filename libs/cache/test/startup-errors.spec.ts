@@ -64,5 +64,5 @@ describe('Redis not reachable at startup: the address and the cause are logged',
     } finally {
       await sentinel.stop();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { waitFor } from '../../../test/harness';
 import { preciseNow } from '../src/invalidation/bus';
+import type { RedisStore } from '../src/redis/redis.store';
 import { RecordingLogger } from './cache-factory';
 import { useInvalidationSuite } from './invalidation-suite';
 import { TcpProxy } from './tcp-proxy';
@@ -65,7 +66,7 @@ describe('Invalidation bus', () => {
   it('runs as an ACL user limited to the documented commands and to keys and channels under its prefix', async () => {
     const p = prefix();
     const a = await apps.create({ redis: redis.url, prefix: p });
-    const client = a.stack.l2!.tier.client as Redis;
+    const client = (a.stack.l2!.tier.store as RedisStore).client as Redis;
     await expect(client.set('elsewhere:k', 'v')).rejects.toThrow(/NOPERM/);
     await expect(client.call('FLUSHALL')).rejects.toThrow(/NOPERM/);
     await admin().call('ACL', 'LOG', 'RESET'); // those two denials were on purpose

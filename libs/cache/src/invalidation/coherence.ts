@@ -17,7 +17,7 @@ export interface BusMeter {
 
 /**
  * Keeps this instance's L1 and its known invalidation times in step with the other instances
- * (DESIGN principle 2). It applies what the bus brings, announces what this instance changed, and
+ * (see docs/ARCHITECTURE.md). It applies what the bus brings, announces what this instance changed, and
  * decides when L1 can be trusted at all:
  *
  * - bus up: L1 is trusted; a message from another instance drops the keys it names (or matches) and
@@ -80,24 +80,25 @@ export class L1Coherence implements BusListener {
     this.gapGraceMs = gapGraceMs;
     this.checkTimeoutMs = checkTimeoutMs;
     this.times.trusted = bus.up;
-    this.l2?.tier.client.on('close', this.onRedisClosed);
-    this.l2?.tier.client.on('ready', this.onRedisReady);
+    this.unwatch = this.l2?.watchConnection((state) => (state === 'down' ? this.onRedisClosed() : this.onRedisReady()));
   }
 
-  /** Stops listening to the Redis client (which may be the caller's, and outlive this cache). */
+  /** Stops listening to the store's connection (which may be the caller's client, and outlive this cache). */
   detach(): void {
     this.detached = true;
-    this.l2?.tier.client.off('close', this.onRedisClosed);
-    this.l2?.tier.client.off('ready', this.onRedisReady);
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
-  private readonly onRedisClosed = (): void => {
-    if (this.bus !== undefined && !this.bus.up) this.markRedisGap();
-  };
+  private unwatch: (() => void) | undefined;
 
-  private readonly onRedisReady = (): void => {
+  private onRedisClosed(): void {
+    if (this.bus !== undefined && !this.bus.up) this.markRedisGap();
+  }
+
+  private onRedisReady(): void {
     if (this.redisGap) this.redisBackAt = performance.now();
-  };
+  }
 
   private markRedisGap(): void {
     this.redisGap = true;
@@ -121,7 +122,7 @@ export class L1Coherence implements BusListener {
   get trustL1(): boolean {
     const bus = this.bus;
     if (bus === undefined || bus.up) return true;
-    if (this.l2 === undefined || !this.l2.available || this.l2.tier.client.status !== 'ready' || this.checking) return true;
+    if (this.l2 === undefined || !this.l2.available || !this.l2.connected || this.checking) return true;
     return this.redisGap && (this.redisBackAt === undefined || performance.now() - this.redisBackAt < this.gapGraceMs);
   }
 
@@ -233,12 +234,12 @@ export class L1Coherence implements BusListener {
   down(_reason: string, silent = false): string {
     this.times.trusted = false;
     this.wipe();
-    if (this.l2 !== undefined && this.l2.tier.client.status !== 'ready') {
+    if (this.l2 !== undefined && !this.l2.connected) {
       this.markRedisGap();
       return 'Redis does not answer either, so L1 keeps serving';
     }
     if (!silent || this.l2 === undefined) return 'L1 is bypassed until it is back';
-    void this.checkRedis();
+    void this.checkRedis(this.l2);
     return 'L1 keeps serving while Redis itself does not answer, and is bypassed if it does';
   }
 
@@ -247,18 +248,19 @@ export class L1Coherence implements BusListener {
    * answers: a plain gap of the bus) from a Redis that answers nobody (frozen, cut off: a gap of Redis, L1
    * trusted). In the second case Redis is pinged until it answers, which starts the grace of `trustL1`.
    */
-  private async checkRedis(): Promise<void> {
+  private async checkRedis(l2: L2Facade): Promise<void> {
     if (this.watching) return;
     this.watching = true;
     this.checking = true;
     try {
-      const answered = await this.pingRedis();
+      const answered = await this.pingRedis(l2);
       this.checking = false;
       if (answered) return;
       this.markRedisGap();
       for (;;) {
-        if (this.detached || this.bus === undefined || this.bus.up || this.l2?.tier.client.status !== 'ready') return; // 'ready' reports it then
-        if (await this.pingRedis()) {
+        // Not connected any more: its 'ready' reports Redis back then.
+        if (this.detached || this.bus === undefined || this.bus.up || !l2.connected) return;
+        if (await this.pingRedis(l2)) {
           this.redisBackAt = performance.now();
           return;
         }
@@ -270,14 +272,14 @@ export class L1Coherence implements BusListener {
     }
   }
 
-  private async pingRedis(): Promise<boolean> {
+  private async pingRedis(l2: L2Facade): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), this.checkTimeoutMs);
       timer.unref();
     });
     try {
-      return await Promise.race([this.l2!.tier.client.ping().then(() => true, () => false), timeout]);
+      return await Promise.race([l2.ping().then(() => true, () => false), timeout]);
     } finally {
       clearTimeout(timer);
     }

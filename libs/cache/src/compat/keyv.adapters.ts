@@ -19,10 +19,13 @@ export class KeyvAdapters implements StoreAdapters {
 
   constructor(store: object, options: KeyvAdaptersOptions = {}) {
     // Loaded here only: keyv is needed by those who use a Keyv store, no one else.
-    const { Keyv } = require('keyv') as { Keyv: new (options: Record<string, unknown>) => KeyvClient };
+    const { Keyv } = require('keyv') as { Keyv: new (options: Record<string, unknown>) => KeyvClient & { on(event: 'error', listener: (error: unknown) => void): unknown } };
     // Our own Keyv over the store (a Keyv instance passed in gives its store): errors must reach the engine.
     const adapter = isKeyv(store) ? store.store : store;
     const keyv = new Keyv({ store: adapter, namespace: options.namespace ?? 'strata', throwOnErrors: true });
+    // Failures reach the engine through the calls (throwOnErrors); an 'error' outside any call (a pool's
+    // idle connection dropped by the server) must not be an unhandled 'error' event that ends the process.
+    keyv.on('error', () => undefined);
     this.remote = new KeyvRemoteStore(keyv, { shared: !(adapter instanceof Map) });
   }
 

@@ -48,7 +48,7 @@ export type { Savings } from './observability/telemetry';
 export { CacheHealthIndicator } from './observability/cache-health.indicator';
 export type { CacheHealth, CacheHealthIndicatorResult } from './observability/cache-health.indicator';
 export type { MetricsOptions } from './observability/prometheus';
-export type { RedisConnectionOptions } from './tiers/redis.connection';
+export type { RedisConnectionOptions } from './redis/redis.types';
 export type { BreakerState } from './resilience/circuit-breaker';
 export type { FailSafeOptions, FactoryTimeoutOptions, LockOptions } from './resilience/resilience.options';
 export type { EncryptionOptions } from './codec/encryption';

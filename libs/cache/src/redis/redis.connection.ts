@@ -1,18 +1,9 @@
-import Redis, { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { Duration } from '../core/durations';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { clusterDefaults, clusterNodeTimeout } from './redis.failover';
+import type { RedisClient, RedisConnectionOptions } from './redis.types';
 
-/** How to reach Redis: a URL, ioredis options, Sentinel, Cluster, or a client you already own. */
-export type RedisConnectionOptions =
-  | string
-  | { url: string; options?: RedisOptions }
-  | { client: Redis | Cluster }
-  | (RedisOptions & { sentinels: Array<{ host: string; port: number }>; name: string })
-  /** `nodeTimeout`: the cluster's `cluster-node-timeout` (default 15 s), which failover retries must outlast. */
-  | { cluster: ClusterNode[]; options?: ClusterOptions; nodeTimeout?: Duration }
-  | RedisOptions;
-
-export type RedisClient = Redis | Cluster;
+export type { RedisClient, RedisConnectionOptions } from './redis.types';
+export { isCluster } from './redis.types';
 
 export interface ConnectionSettings {
   commandTimeout: number;
@@ -77,8 +68,4 @@ export function createRedisClient(connection: RedisConnectionOptions, settings: 
     return { client: new Redis({ ...defaults, failoverDetector: true, ...connection }), owned: true };
   }
   return { client: new Redis({ ...defaults, ...connection }), owned: true };
-}
-
-export function isCluster(client: RedisClient): client is Cluster {
-  return client instanceof Cluster;
 }

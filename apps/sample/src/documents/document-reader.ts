@@ -7,6 +7,8 @@ export interface ReadText {
   text: string;
   pages: number;
   title?: string;
+  /** How long the reading itself took (PDF.js: measured in the worker, without loading PDF.js or queueing). */
+  workMs?: number;
 }
 
 const PDF_TIMEOUT_MS = 30_000;
@@ -25,6 +27,7 @@ const loading = import(workerData.module);
 parentPort.on('message', async ({ id, bytes }) => {
   try {
     const pdfjs = await loading;
+    const started = performance.now();
     const task = pdfjs.getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, disableFontFace: true, verbosity: 0 });
     const doc = await task.promise;
     const pages = [];
@@ -34,7 +37,7 @@ parentPort.on('message', async ({ id, bytes }) => {
     }
     const meta = await doc.getMetadata().catch(() => ({}));
     await task.destroy();
-    parentPort.postMessage({ id, pages, title: meta.info && meta.info.Title });
+    parentPort.postMessage({ id, pages, title: meta.info && meta.info.Title, ms: performance.now() - started });
   } catch (error) {
     parentPort.postMessage({ id, error: String((error && error.message) || error) });
   }
@@ -45,6 +48,7 @@ interface PdfAnswer {
   id: number;
   pages?: string[];
   title?: string;
+  ms?: number;
   error?: string;
 }
 
@@ -71,7 +75,8 @@ class PdfWorker {
     return worker?.terminate();
   }
 
-  private start(): Worker {
+  /** Starts the worker (and its loading of PDF.js) ahead of the first document. */
+  start(): Worker {
     if (this.worker !== undefined) return this.worker;
     const module = pathToFileURL(require.resolve('pdfjs-dist/legacy/build/pdf.mjs')).href;
     const worker = new Worker(PDF_WORKER, { eval: true, workerData: { module } });
@@ -82,7 +87,7 @@ class PdfWorker {
       this.pending.delete(answer.id);
       clearTimeout(job.timer);
       if (answer.error !== undefined || answer.pages === undefined) job.reject(new UnprocessableEntityException(`the PDF could not be read: ${answer.error ?? 'no pages'}`));
-      else job.resolve({ text: answer.pages.join('\n\n').trim(), pages: answer.pages.length, title: answer.title || undefined });
+      else job.resolve({ text: answer.pages.join('\n\n').trim(), pages: answer.pages.length, title: answer.title || undefined, workMs: answer.ms });
     });
     worker.on('error', (error) => this.fail(new UnprocessableEntityException(`the PDF reader failed: ${error.message}`)));
     worker.on('exit', () => {
@@ -120,6 +125,11 @@ export class DocumentReader {
 
   pdfText(bytes: Buffer): Promise<ReadText> {
     return this.pdf.read(bytes);
+  }
+
+  /** Starts the PDF worker now, so the first document does not wait for PDF.js to load. */
+  warm(): void {
+    this.pdf.start();
   }
 
   /** Stops the PDF worker (the app calls it on shutdown). */

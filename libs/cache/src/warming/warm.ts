@@ -1,4 +1,4 @@
-import type { SetOptions } from '../cache.service';
+import type { SetOptions } from '../cache-service.types';
 import type { Factory } from '../engine/engine.types';
 
 /** One key to warm: a factory to run, or a value to store, with the usual write options. */

@@ -3,16 +3,11 @@ import type { CacheEntry } from '../core/entry';
 import { L2UnavailableError } from '../core/errors';
 import { type BreakerState, CircuitBreaker, describeError } from '../resilience/circuit-breaker';
 import type { Fence, RemoteStoreState } from '../ports/remote-store';
+import { CallDeadlines } from './call-deadlines';
 import type { RemoteTier } from './remote.tier';
 import type { TierWrite } from './tier';
 
 const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
-
-interface Waiter {
-  until: number;
-  deadline: number;
-  reject: (error: Error) => void;
-}
 
 export interface L2FacadeOptions {
   strict: boolean;
@@ -65,9 +60,8 @@ export class L2Facade {
    * no offline queue, not a Cluster that redirects and retries) is bounded by the client's commandTimeout.
    */
   private readonly boundReads: boolean;
-  /** Callers waiting on Redis, with the time they stop waiting (see `sweepSoon`). */
-  private readonly waiting = new Set<Waiter>();
-  private sweeper: NodeJS.Timeout | undefined;
+  /** Gives up waiting on calls past `options.deadline`; absent without one. */
+  private readonly deadlines: CallDeadlines | undefined;
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
   /** The namespaces to invalidate whole, with their times, when too many deletes were pending to list. */
   onOverflow: (() => ReadonlyMap<string, number>) | undefined;
@@ -88,6 +82,7 @@ export class L2Facade {
     private readonly options: L2FacadeOptions,
   ) {
     const store = tier.store;
+    this.deadlines = options.deadline === undefined ? undefined : new CallDeadlines(options.deadline);
     this.breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       probeInterval: options.probeInterval,
@@ -248,12 +243,11 @@ export class L2Facade {
   }
 
   /**
-   * Gives up waiting after `deadline` (one more for every 500 keys of a batch); the command itself goes
-   * on, the keys it writes counted in flight.
+   * Gives up waiting after the deadline (see `CallDeadlines`); the command itself goes on, the keys it
+   * writes counted in flight.
    */
   private bounded<T>(op: () => Promise<T>, keys?: readonly string[], size = keys?.length ?? 1): Promise<T> {
-    if (this.options.deadline === undefined) return op();
-    const deadline = this.options.deadline * (1 + Math.floor(size / 500));
+    if (this.deadlines === undefined) return op();
     const running = op();
     if (keys) {
       for (const key of keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
@@ -267,46 +261,7 @@ export class L2Facade {
       };
       running.then(settle, settle);
     }
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = { until: performance.now() + deadline, deadline, reject };
-      this.waiting.add(waiter);
-      this.sweepSoon();
-      running.then(
-        (value) => {
-          this.waiting.delete(waiter);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.waiting.delete(waiter);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  /**
-   * One timer checks every caller's deadline, instead of a timer set and cleared per call (at tens of
-   * thousands of L2 reads a second, those timers were a measurable part of each read). It ticks every
-   * 1/50 of the deadline (2 ms at 100 ms) and only while calls are waiting.
-   */
-  private sweepSoon(): void {
-    if (this.sweeper !== undefined || this.disposed) return;
-    const every = Math.max(1, Math.floor((this.options.deadline ?? 50) / 50));
-    this.sweeper = setInterval(() => {
-      const now = performance.now();
-      for (const waiter of this.waiting) {
-        if (waiter.until > now) continue;
-        this.waiting.delete(waiter);
-        waiter.reject(new L2UnavailableError(`no answer within ${waiter.deadline} ms`));
-      }
-      if (this.waiting.size === 0) this.stopSweeping();
-    }, every);
-    this.sweeper.unref();
-  }
-
-  private stopSweeping(): void {
-    if (this.sweeper !== undefined) clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    return this.deadlines.wait(running, size);
   }
 
   /** Invalidation times (tags, namespaces) that could not be written are replayed like deletes. */
@@ -348,7 +303,7 @@ export class L2Facade {
     this.disposed = true;
     this.stopWatching();
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.stopSweeping();
+    this.deadlines?.dispose();
     this.breaker.dispose();
   }
 

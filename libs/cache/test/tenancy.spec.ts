@@ -1,7 +1,7 @@
 import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
 import type Redis from 'ioredis';
-import { CacheModule, InvalidOptionError, StrataError, TenantContext, type CacheModuleOptions } from '../src';
+import { CacheModule, InvalidOptionError, StrataError, TenantContext, type CacheModuleOptions, InvalidKeyError } from '../src';
 import { resolveOptions } from '../src/cache.options';
 import { tenantOfKey } from '../src/core/keys';
 import { useRedis } from '../../../test/harness';
@@ -210,8 +210,8 @@ describe('tenancy options', () => {
   it('a tenant id must be a non-empty string', async () => {
     const apps = new CacheFactory();
     const { app, cache } = await apps.create({});
-    expect(() => cache.forTenant('')).toThrow(TypeError);
-    expect(() => app.get(TenantContext).run('', () => 1)).toThrow(TypeError);
+    expect(() => cache.forTenant('')).toThrow(InvalidKeyError);
+    expect(() => app.get(TenantContext).run('', () => 1)).toThrow(InvalidKeyError);
     await apps.closeAll();
   });
 });

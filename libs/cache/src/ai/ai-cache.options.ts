@@ -144,9 +144,12 @@ const KNOWN = new Set([
   'cache', 'provider', 'ttl', 'adaptiveTtl', 'costlyAbove', 'maxTtl', 'grace', 'minConfidence', 'maxInputLength',
   'maxResponseBytes', 'normalizeCase', 'ignoreParams', 'includeUser', 'prices', 'semantic', 'caches', 'isGlobal',
 ]);
-const KNOWN_GUARDS = new Set([
-  'numbers', 'operators', 'symbols', 'negation', 'person', 'quotes', 'code', 'entities', 'relations', 'tense', 'substitutions', 'maxAddedWords', 'typos', 'order',
-]);
+// A record, so that a guard added to SemanticGuardOptions and not here fails to compile.
+const GUARD_NAMES: Record<keyof SemanticGuardOptions, true> = {
+  numbers: true, operators: true, symbols: true, negation: true, person: true, quotes: true, code: true, entities: true, relations: true,
+  tense: true, substitutions: true, maxAddedWords: true, typos: true, order: true,
+};
+const KNOWN_GUARDS = new Set(Object.keys(GUARD_NAMES));
 const KNOWN_SEMANTIC = new Set(['enabled', 'threshold', 'guards', 'maxPromptLength', 'embedder', 'maxIndexedEntries', 'candidates', 'syncInterval']);
 
 /** Checks `AiCacheModule.forRoot()` options once, at startup, each mistake with a message that says how to fix it. */

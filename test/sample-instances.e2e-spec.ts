@@ -21,7 +21,7 @@ describe('two sample instances share one truth (Redis + PostgreSQL)', () => {
   beforeAll(async () => {
     const env = { REDIS_URL: redis.url, DATABASE_URL: pg.url, SAMPLE_LATENCY_MS: '2', OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined };
     [a, b] = await Promise.all([startSampleApp(env), startSampleApp(env)]);
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
   });
@@ -77,5 +77,5 @@ describe('two sample instances share one truth (Redis + PostgreSQL)', () => {
       }
     }
     expect(stale).toBe(0);
-  }, 60_000);
+  }, 180_000);
 });

@@ -13,7 +13,7 @@ import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
 import { StrataError } from './core/errors';
 import { segment, tenantOfKey } from './core/keys';
-import { TieredCache } from './core/tiered-cache';
+import { TieredCache } from './engine/tiered-cache';
 import { randomUUID } from 'node:crypto';
 import { InvalidationBus } from './invalidation/bus';
 import { L1Coherence } from './invalidation/coherence';
@@ -149,7 +149,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         this.coherence,
       );
       // Once Redis answers again after an outage, the bus has this long to catch up before L1 is bypassed.
-      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout);
+      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout, options.bus.pingTimeout);
       const bus = this.bus;
       telemetry.setBusConnected(() => bus.state === 'up');
     }
@@ -322,13 +322,14 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.engine.warmer?.start();
     if (this.l2 === undefined) return;
     this.bus?.start();
-    const [connected] = await Promise.all([
+    const [{ connected, cause }] = await Promise.all([
       this.l2.connect(this.options.connectTimeout),
       // Until the bus is subscribed, L1 is bypassed: waiting for it lets the first requests use L1.
       this.bus?.waitUntilUp(this.options.connectTimeout),
     ]);
     if (!connected) {
-      this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
+      const at = this.l2.tier.store.address;
+      this.logger.warn(`Redis not reachable at startup${at ? ` at ${at}` : ''}: ${cause}; starting without L2, it will be used once it answers`);
     }
   }
 

@@ -215,7 +215,7 @@ class PostgresServerProcess implements PostgresProcess {
     private readonly owner: { uid: number; gid: number } | undefined,
   ) {
     this.database = options.database ?? 'strata';
-    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pg-'));
+    this.root = fs.mkdtempSync(path.join(tempBase(owner !== undefined), 'strata-pg-'));
     registry().dirs.add(this.root);
     this.dataDir = path.join(this.root, 'data');
     this.socketDir = path.join(this.root, 'socket');
@@ -438,6 +438,16 @@ async function endWithin(client: Client, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([client.end().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** The temp directory; for a server run as another user, one that user can reach (TMPDIR may be private to root). */
+function tempBase(otherUser: boolean): string {
+  const base = os.tmpdir();
+  if (!otherUser) return base;
+  for (let dir = base; ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return '/tmp';
+    if (dir === path.dirname(dir)) return base;
+  }
 }
 
 function readLines(file: string): string[] | undefined {

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -29,7 +29,8 @@ if (!HAS_BROWSER) {
  * (`data-points`, `data-max`, set by charts.js). Latency: 4 tiers × 3 percentiles, L1 included (sampled
  * 1 in 64, so it takes traffic). Semantic hits stay empty until the AI cache reports some.
  */
-const CHARTS: Record<string, number> = { hitRateChart: 3, latencyChart: 12, memoryChart: 3, keysChart: 5, tagsChart: 3, savedChart: 3 };
+const CHARTS: Record<string, number> = { hitRateChart: 3, latencyChart: 12, memoryChart: 3, keysChart: 5, tagsChart: 3, savedChart: 3, documentsChart: 2 };
+const PDF = readFileSync(path.join(__dirname, '..', 'apps', 'sample', 'samples', 'contract.pdf')).toString('base64');
 
 /** The dashboard in a real browser, against the sample app on Redis with traffic flowing. */
 (HAS_BROWSER ? describe : describe.skip)('sample app: /dashboard in headless Chromium', () => {
@@ -60,6 +61,10 @@ const CHARTS: Record<string, number> = { hitRateChart: 3, latencyChart: 12, memo
     // Bounded in rounds; stops as soon as the charts are drawn.
     let drawn = false;
     const traffic = (async () => {
+      // Real document work, then a hit that saves it (the document work chart).
+      const upload = () => fetch(`${base}/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contentBase64: PDF }) });
+      await upload();
+      await upload();
       for (let round = 0; round < 300 && !drawn; round++) {
         const calls = Array.from({ length: 12 }, (_, i) => fetch(`${base}/reports/${(round + i) % 6}`));
         calls.push(fetch(`${base}/reports/cold-${round}`));
@@ -82,6 +87,7 @@ const CHARTS: Record<string, number> = { hitRateChart: 3, latencyChart: 12, memo
     expect(await page.evaluate(ready, CHARTS)).toBe(true);
     expect(Number(await page.getAttribute('#semanticChart', 'data-points'))).toBe(0);
     expect(await page.textContent('#state')).toBe('closed');
+    expect(await page.textContent('#tiers')).toBe('L1 + L2');
     expect(errors).toEqual([]);
     const screenshot = screenshotPath();
     await page.screenshot({ path: screenshot, fullPage: true });

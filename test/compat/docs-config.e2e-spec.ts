@@ -41,7 +41,7 @@ describe.each<Platform>(PLATFORMS)('Async configuration and Keyv stores (%s)', (
     // The entry is in the harness Redis (Strata's keys, under the default namespace).
     expect(await redis.client().keys('*shared*')).toHaveLength(1);
     await request(a.url).delete('/store/shared').expect(200);
-    await waitFor(async () => (await request(b.url).get('/store/shared')).body.value === null, { timeoutMs: 10_000, intervalMs: 20 });
+    await waitFor(async () => (await request(b.url).get('/store/shared')).body.value === null, { timeoutMs: 30_000, intervalMs: 20 });
     const manager = a.app.get<Cache>(CACHE_MANAGER);
     expect(manager).toBeInstanceOf(StrataCacheManager);
   });

@@ -13,7 +13,7 @@ import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
 import { StrataError } from './core/errors';
 import { segment, tenantOfKey } from './core/keys';
-import { TieredCache } from './core/tiered-cache';
+import { TieredCache } from './engine/tiered-cache';
 import { randomUUID } from 'node:crypto';
 import { InvalidationBus } from './invalidation/bus';
 import { L1Coherence } from './invalidation/coherence';

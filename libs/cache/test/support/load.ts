@@ -54,7 +54,7 @@ export function startLoad(options: LoadOptions): { stop(): Promise<Sample[]>; re
       if (inFlight === 0) drained?.();
     };
     const send = (retried: boolean): void => {
-      const req = http.request(options.baseUrl + path, { method, agent, timeout: 10_000 }, (res) => {
+      const req = http.request(options.baseUrl + path, { method, agent, timeout: 60_000 }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => options.keepBodies && chunks.push(chunk));
         res.on('end', () => {

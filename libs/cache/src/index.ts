@@ -37,6 +37,8 @@ export {
   CorruptEntryError,
   L2UnavailableError,
   FactoryTimeoutError,
+  EmbeddingError,
+  StoreError,
 } from './core/errors';
 export type { StrataErrorCode } from './core/errors';
 export type { CacheStats, TierStats, NamedCacheStats, LatencyStats, WarmerStats, WarmerOutcome } from './observability/stats';

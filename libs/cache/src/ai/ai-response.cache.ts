@@ -1,3 +1,4 @@
+import { InvalidArgumentError, InvalidKeyError } from '../core/errors';
 import type { CacheService } from '../cache.service';
 import { toMs } from '../core/durations';
 import { indexWarmedAnswers } from './ai-warm-up';
@@ -28,7 +29,7 @@ export class AiResponseCache {
 
   /** The same cache for one tenant: its own keys, its own invalidations. */
   forTenant(tenant: string): AiResponseCache {
-    if (typeof tenant !== 'string' || tenant.length === 0) throw new TypeError('Strata AI cache: forTenant needs a non-empty tenant id');
+    if (typeof tenant !== 'string' || tenant.length === 0) throw new InvalidKeyError('forTenant: the tenant id', tenant);
     return new AiResponseCache(this.shared, this.view.forTenant(tenant), { ...this.settings, tenant });
   }
 
@@ -209,7 +210,7 @@ export class AiResponseCache {
       throw error;
     }
     if (typeof response !== 'object' || response === null || !('output' in response)) {
-      throw new TypeError('Strata AI cache: the model call must resolve to { output, usage?, confidence?, ... }');
+      throw new InvalidArgumentError('AI cache: the model call must resolve to { output, usage?, confidence?, ... }');
     }
     return response;
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { CacheEntry } from '../core/entry';
-import { CorruptEntryError, InvalidOptionError } from '../core/errors';
+import { CorruptEntryError, InvalidArgumentError, InvalidOptionError } from '../core/errors';
 import { compress } from './compression';
 import { crc32 } from 'node:zlib';
 import { EntryCodec, FLAG_CHECKSUM, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
@@ -292,7 +292,7 @@ describe('EntryCodec', () => {
     });
 
     it('refuses to encode times JSON cannot carry', () => {
-      expect(() => codec.encode({ ...entryOf(1), expiresAt: Infinity }, codec.serializeValue(1))).toThrow(RangeError);
+      expect(() => codec.encode({ ...entryOf(1), expiresAt: Infinity }, codec.serializeValue(1))).toThrow(InvalidArgumentError);
     });
   });
 });

@@ -11,7 +11,9 @@ export type StrataErrorCode =
   | 'E_L2_UNAVAILABLE'
   | 'E_FACTORY_TIMEOUT'
   | 'E_UNKNOWN_CACHE'
-  | 'E_INVALID_DECORATOR';
+  | 'E_INVALID_DECORATOR'
+  | 'E_EMBEDDING_FAILED'
+  | 'E_STORE_FAILED';
 
 export class StrataError extends Error {
   constructor(
@@ -81,6 +83,22 @@ export class L2UnavailableError extends StrataError {
   constructor(reason: string, options?: { cause?: unknown }) {
     super('E_L2_UNAVAILABLE', `Redis tier unavailable: ${reason}`, options);
     this.name = 'L2UnavailableError';
+  }
+}
+
+/** The embedding provider did not answer with one vector per text (HTTP error, malformed reply). The AI cache treats it as a miss. */
+export class EmbeddingError extends StrataError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_EMBEDDING_FAILED', `Strata AI cache: ${message}; check the embedding endpoint, its model and its API key`, options);
+    this.name = 'EmbeddingError';
+  }
+}
+
+/** A remote store reported that it did not do what was asked (a write it did not take); the engine counts it as an L2 error. */
+export class StoreError extends StrataError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_STORE_FAILED', `Strata cache: ${message}`, options);
+    this.name = 'StoreError';
   }
 }
 

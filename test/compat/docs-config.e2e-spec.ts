@@ -52,7 +52,7 @@ describe('Options that cannot be mapped fail at startup with how to fix them', (
     [{ store: 'redis' }, /'store' is the cache-manager 5 option/],
     [{ max: 100 }, /option 'max' is not one cache-manager 7 reads/],
     [{ ttl: -1 }, /ttl is milliseconds/],
-    [{ stores: [{ opts: { dialect: 'postgres' }, get() {}, set() {} }] }, /stores\[0\] \(Object\) cannot be mapped/],
+    [{ stores: [{ opts: { dialect: 'postgres' }, get() {}, set() {} }] }, /stores\[0\] \(Object\) is not a Keyv store/],
   ])('%j', (options, message) => {
     expect(() => CacheModule.register(options as never)).toThrow(StrataError);
     expect(() => CacheModule.register(options as never)).toThrow(message);

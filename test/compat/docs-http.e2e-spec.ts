@@ -80,6 +80,12 @@ describe.each<Platform>(PLATFORMS)('NestJS caching docs over Strata (%s)', (plat
       expect(running!.app.get(Calls).of('findAll')).toBe(2);
     });
 
+    it('a handler that throws answers its error, runs once per request, and nothing is cached', async () => {
+      await http().get('/missing').expect(404);
+      await http().get('/missing').expect(404);
+      expect(running!.app.get(Calls).of('missing')).toBe(2);
+    });
+
     it('only GET is cached: POST runs every time', async () => {
       await http().post('/').expect(201);
       await http().post('/').expect(201);

@@ -1,47 +1,18 @@
+import type { GetOrSetOptions, SetManyItem, SetOptions } from './cache-service.types';
 import type { CacheStack } from './cache.stack';
 import type { ResolvedNamedCache } from './cache.options';
 import { type Duration, toMs } from './core/durations';
 import type { CacheEntry } from './core/entry';
 import { KeySpace } from './core/keys';
-import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
+import type { CachePolicy, Factory, WriteSpec } from './engine/engine.types';
 import type { CacheEvents } from './observability/events';
 import type { CacheStats } from './observability/stats';
 import type { TenantContext } from './tenancy/tenant-context';
 import { type FactoryTimeoutOptions, resolveTimeouts } from './resilience/resilience.options';
 import { type WarmEntries, type WarmOptions, type WarmResult, warmEntries } from './warming/warm';
+import { InvalidArgumentError, InvalidKeyError } from './core/errors';
 
-/** Per-call options of `set`, `getOrSet` and `setMany`. Anything left out comes from the cache's policy. */
-export interface SetOptions<T = unknown> {
-  /**
-   * How long the value is fresh: milliseconds or a string like `'10m'`, or a function of the value
-   * (adaptive TTL), e.g. `(answer) => (answer.confidence > 0.9 ? '24h' : '1h')`.
-   */
-  ttl?: Duration | ((value: T) => Duration);
-  /** How long after `ttl` a stale copy may still be served while it is refreshed. */
-  grace?: Duration;
-  /** Tags to invalidate the value by, with `invalidateTags`. */
-  tags?: readonly string[];
-  /**
-   * Keys of this view the value was computed from: deleting or overwriting one of them (or invalidating
-   * what they depend on, transitively) invalidates this value too.
-   */
-  dependsOn?: readonly string[];
-}
-
-/** Options of `getOrSet`: those of `set`, this call's factory timeouts, and two that look at the factory's result before it is stored. */
-export interface GetOrSetOptions<T = unknown> extends SetOptions<T> {
-  /** Overrides the cache's `timeouts` for this call. */
-  timeouts?: FactoryTimeoutOptions;
-  /** Called with the factory's result: true hands it back to every waiting caller without storing it. */
-  unless?: (value: T) => boolean;
-  /** Tags derived from the factory's result, added to `tags` (called after `unless`, only when storing). */
-  tagsOf?: (value: T) => readonly string[];
-}
-
-export interface SetManyItem<T = unknown> extends SetOptions<T> {
-  key: string;
-  value: T;
-}
+export type { GetOrSetOptions, SetManyItem, SetOptions } from './cache-service.types';
 
 /** Tenant views kept per view: enough for every active tenant, bounded so ids from requests cannot grow it. */
 const TENANT_VIEWS_KEPT = 1024;
@@ -189,7 +160,7 @@ export class CacheService {
    */
   async increment(key: string, by = 1, options?: { ttl?: Duration }): Promise<number> {
     const view = this.route();
-    if (!Number.isSafeInteger(by)) throw new TypeError(`Strata cache: increment takes a whole number; got ${by}`);
+    if (!Number.isSafeInteger(by)) throw new InvalidArgumentError(`increment takes a whole number, e.g. 1 or -1; got ${by}`);
     const ttl = options?.ttl === undefined ? view.policy.ttl : toMs(options.ttl, 'ttl');
     return this.stack.engine.increment(view.keys.counterKey(key), by, ttl, view.policy);
   }
@@ -216,7 +187,7 @@ export class CacheService {
   async invalidatePattern(glob: string): Promise<number> {
     const view = this.route();
     if (typeof glob !== 'string' || glob.length === 0) {
-      throw new TypeError(`Strata cache: invalidatePattern takes a non-empty glob such as 'user:42:*'; got ${glob === '' ? 'an empty string' : typeof glob}`);
+      throw new InvalidArgumentError(`invalidatePattern takes a non-empty glob such as 'user:42:*'; got ${glob === '' ? 'an empty string' : typeof glob}`);
     }
     const keys = view.keys;
     return this.stack.engine.invalidatePattern(keys.pattern(glob), (full) => keys.isCounterKey(full), view.policy);
@@ -230,7 +201,7 @@ export class CacheService {
     const view = this.route();
     const at = when instanceof Date ? when.getTime() : when;
     if (typeof at !== 'number' || !Number.isFinite(at)) {
-      throw new TypeError(`Strata cache: expireAt takes a Date or epoch milliseconds; got ${String(when)}`);
+      throw new InvalidArgumentError(`expireAt takes a Date or epoch milliseconds (e.g. Date.now() + 60_000); got ${String(when)}`);
     }
     const scheduled =
       typeof target === 'object' && 'tags' in target
@@ -261,7 +232,7 @@ export class CacheService {
   /** A view whose keys, tags and namespace clears belong to one tenant (for work outside a request). */
   forTenant(tenant: string): CacheService {
     if (typeof tenant !== 'string' || tenant.length === 0) {
-      throw new TypeError(`Strata cache: a tenant id must be a non-empty string; got ${tenant === '' ? 'an empty string' : typeof tenant}`);
+      throw new InvalidKeyError('a tenant id', tenant);
     }
     return new CacheService(this.stack, { ...this.scope, tenant });
   }

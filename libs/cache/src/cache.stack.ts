@@ -13,7 +13,7 @@ import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
 import { StrataError } from './core/errors';
 import { segment, tenantOfKey } from './core/keys';
-import { TieredCache } from './core/tiered-cache';
+import { TieredCache } from './engine/tiered-cache';
 import { randomUUID } from 'node:crypto';
 import { InvalidationBus } from './invalidation/bus';
 import { L1Coherence } from './invalidation/coherence';
@@ -25,7 +25,7 @@ import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
 import { describeError } from './resilience/circuit-breaker';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { ScheduledInvalidations } from './invalidation/schedule';
-import { TagPurge } from './invalidation/tag-purge';
+import { TagPurge, indexWrites } from './invalidation/tag-purge';
 import type { StoreAdapters } from './ports/store-adapters';
 import { RedisAdapters } from './redis/redis.adapters';
 import { L2Facade } from './tiers/l2.facade';
@@ -106,6 +106,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
             logger: this.logger,
           });
     if (this.stores !== undefined) {
+      const { times: timesStore, tagIndex } = this.stores;
       const tier = new RemoteTier(this.stores.remote, {
         codec: defaultCodec,
         now,
@@ -131,6 +132,20 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           else if (state === 'closed') telemetry.events.emit('circuit-close', { state, reason });
         },
         deadline: this.stores.deadline,
+        writeTimes: timesStore && ((pending) => timesStore.writeMax(pending, THIRTY_DAYS)),
+        indexWrites: tagIndex && options.purge ? (writes) => indexWrites(tagIndex, writes, now()) : undefined,
+        // Deletes and invalidations replayed after an outage are announced like any other.
+        replayed: (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] }),
+        // More deletes pending than could be listed: every namespace in use is invalidated (O(1) each) instead.
+        overflow: () => {
+          const at = now();
+          const invalidated = new Map<string, number>();
+          for (const id of this.namespaceIds) {
+            times.apply(id, at);
+            invalidated.set(id, at);
+          }
+          return invalidated;
+        },
       });
     }
     const l2 = this.l2;
@@ -140,7 +155,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       l2 && lockStore && options.lock
         ? new DistributedLock(lockStore, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
         : undefined;
-    const times = new InvalidationTimes(this.shared('times'), THIRTY_DAYS);
+    const times = new InvalidationTimes(this.shared('times'));
     this.coherence = new L1Coherence(this.l1, this.l2, times, telemetry);
     if (this.l2 && options.bus !== false && stores?.bus) {
       this.bus = new InvalidationBus(
@@ -152,6 +167,13 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout, options.bus.pingTimeout);
       const bus = this.bus;
       telemetry.setBusConnected(() => bus.state === 'up');
+    }
+    // A shared store with no bus (a Keyv store): nothing tells this instance of invalidations made by
+    // others, so their times are read from the store before an L2 entry is trusted, every time.
+    if (this.l2 && this.bus === undefined && stores?.remote.capabilities.shared) times.trusted = false;
+    if (options.redis === undefined && stores !== undefined) {
+      const missing = storeFallbacks(stores, this.l1 !== undefined, this.bus !== undefined);
+      if (missing.length > 0) this.logger.log(`L2 store '${stores.remote.name}' lacks some parts, and the cache does without: ${missing.join('; ')}`);
     }
     this.engine = new TieredCache({
       l1: this.l1,
@@ -187,20 +209,6 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       now,
       (target, when) => this.engine.applyScheduled(target, when),
     );
-    // Deletes and invalidations replayed after an outage are announced like any other.
-    if (this.l2) this.l2.onReplayed = (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] });
-    // More deletes pending than could be listed: every namespace in use is invalidated (O(1) each) instead.
-    if (this.l2) {
-      this.l2.onOverflow = () => {
-        const at = now();
-        const invalidated = new Map<string, number>();
-        for (const id of this.namespaceIds) {
-          times.apply(id, at);
-          invalidated.set(id, at);
-        }
-        return invalidated;
-      };
-    }
   }
 
   /**
@@ -350,4 +358,22 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     await this.l1?.close();
     await this.stores?.close();
   }
+}
+
+/** What a user's L2 adapters lack and what the cache does instead (said once at startup). */
+export function storeFallbacks(stores: StoreAdapters, l1: boolean, bus: boolean): string[] {
+  const caps = stores.remote.capabilities;
+  const notes: string[] = [];
+  if (stores.lock === undefined || !caps.lock) notes.push('no lock store, so a miss runs the factory once per instance (not once across instances)');
+  if (caps.shared && !bus) {
+    notes.push(
+      l1
+        ? 'no bus, so another instance keeps its L1 copy of a key changed or invalidated here until that copy expires (memory: false when several instances share this store)'
+        : 'no bus (L1 is off, so every read goes to the store)',
+    );
+  }
+  if (caps.shared && stores.times === undefined) notes.push('no shared invalidation times, so tags and namespaces are invalidated in this process only');
+  else if (caps.shared && !bus) notes.push('invalidation times are read from the store before each L2 hit');
+  if (stores.scanner === undefined) notes.push('no key scanner, so invalidatePattern reaches L1 only');
+  return notes;
 }

@@ -4,6 +4,7 @@
 export type StrataErrorCode =
   | 'E_INVALID_OPTION'
   | 'E_INVALID_KEY'
+  | 'E_INVALID_ARGUMENT'
   | 'E_NOT_SERIALIZABLE'
   | 'E_CORRUPT_ENTRY'
   | 'E_VALUE_TOO_LARGE'
@@ -28,6 +29,22 @@ export class InvalidOptionError extends StrataError {
   constructor(message: string) {
     super('E_INVALID_OPTION', `Strata cache: ${message}`);
     this.name = 'InvalidOptionError';
+  }
+}
+
+/** A cache key, tag or tenant id is not a non-empty string. Thrown (rejected) by the call that got it. */
+export class InvalidKeyError extends StrataError {
+  constructor(what: string, got: unknown) {
+    super('E_INVALID_KEY', `Strata cache: ${what} must be a non-empty string; got ${got === '' ? 'an empty string' : typeof got}; pass the id as a string, e.g. String(user.id)`);
+    this.name = 'InvalidKeyError';
+  }
+}
+
+/** An argument of a cache call is out of its domain (the message says which values it takes). */
+export class InvalidArgumentError extends StrataError {
+  constructor(message: string) {
+    super('E_INVALID_ARGUMENT', `Strata cache: ${message}`);
+    this.name = 'InvalidArgumentError';
   }
 }
 
@@ -65,4 +82,9 @@ export class L2UnavailableError extends StrataError {
     super('E_L2_UNAVAILABLE', `Redis tier unavailable: ${reason}`, options);
     this.name = 'L2UnavailableError';
   }
+}
+
+/** The message of a thrown value, whatever was thrown (for logs and reasons). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

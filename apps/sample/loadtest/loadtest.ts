@@ -19,7 +19,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { mulberry32 } from '../../../libs/cache/src/codec/llm-text.fixture';
+import { mulberry32 } from '../../../libs/cache/test/fixtures/llm-text.fixture';
 import { startRedis } from '../../../test/harness';
 
 interface Options {

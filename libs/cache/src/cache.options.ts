@@ -4,7 +4,7 @@ import { type Duration, describe, toMs } from './core/durations';
 import { InvalidOptionError } from './core/errors';
 import { DEFAULT_MAX_KEY_LENGTH } from './core/keys';
 import type { AdviceThresholds } from './observability/advice';
-import type { MetricsOptions } from './observability/prometheus';
+import type { MetricsOptions, ResolvedMetrics } from './observability/prometheus';
 import {
   type FactoryTimeoutOptions,
   type FailSafeOptions,
@@ -174,7 +174,7 @@ export interface CacheModuleOptions {
   ttlJitter?: number;
   /** AES-256-GCM encryption of values in Redis, with key ids for rotation. Default: off. */
   encryption?: EncryptionOptions;
-  /** Prometheus metrics (prom-client), read at scrape time; `false` registers none. Default: prom-client's default registry. */
+  /** Prometheus metrics (prom-client, an optional peer), read at scrape time; `false` registers none. Default: prom-client's default registry when prom-client is installed, else none. */
   metrics?: false | MetricsOptions;
   /** When `stats().advice` and the periodic log line flag trouble; `false` turns advice off. */
   advice?: false | AdviceOptions;
@@ -236,7 +236,7 @@ export interface ResolvedCacheOptions {
   caches: Map<string, ResolvedNamedCache>;
   tenancy: ResolvedTenancy;
   logger: LoggerService | undefined;
-  metrics: false | MetricsOptions;
+  metrics: ResolvedMetrics;
   advice: false | ResolvedAdvice;
   lock: ResolvedLock | undefined;
   cipher: EntryCipher | undefined;
@@ -378,9 +378,9 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
   };
 }
 
-function resolveMetrics(metrics: CacheModuleOptions['metrics']): false | MetricsOptions {
+function resolveMetrics(metrics: CacheModuleOptions['metrics']): ResolvedMetrics {
   if (metrics === false) return false;
-  if (metrics === undefined) return {};
+  if (metrics === undefined) return { ifInstalled: true };
   if (typeof metrics !== 'object' || metrics === null) {
     throw new InvalidOptionError(`metrics must be false or { registry?, prefix? }; got ${describe(metrics)}`);
   }

@@ -1,5 +1,6 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
-import { AiResponseCache, CacheService, InjectCache } from '@strata/cache';
+import { CacheService, InjectCache } from '@strata/cache';
+import { AiResponseCache } from '@strata/cache/ai';
 import { sha256 } from '../common/simulation';
 import { LLM_CLIENT, type LlmClient } from '../ai/llm/llm.client';
 import { type OcrResult, type ParsedDocument, DocumentBackends, chunksOf } from './documents.backends';

@@ -1,5 +1,6 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import { CacheService, CacheWarmer, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache, type WarmEntry, cosineSimilarity } from '@strata/cache';
+import { CacheService, CacheWarmer, InjectCache, type WarmEntry } from '@strata/cache';
+import { EMBEDDING_PROVIDER, type EmbeddingProvider, cosineSimilarity } from '@strata/cache/ai';
 import { stringify } from 'safe-stable-stringify';
 import { Simulation, sha256 } from '../common/simulation';
 import { type Template, TemplatesRepository } from './templates.repository';

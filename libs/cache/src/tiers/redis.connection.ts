@@ -1,19 +1,44 @@
-import Redis, { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { Duration } from '../core/durations';
+import { loadPeer } from '../core/optional-peer';
 import { clusterDefaults, clusterNodeTimeout } from './redis.failover';
+
+/**
+ * ioredis options (`RedisOptions`, or `ClusterOptions` under `cluster`), handed to ioredis unchanged.
+ * Declared as `object` so these types load in an app without ioredis (ioredis is an optional peer);
+ * write `{ ... } satisfies RedisOptions` to have ioredis check them.
+ */
+export type IoRedisOptions = object;
+
+/** An ioredis `Redis` or `Cluster` client you created (structurally, so these types do not need ioredis). */
+export interface IoRedisClient {
+  readonly isCluster: boolean;
+  readonly status: string;
+}
 
 /** How to reach Redis: a URL, ioredis options, Sentinel, Cluster, or a client you already own. */
 export type RedisConnectionOptions =
   | string
-  | { url: string; options?: RedisOptions }
-  | { client: Redis | Cluster }
-  | (RedisOptions & { sentinels: Array<{ host: string; port: number }>; name: string })
+  | { url: string; options?: IoRedisOptions }
+  | { client: IoRedisClient }
+  | (IoRedisOptions & { sentinels: Array<{ host: string; port: number }>; name: string })
   /** `nodeTimeout`: the cluster's `cluster-node-timeout` (default 15 s), which failover retries must outlast. */
+  | { cluster: Array<string | number | { host?: string; port?: number }>; options?: IoRedisOptions; nodeTimeout?: Duration }
+  | IoRedisOptions;
+
+/** @internal */
+export type RedisClient = Redis | Cluster;
+
+/** @internal `RedisConnectionOptions` with ioredis's own types, for the code that hands them to ioredis. */
+export type IoRedisConnection =
+  | string
+  | { url: string; options?: RedisOptions }
+  | { client: RedisClient }
+  | (RedisOptions & { sentinels: Array<{ host: string; port: number }>; name: string })
   | { cluster: ClusterNode[]; options?: ClusterOptions; nodeTimeout?: Duration }
   | RedisOptions;
 
-export type RedisClient = Redis | Cluster;
-
+/** @internal */
 export interface ConnectionSettings {
   commandTimeout: number;
   connectTimeout: number;
@@ -44,16 +69,20 @@ function clientDefaults(settings: ConnectionSettings): RedisOptions {
   };
 }
 
+/** @internal */
 export interface OwnedClient {
   client: RedisClient;
   /** False for a client the caller passed in: we never close what we did not open. */
   owned: boolean;
 }
 
-export function createRedisClient(connection: RedisConnectionOptions, settings: ConnectionSettings): OwnedClient {
+/** @internal */
+export function createRedisClient(options: RedisConnectionOptions, settings: ConnectionSettings): OwnedClient {
+  const connection = options as IoRedisConnection;
+  if (typeof connection === 'object' && 'client' in connection) return { client: connection.client, owned: false };
+  const { Redis, Cluster } = loadPeer<typeof import('ioredis')>('ioredis', "the 'redis' option");
   const defaults = clientDefaults(settings);
   if (typeof connection === 'string') return { client: new Redis(connection, defaults), owned: true };
-  if ('client' in connection) return { client: connection.client, owned: false };
   if ('cluster' in connection) {
     const options = connection.options ?? {};
     return {
@@ -79,6 +108,7 @@ export function createRedisClient(connection: RedisConnectionOptions, settings: 
   return { client: new Redis({ ...defaults, ...connection }), owned: true };
 }
 
+/** @internal By ioredis's own flag, not `instanceof`: no runtime import, and a client from another copy of ioredis counts too. */
 export function isCluster(client: RedisClient): client is Cluster {
-  return client instanceof Cluster;
+  return client.isCluster;
 }

@@ -23,6 +23,7 @@ export interface UnlinkProgress {
 /** A pause that does not keep the process alive (between batches of a walk, before a retry). */
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+/** @internal (its client is typed by ioredis, an optional peer) */
 /**
  * Removes every key matching `pattern` with `SCAN MATCH` in batches and `UNLINK`, on every master of a
  * Cluster. `KEYS` is never sent: each command is short, so other clients are never held up for long

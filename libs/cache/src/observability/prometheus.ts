@@ -289,7 +289,7 @@ function classesFor(prom: PromClient): ReturnType<typeof defineMetricClasses> {
   return metricClasses.classes;
 }
 
-/** @internal Resolved `metrics`: `ifInstalled` when the app left it at its default (on, if prom-client is there). */
+/** Resolved `metrics`: `ifInstalled` when the app left it at its default (on, if prom-client is there). */
 export type ResolvedMetrics = false | (MetricsOptions & { ifInstalled?: boolean });
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

@@ -53,7 +53,9 @@ export class RedisTier implements CacheTier {
   readonly kind = 'redis' as const;
   readonly clustered: boolean;
 
+  /** @internal The client's type is ioredis's, an optional peer: kept out of the published declarations. */
   constructor(
+    /** @internal */
     readonly client: RedisClient,
     private readonly options: RedisTierOptions,
   ) {

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { RedisBusTransport } from '../libs/cache/src/redis/redis-bus.transport';
 import request from 'supertest';
 import { CACHE_CLOCK, CacheService, CacheStack, CacheTelemetry } from '@strata/cache';
 import { useRedis, waitFor } from './harness';
@@ -83,7 +84,7 @@ describe('sample app: /metrics and /health', () => {
     // (a reconnect), and reads back from the bus log a message that another instance's publish put there
     // but that never reached it on the channel.
     const stats = () => app.get(CacheService).stats();
-    const bus = app.get(CacheStack).bus!.logKeys;
+    const bus = (app.get(CacheStack).bus!.transport as RedisBusTransport).logKeys;
     await redis.client().xadd(bus.log, '*', 'm', JSON.stringify({ o: 'another-instance', at: Date.now(), k: [reports.keyOf('8')] }));
     await redis.client().client('KILL', 'TYPE', 'pubsub');
     await waitFor(() => stats().bus.reconciles >= 1 && stats().bus.state === 'up', { timeoutMs: 10_000, message: 'bus never came back' });

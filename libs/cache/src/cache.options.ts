@@ -18,8 +18,8 @@ import {
   resolveLock,
   resolveTimeouts,
 } from './resilience/resilience.options';
-import type { RedisConnectionOptions } from './tiers/redis.connection';
-import { checkFailoverSafety } from './tiers/redis.failover';
+import type { RedisConnectionOptions } from './redis/redis.types';
+import { checkFailoverSafety } from './redis/redis.failover';
 
 export type TierName = 'memory' | 'redis';
 

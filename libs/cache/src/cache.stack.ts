@@ -26,14 +26,16 @@ import { describeError } from './resilience/circuit-breaker';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { ScheduledInvalidations } from './invalidation/schedule';
 import { TagPurge } from './invalidation/tag-purge';
+import type { StoreAdapters } from './ports/store-adapters';
+import { RedisAdapters } from './redis/redis.adapters';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
-import { type OwnedClient, createRedisClient } from './tiers/redis.connection';
-import { RedisTier } from './tiers/redis.tier';
+import { RemoteTier } from './tiers/remote.tier';
 import { TenantContext } from './tenancy/tenant-context';
 import { TenantQuota } from './tenancy/tenant-quota';
 
 const MAX_NAMESPACES_NOTED = 10_000;
+type SideStore = 'times' | 'schedule' | 'leases' | 'registry' | 'vectorLogs';
 const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 
 /**
@@ -60,7 +62,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   readonly schedule: ScheduledInvalidations;
   /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
   readonly tenants: TenantContext;
-  private readonly connection: OwnedClient | undefined;
+  /** The adapters of the remote store and its side stores; undefined without one (memory only). */
+  private readonly stores: StoreAdapters | undefined;
   private readonly codecs = new Map<number | false, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
   private closed = false;
@@ -93,11 +96,16 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       });
     }
     if (options.redis !== undefined) {
-      this.connection = createRedisClient(options.redis, {
+      this.stores = new RedisAdapters(options.redis, {
         commandTimeout: options.commandTimeout,
         connectTimeout: options.connectTimeout,
+        prefix: segment(options.prefix),
+        bus: options.bus,
+        logger: this.logger,
       });
-      const tier = new RedisTier(this.connection.client, {
+    }
+    if (this.stores !== undefined) {
+      const tier = new RemoteTier(this.stores.remote, {
         codec: defaultCodec,
         now,
         onCorrupt: (key, error) => {
@@ -121,31 +129,22 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           if (state === 'open') telemetry.events.emit('circuit-open', { state, reason });
           else if (state === 'closed') telemetry.events.emit('circuit-close', { state, reason });
         },
-        // Callers never wait much past commandTimeout (see L2FacadeOptions.deadline); a Cluster command may
-        // need a MOVED redirect, a second round trip.
-        deadline: tier.clustered ? 2 * options.commandTimeout : options.commandTimeout,
+        deadline: this.stores.deadline,
       });
     }
     const l2 = this.l2;
+    const stores = this.stores;
+    const lockStore = stores?.lock;
     const lock =
-      l2 && options.lock
-        ? new DistributedLock(l2.tier, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
+      l2 && lockStore && options.lock
+        ? new DistributedLock(lockStore, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
         : undefined;
-    const prefix = segment(options.prefix);
-    const times = new InvalidationTimes(`${prefix}:__inv:`, this.l2, THIRTY_DAYS);
+    const times = new InvalidationTimes(this.shared('times'), THIRTY_DAYS);
     this.coherence = new L1Coherence(this.l1, this.l2, times, telemetry);
-    if (this.l2 && options.bus !== false) {
-      // Both log keys share one hash tag: one script reads and writes them, on a Cluster too.
+    if (this.l2 && options.bus !== false && stores?.bus) {
       this.bus = new InvalidationBus(
-        this.l2.tier,
-        {
-          channel: `${prefix}:__bus`,
-          logKey: `{${prefix}:__bus}:log`,
-          epochKey: `{${prefix}:__bus}:epoch`,
-          instanceId: this.instanceId,
-          ...options.bus,
-          logger: this.logger,
-        },
+        stores.bus,
+        { instanceId: this.instanceId, ...options.bus, logger: this.logger },
         this.coherence,
       );
       // Once Redis answers again after an outage, the bus has this long to catch up before L1 is bypassed.
@@ -165,11 +164,12 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       now,
       lock,
       predictive: options.warming === false ? undefined : options.warming,
+      scanner: stores?.scanner,
       scanCount: options.scanCount,
       scanPause: options.scanPause,
       purge:
-        this.l2 && options.purge
-          ? new TagPurge(this.l2, { prefix, count: options.scanCount, pause: options.scanPause, now, logger: this.logger })
+        this.l2 && stores?.tagIndex && options.purge
+          ? new TagPurge(this.l2, stores.tagIndex, { count: options.scanCount, pause: options.scanPause, now, logger: this.logger })
           : undefined,
     });
     this.exporter = PrometheusExporter.create(
@@ -178,8 +178,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     );
     if (options.advice !== false) this.advisor = new CacheAdvisor(telemetry, () => this.l1Capacity(), options.advice, this.logger);
     this.schedule = new ScheduledInvalidations(
-      this.l2,
-      { redisKey: `${prefix}:__sched`, pollInterval: options.pollInterval, batch: 100, logger: this.logger },
+      this.shared('schedule'),
+      { pollInterval: options.pollInterval, batch: 100, logger: this.logger },
       now,
       (target, when) => this.engine.applyScheduled(target, when),
     );
@@ -197,6 +197,15 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         return invalidated;
       };
     }
+  }
+
+  /**
+   * A side store of the remote store's adapters with the L2 facade its calls go through (breaker,
+   * deadline), or undefined when there is no remote store or it lacks that side store.
+   */
+  shared<K extends SideStore>(name: K): { l2: L2Facade; store: NonNullable<StoreAdapters[K]> } | undefined {
+    const store = this.stores?.[name];
+    return this.l2 === undefined || store === undefined || store === null ? undefined : { l2: this.l2, store: store as NonNullable<StoreAdapters[K]> };
   }
 
   /** Called by every view: its namespace id is invalidated whole if deletes made during an outage overflow. */
@@ -334,14 +343,6 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.coherence.detach();
     this.l2?.dispose();
     await this.l1?.close();
-    const connection = this.connection;
-    if (connection?.owned) {
-      // QUIT waits for pending replies; a dead or paused server would never answer it.
-      await Promise.race([
-        connection.client.quit().catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, this.options.commandTimeout).unref()),
-      ]);
-      connection.client.disconnect();
-    }
+    await this.stores?.close();
   }
 }

@@ -49,7 +49,7 @@ export type { Savings } from './observability/telemetry';
 export { CacheHealthIndicator } from './observability/cache-health.indicator';
 export type { CacheHealth, CacheHealthIndicatorResult } from './observability/cache-health.indicator';
 export type { MetricsOptions, MetricsRegistry } from './observability/prometheus';
-export type { IoRedisClient, IoRedisOptions, RedisConnectionOptions } from './tiers/redis.connection';
+export type { IoRedisClient, IoRedisOptions, RedisConnectionOptions } from './redis/redis.types';
 export type { BreakerState } from './resilience/circuit-breaker';
 export type { FailSafeOptions, FactoryTimeoutOptions, LockOptions } from './resilience/resilience.options';
 export type { EncryptionOptions } from './codec/encryption';

@@ -1,4 +1,5 @@
 import type { CacheModuleOptions } from '../src';
+import type { RedisBusTransport } from '../src/redis/redis-bus.transport';
 import { type RedisClusterNode, type RedisClusterProcess, startCluster, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
 import { type HttpCacheApp, startHttpApp } from './support/http-app';
@@ -151,7 +152,7 @@ describe('on Redis Cluster', () => {
     await a.cache.set('k', 'v1');
     expect(await b.cache.get('k')).toBe('v1');
     // The master serving the log's slot (the others answer MOVED).
-    const logKey = b.stack.bus!.logKeys.log;
+    const logKey = (b.stack.bus!.transport as RedisBusTransport).logKeys.log;
     let holder: RedisClusterNode | undefined;
     for (const node of cluster.nodes) {
       if ((await node.role()) !== 'master') continue;

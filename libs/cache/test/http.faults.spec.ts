@@ -1,4 +1,5 @@
 import type { CacheStats } from '../src';
+import type { RedisStore } from '../src/redis/redis.store';
 import { getFreePort, startRedis, useRedis, waitFor } from '../../../test/harness';
 import { type HttpCacheApp, startHttpApp } from './support/http-app';
 import { Workers } from './support/workers';
@@ -91,7 +92,7 @@ describe('HTTP under load while Redis fails', () => {
     const issued = () => load.samples.length;
     await forRequests(issued, RATE);
 
-    const client = app.stack.l2!.tier.client as unknown as { offlineQueue: { length: number }; commandQueue: { length: number } };
+    const client = (app.stack.l2!.tier.store as RedisStore).client as unknown as { offlineQueue: { length: number }; commandQueue: { length: number } };
     let maxOffline = 0;
     let maxCommands = 0;
     let maxPending = 0;

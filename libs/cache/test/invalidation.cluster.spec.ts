@@ -1,4 +1,5 @@
 import { type RedisClusterProcess, startCluster, waitFor } from '../../../test/harness';
+import type { RedisBusTransport } from '../src/redis/redis-bus.transport';
 import { CacheFactory } from './cache-factory';
 import { WITHOUT_KEYS } from './invalidation-suite';
 
@@ -36,7 +37,7 @@ describe('Invalidation on a Redis Cluster', () => {
     // resubscribes (on any node), reads the message back from the log, and keeps the rest of its L1.
     await a.cache.setMany([{ key: 'x', value: 'x1' }, { key: 'y', value: 'y1' }]);
     expect(await b.cache.getMany(['x', 'y'])).toEqual(['x1', 'y1']);
-    const log = b.stack.bus!.logKeys.log;
+    const log = (b.stack.bus!.transport as RedisBusTransport).logKeys.log;
     await cluster.client().xadd(log, '*', 'm', JSON.stringify({ o: 'elsewhere', at: Date.now(), k: [b.cache.keyOf('x')] }));
     for (const master of cluster.masters) await master.client().client('KILL', 'TYPE', 'pubsub');
     await waitFor(() => b.cache.stats().bus.reconciles >= 1 && b.cache.stats().bus.state === 'up', { timeoutMs: 10_000 });

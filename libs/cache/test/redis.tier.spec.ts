@@ -1,21 +1,22 @@
 import type Redis from 'ioredis';
 import { EntryCodec } from '../src/codec/entry.codec';
 import type { CorruptEntryError } from '../src/core/errors';
-import { createRedisClient } from '../src/tiers/redis.connection';
-import { RedisTier } from '../src/tiers/redis.tier';
+import { createRedisClient } from '../src/redis/redis.connection';
+import { RedisStore } from '../src/redis/redis.store';
+import { RemoteTier } from '../src/tiers/remote.tier';
 import { useRedis, waitFor } from '../../../test/harness';
 import { tierConformance, write } from './tier-conformance';
 
-describe('RedisTier (real redis-server)', () => {
+describe('RemoteTier on RedisStore (real redis-server)', () => {
   const redis = useRedis();
   let client: Redis;
-  let tier: RedisTier;
+  let tier: RemoteTier;
   const corrupt: string[] = [];
 
   beforeAll(async () => {
     client = createRedisClient(redis.url, { commandTimeout: 1000, connectTimeout: 2000 }).client as Redis;
     await waitFor(() => client.status === 'ready', { message: 'client never became ready' });
-    tier = new RedisTier(client, {
+    tier = new RemoteTier(new RedisStore(client), {
       codec: new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024 }),
       now: Date.now,
       onCorrupt: (key: string, _error: CorruptEntryError) => corrupt.push(key),

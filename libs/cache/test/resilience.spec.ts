@@ -1,6 +1,8 @@
 import type Redis from 'ioredis';
 import { type FactoryContext, FactoryTimeoutError } from '../src';
 import { DistributedLock, LOCK_FAILED, type Lease } from '../src/resilience/distributed-lock';
+import { RedisLockStore } from '../src/redis/redis-lock.store';
+import type { RedisStore } from '../src/redis/redis.store';
 import { useRedis, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
 
@@ -263,10 +265,13 @@ describe('resilience', () => {
     it('a holder whose lock expired cannot release the new lock, nor overwrite the new holder\'s value', async () => {
       const { cache, stack } = await apps.create({ redis: redis.url, prefix: prefix(), lock: { ttl: '200ms', pollInterval: '20ms' } });
       const l2 = stack.l2!;
-      const lock = new DistributedLock(l2.tier, { ttl: 200, pollInterval: 20 }, (op) => l2.guard(op, LOCK_FAILED));
+      const store = new RedisLockStore((l2.tier.store as RedisStore).client);
+      const lock = new DistributedLock(store, { ttl: 200, pollInterval: 20 }, (op) => l2.guard(op, LOCK_FAILED));
       const key = cache.keyOf('k');
+      const lockKey = `{${key}}:lock`;
       const first = (await lock.tryAcquire(key)) as Lease;
-      expect(first).toMatchObject({ key, lockKey: `{${key}}:lock` });
+      expect(first).toMatchObject({ key });
+      expect(await admin.get(lockKey)).toBe(first.token);
       expect(await lock.tryAcquire(key)).toBeUndefined();
 
       // A waiter takes over as soon as the lock expires, within the TTL plus a round trip.
@@ -280,7 +285,7 @@ describe('resilience', () => {
       const second = (outcome as { lease: Lease }).lease;
 
       expect(await lock.release(first)).toBe(false);
-      expect(await admin.get(second.lockKey)).toBe(second.token);
+      expect(await admin.get(lockKey)).toBe(second.token);
       const write = (value: string) => {
         const now = Date.now();
         return {
@@ -289,9 +294,9 @@ describe('resilience', () => {
           entry: { value, createdAt: now, expiresAt: now + 60_000, staleUntil: now + 60_000, tags: [] },
         };
       };
-      expect(await l2.setFenced(write('from the new holder'), second.lockKey, second.token)).toBe(true);
-      expect(await admin.exists(second.lockKey)).toBe(0);
-      expect(await l2.setFenced(write('late, from the old holder'), first.lockKey, first.token)).toBe(false);
+      expect(await l2.setFenced(write('from the new holder'), second)).toBe(true);
+      expect(await admin.exists(lockKey)).toBe(0);
+      expect(await l2.setFenced(write('late, from the old holder'), first)).toBe(false);
       expect(await cache.get('k')).toBe('from the new holder');
     });
 

@@ -1,3 +1,4 @@
+import type { RegistryStore } from '../ports/registry-store';
 import type { L2Facade } from '../tiers/l2.facade';
 
 const MEMO_LIMIT = 10_000;
@@ -14,26 +15,32 @@ export class AiRegistry {
   private readonly localScopes = new Map<string, Map<string, string>>();
   private readonly written = new Set<string>();
 
+  private readonly l2: L2Facade | undefined;
+  private readonly store: RegistryStore | undefined;
+
   constructor(
-    private readonly l2: L2Facade | undefined,
+    shared: { l2: L2Facade; store: RegistryStore } | undefined,
     /** How long a scope entry lives in Redis without being written again. */
     private readonly scopeTtlMs: number,
-  ) {}
+  ) {
+    this.l2 = shared?.l2;
+    this.store = shared?.store;
+  }
 
   /** Awaited by the first write of a tenant, so that an invalidation started after it finds the tenant. */
   async rememberTenant(setKey: string, tenant: string): Promise<void> {
     let tenants = this.localTenants.get(setKey);
     if (tenants === undefined) this.localTenants.set(setKey, (tenants = new Set()));
     tenants.add(tenant);
-    const l2 = this.l2;
-    if (l2 === undefined || !this.once(`t|${setKey}|${tenant}`)) return;
-    await l2.guard(() => l2.tier.client.sadd(setKey, tenant), undefined);
+    const { l2, store } = this;
+    if (l2 === undefined || store === undefined || !this.once(`t|${setKey}|${tenant}`)) return;
+    await l2.guard(() => store.addMember(setKey, tenant), undefined);
   }
 
   async tenants(setKey: string): Promise<string[]> {
     const all = new Set(this.localTenants.get(setKey) ?? []);
-    const l2 = this.l2;
-    if (l2) for (const tenant of (await l2.guard(() => l2.tier.client.smembers(setKey), [])) ?? []) all.add(tenant);
+    const { l2, store } = this;
+    if (l2 && store) for (const tenant of (await l2.guard(() => store.members(setKey), [])) ?? []) all.add(tenant);
     return [...all];
   }
 
@@ -41,18 +48,17 @@ export class AiRegistry {
     let scopes = this.localScopes.get(hashKey);
     if (scopes === undefined) this.localScopes.set(hashKey, (scopes = new Map()));
     scopes.set(logKey, model);
-    const l2 = this.l2;
-    if (l2 === undefined || !this.once(`s|${hashKey}|${logKey}`)) return;
-    const client = l2.tier.client;
-    void l2.guard(() => Promise.all([client.hset(hashKey, logKey, model), client.pexpire(hashKey, this.scopeTtlMs)]), undefined);
+    const { l2, store } = this;
+    if (l2 === undefined || store === undefined || !this.once(`s|${hashKey}|${logKey}`)) return;
+    void l2.guard(() => store.putField(hashKey, logKey, model, this.scopeTtlMs), undefined);
   }
 
   /** Removes and returns the scopes of a view (of one model, when given). */
   async takeScopes(hashKey: string, model?: string): Promise<string[]> {
     const found = new Map(this.localScopes.get(hashKey) ?? []);
-    const l2 = this.l2;
-    if (l2) {
-      const remote = await l2.guard(() => l2.tier.client.hgetall(hashKey), undefined);
+    const { l2, store } = this;
+    if (l2 && store) {
+      const remote = await l2.guard(() => store.fields(hashKey), undefined);
       for (const [logKey, scopeModel] of Object.entries(remote ?? {})) found.set(logKey, scopeModel);
     }
     const taken = [...found].filter(([, scopeModel]) => model === undefined || scopeModel === model).map(([logKey]) => logKey);
@@ -61,7 +67,7 @@ export class AiRegistry {
       local?.delete(logKey);
       this.written.delete(`s|${hashKey}|${logKey}`);
     }
-    if (l2 && taken.length > 0) await l2.guard(() => l2.tier.client.hdel(hashKey, ...taken), undefined);
+    if (l2 && store && taken.length > 0) await l2.guard(() => store.deleteFields(hashKey, taken), undefined);
     return taken;
   }
 

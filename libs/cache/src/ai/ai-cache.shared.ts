@@ -55,7 +55,7 @@ export class AiCacheShared {
     readonly semantic: SemanticCache | undefined,
   ) {
     this.policy = new AiCachePolicy(options);
-    this.registry = new AiRegistry(stack.l2, options.maxTtl * 2);
+    this.registry = new AiRegistry(stack.shared('registry'), options.maxTtl * 2);
   }
 
   /** Logs a condition the first time it happens, not on every call (bounded: forgetting only means logging again). */

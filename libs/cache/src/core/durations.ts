@@ -37,3 +37,8 @@ export function describe(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+
+/** A pause that does not keep the process alive (between batches of a walk, before a retry). */
+export function delay(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+}

@@ -12,6 +12,7 @@ import { type CacheTelemetry, NO_CACHE } from '../observability/telemetry';
 import { type DistributedLock, LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
 import { RetryThrottle, raceTimeouts } from '../resilience/factory-guard';
 import { type ResolvedFailSafe, type ResolvedTimeouts, jittered } from '../resilience/resilience.options';
+import type { KeyScanner } from '../ports/key-scanner';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { SerializedValue, TierWrite } from '../tiers/tier';
@@ -92,6 +93,8 @@ export interface TieredCacheParts {
   random?: () => number;
   /** Predictive warming; absent: off. */
   predictive?: PredictiveWarmingSettings;
+  /** Walks pattern invalidation through the remote store; absent: patterns drop L1 copies only. */
+  scanner?: KeyScanner;
   /** SCAN COUNT of pattern invalidation, and its pause between batches. */
   scanCount: number;
   scanPause: number;
@@ -117,7 +120,7 @@ function usableUntil(entry: CacheEntry, policy: CachePolicy): number {
 }
 
 /**
- * The engine (DESIGN §4): L1 in process, L2 in Redis, single-flight, stale-while-revalidate and
+ * The engine (see docs/ARCHITECTURE.md): L1 in process, L2 in a remote store (Redis), single-flight, stale-while-revalidate and
  * fail-safe. It works on full keys; `CacheService` views build them and pass their policy.
  * It never throws because of a cache fault (unless `strict`): a fault degrades to a miss or the factory.
  */
@@ -134,6 +137,8 @@ export class TieredCache {
   private readonly now: () => number;
   private readonly warned = new Set<string>();
   private untilSample = L1_SAMPLE_EVERY;
+  /** The latest creation time `writeTime` gave a write ahead of the clock (see `invalidationTime`). */
+  private datedAhead = 0;
   readonly warmer: PredictiveWarmer | undefined;
   private readonly patterns: PatternInvalidation | undefined;
 
@@ -145,10 +150,10 @@ export class TieredCache {
     this.telemetry = parts.telemetry;
     this.now = parts.now;
     this.lock = parts.lock;
-    if (parts.l2) {
+    if (parts.l2 && parts.scanner) {
       const options = { count: parts.scanCount, pause: parts.scanPause };
       // A walk finished later (after Redis came back) is announced again: L1s may have refilled meanwhile.
-      this.patterns = new PatternInvalidation(parts.l2, options, parts.logger, async (pattern) => void (await this.dropEverywhere(pattern)));
+      this.patterns = new PatternInvalidation(parts.l2, parts.scanner, options, parts.logger, async (pattern) => void (await this.dropEverywhere(pattern)));
     }
     if (parts.predictive) {
       this.warmer = new PredictiveWarmer(parts.predictive, parts.now, (key, tracked) => {
@@ -171,7 +176,18 @@ export class TieredCache {
   private writeTime(): number {
     const now = this.now();
     const latest = this.times.latest;
-    return latest >= now && latest - now < 3 ? latest + 1 : now;
+    if (!(latest >= now && latest - now < 3)) return now;
+    if (latest + 1 > this.datedAhead) this.datedAhead = latest + 1;
+    return latest + 1;
+  }
+
+  /**
+   * Now, or the latest time `writeTime` dated a write ahead of the clock: a write made right after an
+   * invalidation in the same millisecond is dated one past it, and an invalidation made after that
+   * write, still within the millisecond, must cover it (`clear()`, write, `clear()` in one ms).
+   */
+  private invalidationTime(): number {
+    return Math.max(this.now(), this.datedAhead);
   }
 
   /** A fresh value, or undefined. An L1 hit skips the async machinery: it is the hottest path there is. */
@@ -188,9 +204,20 @@ export class TieredCache {
     return undefined;
   }
 
+  /** Like `get`, with the entry's times and tags (what `ttl()` of a cache-manager view reports). */
+  async getEntry<T>(key: string, policy: CachePolicy): Promise<CacheEntry<T> | undefined> {
+    const hit = this.peekL1(key, policy, this.now());
+    if (hit !== undefined) return hit as CacheEntry<T>;
+    const found = policy.useL2 ? await this.readL2(key, policy) : undefined;
+    if (found !== undefined && found.expiresAt > this.now()) return found as CacheEntry<T>;
+    this.missed(key, policy);
+    return undefined;
+  }
+
   async getMany<T>(keys: readonly string[], policy: CachePolicy): Promise<(T | undefined)[]> {
     const now = this.now();
-    const results = new Array<T | undefined>(keys.length);
+    // Filled, not sparse: callers iterate it with forEach/map, which skip holes.
+    const results = new Array<T | undefined>(keys.length).fill(undefined);
     const missing: number[] = [];
     keys.forEach((key, i) => {
       const hit = this.peekL1(key, policy, now);
@@ -334,7 +361,7 @@ export class TieredCache {
    * Invalidates tags or namespaces (O(1) each) at `at` (default now), here and on every instance;
    * `policy` says which cache asked (for metrics and events).
    */
-  async invalidate(ids: readonly string[], policy?: CachePolicy, at = this.now()): Promise<void> {
+  async invalidate(ids: readonly string[], policy?: CachePolicy, at = this.invalidationTime()): Promise<void> {
     if (policy === undefined) await this.times.invalidate(ids, at);
     else {
       await this.timed(policy, 'strata.l2.invalidate', policy.counters.latency.l2Invalidate, () => this.times.invalidate(ids, at));
@@ -564,9 +591,7 @@ export class TieredCache {
       if (lease === undefined) {
         await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () => l2.set(write));
       } else {
-        const written = await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () =>
-          l2.setFenced(write, lease.lockKey, lease.token),
-        );
+        const written = await this.timed(policy, 'strata.l2.set', policy.counters.latency.l2Set, () => this.fencedSet(l2, write, lease));
         if (written === false) {
           // Our lock expired and someone else may have written since: their value stands, in L1 too.
           policy.counters.lockLost += 1;
@@ -578,6 +603,18 @@ export class TieredCache {
     if (policy.useL1 && this.l1 && this.coherence.mayStore(key, mark)) this.l1.store(write);
     this.wrote(key, policy, spec);
     return write.entry;
+  }
+
+  /**
+   * The write of a lock holder: fenced where the store can (the write releases the lock), else a plain
+   * write, then the release (a holder that lost its lock may then overwrite a newer value: the store
+   * declared it cannot prevent that).
+   */
+  private async fencedSet(l2: L2Facade, write: TierWrite, lease: Lease): Promise<boolean | undefined> {
+    if (l2.tier.fencing) return l2.setFenced(write, lease);
+    await l2.set(write);
+    void this.lock?.release(lease);
+    return true;
   }
 
   /** The spec with the tags a dependent entry needs (see `dependentTags`), its `dep:` ids tracked. */
@@ -638,7 +675,7 @@ export class TieredCache {
   private async freshFrom(key: string, bytes: Buffer, policy: CachePolicy, mark: number): Promise<CacheEntry | undefined> {
     const l2 = this.l2;
     if (l2 === undefined || l2.inDoubt(key)) return undefined;
-    const entry = await this.accepted(key, l2.tier.decodeEntry(key, bytes), policy, false, mark);
+    const entry = await this.accepted(key, l2.tier.decode(key, bytes), policy, false, mark);
     return entry !== undefined && entry.expiresAt > this.now() ? entry : undefined;
   }
 

@@ -1,9 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import type Redis from 'ioredis';
-import { describeError } from '../resilience/circuit-breaker';
-import { isCluster } from '../tiers/redis.connection';
-import { type RedisTier, script } from '../tiers/redis.tier';
+import type { BusTransport } from '../ports/bus-transport';
 
 /**
  * What one instance tells the others after a change reached Redis. Short field names: every instance
@@ -54,14 +50,10 @@ export interface BusListener {
 }
 
 export interface BusOptions {
-  channel: string;
-  /** The bus log (a capped stream) and its epoch; two keys in one slot (`{hash tag}`), so one script sees both. */
-  logKey: string;
-  epochKey: string;
   /** Messages the log keeps; 0: no log (every gap clears L1). */
   logSize: number;
   instanceId: string;
-  /** How often the subscriber connection is pinged; a dead socket is noticed within `pingInterval + pingTimeout`. */
+  /** How often what could not be published is tried again; with `pingTimeout`, how long a gap may go unnoticed. */
   pingInterval: number;
   pingTimeout: number;
   logger: LoggerService;
@@ -73,38 +65,32 @@ export function preciseNow(): number {
 }
 
 /**
- * The cross-instance invalidation bus (DESIGN §5): Redis pub/sub, one channel per prefix, backed by a
- * short log so that a gap in the subscription can be closed exactly instead of by forgetting everything.
+ * The cross-instance invalidation bus (see docs/ARCHITECTURE.md): messages over a `BusTransport`
+ * (Redis pub/sub, or in process), backed by a short log so that a gap in the subscription can be closed
+ * exactly instead of by forgetting everything.
  *
- * Publishing goes through the main connection (so it is ordered after the write it announces), as one
- * script that appends the message to the log (a stream capped at `logSize`, `XADD MAXLEN ~`) and
- * publishes it stamped with the log's epoch and the entry id. Subscribing needs a connection of its own:
- * a duplicate of the main client with the same safe settings; for a Cluster, a connection to one node
- * (PUBLISH reaches every node of a cluster), moved to another node when that one stops answering.
- *
- * Pub/sub is at-most-once, so the bus watches for gaps: `down` when the socket closes or a PING goes
- * unanswered for `pingTimeout`. Once SUBSCRIBE is confirmed again, it reads the log from the last id it
- * had seen (everything published before the SUBSCRIBE is in the log, everything after arrives on the
- * channel) and hands those messages to the listener before `up`:
+ * Pub/sub is at-most-once, so the bus watches for gaps: the transport says `down` when the subscription
+ * is lost. Once it is confirmed again, the bus reads the log from the last id it had seen (everything
+ * published before the subscription is in the log, everything after arrives as messages) and hands
+ * those messages to the listener before `up`:
  *
  * - same epoch, nothing trimmed past the last id seen: the gap is closed exactly (`lost: false`);
- * - trimmed past it (a gap longer than the log), or the log gone while Redis kept running (flushed,
- *   evicted): `lost: true`, the listener clears;
- * - the log gone because Redis itself restarted during the gap (its uptime is shorter than the gap):
- *   every message the old server acknowledged had been pushed to this subscriber in the same event-loop
- *   turn, and every change that was not acknowledged is replayed by its publisher into the new log, so
- *   the new log is read from its start (`lost: false`). The one window left: a SIGKILL between the two
- *   socket writes of one PUBLISH (microseconds).
+ * - trimmed past it (a gap longer than the log), or the log gone while the server kept running
+ *   (flushed, evicted): `lost: true`, the listener clears;
+ * - the log gone because the server itself restarted during the gap (its uptime is shorter than the
+ *   gap): every message the old server acknowledged had been pushed to this subscriber in the same
+ *   event-loop turn, and every change that was not acknowledged is replayed by its publisher into the
+ *   new log, so the new log is read from its start (`lost: false`). The one window left: a SIGKILL
+ *   between the two socket writes of one PUBLISH (microseconds).
  *
- * A message that could not be published (Redis failed between the change and its announcement) is kept
- * and published again once Redis answers; past `MAX_UNSENT_KEYS` keys they collapse into one "drop
- * everything" message.
+ * A message that could not be published (the store failed between the change and its announcement) is
+ * kept and published again once the transport can publish; past `MAX_UNSENT_KEYS` keys they collapse
+ * into one "drop everything" message.
  */
 export class InvalidationBus {
-  private subscriber: Redis | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private subscribed = false;
+  private started = false;
   private closed = false;
   private downSince: number | undefined = preciseNow();
   private readonly waiters = new Set<() => void>();
@@ -112,11 +98,14 @@ export class InvalidationBus {
   private cursor: { epoch: string; id: string } | undefined;
   /** `cursor` when the subscription was last lost: where the catch-up reads from. */
   private seenBeforeGap: { epoch: string; id: string } | undefined;
+  /** What the last catch-up found, handed to the listener on `up`. */
+  private caughtUp: BusCatchUp = { lost: true, recovered: 0 };
   private readonly unsent = new UnsentChanges();
   private resending: Promise<void> | undefined;
+  private stopListening: (() => void) | undefined;
 
   constructor(
-    private readonly tier: RedisTier,
+    readonly transport: BusTransport,
     private readonly options: BusOptions,
     private readonly listener: BusListener,
   ) {}
@@ -129,31 +118,29 @@ export class InvalidationBus {
     return this.subscribed;
   }
 
-  /** The Redis keys of the bus log and of its epoch. */
-  get logKeys(): { log: string; epoch: string } {
-    return { log: this.options.logKey, epoch: this.options.epochKey };
-  }
-
   /** Changes waiting to be published again (keys, times and patterns). */
   get pendingAnnouncements(): number {
     return this.unsent.size;
   }
 
   start(): void {
-    if (this.closed || this.subscriber) return;
-    this.connect();
-    this.pingTimer = setInterval(() => {
-      void this.ping();
-      void this.resend();
-    }, this.options.pingInterval);
-    this.pingTimer.unref();
-    this.tier.client.on('ready', this.onMainReady);
+    if (this.closed || this.started) return;
+    this.started = true;
+    this.transport.subscribe({
+      message: (text) => this.receive(text),
+      down: (reason) => this.markDown(reason),
+      catchUp: async () => void (this.caughtUp = await this.catchUp()),
+      up: () => this.markUp(),
+    });
+    this.retryTimer = setInterval(() => void this.resend(), this.options.pingInterval);
+    this.retryTimer.unref();
+    this.stopListening = this.transport.onPublishable(this.onPublishable);
   }
 
-  /** The main connection is ready (again): publish what waits, and resubscribe now rather than after a backoff. */
-  private readonly onMainReady = (): void => {
+  /** The transport can publish (again): publish what waits, and resubscribe now rather than after a backoff. */
+  private readonly onPublishable = (): void => {
     void this.resend();
-    this.reconnectNow();
+    this.transport.resubscribeNow();
   };
 
   /** Resolves true once subscribed, false after `timeoutMs`. */
@@ -173,9 +160,9 @@ export class InvalidationBus {
   }
 
   /**
-   * Publishes a change (unless `tryNow` is false); never throws. When Redis does not take it, `unsent`
+   * Publishes a change (unless `tryNow` is false); never throws. When it cannot be published, `unsent`
    * (what of it is not covered otherwise, see `L1Coherence.announce`) is kept and published again once
-   * Redis answers.
+   * the transport can publish.
    */
   async publish(change: BusChange, unsent: (change: BusChange) => BusChange = (c) => c, tryNow = true): Promise<boolean> {
     if (tryNow && (await this.send(change))) return true;
@@ -185,35 +172,27 @@ export class InvalidationBus {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.tier.client.off('ready', this.onMainReady);
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.pingTimer = undefined;
-    const subscriber = this.subscriber;
-    this.subscriber = undefined;
+    this.stopListening?.();
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
     this.subscribed = false;
     for (const waiter of this.waiters) waiter();
-    if (subscriber) discard(subscriber);
+    await this.transport.close();
   }
 
   private async send(change: BusChange): Promise<boolean> {
     const message: BusMessage = { o: this.options.instanceId, ...change, at: preciseNow() };
     try {
-      await this.tier.evalKeys(PUBLISH_SCRIPT, [this.options.logKey, this.options.epochKey], [
-        JSON.stringify(message),
-        newEpoch(),
-        this.options.logSize,
-        this.options.channel,
-      ]);
+      await this.transport.publish(JSON.stringify(message));
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Publishes what could not be published before, once Redis answers; one attempt at a time. */
+  /** Publishes what could not be published before, once the transport can; one attempt at a time. */
   private resend(): Promise<void> {
-    if (this.unsent.size === 0 || this.closed || this.resending || this.tier.client.status !== 'ready') return this.resending ?? Promise.resolve();
+    if (this.unsent.size === 0 || this.closed || this.resending || !this.transport.publishable) return this.resending ?? Promise.resolve();
     const change = this.unsent.take();
     this.resending = this.send(change)
       .then((sent) => {
@@ -224,83 +203,10 @@ export class InvalidationBus {
     return this.resending;
   }
 
-  private connect(): void {
+  private markUp(): void {
     if (this.closed) return;
-    const subscriber = this.createSubscriber();
-    if (subscriber === undefined) {
-      // A Cluster client that does not know its nodes yet: try again shortly.
-      this.retryTimer = setTimeout(() => this.connect(), Math.min(100, this.options.pingInterval));
-      this.retryTimer.unref();
-      return;
-    }
-    this.subscriber = subscriber;
-    subscriber.on('error', () => undefined); // state changes are reported through down/up
-    subscriber.on('ready', () => void this.subscribe(subscriber));
-    subscriber.on('close', () => this.markDown(subscriber, 'connection closed'));
-    subscriber.on('end', () => {
-      this.markDown(subscriber, 'connection ended');
-      // Its retry strategy gave up (a Cluster node that stopped answering, or a caller's own strategy):
-      // start over with a new connection (another node, for a Cluster), after a pause.
-      if (!this.closed && this.subscriber === subscriber) {
-        this.subscriber = undefined;
-        discard(subscriber, false);
-        this.retryTimer = setTimeout(() => this.connect(), Math.min(500, this.options.pingInterval));
-        this.retryTimer.unref();
-      }
-    });
-    subscriber.on('message', (channel: string, text: string) => {
-      if (channel === this.options.channel && this.subscriber === subscriber) this.receive(text);
-    });
-  }
-
-  /**
-   * Redis answers the main connection again: a subscriber waiting out its reconnect backoff (up to 2 s
-   * after a long outage) starts over now, so the gap closes as soon as Redis is back.
-   */
-  private reconnectNow(): void {
-    const subscriber = this.subscriber;
-    if (this.closed || subscriber === undefined || this.subscribed || subscriber.status !== 'reconnecting') return;
-    this.subscriber = undefined;
-    discard(subscriber);
-    this.connect();
-  }
-
-  private createSubscriber(): Redis | undefined {
-    const overrides = {
-      connectionName: 'strata:bus',
-      lazyConnect: false,
-      autoResubscribe: false, // we subscribe on 'ready' ourselves, and catch up once it is confirmed
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: this.options.pingTimeout,
-      // A socket that does not close after QUIT/FIN (dead peer) is destroyed after this.
-      disconnectTimeout: this.options.pingTimeout,
-    };
-    const client = this.tier.client;
-    if (!isCluster(client)) return client.duplicate(overrides);
-    const nodes = client.nodes('master');
-    const pool = nodes.length > 0 ? nodes : client.nodes('all');
-    if (pool.length === 0) return undefined;
-    const node = pool[Math.floor(Math.random() * pool.length)];
-    return node.duplicate({ ...overrides, retryStrategy: giveUpAfter(3) });
-  }
-
-  private async subscribe(subscriber: Redis): Promise<void> {
-    let catchUp: BusCatchUp;
-    try {
-      await subscriber.subscribe(this.options.channel);
-      if (this.subscriber !== subscriber || this.closed) return;
-      // Subscribed first, then the log: whatever was published before the SUBSCRIBE is in the log.
-      catchUp = await this.catchUp();
-    } catch (error) {
-      if (this.subscriber !== subscriber || this.closed) return;
-      this.options.logger.warn(`Invalidation bus: subscribing failed (${describeError(error)}); reconnecting`);
-      subscriber.disconnect(true);
-      return;
-    }
-    if (this.subscriber !== subscriber || this.closed) return;
     this.subscribed = true;
+    const catchUp = this.caughtUp;
     const downFor = this.downSince === undefined ? 0 : preciseNow() - this.downSince;
     const wasUp = this.seenBeforeGap !== undefined || this.cursor !== undefined;
     this.downSince = undefined;
@@ -324,7 +230,7 @@ export class InvalidationBus {
     const before = this.seenBeforeGap ?? this.cursor;
     if (this.options.logSize === 0) return { lost: true, recovered: 0 };
     const gapMs = this.downSince === undefined ? 0 : preciseNow() - this.downSince;
-    let page = await this.readLog(before?.id ?? '0-0');
+    let page = await this.transport.readLog(before?.id ?? '0-0', CATCH_UP_PAGE);
     const epoch = page.epoch;
     const lost = (): BusCatchUp => {
       this.advance(epoch, page.lastId);
@@ -333,11 +239,11 @@ export class InvalidationBus {
     // The first subscription: nothing to catch up with, and nothing known about what L1 holds.
     if (before === undefined) return lost();
     if (page.created || epoch !== before.epoch) {
-      // The log is gone. Redis restarted during the gap: read the new log from its start. Redis kept
+      // The log is gone. The server restarted during the gap: read the new log from its start. It kept
       // running (flushed, evicted): what was in it is lost.
       const restarted = page.uptime * 1000 <= gapMs + this.options.pingInterval + this.options.pingTimeout + 1000;
       if (!restarted) return lost();
-      if (!page.created) page = await this.readLog('0-0');
+      if (!page.created) page = await this.transport.readLog('0-0', CATCH_UP_PAGE);
     } else if (!page.intact) {
       // Trimmed past what we had seen (a gap longer than the log), or gone back (a failover lost its
       // last entries, the one we saw last among them): what was missed cannot be told.
@@ -346,54 +252,25 @@ export class InvalidationBus {
     let recovered = 0;
     let after = page.created ? '0-0' : before.epoch === epoch ? before.id : '0-0';
     for (;;) {
-      for (const [id, fields] of page.entries) {
-        const text = fields[1];
-        if (typeof text === 'string' && this.receive(text, id)) recovered += 1;
+      for (const [id, text] of page.entries) {
+        if (this.receive(text, id)) recovered += 1;
         after = id;
       }
       if (page.entries.length < CATCH_UP_PAGE) break;
-      page = await this.readLog(after);
+      page = await this.transport.readLog(after, CATCH_UP_PAGE);
       if (page.epoch !== epoch) return lost(); // replaced while we read it
     }
     this.advance(epoch, after);
     return { lost: false, recovered };
   }
 
-  private async readLog(after: string): Promise<LogPage> {
-    const [epoch, created, uptime, lastId, intact, entries] = (await this.tier.evalKeys(
-      CATCH_UP_SCRIPT,
-      [this.options.logKey, this.options.epochKey],
-      [after, CATCH_UP_PAGE, newEpoch()],
-    )) as [string, number, number, string, number, Array<[string, string[]]>];
-    return { epoch, created: created === 1, uptime, lastId, intact: intact === 1, entries };
-  }
-
-  private markDown(subscriber: Redis, reason: string): void {
-    if (this.subscriber !== subscriber || !this.subscribed) return;
+  private markDown(reason: string): void {
+    if (!this.subscribed) return;
     this.subscribed = false;
     this.downSince = preciseNow();
     this.seenBeforeGap = this.cursor;
     this.listener.down(reason);
     if (!this.closed) this.options.logger.warn(`Invalidation bus down (${reason}): L1 is bypassed until it is back`);
-  }
-
-  /** A PING that is not answered in time means the socket is dead even if it never closed: reconnect. */
-  private async ping(): Promise<void> {
-    const subscriber = this.subscriber;
-    if (subscriber === undefined || !this.subscribed) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no PONG within ${this.options.pingTimeout} ms`)), this.options.pingTimeout);
-    });
-    try {
-      await Promise.race([subscriber.ping(), timeout]);
-    } catch (error) {
-      if (this.subscriber !== subscriber || this.closed) return;
-      this.markDown(subscriber, describeError(error));
-      subscriber.disconnect(true);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private advance(epoch: string, id: string): void {
@@ -416,20 +293,6 @@ export class InvalidationBus {
     return true;
   }
 }
-
-/** One page of the log, read while catching up (see CATCH_UP_SCRIPT). */
-interface LogPage {
-  epoch: string;
-  /** There was no epoch: the log was started just now. */
-  created: boolean;
-  /** The server's uptime, seconds. */
-  uptime: number;
-  lastId: string;
-  /** Nothing after the id read from was trimmed (see CATCH_UP_SCRIPT). */
-  intact: boolean;
-  entries: Array<[string, string[]]>;
-}
-
 /** Log entries read per round trip while catching up. */
 const CATCH_UP_PAGE = 500;
 
@@ -480,10 +343,6 @@ class UnsentChanges {
   }
 }
 
-function newEpoch(): string {
-  return randomBytes(8).toString('hex');
-}
-
 /** Orders stream ids (`ms-seq`). */
 function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-');
@@ -491,60 +350,6 @@ function compareIds(a: string, b: string): number {
   const ms = Number(am) - Number(bm);
   return ms !== 0 ? Math.sign(ms) : Math.sign(Number(as ?? 0) - Number(bs ?? 0));
 }
-
-// KEYS: log, epoch. ARGV: message (a JSON object), a new epoch should there be none, log size, channel.
-// The published copy carries the epoch and the id: '{"e":..,"i":..,' + the message without its '{'.
-const PUBLISH_SCRIPT = script(`
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[1])
-end
-local id = '0-0'
-if tonumber(ARGV[3]) > 0 then
-  -- A server without streams (or with XADD renamed away) still gets the message on the channel.
-  local ok, added = pcall(redis.call, 'XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[1])
-  if ok then id = added end
-end
-redis.call('PUBLISH', ARGV[4], '{"e":"' .. epoch .. '","i":"' .. id .. '",' .. string.sub(ARGV[1], 2))
-return id`);
-
-// KEYS: log, epoch. ARGV: read after this id, page size, a new epoch should there be none.
-// Returns epoch, created (1 when there was none), server uptime (s), last id, intact, entries. Intact (1):
-// nothing after that id was trimmed. Trimming removes the oldest entries, so the entry with that id still
-// being there proves it (for '0-0', that nothing was ever trimmed).
-const CATCH_UP_SCRIPT = script(`
-local epoch = redis.call('GET', KEYS[2])
-local created = 0
-if not epoch then
-  epoch = ARGV[3]
-  redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[1])
-  created = 1
-end
--- Without INFO (renamed away on some managed servers) a restart cannot be told from a flush: huge uptime.
-local ok, server = pcall(redis.call, 'INFO', 'server')
-local uptime = ok and tonumber(string.match(server, 'uptime_in_seconds:(%d+)')) or 1e12
-local last, intact = '0-0', 1
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[1])
-  local length, added = 0, nil
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then last = info[i + 1]
-    elseif info[i] == 'length' then length = info[i + 1]
-    elseif info[i] == 'entries-added' then added = info[i + 1] end
-  end
-  if ARGV[1] ~= '0-0' then
-    if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then intact = 0 end
-  elseif (added or (length + 1)) > length then
-    intact = 0
-  end
-elseif ARGV[1] ~= '0-0' then
-  intact = 0
-end
-local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
-return {epoch, created, uptime, last, intact, entries}`);
 
 /** Anyone who can reach Redis can publish: a malformed message is ignored, never allowed to throw. */
 function isMessage(value: unknown): value is BusMessage {
@@ -564,16 +369,4 @@ function isMessage(value: unknown): value is BusMessage {
     strings(m.p) &&
     times
   );
-}
-
-/** A subscriber the bus is done with: no more events reach it (errors are swallowed), closed unless already ended. */
-function discard(subscriber: Redis, disconnect = true): void {
-  subscriber.removeAllListeners();
-  subscriber.on('error', () => undefined);
-  if (disconnect) subscriber.disconnect();
-}
-
-/** A Cluster node's subscriber gives up after a few failed reconnects, so the bus can pick another node. */
-function giveUpAfter(attempts: number): (times: number) => number | null {
-  return (times) => (times > attempts ? null : Math.min(50 * 2 ** times, 1000));
 }

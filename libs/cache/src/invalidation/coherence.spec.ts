@@ -7,10 +7,30 @@ import type { BusMessage } from './bus';
 import { L1Coherence } from './coherence';
 import { InvalidationTimes } from './invalidation-times';
 
+/** An L2 facade as coherence sees it: available, over a connection that closes and comes back. */
+function fakeL2(client: EventEmitter & { status: string }): L2Facade {
+  return {
+    available: true,
+    get connected() {
+      return client.status === 'ready';
+    },
+    watchConnection(listener: (state: 'ready' | 'down') => void) {
+      const down = () => listener('down');
+      const ready = () => listener('ready');
+      client.on('close', down);
+      client.on('ready', ready);
+      return () => {
+        client.off('close', down);
+        client.off('ready', ready);
+      };
+    },
+  } as unknown as L2Facade;
+}
+
 describe('L1Coherence', () => {
   const setup = () => {
     const l1 = new MemoryTier({ maxEntries: 100, maxBytes: 1 << 20, parse: (s) => JSON.parse(s.text) });
-    const times = new InvalidationTimes('p:__inv:', undefined, 1000);
+    const times = new InvalidationTimes(undefined, 1000);
     const counters = new CacheTelemetry([]);
     const coherence = new L1Coherence(l1, undefined, times, counters);
     const store = (key: string, createdAt = 1) =>
@@ -104,10 +124,10 @@ describe('L1Coherence', () => {
     it('while Redis is gone, and for a grace after it answers again while the bus catches up; then L1 is bypassed', () => {
       jest.useFakeTimers({ now: 0 });
       const client = Object.assign(new EventEmitter(), { status: 'ready' });
-      const l2 = { available: true, tier: { client } } as unknown as L2Facade;
+      const l2 = fakeL2(client);
       const bus = { up: true } as { up: boolean };
       const l1 = new MemoryTier({ maxEntries: 10, maxBytes: 1 << 20, parse: (t) => JSON.parse(t.text) });
-      const coherence = new L1Coherence(l1, l2, new InvalidationTimes('p:__inv:', undefined, 1000), new CacheTelemetry([]));
+      const coherence = new L1Coherence(l1, l2, new InvalidationTimes(undefined, 1000), new CacheTelemetry([]));
       coherence.attach(bus as unknown as InvalidationBus, 2000);
       expect(coherence.trustL1).toBe(true);
 
@@ -137,9 +157,9 @@ describe('L1Coherence', () => {
 
     it('a bus gap while Redis answers bypasses L1 at once', () => {
       const client = Object.assign(new EventEmitter(), { status: 'ready' });
-      const l2 = { available: true, tier: { client } } as unknown as L2Facade;
+      const l2 = fakeL2(client);
       const bus = { up: true };
-      const coherence = new L1Coherence(undefined, l2, new InvalidationTimes('p:__inv:', undefined, 1000), new CacheTelemetry([]));
+      const coherence = new L1Coherence(undefined, l2, new InvalidationTimes(undefined, 1000), new CacheTelemetry([]));
       coherence.attach(bus as unknown as InvalidationBus, 2000);
       bus.up = false;
       coherence.down();

@@ -17,7 +17,7 @@ export interface BusMeter {
 
 /**
  * Keeps this instance's L1 and its known invalidation times in step with the other instances
- * (DESIGN principle 2). It applies what the bus brings, announces what this instance changed, and
+ * (see docs/ARCHITECTURE.md). It applies what the bus brings, announces what this instance changed, and
  * decides when L1 can be trusted at all:
  *
  * - bus up: L1 is trusted; a message from another instance drops the keys it names (or matches) and
@@ -70,23 +70,24 @@ export class L1Coherence implements BusListener {
     this.bus = bus;
     this.gapGraceMs = gapGraceMs;
     this.times.trusted = bus.up;
-    this.l2?.tier.client.on('close', this.onRedisClosed);
-    this.l2?.tier.client.on('ready', this.onRedisReady);
+    this.unwatch = this.l2?.watchConnection((state) => (state === 'down' ? this.onRedisClosed() : this.onRedisReady()));
   }
 
-  /** Stops listening to the Redis client (which may be the caller's, and outlive this cache). */
+  /** Stops listening to the store's connection (which may be the caller's client, and outlive this cache). */
   detach(): void {
-    this.l2?.tier.client.off('close', this.onRedisClosed);
-    this.l2?.tier.client.off('ready', this.onRedisReady);
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
-  private readonly onRedisClosed = (): void => {
-    if (this.bus !== undefined && !this.bus.up) this.markRedisGap();
-  };
+  private unwatch: (() => void) | undefined;
 
-  private readonly onRedisReady = (): void => {
+  private onRedisClosed(): void {
+    if (this.bus !== undefined && !this.bus.up) this.markRedisGap();
+  }
+
+  private onRedisReady(): void {
     if (this.redisGap) this.redisBackAt = performance.now();
-  };
+  }
 
   private markRedisGap(): void {
     this.redisGap = true;
@@ -110,7 +111,7 @@ export class L1Coherence implements BusListener {
   get trustL1(): boolean {
     const bus = this.bus;
     if (bus === undefined || bus.up) return true;
-    if (this.l2 === undefined || !this.l2.available || this.l2.tier.client.status !== 'ready') return true;
+    if (this.l2 === undefined || !this.l2.available || !this.l2.connected) return true;
     return this.redisGap && (this.redisBackAt === undefined || performance.now() - this.redisBackAt < this.gapGraceMs);
   }
 
@@ -219,7 +220,7 @@ export class L1Coherence implements BusListener {
   }
 
   down(): void {
-    if (this.l2 !== undefined && this.l2.tier.client.status !== 'ready') this.markRedisGap();
+    if (this.l2 !== undefined && !this.l2.connected) this.markRedisGap();
     this.times.trusted = false;
     this.wipe();
   }

@@ -1,14 +1,16 @@
 import type { CacheEntry } from '../core/entry';
+import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
 import type { L2Facade } from '../tiers/l2.facade';
-import { script } from '../tiers/redis.tier';
 
 /**
- * O(1) invalidation (DESIGN §5): a tag or a namespace is invalidated by recording the time it happened;
- * an entry created at or before any of its ids' times is treated as missing. Nothing is scanned.
+ * O(1) invalidation (see docs/ARCHITECTURE.md): a tag or a namespace is invalidated by recording the
+ * time it happened; an entry created at or before any of its ids' times is treated as missing. Nothing
+ * is scanned.
  *
- * Times are kept in Redis (`{prefix}:__inv:{id}`, so every instance and a restarted one see them) and
- * in a local map, so checking an L1 hit costs a map lookup per id. Ids this instance has never seen are
- * loaded from Redis once, in one round trip, before an L2 entry carrying them is trusted.
+ * Times are kept in the shared store (`InvalidationTimesStore`, so every instance and a restarted one
+ * see them), every call behind the L2 breaker, and in a local map, so checking an L1 hit costs a map
+ * lookup per id. Ids this instance has never seen are loaded from the store once, in one round trip,
+ * before an L2 entry carrying them is trusted.
  */
 export class InvalidationTimes {
   private readonly known = new Map<string, number>();
@@ -22,15 +24,20 @@ export class InvalidationTimes {
   /** Bumped by `forget()`, so a load that was in flight then cannot store what it read before. */
   private generation = 0;
 
+  private readonly l2: L2Facade | undefined;
+
   constructor(
-    private readonly redisPrefix: string,
-    private readonly l2: L2Facade | undefined,
-    /** How long an invalidation time is kept in Redis: at least as long as any entry can live. */
+    shared: { l2: L2Facade; store: InvalidationTimesStore } | undefined,
+    /** How long an invalidation time is kept in the store: at least as long as any entry can live. */
     private readonly retentionMs: number,
     private readonly maxKnown = 100_000,
   ) {
-    if (l2) l2.writeTimes = (times) => this.write(times);
+    this.l2 = shared?.l2;
+    this.store = shared?.store;
+    if (shared) shared.l2.writeTimes = (times) => shared.store.writeMax(times, this.retentionMs);
   }
+
+  private readonly store: InvalidationTimesStore | undefined;
 
   /** True unless a known invalidation of the namespace or one of the entry's tags covers the entry. */
   isCurrent(entry: CacheEntry, namespaceId: string): boolean {
@@ -66,15 +73,15 @@ export class InvalidationTimes {
     if (!this.trusted) missing = ids.length === 0 ? undefined : [...ids];
     else for (const id of ids) if (!this.known.has(id)) (missing ??= []).push(id);
     if (missing === undefined) return true;
-    const l2 = this.l2;
+    const store = this.store!;
     const found = missing;
     const generation = this.generation;
-    const values = await l2.guard(() => this.read(l2, found), undefined);
+    const values = await this.l2.guard(() => store.read(found), undefined);
     if (values === undefined) return false;
     // Forgotten meanwhile (a lost bus message): what we read may predate it; do not store it.
     if (generation !== this.generation) return false;
     // Keep the later time: a bus message may have brought a newer one while the read was in flight.
-    found.forEach((id, i) => this.apply(id, Number(values[i] ?? 0) || 0));
+    found.forEach((id, i) => this.apply(id, values[i]));
     return true;
   }
 
@@ -110,12 +117,12 @@ export class InvalidationTimes {
    */
   async track(ids: readonly string[], ttlMs: number): Promise<void> {
     if (ids.length === 0) return;
-    if (this.l2 === undefined) {
+    const store = this.store;
+    if (this.l2 === undefined || store === undefined) {
       for (const id of ids) if (!this.known.has(id)) this.remember(id, 0);
       return;
     }
-    const tier = this.l2.tier;
-    await this.l2.guard(() => Promise.all(ids.map((id) => tier.runScript(TRACK_SCRIPT, this.redisKey(id), Math.ceil(ttlMs)))), undefined);
+    await this.l2.guard(() => store.track(ids, ttlMs), undefined);
   }
 
   /**
@@ -124,20 +131,13 @@ export class InvalidationTimes {
    */
   async invalidateTracked(ids: readonly string[], now: number): Promise<Array<[string, number]>> {
     if (ids.length === 0) return [];
-    if (this.l2 === undefined) {
+    const store = this.store;
+    if (this.l2 === undefined || store === undefined) {
       const hit = ids.filter((id) => this.known.has(id));
       for (const id of hit) this.remember(id, now);
       return hit.map((id) => [id, now]);
     }
-    const l2 = this.l2;
-    const tier = l2.tier;
-    // One MGET finds the few ids that are tracked; only those get the script. Safe against a dependent
-    // that tracks K just after the MGET: it tracks before its factory runs, and by then K is already
-    // deleted or holds its new value, so that dependent cannot have read the old one.
-    const results = await l2.guard(async () => {
-      const existing = await this.read(l2, ids);
-      return Promise.all(ids.map((id, i) => (existing[i] === null ? 0 : tier.runScript(MAX_IF_TRACKED_SCRIPT, this.redisKey(id), now))));
-    }, undefined);
+    const results = await this.l2.guard(() => store.raiseTracked(ids, now), undefined);
     if (results === undefined) {
       // Redis unreachable: whether they are tracked is unknown, so record them all, locally now and in
       // Redis once it answers (the facade replays them); it costs a record for the outage only.
@@ -148,7 +148,7 @@ export class InvalidationTimes {
     }
     const applied: Array<[string, number]> = [];
     ids.forEach((id, i) => {
-      if (Number(results[i]) !== 1) return;
+      if (!results[i]) return;
       this.apply(id, now);
       applied.push([id, now]);
     });
@@ -164,58 +164,4 @@ export class InvalidationTimes {
     this.known.set(id, time);
     if (time > this.latest) this.latest = time;
   }
-
-  private redisKey(id: string): string {
-    return this.redisPrefix + id;
-  }
-
-  private read(l2: L2Facade, ids: readonly string[]): Promise<(string | null)[]> {
-    const client = l2.tier.client;
-    const keys = ids.map((id) => this.redisKey(id));
-    return l2.tier.clustered ? Promise.all(keys.map((key) => client.get(key))) : client.mget(...keys);
-  }
-
-  /**
-   * Keeps the later time when two instances invalidate at once (clocks differ by a few ms). Many times at
-   * once (a replay after an outage) go 500 to a script call, so they take a few round trips, not
-   * thousands of commands that would outlast the command timeout; a Cluster's keys are in different
-   * slots, so there it is one call per id, 100 at a time.
-   */
-  private async write(times: ReadonlyMap<string, number>): Promise<void> {
-    const tier = this.l2!.tier;
-    const all = [...times];
-    if (tier.clustered) {
-      for (let i = 0; i < all.length; i += 100) {
-        await Promise.all(all.slice(i, i + 100).map(([id, time]) => tier.runScript(MAX_SCRIPT, this.redisKey(id), time, this.retentionMs)));
-      }
-      return;
-    }
-    for (let i = 0; i < all.length; i += 500) {
-      const chunk = all.slice(i, i + 500);
-      await tier.evalKeys(MAX_MANY_SCRIPT, chunk.map(([id]) => this.redisKey(id)), [this.retentionMs, ...chunk.map(([, time]) => time)]);
-    }
-  }
 }
-
-// A dependency record: created with time 0, its TTL only ever extended (it must outlive every dependent).
-const TRACK_SCRIPT = script(`
-if redis.call('SET', KEYS[1], '0', 'NX', 'PX', ARGV[1]) then return 1 end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 1`);
-// Like MAX_SCRIPT, but only where a dependency record exists; keeps its TTL.
-const MAX_IF_TRACKED_SCRIPT = script(`
-local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-if tonumber(ARGV[1]) > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
-return 1`);
-// MAX_SCRIPT over several keys (one slot: standalone or Sentinel). ARGV[1] the retention, then a time per key.
-const MAX_MANY_SCRIPT = script(`
-for i, key in ipairs(KEYS) do
-  local cur = tonumber(redis.call('GET', key) or '0')
-  if tonumber(ARGV[i + 1]) > cur then redis.call('SET', key, ARGV[i + 1], 'PX', ARGV[1]) end
-end
-return 1`);
-const MAX_SCRIPT = script(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-return 1`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LoggerService } from '@nestjs/common';
 import { describeError } from '../resilience/circuit-breaker';
+import type { ScheduleStore } from '../ports/schedule-store';
 import type { L2Facade } from '../tiers/l2.facade';
 
 /** What a scheduled invalidation removes: full keys and/or invalidation ids (tags, namespaces). */
@@ -17,8 +18,6 @@ interface Stored {
 }
 
 export interface ScheduleOptions {
-  /** The sorted set: `{prefix}:__sched`. */
-  redisKey: string;
   pollInterval: number;
   /** Items applied per poll, at most. */
   batch: number;
@@ -26,8 +25,8 @@ export interface ScheduleOptions {
 }
 
 /**
- * Scheduled invalidation (`expireAt`): items wait in a Redis sorted set scored by their time, so they
- * survive restarts and every instance sees them. Every instance polls; an item whose time has come is
+ * Scheduled invalidation (`expireAt`): items wait in the shared `ScheduleStore` (a Redis sorted set)
+ * scored by their time, so they survive restarts and every instance sees them. Every instance polls; an item whose time has come is
  * applied (keys deleted, ids invalidated at the scheduled time, the other instances told) and then
  * removed. Two instances may apply the same item: invalidation is idempotent, so that only costs a
  * little work. Precision: the poll interval plus the bus delay. Without Redis the schedule lives in
@@ -38,23 +37,29 @@ export class ScheduledInvalidations {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<number> | undefined;
 
+  private readonly l2: L2Facade | undefined;
+  private readonly store: ScheduleStore | undefined;
+
   constructor(
-    private readonly l2: L2Facade | undefined,
+    shared: { l2: L2Facade; store: ScheduleStore } | undefined,
     private readonly options: ScheduleOptions,
     private readonly now: () => number,
     private readonly apply: (target: ScheduledTarget, when: number) => Promise<void>,
-  ) {}
+  ) {
+    this.l2 = shared?.l2;
+    this.store = shared?.store;
+  }
 
   async schedule(target: ScheduledTarget, when: number): Promise<void> {
     const item: Stored = { u: randomUUID() };
     if (target.keys && target.keys.length > 0) item.k = [...target.keys];
     if (target.ids && target.ids.length > 0) item.i = [...target.ids];
-    if (this.l2 === undefined) {
+    const store = this.store;
+    if (this.l2 === undefined || store === undefined) {
       this.local.push({ when, item });
       return;
     }
-    const client = this.l2.tier.client;
-    await this.l2.guard(() => client.zadd(this.options.redisKey, when, JSON.stringify(item)), undefined);
+    await this.l2.guard(() => store.add(JSON.stringify(item), when), undefined);
   }
 
   /** Applies what is due; resolves with how many items were applied. */
@@ -77,7 +82,8 @@ export class ScheduledInvalidations {
 
   private async pollOnce(): Promise<number> {
     const now = this.now();
-    if (this.l2 === undefined) {
+    const store = this.store;
+    if (this.l2 === undefined || store === undefined) {
       const due = this.local.filter((entry) => entry.when <= now);
       for (const entry of due) {
         await this.apply(toTarget(entry.item), entry.when);
@@ -86,18 +92,14 @@ export class ScheduledInvalidations {
       return due.length;
     }
     if (!this.l2.available) return 0;
-    const client = this.l2.tier.client;
-    const key = this.options.redisKey;
-    const raw = await this.l2.guard(() => client.zrangebyscore(key, '-inf', now, 'WITHSCORES', 'LIMIT', 0, this.options.batch), []);
+    const due = await this.l2.guard(() => store.due(now, this.options.batch), []);
     let applied = 0;
-    for (let i = 0; i < raw.length; i += 2) {
-      const member = raw[i];
-      const when = Number(raw[i + 1]);
+    for (const [member, when] of due) {
       let item: Stored;
       try {
         item = JSON.parse(member) as Stored;
       } catch {
-        await this.l2.guard(() => client.zrem(key, member), 0);
+        await this.l2.guard(() => store.remove(member), 0);
         continue;
       }
       try {
@@ -107,7 +109,7 @@ export class ScheduledInvalidations {
         continue;
       }
       // Removed only once applied: an instance that dies in between leaves it for the others.
-      await this.l2.guard(() => client.zrem(key, member), 0);
+      await this.l2.guard(() => store.remove(member), 0);
       applied += 1;
     }
     return applied;

@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { LoggerService } from '@nestjs/common';
+import { delay } from '../core/durations';
 import type { CacheCounters } from '../observability/stats';
+import type { TagIndex, TagIndexGroup } from '../ports/key-scanner';
 import type { L2Facade } from '../tiers/l2.facade';
-import { physicalTtl, script } from '../tiers/redis.tier';
+import { physicalTtl } from '../tiers/remote.tier';
 import type { TierWrite } from '../tiers/tier';
-import { delay } from './patterns';
 
 export interface TagPurgeOptions {
-  /** The escaped key prefix: a tag's index is `{prefix}:__tagkeys:{<id>}`. */
-  prefix: string;
   /** Keys removed per batch (`invalidation.scanCount`), and the pause after each batch (`scanPause`). */
   count: number;
   pause: number;
@@ -18,41 +16,11 @@ export interface TagPurgeOptions {
 
 /** An index outlives the newest key it lists by this much. */
 const INDEX_MARGIN_MS = 60_000;
-/** Keys per index call (Lua's `unpack` has a limit; `setMany` may bring thousands for one tag). */
-const INDEX_CHUNK = 500;
 /** Walks waiting at most; past that an index moved aside is left to expire on its TTL. */
 const MAX_QUEUED = 10_000;
 
-// A tag's index is a sorted set: member an entry's key, score when that key expires (server clock, so
-// instances' clocks never disagree). Each call first drops a bounded number of members already expired,
-// so an index never invalidated stays about the size of its live keys; its TTL is only ever extended.
-// KEYS: the indexes of one tag list (one on a Cluster: they live in different slots); ARGV[1] their TTL;
-// then pairs, the same for every index: a key's TTL (ms), the key.
-const INDEX_SCRIPT = script(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[1])
-local add = {}
-for i = 2, #ARGV, 2 do
-  add[#add + 1] = now + tonumber(ARGV[i])
-  add[#add + 1] = ARGV[i + 1]
-end
-for _, index in ipairs(KEYS) do
-  local gone = redis.call('ZRANGEBYSCORE', index, '-inf', now, 'LIMIT', 0, 64 + #add / 2)
-  if #gone > 0 then redis.call('ZREM', index, unpack(gone)) end
-  redis.call('ZADD', index, unpack(add))
-  if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
-end
-return 1`);
-// Moves an index aside (keeping its TTL) in one step: writes from then on start a fresh one. KEYS[2]
-// shares KEYS[1]'s `{hash tag}`, so both are in one Cluster slot.
-const SNAPSHOT_SCRIPT = script(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('RENAME', KEYS[1], KEYS[2])
-return 1`);
-
 /**
- * The optional hard purge (`invalidation.purge`, DESIGN §5), for memory only: invalidating a tag stays
+ * The optional hard purge (`invalidation.purge`), for memory only: invalidating a tag stays
  * O(1) by its time, and then the keys carrying the tag are also removed from Redis in the background.
  *
  * Every write of an entry with tags adds its key to each tag's index, in the same round trip as the
@@ -71,14 +39,10 @@ export class TagPurge {
 
   constructor(
     private readonly l2: L2Facade,
+    private readonly tags: TagIndex,
     private readonly options: TagPurgeOptions,
   ) {
     l2.indexWrites = (writes) => this.index(writes);
-  }
-
-  /** The Redis key of an invalidation id's index (tags and `dep:` ids are already scoped by prefix and tenant). */
-  indexKey(id: string): string {
-    return `${this.options.prefix}:__tagkeys:{${id}}`;
   }
 
   /**
@@ -101,11 +65,8 @@ export class TagPurge {
     this.disposed = true;
   }
 
-  private async moveAside(id: string): Promise<string | undefined> {
-    const index = this.indexKey(id);
-    const snapshot = `${index}:purging:${randomUUID()}`;
-    const moved = await this.attempt(() => this.l2.tier.evalKeys(SNAPSHOT_SCRIPT, [index, snapshot], []));
-    return Number(moved) === 1 ? snapshot : undefined;
+  private moveAside(id: string): Promise<string | undefined> {
+    return this.attempt(() => this.tags.detach(id));
   }
 
   private enqueue(id: string, snapshot: string, counters: CacheCounters): void {
@@ -121,9 +82,8 @@ export class TagPurge {
     let removed = 0;
     if (!this.l2.available) return this.stopped(id, removed);
     while (!this.disposed) {
-      const popped = await this.attempt(() => tier.client.zpopmin(snapshot, count));
-      if (popped === undefined) return this.stopped(id, removed);
-      const keys = popped.filter((_, i) => i % 2 === 0);
+      const keys = await this.attempt(() => this.tags.pop(snapshot, count));
+      if (keys === undefined) return this.stopped(id, removed);
       if (keys.length > 0) {
         const unlinked = await this.attempt(() => tier.unlink(keys), keys.length);
         if (unlinked === undefined) return this.stopped(id, removed);
@@ -151,12 +111,11 @@ export class TagPurge {
   }
 
   /**
-   * Adds written keys to their tags' indexes: one script call per distinct tag list (per 500 keys of a
-   * `setMany`), or on a Cluster per tag. Resolves when they are added.
+   * Adds written keys to their tags' indexes: one group per distinct tag list. Resolves when they are added.
    */
   private index(writes: readonly TierWrite[]): Promise<unknown> {
     const now = this.options.now();
-    let byTags: Map<string, { ids: readonly string[]; ttl: number; args: Array<string | number> }> | undefined;
+    let byTags: Map<string, { ids: readonly string[]; ttl: number; keys: Array<{ key: string; ttlMs: number }> }> | undefined;
     for (const write of writes) {
       const ids = write.entry.tags;
       if (ids.length === 0) continue;
@@ -165,23 +124,14 @@ export class TagPurge {
       // Ids are escaped segments: a control character never appears in one.
       const signature = ids.length === 1 ? ids[0] : ids.join('\n');
       const group = (byTags ??= new Map()).get(signature);
-      if (group === undefined) byTags.set(signature, { ids, ttl, args: [ttl, write.key] });
+      if (group === undefined) byTags.set(signature, { ids, ttl, keys: [{ key: write.key, ttlMs: ttl }] });
       else {
         group.ttl = Math.max(group.ttl, ttl);
-        group.args.push(ttl, write.key);
+        group.keys.push({ key: write.key, ttlMs: ttl });
       }
     }
     if (byTags === undefined) return Promise.resolve();
-    const tier = this.l2.tier;
-    const calls: Promise<unknown>[] = [];
-    for (const { ids, ttl, args } of byTags.values()) {
-      const keys = ids.map((id) => this.indexKey(id));
-      for (let i = 0; i < args.length; i += 2 * INDEX_CHUNK) {
-        const chunk = [ttl + INDEX_MARGIN_MS, ...args.slice(i, i + 2 * INDEX_CHUNK)];
-        if (!tier.clustered) calls.push(tier.evalKeys(INDEX_SCRIPT, keys, chunk));
-        else for (const key of keys) calls.push(tier.evalKeys(INDEX_SCRIPT, [key], chunk));
-      }
-    }
-    return Promise.all(calls);
+    const groups: TagIndexGroup[] = [...byTags.values()].map(({ ids, ttl, keys }) => ({ ids, indexTtlMs: ttl + INDEX_MARGIN_MS, keys }));
+    return this.tags.add(groups);
   }
 }

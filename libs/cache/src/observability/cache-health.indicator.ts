@@ -49,7 +49,7 @@ export class CacheHealthIndicator {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        l2.tier.client.ping(),
+        l2.ping(),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no PONG within ${this.stack.options.commandTimeout} ms`)), this.stack.options.commandTimeout);
         }),

@@ -1,24 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type RedisTier, script } from '../tiers/redis.tier';
+import type { LockStore } from '../ports/lock-store';
 import type { ResolvedLock } from './resilience.options';
 
-// Compare-and-delete: only the holder's token releases the lock, never a lock someone else took over.
-const RELEASE_SCRIPT = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`);
-
 /** A held lock. `acquiredAt` is `performance.now()` on this process, for the caller's own bookkeeping. */
-// One step of acquireOrWait in one round trip: the entry's bytes (another holder's result?), the lock
-// taken if free, and its remaining TTL. The lock key's hash tag is the entry key: one slot on a Cluster.
-// KEYS: entry, lock. ARGV: token, ttl (ms). Returns {bytes or false, 1 when taken, PTTL of the lock}.
-const STEP_SCRIPT = script(`
-local value = redis.call('GET', KEYS[1])
-local taken = redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
-return {value, taken, redis.call('PTTL', KEYS[2])}`);
-
 export interface Lease {
   readonly key: string;
-  readonly lockKey: string;
   readonly token: string;
   readonly acquiredAt: number;
 }
@@ -39,11 +25,11 @@ export type LockRunner = <T>(op: () => Promise<T>) => Promise<T | typeof LOCK_FA
 export const LOCK_FAILED = Symbol('lock-failed');
 
 /**
- * The cluster-wide stampede lock (DESIGN §4.4): `SET {key}:lock <random token> NX PX ttl`, released by
- * compare-and-delete. Waiters look for the holder's result and try to take the lock on every step, so
+ * The cluster-wide stampede lock (see docs/ARCHITECTURE.md) over a `LockStore`: a random token per
+ * holder, released by compare-and-delete. Waiters look for the holder's result and try to take the lock on every step, so
  * a holder that died (or was paused past the TTL) is replaced as soon as its lock expires, and no one
  * waits longer than the TTL. It is an optimisation, not a correctness guarantee (Kleppmann): a factory
- * may still run twice, and the holder's write is fenced by its token (`RedisTier.setFenced`), so a
+ * may still run twice, and the holder's write is fenced by its token (`RemoteStore.setFenced`), so a
  * holder that lost its lock cannot overwrite a newer value.
  *
  * No pub/sub: a waiter polls, starting at 5 ms and growing to `pollInterval`, and never sleeps past the
@@ -51,32 +37,22 @@ export const LOCK_FAILED = Symbol('lock-failed');
  */
 export class DistributedLock {
   constructor(
-    private readonly tier: RedisTier,
+    private readonly store: LockStore,
     readonly options: ResolvedLock,
     private readonly run: LockRunner,
   ) {}
 
-  /**
-   * The lock of an entry key. The entry key is the hash tag, so on a Cluster the lock lives in the
-   * entry's slot and one script can check the lock and write the entry. Entry keys never contain
-   * braces (`segment()` escapes them), so the tag is the whole key.
-   */
-  lockKey(key: string): string {
-    return `{${key}}:lock`;
-  }
-
   async tryAcquire(key: string): Promise<Lease | undefined | typeof LOCK_FAILED> {
-    const lockKey = this.lockKey(key);
     const token = randomBytes(16).toString('base64url');
     const acquiredAt = performance.now();
-    const reply = await this.run(() => this.tier.client.set(lockKey, token, 'PX', this.options.ttl, 'NX'));
+    const reply = await this.run(() => this.store.acquire(key, token, this.options.ttl));
     if (reply === LOCK_FAILED) {
       // The SET may still reach Redis (a paused server runs it when it wakes up): a lock nobody knows
       // it holds would make every other instance wait its whole TTL. Release it once Redis answers.
-      void this.release({ key, lockKey, token, acquiredAt });
+      void this.release({ key, token, acquiredAt });
       return LOCK_FAILED;
     }
-    return reply === 'OK' ? { key, lockKey, token, acquiredAt } : undefined;
+    return reply ? { key, token, acquiredAt } : undefined;
   }
 
   /**
@@ -85,8 +61,8 @@ export class DistributedLock {
    */
   async release(lease: Lease): Promise<boolean> {
     for (;;) {
-      const reply = await this.run(() => this.tier.evalKeys(RELEASE_SCRIPT, [lease.lockKey], [lease.token]));
-      if (reply !== LOCK_FAILED) return Number(reply) === 1;
+      const reply = await this.run(() => this.store.release(lease.key, lease.token));
+      if (reply !== LOCK_FAILED) return reply;
       const retry = Math.max(this.options.pollInterval, 100);
       if (performance.now() + retry >= lease.acquiredAt + this.options.ttl) return false;
       await sleep(retry, true);
@@ -101,21 +77,20 @@ export class DistributedLock {
   async acquireOrWait<T>(key: string, look: (bytes: Buffer) => Promise<T | undefined>): Promise<LockOutcome<T>> {
     const { ttl, pollInterval } = this.options;
     const deadline = performance.now() + ttl;
-    const lockKey = this.lockKey(key);
     let pause = 5;
     let last = false;
     for (;;) {
       const token = randomBytes(16).toString('base64url');
       const acquiredAt = performance.now();
-      const reply = await this.run(() => this.tier.evalKeys(STEP_SCRIPT, [key, lockKey], [token, ttl], true));
+      const reply = await this.run(() => this.store.step(key, token, ttl));
       if (reply === LOCK_FAILED) {
         // As in tryAcquire: the script may still run when a paused server wakes up.
-        void this.release({ key, lockKey, token, acquiredAt });
+        void this.release({ key, token, acquiredAt });
         return { kind: 'unavailable' };
       }
-      const [bytes, taken, remaining] = reply as [Buffer | null, number, number];
-      const lease: Lease | undefined = Number(taken) === 1 ? { key, lockKey, token, acquiredAt } : undefined;
-      const result = bytes === null ? undefined : await look(bytes);
+      const { bytes, taken, remainingMs: remaining } = reply;
+      const lease: Lease | undefined = taken ? { key, token, acquiredAt } : undefined;
+      const result = bytes === undefined ? undefined : await look(bytes);
       if (result !== undefined) {
         // Someone wrote the value between our miss and now: no need to compute it.
         if (lease !== undefined) void this.release(lease);

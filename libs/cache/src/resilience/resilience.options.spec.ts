@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../core/errors';
 import { resolveOptions } from '../cache.options';
-import { clusterDefaults } from '../tiers/redis.failover';
+import { clusterDefaults } from '../redis/redis.failover';
 import { jittered } from './resilience.options';
 
 const cluster = [{ host: '127.0.0.1', port: 7000 }];

@@ -2,7 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import type { CacheEntry } from '../core/entry';
 import { L2UnavailableError } from '../core/errors';
 import { type BreakerState, CircuitBreaker, describeError } from '../resilience/circuit-breaker';
-import type { RedisTier } from './redis.tier';
+import type { Fence, RemoteStoreState } from '../ports/remote-store';
+import type { RemoteTier } from './remote.tier';
 import type { TierWrite } from './tier';
 
 const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
@@ -80,47 +81,48 @@ export class L2Facade {
    */
   indexWrites: ((writes: readonly TierWrite[]) => Promise<unknown>) | undefined;
 
+  private readonly stopWatching: () => void;
+
   constructor(
-    readonly tier: RedisTier,
+    readonly tier: RemoteTier,
     private readonly options: L2FacadeOptions,
   ) {
+    const store = tier.store;
     this.breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       probeInterval: options.probeInterval,
-      probe: () => tier.client.ping(),
+      probe: () => store.ping(),
       beforeClose: () => this.replay(),
       onStateChange: (state, reason) => this.logState(state, reason),
     });
     if (options.onStateChange) this.stateListeners.push(options.onStateChange);
-    const clientOptions = (tier.client as { options?: { enableAutoPipelining?: boolean; commandTimeout?: number } }).options;
-    this.boundReads = tier.clustered || clientOptions?.enableAutoPipelining === true || clientOptions?.commandTimeout === undefined;
-    const client = tier.client;
-    client.on('error', () => undefined); // ioredis logs unhandled 'error' events; the breaker reports state.
-    client.on('close', () => this.breaker.trip('connection closed'));
-    client.on('ready', () => this.breaker.nudge());
-    if (client.status !== 'ready') this.breaker.startOpen(`connection ${client.status}`);
+    this.boundReads = !store.capabilities.boundedCalls;
+    this.stopWatching = store.onStateChange((state, reason) => (state === 'down' ? this.breaker.trip(reason) : this.breaker.nudge()));
+    if (store.state !== 'ready') this.breaker.startOpen('connection not ready');
   }
 
   /**
    * Waits (at most `timeoutMs`) for the connection and a successful probe, so the first calls after
-   * startup can use Redis. Resolves false when Redis is not there; the breaker keeps probing.
+   * startup can use the store. Resolves false when it is not there; the breaker keeps probing.
    */
   async connect(timeoutMs: number): Promise<boolean> {
-    const client = this.tier.client;
-    if (client.status !== 'ready') {
-      const ready = await new Promise<boolean>((resolve) => {
-        const done = (ok: boolean) => {
-          clearTimeout(timer);
-          client.off('ready', onReady);
-          resolve(ok);
-        };
-        const onReady = () => done(true);
-        const timer = setTimeout(() => done(false), timeoutMs);
-        client.once('ready', onReady);
-      });
-      if (!ready) return false;
-    }
+    if (!(await this.tier.store.whenReady(timeoutMs))) return false;
     return this.breaker.probeNow();
+  }
+
+  /** The store's connection is up now (whatever the breaker says). */
+  get connected(): boolean {
+    return this.tier.store.state === 'ready';
+  }
+
+  /** Calls `listener` when the store's connection goes down or comes back; returns the unsubscribe function. */
+  watchConnection(listener: (state: RemoteStoreState) => void): () => void {
+    return this.tier.store.onStateChange((state) => listener(state));
+  }
+
+  /** One round trip to the store, outside the breaker (health checks). */
+  ping(): Promise<void> {
+    return this.tier.store.ping();
   }
 
   get state(): BreakerState {
@@ -205,10 +207,10 @@ export class L2Facade {
    * Writes the entry only if the lease still holds its lock (and releases it): true when written, false
    * when the lock was lost (nothing written), undefined when Redis failed (the key is then in doubt).
    */
-  async setFenced(write: TierWrite, lockKey: string, token: string): Promise<boolean | undefined> {
+  async setFenced(write: TierWrite, fence: Fence): Promise<boolean | undefined> {
     // Indexed even when the lock turns out lost: the key then holds the newer holder's value, and a purge
     // that removes it costs one miss, nothing worse.
-    return this.write([write.key], () => this.indexed([write], () => this.tier.setFenced(write, lockKey, token)), undefined);
+    return this.write([write.key], () => this.indexed([write], () => this.tier.setFenced(write, fence)), undefined);
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {
@@ -342,6 +344,7 @@ export class L2Facade {
 
   dispose(): void {
     this.disposed = true;
+    this.stopWatching();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.stopSweeping();
     this.breaker.dispose();

@@ -24,7 +24,7 @@ export interface TierWrite {
  * business. `get` returns undefined for a missing or undecodable entry; any other failure throws.
  */
 export interface CacheTier {
-  readonly kind: 'memory' | 'redis' | 'postgres';
+  readonly kind: 'memory' | 'remote';
   get(key: string): Promise<CacheEntry | undefined>;
   getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]>;
   set(write: TierWrite): Promise<void>;

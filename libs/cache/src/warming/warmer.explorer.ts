@@ -3,7 +3,6 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { CacheService } from '../cache.service';
 import { CacheStack } from '../cache.stack';
 import { segment } from '../core/keys';
-import { script } from '../tiers/redis.tier';
 import { CacheMetadataAccessor } from '../decorators/cache-metadata.accessor';
 import { decoratorError } from '../decorators/cache-plan';
 import { type ProviderMethod, methodsOf } from '../decorators/provider-methods';
@@ -13,10 +12,6 @@ import { type WarmerLease, WarmerRunner } from './warmer.runner';
 /** How long shutdown waits for warmer runs in progress (they take no new entries once it starts). */
 const DRAIN_MS = 5_000;
 const LEASE_DOWN = Symbol('lease-down');
-// Extends a warmer's lease only while it is still this instance's.
-const EXTEND_SCRIPT = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`);
 
 /**
  * Finds the `@CacheWarmer` methods of every singleton provider and controller at module init (their
@@ -98,21 +93,22 @@ export class WarmerExplorer implements OnModuleInit, OnApplicationBootstrap, OnM
   }
 
   /**
-   * `{prefix}:__warmer:{Class.method}`, claimed with `SET NX PX` through the Redis breaker and extended
-   * only by its holder; undefined without Redis.
+   * `{prefix}:__warmer:{Class.method}` in the shared `LeaseStore`, claimed through the L2 breaker and
+   * extended only by its holder; undefined without a shared store (every instance runs its warmers).
    */
   private lease(where: string): { claim: WarmerLease; extend: (ttl: number) => Promise<void> } | undefined {
-    const l2 = this.stack.l2;
-    if (l2 === undefined) return undefined;
+    const shared = this.stack.shared('leases');
+    if (shared === undefined) return undefined;
+    const { l2, store } = shared;
     const key = `${segment(this.stack.options.prefix)}:__warmer:${segment(where)}`;
     const owner = this.stack.instanceId;
     return {
       claim: async (ttl) => {
-        const reply = await l2.guard(() => l2.tier.client.set(key, owner, 'PX', ttl, 'NX'), LEASE_DOWN, key).catch(() => LEASE_DOWN);
-        return reply === LEASE_DOWN ? 'unavailable' : reply === 'OK' ? 'held' : 'elsewhere';
+        const reply = await l2.guard(() => store.claim(key, owner, ttl), LEASE_DOWN, key).catch(() => LEASE_DOWN);
+        return reply === LEASE_DOWN ? 'unavailable' : reply ? 'held' : 'elsewhere';
       },
       extend: async (ttl) => {
-        await l2.guard(() => l2.tier.runScript(EXTEND_SCRIPT, key, owner, ttl), undefined, key).catch(() => undefined);
+        await l2.guard(() => store.extend(key, owner, ttl), undefined, key).catch(() => undefined);
       },
     };
   }

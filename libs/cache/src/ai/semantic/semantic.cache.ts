@@ -4,9 +4,9 @@ import { digest } from '../../core/keys';
 import { SingleFlight } from '../../core/single-flight';
 import type { ResolvedSemanticOptions } from '../ai-cache.options';
 import type { EmbeddingProvider } from '../embeddings/embedding.provider';
-import { type GuardName, type PromptSignature, blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
+import { type GuardName, type PromptSignature, SIGNATURE_VERSION, blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
 import { type IndexedVector, SignCoder, VectorIndex, normalize } from './vector-index';
-import { MemoryVectorLog, RedisVectorLog, type VectorLog } from './vector-log';
+import { MemoryVectorLog, SharedVectorLog, type VectorLog } from './vector-log';
 import { decodeRecord, encodeRecord } from './vector-record';
 
 /** A prompt made ready for the semantic cache: embedded, coded and analysed once, used for search and add. */
@@ -76,7 +76,7 @@ export class SemanticCache {
   private readonly scopes = new Map<string, ScopeState>();
   private readonly syncs = new SingleFlight();
   private readonly memoryLog = new MemoryVectorLog();
-  private readonly redisLog: RedisVectorLog | undefined;
+  private readonly redisLog: SharedVectorLog | undefined;
   private coder: SignCoder | undefined;
   private indexed = 0;
   readonly counters = { lookups: 0, rejected: {} as Partial<Record<GuardName, number>>, readErrors: 0 };
@@ -89,7 +89,8 @@ export class SemanticCache {
     private readonly maxAgeMs: number,
   ) {
     this.threshold = options.threshold ?? embedder.suggestedThreshold ?? DEFAULT_THRESHOLD;
-    this.redisLog = stack.l2 ? new RedisVectorLog(stack.l2) : undefined;
+    const shared = stack.shared('vectorLogs');
+    this.redisLog = shared ? new SharedVectorLog(shared.l2, shared.store) : undefined;
   }
 
   get enabled(): boolean {
@@ -137,7 +138,8 @@ export class SemanticCache {
       const key = index.keyOf(slot);
       if (seen.has(key)) continue; // the same answer indexed twice (re-stored after a refresh)
       const guards = this.options.guards;
-      const conflict = guards === false ? undefined : guardConflict(probe.signature, decodeSignature(index.signatureOf(slot)), guards);
+      const stored = decodeSignature(index.signatureOf(slot));
+      const conflict = guards === false ? undefined : stored === undefined ? 'substitutions' : guardConflict(probe.signature, stored, guards);
       if (conflict !== undefined) {
         rejected.push(conflict);
         this.counters.rejected[conflict] = (this.counters.rejected[conflict] ?? 0) + 1;
@@ -179,7 +181,8 @@ export class SemanticCache {
 
   /** The Redis key of a scope's log (also the key of its index in this instance). */
   logKeyOf(scope: SemanticScope): string {
-    return scope.space.keyOf(`__sem.${digest(`${this.embedder.id}|${scope.id}`)}`);
+    // The signature's version is part of it: prompts analysed another way are never compared.
+    return scope.space.keyOf(`__sem.${digest(`${this.embedder.id}|${SIGNATURE_VERSION}|${scope.id}`)}`);
   }
 
   stats(): { indexed: number; scopes: number; indexBytes: number } {

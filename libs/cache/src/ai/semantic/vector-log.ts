@@ -1,5 +1,5 @@
+import type { VectorLogStore } from '../../ports/vector-log-store';
 import type { L2Facade } from '../../tiers/l2.facade';
-import { script } from '../../tiers/redis.tier';
 
 export type LogEntry = readonly [id: string, record: Buffer];
 
@@ -15,40 +15,26 @@ export interface VectorLog {
   drop(logKeys: readonly string[]): Promise<void>;
 }
 
-// XADD with MINID trimming by the server's clock (instances' clocks may differ), then the stream lives
-// at least as long as its newest entry may. One script: one round trip, one slot (one key).
-const APPEND_SCRIPT = script(`
-local t = redis.call('TIME')
-local age = tonumber(ARGV[1])
-local minid = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - age) .. '-0'
-for i = 2, #ARGV do redis.call('XADD', KEYS[1], 'MINID', '~', minid, '*', 'r', ARGV[i]) end
-if redis.call('PTTL', KEYS[1]) < age then redis.call('PEXPIRE', KEYS[1], age) end
-return 1`);
-
-/** The scope logs in Redis Streams, every call behind the L2 breaker (a failure is a skipped append or read). */
-export class RedisVectorLog implements VectorLog {
-  constructor(private readonly l2: L2Facade) {}
+/** The scope logs in the shared store (Redis Streams), every call behind the L2 breaker (a failure is a skipped append or read). */
+export class SharedVectorLog implements VectorLog {
+  constructor(
+    private readonly l2: L2Facade,
+    private readonly store: VectorLogStore,
+  ) {}
 
   async append(logKey: string, records: readonly Buffer[], maxAgeMs: number): Promise<boolean> {
     if (records.length === 0) return true;
-    const result = await this.l2.guard(() => this.l2.tier.runScript(APPEND_SCRIPT, logKey, Math.ceil(maxAgeMs), ...records), undefined);
+    const result = await this.l2.guard(() => this.store.append(logKey, records, maxAgeMs).then(() => true), undefined);
     return result !== undefined;
   }
 
   async read(logKey: string, after: string, count: number): Promise<LogEntry[] | undefined> {
-    const client = this.l2.tier.client;
-    const start = after === '0-0' ? '-' : `(${after}`;
-    const reply = await this.l2.guard(() => client.xrangeBuffer(logKey, start, '+', 'COUNT', count), undefined);
-    if (reply === undefined) return undefined;
-    const entries: LogEntry[] = [];
-    for (const [id, fields] of reply) {
-      // fields: ['r', record]
-      if (fields.length >= 2) entries.push([id.toString(), fields[1]]);
-    }
-    return entries;
+    const entries = await this.l2.guard(() => this.store.read(logKey, after, count), undefined);
+    return entries === undefined ? undefined : entries.map(([id, record]): LogEntry => [id, record]);
   }
 
   async drop(logKeys: readonly string[]): Promise<void> {
+    // Through the facade: a drop Redis missed is replayed once it answers, like any delete.
     if (logKeys.length > 0) await this.l2.delete(logKeys);
   }
 }

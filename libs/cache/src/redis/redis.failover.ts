@@ -1,7 +1,7 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { toMs } from '../core/durations';
 import { InvalidOptionError } from '../core/errors';
-import type { IoRedisConnection, RedisConnectionOptions } from './redis.connection';
+import type { IoRedisConnection, RedisConnectionOptions } from './redis.types';
 
 /** Redis's own default `cluster-node-timeout`. */
 export const DEFAULT_CLUSTER_NODE_TIMEOUT = 15_000;

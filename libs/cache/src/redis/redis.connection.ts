@@ -1,44 +1,11 @@
-import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import type { Duration } from '../core/durations';
+import type { RedisOptions } from 'ioredis';
 import { loadPeer } from '../core/optional-peer';
 import { clusterDefaults, clusterNodeTimeout } from './redis.failover';
+import type { IoRedisConnection, RedisClient, RedisConnectionOptions } from './redis.types';
 
-/**
- * ioredis options (`RedisOptions`, or `ClusterOptions` under `cluster`), handed to ioredis unchanged.
- * Declared as `object` so these types load in an app without ioredis (ioredis is an optional peer);
- * write `{ ... } satisfies RedisOptions` to have ioredis check them.
- */
-export type IoRedisOptions = object;
+export type { RedisClient, RedisConnectionOptions } from './redis.types';
+export { isCluster } from './redis.types';
 
-/** An ioredis `Redis` or `Cluster` client you created (structurally, so these types do not need ioredis). */
-export interface IoRedisClient {
-  readonly isCluster: boolean;
-  readonly status: string;
-}
-
-/** How to reach Redis: a URL, ioredis options, Sentinel, Cluster, or a client you already own. */
-export type RedisConnectionOptions =
-  | string
-  | { url: string; options?: IoRedisOptions }
-  | { client: IoRedisClient }
-  | (IoRedisOptions & { sentinels: Array<{ host: string; port: number }>; name: string })
-  /** `nodeTimeout`: the cluster's `cluster-node-timeout` (default 15 s), which failover retries must outlast. */
-  | { cluster: Array<string | number | { host?: string; port?: number }>; options?: IoRedisOptions; nodeTimeout?: Duration }
-  | IoRedisOptions;
-
-/** @internal */
-export type RedisClient = Redis | Cluster;
-
-/** @internal `RedisConnectionOptions` with ioredis's own types, for the code that hands them to ioredis. */
-export type IoRedisConnection =
-  | string
-  | { url: string; options?: RedisOptions }
-  | { client: RedisClient }
-  | (RedisOptions & { sentinels: Array<{ host: string; port: number }>; name: string })
-  | { cluster: ClusterNode[]; options?: ClusterOptions; nodeTimeout?: Duration }
-  | RedisOptions;
-
-/** @internal */
 export interface ConnectionSettings {
   commandTimeout: number;
   connectTimeout: number;
@@ -69,17 +36,16 @@ function clientDefaults(settings: ConnectionSettings): RedisOptions {
   };
 }
 
-/** @internal */
 export interface OwnedClient {
   client: RedisClient;
   /** False for a client the caller passed in: we never close what we did not open. */
   owned: boolean;
 }
 
-/** @internal */
 export function createRedisClient(options: RedisConnectionOptions, settings: ConnectionSettings): OwnedClient {
   const connection = options as IoRedisConnection;
   if (typeof connection === 'object' && 'client' in connection) return { client: connection.client, owned: false };
+  // ioredis is an optional peer: loaded here, when a connection is made, never at import.
   const { Redis, Cluster } = loadPeer<typeof import('ioredis')>('ioredis', "the 'redis' option");
   const defaults = clientDefaults(settings);
   if (typeof connection === 'string') return { client: new Redis(connection, defaults), owned: true };
@@ -106,9 +72,4 @@ export function createRedisClient(options: RedisConnectionOptions, settings: Con
     return { client: new Redis({ ...defaults, failoverDetector: true, ...connection }), owned: true };
   }
   return { client: new Redis({ ...defaults, ...connection }), owned: true };
-}
-
-/** @internal By ioredis's own flag, not `instanceof`: no runtime import, and a client from another copy of ioredis counts too. */
-export function isCluster(client: RedisClient): client is Cluster {
-  return client.isCluster;
 }

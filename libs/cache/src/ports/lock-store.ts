@@ -1,0 +1,30 @@
+/**
+ * The cross-instance stampede lock's storage: one lock per entry key, held by a random token for a TTL
+ * and released by compare-and-delete. It is an optimisation, not a correctness guarantee: a holder's
+ * write is fenced by its token (`RemoteStore.setFenced`), so one that lost its lock cannot overwrite a
+ * newer value. Adapters: Redis (the lock beside the entry, one Cluster slot), memory (one process).
+ * The waiting policy (polling, backoff, takeover at expiry) is the engine's (`DistributedLock`).
+ * Every method may reject when the store cannot answer.
+ */
+export interface LockStore {
+  /** Takes the lock of `key` for `ttlMs` with `token` if it is free; true when taken. */
+  acquire(key: string, token: string, ttlMs: number): Promise<boolean>;
+  /**
+   * One step of waiting, in one round trip where the store can: the entry bytes under `key` (a holder's
+   * result?), the lock taken with `token` if it is free, and how long the lock has left.
+   */
+  step(key: string, token: string, ttlMs: number): Promise<LockStep>;
+  /** Releases the lock of `key` only if `token` still holds it; true when it did. */
+  release(key: string, token: string): Promise<boolean>;
+}
+
+export const LockStore = Symbol('LockStore');
+
+export interface LockStep {
+  /** The entry bytes stored under the key now, if any. */
+  readonly bytes: Buffer | undefined;
+  /** This step took the lock with its token. */
+  readonly taken: boolean;
+  /** The lock's remaining lifetime in ms; -2: no lock; -1: a lock without expiry. */
+  readonly remainingMs: number;
+}

@@ -1,0 +1,41 @@
+import type { BusTransport } from './bus-transport';
+import type { InvalidationTimesStore } from './invalidation-times-store';
+import type { KeyScanner, TagIndex } from './key-scanner';
+import type { LeaseStore } from './lease-store';
+import type { LockStore } from './lock-store';
+import type { RegistryStore } from './registry-store';
+import type { RemoteStore } from './remote-store';
+import type { ScheduleStore } from './schedule-store';
+import type { VectorLogStore } from './vector-log-store';
+
+/**
+ * One backend's adapters, as the cache is wired with them: the remote store, and the side stores that
+ * share its connection. A part left out is a capability the backend lacks: the feature that needs it
+ * degrades (no cross-instance lock, no pattern walk in the store, no hard purge, no bus), it is never
+ * emulated behind the engine's back. The side stores a feature cannot do without (times, schedule,
+ * leases, registry, vector logs) fall back to in-process ones when absent.
+ */
+export interface StoreAdapters {
+  readonly remote: RemoteStore;
+  readonly times?: InvalidationTimesStore;
+  /** Only when `remote.capabilities.lock`; fenced writes need `remote.capabilities.fencing` too. */
+  readonly lock?: LockStore;
+  /** Only when `remote.capabilities.scan`. */
+  readonly scanner?: KeyScanner;
+  readonly tagIndex?: TagIndex;
+  readonly bus?: BusTransport;
+  readonly schedule?: ScheduleStore;
+  readonly leases?: LeaseStore;
+  readonly registry?: RegistryStore;
+  readonly vectorLogs?: VectorLogStore;
+  /**
+   * The most a caller waits for one remote call (ms), whatever the client does underneath (queues,
+   * redirects, retries through a failover); the call goes on, and the keys it writes stay in doubt
+   * until it settles. Absent: no deadline beyond the store's own timeouts.
+   */
+  readonly deadline?: number;
+  /** Releases what the adapters opened (connections); never what the user passed in. */
+  close(): Promise<void>;
+}
+
+export const StoreAdapters = Symbol('StoreAdapters');

@@ -1,0 +1,143 @@
+import type { Fence, RemoteStore, RemoteStoreCapabilities, RemoteStoreState, StoredBytes } from '../ports/remote-store';
+import { type RedisClient, isCluster } from './redis.types';
+import { lockKeyOf } from './redis-lock.store';
+import { runScript, script } from './redis.script';
+
+// Adds to a counter and sets its TTL only when this call created it, in one atomic step.
+const INCREMENT_SCRIPT = script(`
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if v == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v`);
+// Removes a corrupt entry only if it is still the bytes we read, so a fresh write in between survives.
+const DELETE_IF_SAME_SCRIPT = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1]) end
+return 0`);
+// Writes the entry only while the token still holds the lock, and releases the lock in the same step:
+// a holder whose lock expired (and was perhaps taken over) must not overwrite the newer holder's value.
+// KEYS[2] is `{KEYS[1]}:lock`, in KEYS[1]'s Cluster slot (see lockKeyOf).
+const FENCED_SET_SCRIPT = script(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('UNLINK', KEYS[1]) end
+redis.call('DEL', KEYS[2])
+return 1`);
+
+/**
+ * The remote store on ioredis. Standalone and Sentinel clients batch multi-key work into one round trip
+ * (MGET, one pipeline); a Cluster client sends per-key commands, so keys in different slots never meet
+ * in one command (auto-pipelining is off, see createRedisClient).
+ */
+export class RedisStore implements RemoteStore {
+  readonly name = 'redis';
+  readonly capabilities: RemoteStoreCapabilities;
+  readonly clustered: boolean;
+
+  constructor(readonly client: RedisClient) {
+    this.clustered = isCluster(client);
+    const options = (client as { options?: { enableAutoPipelining?: boolean; commandTimeout?: number } }).options;
+    this.capabilities = {
+      fencing: true,
+      scripts: true,
+      scan: true,
+      lock: true,
+      // A command written at once (no auto-pipelining, not a Cluster that redirects and retries) is bounded by commandTimeout.
+      boundedCalls: !this.clustered && options?.enableAutoPipelining !== true && options?.commandTimeout !== undefined,
+      shared: true,
+    };
+    client.on('error', () => undefined); // ioredis logs unhandled 'error' events; the engine reports state.
+  }
+
+  get state(): RemoteStoreState {
+    return this.client.status === 'ready' ? 'ready' : 'down';
+  }
+
+  get(key: string): Promise<Buffer | undefined> {
+    return this.client.getBuffer(key).then(orUndefined);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    if (keys.length === 0) return [];
+    const raw = this.clustered ? await Promise.all(keys.map((key) => this.client.getBuffer(key))) : await this.client.mgetBuffer(...keys);
+    return raw.map(orUndefined);
+  }
+
+  async set(key: string, bytes: Buffer, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) await this.client.unlink(key);
+    else await this.client.set(key, bytes, 'PX', ttlMs);
+  }
+
+  async setMany(items: readonly StoredBytes[]): Promise<void> {
+    if (items.length === 0) return;
+    if (this.clustered) {
+      await Promise.all(items.map((item) => this.set(item.key, item.bytes, item.ttlMs)));
+      return;
+    }
+    const pipeline = this.client.pipeline();
+    for (const item of items) {
+      if (item.ttlMs <= 0) pipeline.unlink(item.key);
+      else pipeline.set(item.key, item.bytes, 'PX', item.ttlMs);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+  }
+
+  async setFenced(item: StoredBytes, fence: Fence): Promise<boolean> {
+    const reply = await runScript(this.client, FENCED_SET_SCRIPT, [item.key, lockKeyOf(fence.key)], [fence.token, item.bytes, Math.max(0, item.ttlMs)]);
+    return Number(reply) === 1;
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    if (!this.clustered) return this.client.unlink(...keys);
+    // Keys of one batch span slots: one UNLINK a key, each routed to its master by the client.
+    const removed = await Promise.all(keys.map((key) => this.client.unlink(key)));
+    return removed.reduce((sum, n) => sum + n, 0);
+  }
+
+  async deleteIfSame(key: string, bytes: Buffer): Promise<void> {
+    // Plain EVAL: rare, and a NOSCRIPT retry would let the next read see the bad bytes again.
+    await this.client.eval(DELETE_IF_SAME_SCRIPT.body, 1, key, bytes);
+  }
+
+  async increment(key: string, by: number, ttlMs: number): Promise<number> {
+    return Number(await runScript(this.client, INCREMENT_SCRIPT, [key], [by, ttlMs]));
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async whenReady(timeoutMs: number): Promise<boolean> {
+    const client = this.client;
+    if (client.status === 'ready') return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      client.once('ready', onReady);
+    });
+  }
+
+  onStateChange(listener: (state: RemoteStoreState, reason: string) => void): () => void {
+    const onClose = () => listener('down', 'connection closed');
+    const onReady = () => listener('ready', 'connection ready');
+    this.client.on('close', onClose);
+    this.client.on('ready', onReady);
+    return () => {
+      this.client.off('close', onClose);
+      this.client.off('ready', onReady);
+    };
+  }
+
+  async close(): Promise<void> {
+    // The connection's owner closes the client (see RedisAdapters); a store only forgets it.
+  }
+}
+
+function orUndefined(bytes: Buffer | null): Buffer | undefined {
+  return bytes === null ? undefined : bytes;
+}

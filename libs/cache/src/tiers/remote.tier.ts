@@ -1,0 +1,106 @@
+import type { EntryCodec } from '../codec/entry.codec';
+import type { CacheEntry } from '../core/entry';
+import { CorruptEntryError } from '../core/errors';
+import type { Fence, RemoteStore, StoredBytes } from '../ports/remote-store';
+import type { CacheTier, TierWrite } from './tier';
+
+/** The physical TTL of a write: it lives until its stale copy is no longer of use (grace, fail-safe window). */
+export function physicalTtl(write: TierWrite, now: number): number {
+  return (write.keepUntil ?? write.entry.staleUntil) - now;
+}
+
+export interface RemoteTierOptions {
+  codec: EntryCodec;
+  now: () => number;
+  /** Called for every entry that failed to decode; the tier has already scheduled its deletion. */
+  onCorrupt?: (key: string, error: CorruptEntryError) => void;
+}
+
+/**
+ * A remote store as a tier: entries encoded to bytes with the view's codec on the way in, decoded on the
+ * way out, each living until its stale copy is of no more use. A corrupt entry is a miss, removed and
+ * reported; the store only ever sees bytes.
+ */
+export class RemoteTier implements CacheTier {
+  readonly kind = 'remote' as const;
+
+  constructor(
+    readonly store: RemoteStore,
+    private readonly options: RemoteTierOptions,
+  ) {}
+
+  get(key: string): Promise<CacheEntry | undefined> {
+    return this.store.get(key).then((bytes) => (bytes === undefined ? undefined : this.decode(key, bytes)));
+  }
+
+  async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {
+    if (keys.length === 0) return [];
+    const raw = await this.store.getMany(keys);
+    return raw.map((bytes, i) => (bytes === undefined ? undefined : this.decode(keys[i], bytes)));
+  }
+
+  async set(write: TierWrite): Promise<void> {
+    const ttl = physicalTtl(write, this.options.now());
+    await this.store.set(write.key, ttl <= 0 ? EMPTY : await this.encode(write), ttl);
+  }
+
+  async setMany(writes: readonly TierWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const encoded = await Promise.all(writes.map((write) => this.encode(write)));
+    const now = this.options.now();
+    await this.store.setMany(writes.map((write, i): StoredBytes => ({ key: write.key, bytes: encoded[i], ttlMs: physicalTtl(write, now) })));
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    await this.unlink(keys);
+  }
+
+  /** `delete`, resolving with how many of the keys existed. */
+  unlink(keys: readonly string[]): Promise<number> {
+    return keys.length === 0 ? Promise.resolve(0) : this.store.delete(keys);
+  }
+
+  /** Whether `setFenced` is atomic in this store (else the caller writes and releases the lock itself). */
+  get fencing(): boolean {
+    return this.store.capabilities.fencing && this.store.setFenced !== undefined;
+  }
+
+  /**
+   * Writes the entry only if the fence's lock is still held by its token, and releases the lock; false
+   * when the lock was lost (expired, taken over) and nothing was written. Only with `fencing`.
+   */
+  async setFenced(write: TierWrite, fence: Fence): Promise<boolean> {
+    const bytes = await this.encode(write);
+    const ttl = Math.max(0, physicalTtl(write, this.options.now()));
+    return this.store.setFenced!({ key: write.key, bytes, ttlMs: ttl }, fence);
+  }
+
+  increment(key: string, by: number, ttlMs: number): Promise<number> {
+    return this.store.increment(key, by, ttlMs);
+  }
+
+  async close(): Promise<void> {
+    // The owner of the store closes it; a tier only forgets it.
+  }
+
+  /** The entry in bytes read elsewhere (the lock's step), or undefined when they do not decode (then deleted, reported). */
+  decode(key: string, bytes: Buffer): CacheEntry | undefined {
+    try {
+      return this.options.codec.decode(bytes, key);
+    } catch (error) {
+      const corrupt = error instanceof CorruptEntryError ? error : new CorruptEntryError(String(error), { cause: error });
+      // A bad entry would fail every reader until it expires: remove it, and never let that fail the read.
+      const store = this.store;
+      const removal = store.deleteIfSame !== undefined ? store.deleteIfSame(key, bytes) : store.delete([key]);
+      removal.catch(() => undefined);
+      this.options.onCorrupt?.(key, corrupt);
+      return undefined;
+    }
+  }
+
+  private encode(write: TierWrite): Promise<Buffer> {
+    return (write.codec ?? this.options.codec).encodeAsync(write.entry, write.serialized, write.key);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,9 @@ const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const OPTIONAL_PEERS = ['ioredis', 'prom-client', '@opentelemetry/api'];
 const IOREDIS = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies.ioredis;
 const SETUP_TIMEOUT_MS = 5 * 60_000;
+/** The Node that runs the apps: this one, or CONSUMER_NODE=/path/to/node to check another version of the engines range. */
+const APP_NODE = process.env.CONSUMER_NODE ?? process.execPath;
+const APP_NODE_VERSION = execFileSync(APP_NODE, ['--version']).toString().trim();
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
 const CONSUMERS = [
@@ -72,7 +75,7 @@ interface RunningApp {
 
 /** Starts `node dist/main.js` and resolves once it printed its port; rejects with its output if it exits first. */
 function start(name: string, env: Record<string, string>): Promise<RunningApp> {
-  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
+  const child: ChildProcess = spawn(APP_NODE, ['dist/main.js'], {
     cwd: consumerDir(name),
     env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,7 +105,7 @@ function start(name: string, env: Record<string, string>): Promise<RunningApp> {
 /** Runs the app with options that must fail at startup; resolves with its exit code and output. */
 function startFailing(name: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/main.js'], { cwd: consumerDir(name), env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(APP_NODE, ['dist/main.js'], { cwd: consumerDir(name), env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -156,7 +159,7 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe.each(CONSUMERS)('a Nest $nest app ($name) with the packed @strata/cache', ({ name, nest }) => {
+describe.each(CONSUMERS)(`a Nest $nest app ($name) with the packed @strata/cache, on Node ${APP_NODE_VERSION}`, ({ name, nest }) => {
   const redis = useRedis();
 
   it(`installed Nest ${nest} and compiles with strict tsc, without skipLibCheck`, async () => {

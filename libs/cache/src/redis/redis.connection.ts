@@ -1,4 +1,6 @@
 import type { RedisOptions } from 'ioredis';
+import * as zlib from 'node:zlib';
+import { InvalidOptionError } from '../core/errors';
 import { loadPeer } from '../core/optional-peer';
 import { clusterDefaults, clusterNodeTimeout } from './redis.failover';
 import type { IoRedisConnection, RedisClient, RedisConnectionOptions } from './redis.types';
@@ -44,6 +46,11 @@ export interface OwnedClient {
 
 export function createRedisClient(options: RedisConnectionOptions, settings: ConnectionSettings): OwnedClient {
   const connection = options as IoRedisConnection;
+  // Every entry written to Redis carries a CRC-32 (zlib.crc32, Node 20.15+): without it each write would
+  // fail and degrade silently, so say so at startup instead.
+  if (typeof (zlib as { crc32?: unknown }).crc32 !== 'function') {
+    throw new InvalidOptionError(`the 'redis' option needs Node 20.15 or later (zlib.crc32 checksums each Redis entry); this is Node ${process.version}`);
+  }
   if (typeof connection === 'object' && 'client' in connection) return { client: connection.client, owned: false };
   // ioredis is an optional peer: loaded here, when a connection is made, never at import.
   const { Redis, Cluster } = loadPeer<typeof import('ioredis')>('ioredis', "the 'redis' option");

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import ms from 'ms';
 import * as ts from 'typescript';
+import { DIST, REPO, ensureBuiltLibrary } from './support/built-library';
 
 /**
  * Every ```ts block of README.md compiles against the built package (libs/cache/dist, as an npm user gets
@@ -10,9 +10,7 @@ import * as ts from 'typescript';
  * snippets name). tsc alone misses bugs of meaning, so small checks follow: route order, cache names,
  * TTL units in the migration table, and the sample's environment variables.
  */
-const REPO = join(__dirname, '..');
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
-const DIST = join(REPO, 'libs', 'cache', 'dist');
 
 /** Ambient: a snippet's own imports shadow these, so each snippet may import or not. */
 const README_PRELUDE = `
@@ -91,19 +89,8 @@ function blocks(markdown: string, lang: string): Block[] {
   return found;
 }
 
-function newestMtime(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const path = join(dir, entry.name);
-    return Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }, 0);
-}
-
-/** Diagnostics of each block compiled as a module against libs/cache/dist (built first when missing or stale). */
+/** Diagnostics of each block compiled as a module against libs/cache/dist. */
 function compile(snippets: Block[]): string[] {
-  const entry = join(DIST, 'index.d.ts');
-  if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime(join(REPO, 'libs', 'cache', 'src'))) {
-    execFileSync('npm', ['run', 'build:lib'], { cwd: REPO, stdio: 'pipe' });
-  }
   const files = new Map<string, string>([[join(REPO, '__readme__', 'prelude.d.ts'), README_PRELUDE]]);
   for (const { line, code } of snippets) files.set(join(REPO, '__readme__', `line-${line}.ts`), `${code}\nexport {};\n`);
   const options: ts.CompilerOptions = {
@@ -199,6 +186,8 @@ function undocumentedEnv(markdown: string): string[] {
 const tsBlocks = blocks(README, 'ts');
 
 describe('README.md', () => {
+  beforeAll(ensureBuiltLibrary, 5 * 60_000);
+
   it('every ```ts block compiles against the built package', () => {
     expect(tsBlocks.length).toBeGreaterThan(10);
     expect(compile(tsBlocks)).toEqual([]);

@@ -1,9 +1,10 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { useRedis } from '../harness';
+import { LIB, REPO, ensureBuiltLibrary } from '../support/built-library';
 
 /**
  * The library as an npm user gets it: `npm pack` of libs/cache, installed from the tarball into a Nest 11
@@ -13,8 +14,6 @@ import { useRedis } from '../harness';
  * Installs come from npm's own cache when they can (--prefer-offline), so a run after the first is quick.
  */
 const execFileAsync = promisify(execFile);
-const REPO = join(__dirname, '..', '..');
-const LIB = join(REPO, 'libs', 'cache');
 const TSC = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const OPTIONAL_PEERS = ['ioredis', 'prom-client', '@opentelemetry/api'];
@@ -40,20 +39,6 @@ async function run(command: string, args: string[], cwd: string): Promise<void> 
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
     throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stdout ?? ''}\n${stderr ?? ''}`);
   }
-}
-
-function newestMtime(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const path = join(dir, entry.name);
-    return Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }, 0);
-}
-
-/** CI runs `npm run build` first; a lone `npm test` (or a stale build) builds the library here. */
-async function ensureBuilt(): Promise<void> {
-  const entry = join(LIB, 'dist', 'index.js');
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(join(LIB, 'src'))) return;
-  await run(NPM, ['run', 'build:lib'], REPO);
 }
 
 function consumerDir(name: string): string {
@@ -148,7 +133,7 @@ async function exercise(base: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  await ensureBuilt();
+  await ensureBuiltLibrary();
   const packed = (await execFileAsync(NPM, ['pack', '--pack-destination', work, '--loglevel=error'], { cwd: LIB })).stdout.trim().split('\n').pop() ?? '';
   tarball = join(work, packed);
   expect(existsSync(tarball)).toBe(true);

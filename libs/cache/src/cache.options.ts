@@ -18,6 +18,7 @@ import {
   resolveLock,
   resolveTimeouts,
 } from './resilience/resilience.options';
+import type { StoreAdapters } from './ports/store-adapters';
 import type { RedisConnectionOptions } from './redis/redis.types';
 import { checkFailoverSafety } from './redis/redis.failover';
 
@@ -120,6 +121,12 @@ export interface CacheModuleOptions {
   grace?: Duration;
   /** Redis (L2). Absent: memory only. */
   redis?: RedisConnectionOptions;
+  /**
+   * The L2 adapters, instead of `redis`: `new MemoryAdapters()` for an L2-shaped tier in process (a
+   * single node, or tests without a server), or your own (PostgreSQL, Keyv) implementing the ports.
+   * What the adapters lack (no lock store, no bus) is simply not used.
+   */
+  store?: StoreAdapters;
   /** L1, in process; `false` turns it off. */
   memory?: false | { maxEntries?: number; maxBytes?: number };
   /** Redis command timeout: a slow or paused Redis costs a call at most this. Default `'250ms'`. */
@@ -222,6 +229,8 @@ export interface ResolvedCacheOptions {
   ttl: number;
   grace: number;
   redis: RedisConnectionOptions | undefined;
+  /** The user's own L2 adapters (`store`); undefined with `redis` or memory only. */
+  store: StoreAdapters | undefined;
   memory: false | { maxEntries: number; maxBytes: number };
   commandTimeout: number;
   connectTimeout: number;
@@ -259,7 +268,7 @@ export interface ResolvedTenancy {
 export const DEFAULT_CACHE_NAME = 'default';
 
 const KNOWN = new Set<string>([
-  'prefix', 'namespace', 'ttl', 'grace', 'redis', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
+  'prefix', 'namespace', 'ttl', 'grace', 'redis', 'store', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
   'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
   'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
   'bus', 'refreshAhead', 'warming', 'invalidation', 'version', 'tenancy',
@@ -285,7 +294,9 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   const compressThreshold = threshold(options.compressThreshold, 'compressThreshold', 1024);
   const memory = resolveMemory(options.memory);
   const redis = resolveRedis(options.redis);
-  if (memory === false && redis === undefined) {
+  const store = resolveStore(options.store, redis !== undefined);
+  const remote = redis !== undefined || store !== undefined;
+  if (memory === false && !remote) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
   }
   const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'scanPause', 'pollInterval', 'purge'], false);
@@ -295,6 +306,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     ttl,
     grace,
     redis,
+    store,
     memory,
     commandTimeout: toMs(options.commandTimeout ?? '250ms', 'commandTimeout'),
     connectTimeout: toMs(options.connectTimeout ?? '2s', 'connectTimeout'),
@@ -311,21 +323,21 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     logger: options.logger,
     metrics: resolveMetrics(options.metrics),
     advice: resolveAdvice(options.advice),
-    lock: resolveLock(options.lock, redis !== undefined),
+    lock: resolveLock(options.lock, remote),
     cipher: options.encryption === undefined ? undefined : EntryCipher.from(options.encryption),
-    bus: resolveBus(options.bus, redis !== undefined),
+    bus: resolveBus(options.bus, remote),
     warming: resolveWarming(options.warming),
     scanCount: positiveInt(invalidation?.scanCount ?? 100, 'invalidation.scanCount', '100'),
     scanPause: toMs(invalidation?.scanPause ?? 0, 'invalidation.scanPause', { allowZero: true }),
     pollInterval: toMs(invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
-    purge: bool(invalidation?.purge ?? false, 'invalidation.purge') && redis !== undefined,
+    purge: bool(invalidation?.purge ?? false, 'invalidation.purge') && remote,
   };
   const base: ResolvedNamedCache = {
     name: DEFAULT_CACHE_NAME,
     ttl,
     grace,
     useMemory: memory !== false,
-    useRedis: redis !== undefined,
+    useRedis: remote,
     compressThreshold,
     failSafe: resolveFailSafe(options.failSafe, 'failSafe', undefined),
     timeouts: resolveTimeouts(options.timeouts, 'timeouts', NO_TIMEOUTS),
@@ -360,7 +372,7 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     useRedis = named.tiers.includes('redis');
     if (useMemory && !base.useMemory) throw new InvalidOptionError(`${at}.tiers names 'memory' but the module has memory: false`);
     if (useRedis && !base.useRedis) {
-      throw new InvalidOptionError(`${at}.tiers names 'redis' but no redis connection is configured; add the module's 'redis' option`);
+      throw new InvalidOptionError(`${at}.tiers names 'redis' but no redis connection (or store) is configured; add the module's 'redis' option`);
     }
   }
   return {
@@ -525,6 +537,16 @@ function resolveTenancy(tenancy: CacheModuleOptions['tenancy'], memory: Resolved
 function tenantId(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function resolveStore(store: CacheModuleOptions['store'], hasRedis: boolean): StoreAdapters | undefined {
+  if (store === undefined || store === null) return undefined;
+  if (hasRedis) throw new InvalidOptionError(`redis and store are two ways to give L2; pass one of them`);
+  const remote = (store as Partial<StoreAdapters>).remote;
+  if (typeof store !== 'object' || typeof remote?.get !== 'function' || typeof store.close !== 'function') {
+    throw new InvalidOptionError(`store must be a set of adapters ({ remote, close(), ... }), e.g. new MemoryAdapters(); got ${describe(store)}`);
+  }
+  return store;
 }
 
 function resolveRedis(redis: CacheModuleOptions['redis']): RedisConnectionOptions | undefined {

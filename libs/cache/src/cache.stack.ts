@@ -95,15 +95,16 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         quota: quota === undefined ? undefined : new TenantQuota(quota, tenantOfKey),
       });
     }
-    if (options.redis !== undefined) {
-      this.stores = new RedisAdapters(options.redis, {
-        commandTimeout: options.commandTimeout,
-        connectTimeout: options.connectTimeout,
-        prefix: segment(options.prefix),
-        bus: options.bus,
-        logger: this.logger,
-      });
-    }
+    this.stores =
+      options.redis === undefined
+        ? options.store
+        : new RedisAdapters(options.redis, {
+            commandTimeout: options.commandTimeout,
+            connectTimeout: options.connectTimeout,
+            prefix: segment(options.prefix),
+            bus: options.bus,
+            logger: this.logger,
+          });
     if (this.stores !== undefined) {
       const tier = new RemoteTier(this.stores.remote, {
         codec: defaultCodec,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { waitFor } from '../../../test/harness';
 import { KeySpace } from '../src/core/keys';
-import { globMatcher } from '../src/invalidation/patterns';
+import { globMatcher } from '../src/core/glob';
 import { RecordingLogger } from './cache-factory';
 import { useInvalidationSuite } from './invalidation-suite';
 

@@ -74,6 +74,9 @@ export type Factory<T> = (context: FactoryContext) => Promise<T> | T;
 /** The signal of factories run without a hard timeout: nothing aborts them. */
 const NEVER_ABORTED = new AbortController().signal;
 
+/** How far ahead of the clock writes may be dated to follow this instance's own invalidations (see `writeTime`). */
+const OWN_TIMES_AHEAD_MS = 50;
+
 /** One L1 lookup in this many is timed: a hit takes well under a microsecond, so timing each would double it. */
 export const L1_SAMPLE_EVERY = 64;
 
@@ -176,7 +179,11 @@ export class TieredCache {
   private writeTime(): number {
     const now = this.now();
     const latest = this.times.latest;
-    if (!(latest >= now && latest - now < 3)) return now;
+    if (latest < now) return now;
+    // Our own invalidations (dated by `invalidationTime`, never past `datedAhead`) are followed a little
+    // further: each write-then-invalidate within one millisecond moves them one ms ahead.
+    const bound = latest <= this.datedAhead ? OWN_TIMES_AHEAD_MS : 3;
+    if (latest - now >= bound) return now;
     if (latest + 1 > this.datedAhead) this.datedAhead = latest + 1;
     return latest + 1;
   }

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { compareIds } from '../core/stream-id';
 import type { BusTransport } from '../ports/bus-transport';
 
 /**
@@ -341,14 +342,6 @@ class UnsentChanges {
     this.times = new Map();
     this.patterns = new Set();
   }
-}
-
-/** Orders stream ids (`ms-seq`). */
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-');
-  const [bm, bs] = b.split('-');
-  const ms = Number(am) - Number(bm);
-  return ms !== 0 ? Math.sign(ms) : Math.sign(Number(as ?? 0) - Number(bs ?? 0));
 }
 
 /** Anyone who can reach Redis can publish: a malformed message is ignored, never allowed to throw. */

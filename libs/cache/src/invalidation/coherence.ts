@@ -2,7 +2,7 @@ import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import { type BusCatchUp, type BusChange, type BusListener, type BusMessage, type BusState, type InvalidationBus, preciseNow } from './bus';
 import type { InvalidationTimes } from './invalidation-times';
-import { globMatcher } from './patterns';
+import { globMatcher } from '../core/glob';
 
 
 /** Where the coherence layer reports bus traffic (`CacheTelemetry` implements it, for stats and metrics). */

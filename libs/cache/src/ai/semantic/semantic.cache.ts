@@ -5,6 +5,7 @@ import { SingleFlight } from '../../core/single-flight';
 import type { ResolvedSemanticOptions } from '../ai-cache.options';
 import type { EmbeddingProvider } from '../embeddings/embedding.provider';
 import { type GuardName, type PromptSignature, SIGNATURE_VERSION, blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
+import { lexicon } from './lexicon';
 import { type IndexedVector, SignCoder, VectorIndex, normalize } from './vector-index';
 import { MemoryVectorLog, SharedVectorLog, type VectorLog } from './vector-log';
 import { decodeRecord, encodeRecord } from './vector-record';
@@ -89,6 +90,9 @@ export class SemanticCache {
     private readonly maxAgeMs: number,
   ) {
     this.threshold = options.threshold ?? embedder.suggestedThreshold ?? DEFAULT_THRESHOLD;
+    // The lexicon (WordNet lemmas, synonyms, typo repair) is read now, at startup, not on a first lookup
+    // that would stall the event loop for a few hundred milliseconds while requests wait.
+    if (options.enabled) lexicon();
     const shared = stack.shared('vectorLogs');
     this.redisLog = shared ? new SharedVectorLog(shared.l2, shared.store) : undefined;
   }

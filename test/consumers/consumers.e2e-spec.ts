@@ -118,6 +118,11 @@ async function exercise(base: string): Promise<void> {
   expect(await json(await fetch(`${base}/products/abc/price`))).toEqual(price);
   expect(price.cents).toBe(300);
 
+  // A sub-path (@strata/cache/ai) loads in both module systems.
+  const similarity = await json<{ same: number; orthogonal: number }>(await fetch(`${base}/products/similarity`));
+  expect(similarity.same).toBeCloseTo(1, 9);
+  expect(similarity.orthogonal).toBe(0);
+
   // CacheInterceptor on a route: MISS then HIT with the same body, and the ETag answers 304.
   const miss = await fetch(`${base}/catalog`);
   expect(miss.headers.get('x-cache')).toBe('MISS');

@@ -1,10 +1,17 @@
 import { Body, Controller, Get, Param, Put, UseInterceptors } from '@nestjs/common';
 import { CacheInterceptor } from '@strata/cache';
+// A sub-path import: resolved through `exports` (nodenext) and `typesVersions` (node10).
+import { cosineSimilarity } from '@strata/cache/ai';
 import { type Product, ProductsService } from './products.service.js';
 
 @Controller('products')
 export class ProductsController {
   constructor(private readonly products: ProductsService) {}
+
+  @Get('similarity')
+  similarity(): { same: number; orthogonal: number } {
+    return { same: cosineSimilarity([1, 2], [2, 4]), orthogonal: cosineSimilarity([1, 0], [0, 1]) };
+  }
 
   @Get(':id')
   find(@Param('id') id: string): Promise<Product> {

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { type Span, type SpanOptions, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
 import { useRedis, waitFor } from '../../../test/harness';
 import { CacheHealthIndicator, CacheEvents, CacheTelemetry, type CacheEventMap } from '../src';
-import { L1_SAMPLE_EVERY } from '../src/core/tiered-cache';
+import { L1_SAMPLE_EVERY } from '../src/engine/entry-reader';
 import { CacheFactory, RecordingLogger } from './cache-factory';
 
 /** Prometheus text → { 'name{labels}': value }, for exact assertions. */
@@ -119,11 +119,11 @@ describe('observability', () => {
       const errors: Array<CacheEventMap['error']> = [];
       cache.events.on('error', (e) => errors.push(e));
       await redis.process.kill();
-      await waitFor(() => states.includes('open'), { timeoutMs: 5000, message: 'circuit never opened' });
+      await waitFor(() => states.includes('open'), { timeoutMs: 30_000, message: 'circuit never opened' });
       await cache.get('x');
       expect(errors.some((e) => e.tier === 'l2' && e.cache === 'default')).toBe(true);
       await redis.process.restart();
-      await waitFor(() => states.includes('close'), { timeoutMs: 10_000, message: 'circuit never closed' });
+      await waitFor(() => states.includes('close'), { timeoutMs: 30_000, message: 'circuit never closed' });
       expect(states).toEqual(['open', 'close']);
     });
   });
@@ -232,10 +232,10 @@ describe('observability', () => {
       const health = app.get(CacheHealthIndicator);
       expect(await health.check()).toMatchObject({ status: 'up', redis: { status: 'up', breaker: 'closed' }, bus: { status: 'up' } });
       await redis.process.kill();
-      await waitFor(async () => (await health.check()).status === 'down', { timeoutMs: 5000, message: 'never down' });
+      await waitFor(async () => (await health.check()).status === 'down', { timeoutMs: 30_000, message: 'never down' });
       expect((await health.isHealthy('redis-cache'))['redis-cache']).toMatchObject({ status: 'down', redis: { status: 'down' } });
       await redis.process.restart();
-      await waitFor(async () => (await health.check()).status === 'up', { timeoutMs: 10_000, message: 'never up again' });
+      await waitFor(async () => (await health.check()).status === 'up', { timeoutMs: 30_000, message: 'never up again' });
     });
 
     it('reads the bus through the hook the bus registers', async () => {

@@ -1,4 +1,4 @@
-import { L2UnavailableError } from '../core/errors';
+import { L2UnavailableError, describeError } from '../core/errors';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -28,6 +28,11 @@ export class CircuitBreaker {
   private timer: NodeJS.Timeout | undefined;
   private closedForGood = false;
   private lastReason = '';
+
+  /** Why the breaker last opened or a probe last failed; undefined before any failure. */
+  get lastFailure(): string | undefined {
+    return this.lastReason === '' ? undefined : this.lastReason;
+  }
   private probing: Promise<void> | undefined;
 
   constructor(private readonly options: CircuitBreakerOptions) {}
@@ -143,6 +148,5 @@ export class CircuitBreaker {
   }
 }
 
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** Kept here too: callers of the breaker describe what it reports. */
+export { describeError };

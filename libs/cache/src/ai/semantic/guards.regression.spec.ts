@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { guardConflict, signatureOf } from './guards';
 import { canonical } from './prompt-text';
 
@@ -26,6 +27,7 @@ describe('semantic guards keep what changes the answer', () => {
     ['indentation', 'What does this print?\n```python\nfor i in range(3):\n    x = i\n    print(x)\n```', 'What does this print?\n```python\nfor i in range(3):\n    x = i\nprint(x)\n```'],
     ['YAML nesting', 'Is this valid?\nserver:\n  port: 80\n  host: a', 'Is this valid?\nserver:\n  port: 80\nhost: a'],
     ['units by case', 'My internet is 100 Mbps, how long for 4 GB?', 'My internet is 100 MBps, how long for 4 GB?'],
+
     ['degrees', 'Convert 30°C to Fahrenheit', 'Convert 30°F to Fahrenheit'],
   ])('%s: %j never matches %j', (_kind, a, b) => expect(conflict(a, b)).toBeDefined());
 
@@ -41,11 +43,39 @@ describe('semantic guards keep what changes the answer', () => {
     ['synonym (WordNet)', 'Is it hard to learn chess?', 'Is it difficult to learn chess?'],
     ['negation, inverted', "Why doesn't my code compile?", 'Why does my code not compile?'],
     ['wh-question', 'How can I export my data?', 'How do I export my data?'],
+    ['a name typed in lower case', 'How do I install Docker on macOS?', 'how do i install docker on macos'],
   ])('%s: %j matches %j', (_kind, a, b) => expect(conflict(a, b)).toBeUndefined());
 
   it('reads an unknown word as a known one only when the other prompt has that word', () => {
     // "redis" is no typo of "red", even though "reds" is one edit away and a form of "red".
     expect(conflict('what is redis', 'what is red')).toBeDefined();
     expect(conflict('what is redis', 'what is redis')).toBeUndefined();
+  });
+});
+
+describe('semantic guards, properties', () => {
+  it('two prompts whose code blocks differ never match', () => {
+    const codeChar = fc.constantFrom(...' \tabcxyz0123456789()[]{}:=+-*/<>&|!#$%^"\'.,;\n'.split(''));
+    const code = fc.string({ unit: codeChar, minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(fc.constantFrom('Fix this', 'What does this print?', 'Explain the code below'), code, code, (intro, x, y) => {
+        const a = `${intro}\n\`\`\`\n${x}\n\`\`\``;
+        const b = `${intro}\n\`\`\`\n${y}\n\`\`\``;
+        // Trailing spaces of a line are the only thing the code guard ignores.
+        fc.pre(x.split('\n').map((l) => l.trimEnd()).join('\n') !== y.split('\n').map((l) => l.trimEnd()).join('\n'));
+        return conflict(a, b) !== undefined;
+      }),
+    );
+  });
+
+  it('two prompts whose symbols, signs or operators differ never match', () => {
+    const symbol = fc.constantFrom('$', '£', '€', '¥', '-', '+', '*', '**', '&&', '||', '==', '!=', '>=', '👍', '👎', '°C', '°F');
+    const template = fc.constantFrom('Is {}100 a lot for a bike?', 'What does a {} b return in bash?', 'My boss replied {} to my plan', 'Is x {} 2 the same as y?');
+    fc.assert(
+      fc.property(symbol, symbol, template, (s, t, tpl) => {
+        fc.pre(s !== t);
+        return conflict(tpl.replace('{}', s), tpl.replace('{}', t)) !== undefined;
+      }),
+    );
   });
 });

@@ -1,7 +1,7 @@
 /** Compression of LLM-like text in Redis: stored size and time, Strata's entry codec against gzip -6. */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { EntryCodec, FLAG_COMPRESSED } from '../../libs/cache/src/codec/entry.codec';
-import { llmText } from '../../libs/cache/src/codec/llm-text.fixture';
+import { llmText } from '../../libs/cache/test/fixtures/llm-text.fixture';
 import { type BenchContext, type Section, rangeCell } from '../lib';
 
 export const title = 'compression';

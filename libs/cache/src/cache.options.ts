@@ -3,7 +3,7 @@ import { EntryCipher, type EncryptionOptions } from './codec/encryption';
 import { type Duration, describe, toMs } from './core/durations';
 import { InvalidOptionError } from './core/errors';
 import { DEFAULT_MAX_KEY_LENGTH } from './core/keys';
-import type { MetricsOptions } from './observability/prometheus';
+import type { MetricsOptions, ResolvedMetrics } from './observability/prometheus';
 import { type AdviceOptions, type ResolvedAdvice, resolveAdvice, resolveMetrics } from './observability/observability.options';
 import { type ResolvedTenancy, type TenancyOptions, resolveTenancy } from './tenancy/tenancy.options';
 import { bool, fraction, group, name, positiveInt, threshold } from './core/option-checks';
@@ -134,7 +134,7 @@ export interface CacheModuleOptions {
   ttlJitter?: number;
   /** AES-256-GCM encryption of values in Redis, with key ids for rotation. Default: off. */
   encryption?: EncryptionOptions;
-  /** Prometheus metrics (prom-client), read at scrape time; `false` registers none. Default: prom-client's default registry. */
+  /** Prometheus metrics (prom-client, an optional peer), read at scrape time; `false` registers none. Default: prom-client's default registry when prom-client is installed, else none. */
   metrics?: false | MetricsOptions;
   /** When `stats().advice` and the periodic log line flag trouble; `false` turns advice off. */
   advice?: false | AdviceOptions;
@@ -178,7 +178,7 @@ export interface ResolvedCacheOptions {
   caches: Map<string, ResolvedNamedCache>;
   tenancy: ResolvedTenancy;
   logger: LoggerService | undefined;
-  metrics: false | MetricsOptions;
+  metrics: ResolvedMetrics;
   advice: false | ResolvedAdvice;
   lock: ResolvedLock | undefined;
   cipher: EntryCipher | undefined;

@@ -195,13 +195,10 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           ? new TagPurge(this.l2, stores.tagIndex, { count: options.scanCount, pause: options.scanPause, now, logger: this.logger })
           : undefined,
     });
-    if (options.metrics !== false) {
-      this.exporter = new PrometheusExporter(
-        { telemetry, l1: () => this.l1Capacity(), breaker: () => this.l2?.state ?? 'disabled' },
-        options.metrics.registry,
-        options.metrics.prefix,
-      );
-    }
+    this.exporter = PrometheusExporter.create(
+      { telemetry, l1: () => this.l1Capacity(), breaker: () => this.l2?.state ?? 'disabled' },
+      options.metrics,
+    );
     if (options.advice !== false) this.advisor = new CacheAdvisor(telemetry, () => this.l1Capacity(), options.advice, this.logger);
     this.schedule = new ScheduledInvalidations(
       this.shared('schedule'),

@@ -66,7 +66,7 @@ describe('RemoteTier on RedisStore (real redis-server)', () => {
   });
 
   it('stores 10 KB LLM-like texts at no more than 30% of their size (mean of 12 texts, as STRLEN sees it)', async () => {
-    const { llmText } = await import('../src/codec/llm-text.fixture');
+    const { llmText } = await import('./fixtures/llm-text.fixture');
     const ratios: number[] = [];
     for (let seed = 1; seed <= 12; seed++) {
       const text = llmText(10 * 1024, seed);

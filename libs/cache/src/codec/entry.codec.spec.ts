@@ -4,7 +4,7 @@ import { CorruptEntryError, InvalidArgumentError, InvalidOptionError } from '../
 import { compress } from './compression';
 import { crc32 } from 'node:zlib';
 import { EntryCodec, FLAG_CHECKSUM, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
-import { llmText } from './llm-text.fixture';
+import { llmText } from '../../test/fixtures/llm-text.fixture';
 
 const codec = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024 });
 const times = { createdAt: 1_700_000_000_000, expiresAt: 1_700_000_060_000, staleUntil: 1_700_000_360_000 };

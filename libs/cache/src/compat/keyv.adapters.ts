@@ -1,9 +1,9 @@
+import { loadPeer } from '../core/optional-peer';
 import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
 import type { RemoteStore } from '../ports/remote-store';
 import type { StoreAdapters } from '../ports/store-adapters';
 import { type KeyvClient, KeyvRemoteStore } from './keyv-remote.store';
 import { KeyvTimesStore } from './keyv-times.store';
-import { loadKeyv } from './keyv.loader';
 
 export interface KeyvAdaptersOptions {
   /** The Keyv namespace Strata's keys live under in the store. Default `'strata'`. */
@@ -22,7 +22,11 @@ export class KeyvAdapters implements StoreAdapters {
   readonly times: InvalidationTimesStore;
 
   constructor(store: object, options: KeyvAdaptersOptions = {}) {
-    const Keyv = loadKeyv<KeyvClient & { on(event: 'error', listener: (error: unknown) => void): unknown }>();
+    // Loaded here only: keyv is needed by those who use a Keyv store, no one else.
+    const { Keyv } = loadPeer<{ Keyv: new (options: Record<string, unknown>) => KeyvClient & { on(event: 'error', listener: (error: unknown) => void): unknown } }>(
+      'keyv',
+      'a Keyv store (KeyvAdapters)',
+    );
     // Our own Keyv over the store (a Keyv instance passed in gives its store): errors must reach the engine.
     const adapter = isKeyv(store) ? store.store : store;
     const keyv = new Keyv({ store: adapter, namespace: options.namespace ?? 'strata', throwOnErrors: true });

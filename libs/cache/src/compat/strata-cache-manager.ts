@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { CacheService, SetOptions } from '../cache.service';
 import { InvalidOptionError, StrataError } from '../core/errors';
+import { loadPeer } from '../core/optional-peer';
 import { NO_EXPIRY } from './cache-manager.constants';
 import type {
   Cache,
@@ -12,7 +13,6 @@ import type {
   WrapOptionsRaw,
 } from './cache-manager.types';
 import { KeyvStrata } from './keyv-strata';
-import { loadKeyv } from './keyv.loader';
 import { thaw } from './thaw';
 
 /** What the module resolved from cache-manager's options for the manager itself. */
@@ -183,7 +183,8 @@ export class StrataCacheManager implements Cache {
   /** One Keyv over this same Strata view (`KeyvStrata`), for code that reaches into `cache.stores[0]`. */
   get stores(): KeyvLike[] {
     if (this.keyv === undefined) {
-      const Keyv = loadKeyv<KeyvLike>();
+      // Loaded on first use only: cache-manager users have keyv installed; others never pay for it.
+      const { Keyv } = loadPeer<{ Keyv: new (options: { store: KeyvStrata }) => KeyvLike }>('keyv', 'cache.stores (the cache-manager compat layer)');
       this.keyv = new Keyv({ store: new KeyvStrata(this.strata) });
     }
     return [this.keyv];

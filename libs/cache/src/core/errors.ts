@@ -13,7 +13,8 @@ export type StrataErrorCode =
   | 'E_UNKNOWN_CACHE'
   | 'E_INVALID_DECORATOR'
   | 'E_EMBEDDING_FAILED'
-  | 'E_STORE_FAILED';
+  | 'E_STORE_FAILED'
+  | 'E_MISSING_PEER';
 
 export class StrataError extends Error {
   constructor(
@@ -99,6 +100,18 @@ export class StoreError extends StrataError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_STORE_FAILED', `Strata cache: ${message}`, options);
     this.name = 'StoreError';
+  }
+}
+
+/** A feature was configured whose optional peer dependency is not installed (`redis` without ioredis). Raised at startup. */
+export class MissingPeerError extends StrataError {
+  constructor(
+    readonly packageName: string,
+    feature: string,
+    options?: { cause?: unknown },
+  ) {
+    super('E_MISSING_PEER', `Strata cache: ${feature} needs the package '${packageName}', which is not installed; install ${packageName}: npm i ${packageName}`, options);
+    this.name = 'MissingPeerError';
   }
 }
 

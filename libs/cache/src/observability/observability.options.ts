@@ -2,7 +2,7 @@ import { type Duration, describe, toMs } from '../core/durations';
 import { InvalidOptionError } from '../core/errors';
 import { fraction, positiveInt } from '../core/option-checks';
 import type { AdviceThresholds } from './advice';
-import type { MetricsOptions } from './prometheus';
+import type { MetricsOptions, ResolvedMetrics } from './prometheus';
 
 /** Thresholds of the advice in `stats()` and in the log (see README, Observability). */
 export interface AdviceOptions {
@@ -31,9 +31,10 @@ const KNOWN_ADVICE = new Set<string>(
   Object.keys({ interval: true, minLookups: true, hitRate: true, l1Fill: true, evictionRate: true, slowL2: true, slowFactory: true } satisfies Record<keyof AdviceOptions, true>),
 );
 
-export function resolveMetrics(metrics: false | MetricsOptions | undefined): false | MetricsOptions {
+/** `ifInstalled`: left at its default, metrics are on only when prom-client is installed (an optional peer). */
+export function resolveMetrics(metrics: false | MetricsOptions | undefined): ResolvedMetrics {
   if (metrics === false) return false;
-  if (metrics === undefined) return {};
+  if (metrics === undefined) return { ifInstalled: true };
   if (typeof metrics !== 'object' || metrics === null) {
     throw new InvalidOptionError(`metrics must be false or { registry?, prefix? }; got ${describe(metrics)}`);
   }

@@ -25,6 +25,7 @@ export interface Savings {
  */
 export class CacheTelemetry {
   readonly events: CacheEvents;
+  /** @internal Its types come from @opentelemetry/api, an optional peer: kept out of the published declarations. */
   readonly tracing: CacheTracing;
   /** L1 entries evicted for room (L1 is shared by every cache name). */
   evictions = 0;

@@ -10,7 +10,8 @@ export type StrataErrorCode =
   | 'E_L2_UNAVAILABLE'
   | 'E_FACTORY_TIMEOUT'
   | 'E_UNKNOWN_CACHE'
-  | 'E_INVALID_DECORATOR';
+  | 'E_INVALID_DECORATOR'
+  | 'E_MISSING_PEER';
 
 export class StrataError extends Error {
   constructor(
@@ -64,5 +65,17 @@ export class L2UnavailableError extends StrataError {
   constructor(reason: string, options?: { cause?: unknown }) {
     super('E_L2_UNAVAILABLE', `Redis tier unavailable: ${reason}`, options);
     this.name = 'L2UnavailableError';
+  }
+}
+
+/** A feature was configured whose optional peer dependency is not installed (`redis` without ioredis). Raised at startup. */
+export class MissingPeerError extends StrataError {
+  constructor(
+    readonly packageName: string,
+    feature: string,
+    options?: { cause?: unknown },
+  ) {
+    super('E_MISSING_PEER', `Strata cache: ${feature} needs the package '${packageName}', which is not installed; install ${packageName}: npm i ${packageName}`, options);
+    this.name = 'MissingPeerError';
   }
 }

@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import { type PostgresProcess, type StartPostgresOptions, startPostgres } from './postgres-server';
 import { RedisProcess, StartRedisOptions, startRedis } from './redis-server';
 
 export {
@@ -80,6 +81,44 @@ export function useRedis(options?: StartRedisOptions): RedisHandle {
     },
     client(opts?: RedisOptions) {
       return current().client(opts);
+    },
+  };
+}
+
+export { findPostgresBin, startPostgres } from './postgres-server';
+export type { PostgresProcess, StartPostgresOptions } from './postgres-server';
+
+/** What {@link usePostgres} returns: read its properties inside tests and hooks, not at describe time. */
+export interface PostgresHandle {
+  readonly process: PostgresProcess;
+  readonly url: string;
+  readonly port: number;
+}
+
+/** Starts one PostgreSQL server for the enclosing `describe` (or file) in `beforeAll`; `close()`s it in `afterAll`. */
+export function usePostgres(options?: StartPostgresOptions): PostgresHandle {
+  let server: PostgresProcess | undefined;
+  const current = (): PostgresProcess => {
+    if (server === undefined) throw new Error('usePostgres(): the server is only available inside tests and hooks (after beforeAll)');
+    return server;
+  };
+  beforeAll(async () => {
+    server = await startPostgres(options);
+  }, 60_000);
+  afterAll(async () => {
+    const running = server;
+    server = undefined;
+    await running?.close();
+  }, HOOK_TIMEOUT_MS);
+  return {
+    get process() {
+      return current();
+    },
+    get url() {
+      return current().url;
+    },
+    get port() {
+      return current().port;
     },
   };
 }

@@ -321,7 +321,7 @@ const REGISTRY_KEY = Symbol.for('strata-cache.test-harness.redis-children');
  * jest-environment-node whose `on('exit')` listeners never fire, so the harness reaches the
  * real one through the outer realm's `Function` (core modules such as `events` come from it).
  */
-function realProcess(): NodeJS.Process {
+export function realProcess(): NodeJS.Process {
   try {
     const OuterFunction = EventEmitter.constructor as FunctionConstructor;
     const candidate: unknown = OuterFunction('return process')();

@@ -20,8 +20,12 @@ import {
 } from './resilience/resilience.options';
 import type { RedisConnectionOptions } from './redis/redis.types';
 import { checkFailoverSafety } from './redis/redis.failover';
+import { type PostgresOptions, type ResolvedPostgres, resolvePostgres } from './postgres/postgres.options';
 
-export type TierName = 'memory' | 'redis';
+export type { PostgresOptions, ResolvedPostgres } from './postgres/postgres.options';
+
+/** `postgres` is the cold tier (L3), under Redis: a cache that lists it lists 'redis' too. */
+export type TierName = 'memory' | 'redis' | 'postgres';
 
 /** What a tenant resolver sees of a request (Express and Fastify requests both fit). */
 export interface TenantRequest {
@@ -51,8 +55,16 @@ export interface NamedCacheOptions {
   ttl?: Duration;
   /** How long after `ttl` a stale entry may still be served while it is refreshed. Default: the module's `grace`. */
   grace?: Duration;
-  /** Which tiers hold this cache's entries. Default: every configured tier. */
+  /**
+   * Which tiers hold this cache's entries. Default: memory and Redis, as configured. 'postgres' (the
+   * cold tier, needs the module's `postgres` and 'redis') is opt-in per cache: `['memory', 'redis', 'postgres']`.
+   */
   tiers?: TierName[];
+  /**
+   * With 'postgres': how long Redis keeps an entry of this cache at most (written or promoted from
+   * PostgreSQL), so Redis memory holds the recent part and PostgreSQL the whole `ttl`. Default: the entry's own lifetime.
+   */
+  l2Ttl?: Duration;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
   compressThreshold?: number | false;
   /** Serve a stale copy when the factory fails; `false` turns it off. Default: the module's. */
@@ -120,6 +132,8 @@ export interface CacheModuleOptions {
   grace?: Duration;
   /** Redis (L2). Absent: memory only. */
   redis?: RedisConnectionOptions;
+  /** PostgreSQL, the cold tier (L3) of the named caches that list 'postgres' in their `tiers`. Needs `redis`. */
+  postgres?: PostgresOptions;
   /** L1, in process; `false` turns it off. */
   memory?: false | { maxEntries?: number; maxBytes?: number };
   /** Redis command timeout: a slow or paused Redis costs a call at most this. Default `'250ms'`. */
@@ -208,6 +222,10 @@ export interface ResolvedNamedCache {
   grace: number;
   useMemory: boolean;
   useRedis: boolean;
+  /** The cold tier holds this cache's entries too. */
+  usePostgres: boolean;
+  /** With the cold tier: how long Redis keeps an entry at most (ms); undefined: its own lifetime. */
+  l2Ttl: number | undefined;
   compressThreshold: number | false;
   failSafe: ResolvedFailSafe | undefined;
   timeouts: ResolvedTimeouts;
@@ -222,6 +240,7 @@ export interface ResolvedCacheOptions {
   ttl: number;
   grace: number;
   redis: RedisConnectionOptions | undefined;
+  postgres: ResolvedPostgres | undefined;
   memory: false | { maxEntries: number; maxBytes: number };
   commandTimeout: number;
   connectTimeout: number;
@@ -262,11 +281,11 @@ const KNOWN = new Set<string>([
   'prefix', 'namespace', 'ttl', 'grace', 'redis', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
   'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
   'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
-  'bus', 'refreshAhead', 'warming', 'invalidation', 'version', 'tenancy',
+  'bus', 'refreshAhead', 'warming', 'invalidation', 'version', 'tenancy', 'postgres',
 ]);
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
 const KNOWN_TENANCY = new Set<string>(['header', 'user', 'resolve', 'maxL1Bytes']);
-const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
+const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'l2Ttl', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
 
 /**
  * Checks every option once, at startup, and fills in the defaults. Each mistake gets one message that
@@ -288,6 +307,11 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   if (memory === false && redis === undefined) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
   }
+  const failureThreshold = positiveInt(options.failureThreshold ?? 3, 'failureThreshold', '3');
+  const postgres = resolvePostgres(options.postgres, failureThreshold);
+  if (postgres !== undefined && redis === undefined) {
+    throw new InvalidOptionError(`postgres (the cold tier, L3) sits under Redis: add the module's 'redis' option, or remove 'postgres'`);
+  }
   const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'scanPause', 'pollInterval', 'purge'], false);
   const resolved: ResolvedCacheOptions = {
     prefix: name(options.prefix ?? 'strata', 'prefix'),
@@ -295,10 +319,11 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     ttl,
     grace,
     redis,
+    postgres,
     memory,
     commandTimeout: toMs(options.commandTimeout ?? '250ms', 'commandTimeout'),
     connectTimeout: toMs(options.connectTimeout ?? '2s', 'connectTimeout'),
-    failureThreshold: positiveInt(options.failureThreshold ?? 3, 'failureThreshold', '3'),
+    failureThreshold,
     probeInterval: toMs(options.probeInterval ?? '500ms', 'probeInterval'),
     compressThreshold,
     maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? 64 * 1024 * 1024, 'maxInflatedBytes', '64 * 1024 * 1024'),
@@ -326,6 +351,8 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     grace,
     useMemory: memory !== false,
     useRedis: redis !== undefined,
+    usePostgres: false,
+    l2Ttl: undefined,
     compressThreshold,
     failSafe: resolveFailSafe(options.failSafe, 'failSafe', undefined),
     timeouts: resolveTimeouts(options.timeouts, 'timeouts', NO_TIMEOUTS),
@@ -335,12 +362,12 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   };
   resolved.caches.set(DEFAULT_CACHE_NAME, base);
   for (const [cacheName, named] of Object.entries(options.caches ?? {})) {
-    resolved.caches.set(cacheName, resolveNamed(cacheName, named, base));
+    resolved.caches.set(cacheName, resolveNamed(cacheName, named, base, postgres !== undefined));
   }
   return resolved;
 }
 
-function resolveNamed(cacheName: string, named: NamedCacheOptions, base: ResolvedNamedCache): ResolvedNamedCache {
+function resolveNamed(cacheName: string, named: NamedCacheOptions, base: ResolvedNamedCache, hasPostgres: boolean): ResolvedNamedCache {
   const at = `caches.${cacheName}`;
   name(cacheName, 'a cache name');
   if (typeof named !== 'object' || named === null) {
@@ -352,19 +379,35 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     }
   }
   let { useMemory, useRedis } = base;
+  let usePostgres = false;
   if (named.tiers !== undefined) {
-    if (!Array.isArray(named.tiers) || named.tiers.length === 0 || named.tiers.some((t) => t !== 'memory' && t !== 'redis')) {
-      throw new InvalidOptionError(`${at}.tiers must list 'memory' and/or 'redis', e.g. ['memory', 'redis']; got ${describe(named.tiers)}`);
+    if (!Array.isArray(named.tiers) || named.tiers.length === 0 || named.tiers.some((t) => t !== 'memory' && t !== 'redis' && t !== 'postgres')) {
+      throw new InvalidOptionError(`${at}.tiers must list 'memory', 'redis' and/or 'postgres', e.g. ['memory', 'redis']; got ${describe(named.tiers)}`);
     }
     useMemory = named.tiers.includes('memory');
     useRedis = named.tiers.includes('redis');
+    usePostgres = named.tiers.includes('postgres');
+    if (usePostgres && !hasPostgres) {
+      throw new InvalidOptionError(
+        `${at}.tiers names 'postgres' but no PostgreSQL is configured; add the module's postgres option, e.g. ` +
+          `postgres: { url: process.env.DATABASE_URL } (there is no memory-only cold tier)`,
+      );
+    }
+    if (usePostgres && !useRedis) {
+      throw new InvalidOptionError(`${at}.tiers names 'postgres' without 'redis': the cold tier sits under Redis; use ['memory', 'redis', 'postgres']`);
+    }
     if (useMemory && !base.useMemory) throw new InvalidOptionError(`${at}.tiers names 'memory' but the module has memory: false`);
     if (useRedis && !base.useRedis) {
       throw new InvalidOptionError(`${at}.tiers names 'redis' but no redis connection is configured; add the module's 'redis' option`);
     }
   }
+  if (named.l2Ttl !== undefined && !usePostgres) {
+    throw new InvalidOptionError(`${at}.l2Ttl only applies with the cold tier: add 'postgres' to ${at}.tiers, or remove l2Ttl`);
+  }
   return {
     name: cacheName,
+    usePostgres,
+    l2Ttl: named.l2Ttl === undefined ? undefined : toMs(named.l2Ttl, `${at}.l2Ttl`),
     ttl: named.ttl === undefined ? base.ttl : toMs(named.ttl, `${at}.ttl`),
     grace: named.grace === undefined ? base.grace : toMs(named.grace, `${at}.grace`, { allowZero: true }),
     useMemory,

@@ -1,6 +1,7 @@
 import type { CacheStack } from './cache.stack';
 import type { ResolvedNamedCache } from './cache.options';
 import { type Duration, toMs } from './core/durations';
+import type { CacheEntry } from './core/entry';
 import { KeySpace } from './core/keys';
 import type { CachePolicy, Factory, WriteSpec } from './core/tiered-cache';
 import type { CacheEvents } from './observability/events';
@@ -106,13 +107,24 @@ export class CacheService {
   /** The cached value, or undefined when there is none (or it is stale or invalidated). */
   get<T>(key: string): Promise<T | undefined> {
     const view = this.route();
-    let full: string;
     try {
-      full = view.keys.key(key);
+      return this.stack.engine.get<T>(view.keys.key(key), view.policy);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.stack.engine.get<T>(full, view.policy);
+  }
+
+  /**
+   * The cached entry (value, `createdAt`, `expiresAt`, `staleUntil`, tags), or undefined when there is
+   * none (or it is stale or invalidated). For tools that need an entry's remaining lifetime.
+   */
+  getEntry<T>(key: string): Promise<CacheEntry<T> | undefined> {
+    const view = this.route();
+    try {
+      return this.stack.engine.getEntry<T>(view.keys.key(key), view.policy);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

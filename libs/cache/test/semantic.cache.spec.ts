@@ -33,7 +33,7 @@ describe('SemanticCache (Redis)', () => {
   // key) the sign-code scan finds them as candidates and the named guard must refuse.
   describe.each([
     ['the blocking key', {}],
-    ['the sign-code scan', { typos: true }],
+    ['the sign-code scan', { maxAddedWords: 1 }],
   ] as const)('through %s', (path, guards) => {
     it.each([
       ['reset my password', 'reset my username', 'substitutions'],

@@ -1,7 +1,7 @@
 import { stringify } from 'safe-stable-stringify';
 import { digest } from '../core/keys';
 import type { AiMessage, AiRequest } from './ai.types';
-import { normalizeWhitespace } from './semantic/prompt-text';
+import { normalizePrompt } from './prompt-normalize';
 
 export interface KeySettings {
   defaultProvider: string;
@@ -18,7 +18,7 @@ export interface RequestFingerprint {
   key: string;
   /**
    * What must be equal for two requests to be compared semantically: provider, model, operation, the
-   * parameters, the system prompt and every message but the last user message.
+   * parameters, the system prompt, every message but the last user message, and that message's `name`.
    */
   scope: string;
   /** The text the semantic cache compares: the prompt, or the last user message. Undefined: exact only. */
@@ -27,12 +27,13 @@ export interface RequestFingerprint {
   inputLength: number;
 }
 
-const KEY_VERSION = 1;
+// 2: whitespace is kept in code, indentation, quotes and structured text; the last message's name is in the scope.
+const KEY_VERSION = 2;
 
 /**
- * The key of a request: a SHA-256 of its canonical form: provider, model, operation, the normalized
- * prompt or messages (whitespace always, case optionally) and every answer-changing parameter, with
- * object keys sorted. Non-deterministic fields (`ignoreParams`) are left out.
+ * The key of a request: a SHA-256 of its canonical form: provider, model, operation, the prompt or
+ * messages (normalized only where that cannot change the answer, see `normalizePrompt`) and every
+ * answer-changing parameter, with object keys sorted. Non-deterministic fields (`ignoreParams`) are left out.
  */
 export function fingerprint(request: AiRequest, settings: KeySettings): RequestFingerprint {
   if (typeof request !== 'object' || request === null) throw new TypeError('Strata AI cache: a request must be an object such as { model, prompt }');
@@ -44,10 +45,7 @@ export function fingerprint(request: AiRequest, settings: KeySettings): RequestF
   if (hasPrompt === hasMessages) {
     throw new TypeError('Strata AI cache: a request needs exactly one of prompt (a string) or messages (a non-empty array)');
   }
-  const text = (value: string) => {
-    const normalized = normalizeWhitespace(value);
-    return settings.normalizeCase ? normalized.toLowerCase() : normalized;
-  };
+  const text = (value: string) => normalizePrompt(value, settings.normalizeCase);
   const provider = request.provider ?? settings.defaultProvider;
   const operation = request.operation ?? 'completion';
   const system = request.system === undefined ? undefined : text(request.system);
@@ -62,17 +60,19 @@ export function fingerprint(request: AiRequest, settings: KeySettings): RequestF
   // The semantic text is the last user message; everything before it is context that must match.
   let semanticText: string | undefined = prompt;
   let context: unknown[] = [];
+  let speaker: string | undefined;
   if (messages !== undefined) {
     const last = messages[messages.length - 1];
     semanticText = last[0] === 'user' ? last[2] : undefined;
     context = messages.slice(0, -1);
+    speaker = last[1]; // the same words from another participant of a multi-party chat are another request
   }
   return {
     provider,
     model: request.model,
     operation,
     key: `${provider}/${request.model}/${operation}/${hash}`,
-    scope: digest(stringify({ ...head, context }) ?? ''),
+    scope: digest(stringify({ ...head, context, speaker }) ?? ''),
     semanticText,
     inputLength,
   };

@@ -137,6 +137,8 @@ export class TieredCache {
   private readonly now: () => number;
   private readonly warned = new Set<string>();
   private untilSample = L1_SAMPLE_EVERY;
+  /** The latest creation time `writeTime` gave a write ahead of the clock (see `invalidationTime`). */
+  private datedAhead = 0;
   readonly warmer: PredictiveWarmer | undefined;
   private readonly patterns: PatternInvalidation | undefined;
 
@@ -174,7 +176,18 @@ export class TieredCache {
   private writeTime(): number {
     const now = this.now();
     const latest = this.times.latest;
-    return latest >= now && latest - now < 3 ? latest + 1 : now;
+    if (!(latest >= now && latest - now < 3)) return now;
+    if (latest + 1 > this.datedAhead) this.datedAhead = latest + 1;
+    return latest + 1;
+  }
+
+  /**
+   * Now, or the latest time `writeTime` dated a write ahead of the clock: a write made right after an
+   * invalidation in the same millisecond is dated one past it, and an invalidation made after that
+   * write, still within the millisecond, must cover it (`clear()`, write, `clear()` in one ms).
+   */
+  private invalidationTime(): number {
+    return Math.max(this.now(), this.datedAhead);
   }
 
   /** A fresh value, or undefined. An L1 hit skips the async machinery: it is the hottest path there is. */
@@ -191,9 +204,20 @@ export class TieredCache {
     return undefined;
   }
 
+  /** Like `get`, with the entry's times and tags (what `ttl()` of a cache-manager view reports). */
+  async getEntry<T>(key: string, policy: CachePolicy): Promise<CacheEntry<T> | undefined> {
+    const hit = this.peekL1(key, policy, this.now());
+    if (hit !== undefined) return hit as CacheEntry<T>;
+    const found = policy.useL2 ? await this.readL2(key, policy) : undefined;
+    if (found !== undefined && found.expiresAt > this.now()) return found as CacheEntry<T>;
+    this.missed(key, policy);
+    return undefined;
+  }
+
   async getMany<T>(keys: readonly string[], policy: CachePolicy): Promise<(T | undefined)[]> {
     const now = this.now();
-    const results = new Array<T | undefined>(keys.length);
+    // Filled, not sparse: callers iterate it with forEach/map, which skip holes.
+    const results = new Array<T | undefined>(keys.length).fill(undefined);
     const missing: number[] = [];
     keys.forEach((key, i) => {
       const hit = this.peekL1(key, policy, now);
@@ -337,7 +361,7 @@ export class TieredCache {
    * Invalidates tags or namespaces (O(1) each) at `at` (default now), here and on every instance;
    * `policy` says which cache asked (for metrics and events).
    */
-  async invalidate(ids: readonly string[], policy?: CachePolicy, at = this.now()): Promise<void> {
+  async invalidate(ids: readonly string[], policy?: CachePolicy, at = this.invalidationTime()): Promise<void> {
     if (policy === undefined) await this.times.invalidate(ids, at);
     else {
       await this.timed(policy, 'strata.l2.invalidate', policy.counters.latency.l2Invalidate, () => this.times.invalidate(ids, at));

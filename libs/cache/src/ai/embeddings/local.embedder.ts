@@ -22,7 +22,7 @@ const CHARS = 0.5; // shared by all character trigrams of one word
 export class LocalEmbeddingProvider implements EmbeddingProvider {
   readonly id: string;
   readonly dimensions: number;
-  /** Measured on the labelled pairs (libs/cache/src/ai/eval): see the README's threshold table. */
+  /** Measured on the labelled pairs (test/semantic): see the README's threshold table. */
   readonly suggestedThreshold = 0.85;
   private readonly mask: number;
 
@@ -33,7 +33,7 @@ export class LocalEmbeddingProvider implements EmbeddingProvider {
     }
     this.dimensions = dimensions;
     this.mask = dimensions - 1;
-    this.id = `local-v1-${dimensions}`;
+    this.id = `local-v2-${dimensions}`;
   }
 
   embed(texts: readonly string[]): Promise<Float32Array[]> {
@@ -44,7 +44,7 @@ export class LocalEmbeddingProvider implements EmbeddingProvider {
     const vector = new Float32Array(this.dimensions);
     let previous: string | undefined;
     for (const token of tokenize(text)) {
-      const word = token.canon;
+      const word = token.kind === 'word' || token.kind === 'number' ? token.canon : token.surface;
       const stop = STOPWORDS.has(word);
       this.add(vector, 'w' + word, stop ? STOPWORD : WORD);
       const surface = token.surface.toLowerCase();

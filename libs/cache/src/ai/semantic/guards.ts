@@ -1,37 +1,52 @@
-import { NEGATIONS, PERSONS, RELATIONS, STOPWORDS, type Token, isNumberToken, normalizeWhitespace, tokenize } from './prompt-text';
+import { MODALS, NEGATIONS, PERSONS, RELATIONS, STOPWORDS, TENSES, type Token, isNumberToken, tokenize } from './prompt-text';
 
 /**
  * What the guards compare, extracted once per prompt (and stored next to its vector, so a candidate is
- * checked without another round trip). Words are canonical: lower case, stemmed, synonyms folded.
+ * checked without another round trip). Words are canonical: lower case, lemma, synonyms folded.
  */
 export interface PromptSignature {
-  /** Numbers in order of appearance ("two" is 2, "1,000" is 1000). */
+  /** Numbers in order of appearance, with their sign ("two" is 2, "1,000" is 1000, "-3" is not "3"). */
   readonly numbers: readonly string[];
-  /** Arithmetic and comparison operators in order ("2+2" has one "+"). */
+  /** Arithmetic, comparison and logical operators in order ("2+2" has one "+"; `&&` is not `||`). */
   readonly operators: readonly string[];
-  /** How many negations ("not", "no", "never", "without", "n't"…). */
-  readonly negations: number;
-  /** Quoted strings, exact (only whitespace normalized), sorted. */
+  /** Currency and degree signs and emoji, in order ("$100" is not "£100", 👍 is not 👎). */
+  readonly symbols: readonly string[];
+  /** Each negation with what it negates: "not>sweet", "without>meat". Sorted. */
+  readonly negations: readonly string[];
+  /** Quoted strings, exact, sorted. */
   readonly quotes: readonly string[];
-  /** Identifiers and names, in lower case, unstemmed: `getuser`, file.txt, v2, api, a capitalized word inside a sentence. Sorted, unique. */
+  /** Code: fenced blocks, `inline code` and indented lines, exact (indentation kept), sorted. */
+  readonly code: readonly string[];
+  /** Identifiers and names, unstemmed: `getuser`, file.txt, v2, c#, a capitalized word inside a sentence (mixed case kept: MBps). Sorted, unique. */
   readonly entities: readonly string[];
-  /** Every word that is not a stopword, in lower case and unstemmed (where the other prompt's names are looked up). Sorted, unique. */
+  /** Every word that is not a stopword, in lower case and unstemmed, and mixed-case words as written. Sorted, unique. */
   readonly words: readonly string[];
   /** Content words in order (stopwords, negations, relations and numbers left out). */
   readonly content: readonly string[];
-  /** Relation words with their object, "to>fahrenheit", sorted. */
+  /** Relation words with their object, "to>fahrenheit", "by>king", sorted. */
   readonly relations: readonly string[];
   /** Grammatical persons used: '1' (I, my, we), '2' (you, your), sorted. */
   readonly persons: readonly string[];
+  /** Tenses marked by an auxiliary: 'past' (was, did, had), 'future' (will, shall). Sorted, unique. */
+  readonly tenses: readonly string[];
+  /** Modality: 'may' (can, could, may, might), 'should', 'must' (must, have to, need to). Sorted, unique. */
+  readonly modals: readonly string[];
+  /** Words not in the lexicon read as a known word one edit away, as written (lower case). Sorted, unique. */
+  readonly repairs: readonly string[];
 }
 
 /** Which guards run. Every one is on by default; precision comes first. */
 export interface SemanticGuardOptions {
-  /** Numbers must be the same, in the same order ("2+2" never matches "2+3"). Default true. */
+  /** Numbers must be the same, with their signs, in the same order ("2+2" never matches "2+3", "-3" never "3"). Default true. */
   numbers?: boolean;
-  /** Operators must be the same ("2*3" never matches "2+3"). Default true. */
+  /** Operators must be the same ("2*3" never matches "2+3", `&&` never `||`). Default true. */
   operators?: boolean;
-  /** The count of negations must be the same ("is it safe" never matches "is it not safe"). Default true. */
+  /** Currency and degree signs and emoji must be the same ("$100" never matches "£100"). Default true. */
+  symbols?: boolean;
+  /**
+   * The same things must be negated ("is it safe" never matches "is it not safe"; "red but not sweet"
+   * never matches "not red but sweet"). Default true.
+   */
   negation?: boolean;
   /**
    * Two prompts that both speak of someone speak of the same person ("what is my name" never matches
@@ -40,76 +55,173 @@ export interface SemanticGuardOptions {
   person?: boolean;
   /** Quoted strings must be identical. Default true. */
   quotes?: boolean;
-  /** Identifiers and names must be the same ("getUser" never matches "getUsers"). Default true. */
+  /** Code blocks, inline code and indented lines must be identical, indentation included. Default true. */
+  code?: boolean;
+  /** Identifiers and names must be the same ("getUser" never matches "getUsers", "C#" never "C++"). Default true. */
   entities?: boolean;
   /**
-   * The same relation words ("before" never matches "after"), each keeping its object ("convert C to F"
-   * never matches "convert F to C"). Default true.
+   * The same relation words ("before" never matches "after", "by" never "about"), each keeping its object
+   * ("convert C to F" never matches "convert F to C"). Default true.
    */
   relations?: boolean;
+  /** The same tense ("who was" never matches "who is") and modality ("can I" never matches "should I"). Default true. */
+  tense?: boolean;
   /**
    * No content word may be replaced by another ("reset my password" never matches "reset my username").
-   * Default true.
+   * Words are compared by lemma and WordNet synset (see the README). Default true.
    */
   substitutions?: boolean;
   /** How many content words one prompt may have that the other lacks. Default 0. */
   maxAddedWords?: number;
   /**
-   * Treat two words of 7+ letters one edit apart (a letter added, dropped, changed or two swapped) as the
-   * same word: "pasword" = "password". Off by default: "complement"/"compliment" and
-   * "stationary"/"stationery" are one edit apart too.
+   * A word that is not in the lexicon may be read as the one known word one edit away ("recieve" =
+   * "receive") when the other prompt has that word as written. `false`: words must be known or identical. Default true.
    */
   typos?: boolean;
   /** The shared content words keep their order, up to a rotation ("in Python, how…" = "how… in Python"). Default true. */
   order?: boolean;
 }
 
-export type GuardName = 'numbers' | 'operators' | 'negation' | 'person' | 'quotes' | 'entities' | 'relations' | 'substitutions' | 'addedWords' | 'order';
+export type GuardName =
+  | 'numbers' | 'operators' | 'symbols' | 'negation' | 'person' | 'quotes' | 'code' | 'entities' | 'relations' | 'tense'
+  | 'typos' | 'substitutions' | 'addedWords' | 'order';
 
-const QUOTED = /"([^"]+)"|“([^”]+)”|`([^`]+)`|(?<=^|[\s(:=,[{])'([^']+)'(?=$|[\s.,;:!?)\]}])|‘([^’]+)’/g;
-const OPERATOR = /(?<=[\d\s)(])[+*/=<>^×÷](?=[\s\d(]|$)|(?<=\d\s?)-(?=\s?\d)|[<>!=]=/g;
+/** Bumped when the signature changes: vectors stored with another version are not compared. */
+export const SIGNATURE_VERSION = 2;
 
-const INFINITIVE_BEFORE = new Set(['how', 'what', 'where', 'when', 'whether', 'which', 'who', 'want', 'need', 'like', 'going', 'try']);
+const QUOTED = /"([^"]+)"|“([^”]+)”|(?<=^|[\s(:=,[{])'([^']+)'(?=$|[\s.,;:!?)\]}])|‘([^’]+)’/g;
+const INLINE_CODE = /`[^`\n]+`/g;
+const INDENTED = /^(?:\t| {2,})\S/;
+const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+
+/**
+ * Sets the code of a prompt apart, in order and exact (indentation kept, trailing spaces dropped):
+ * fenced blocks, runs of indented lines with the line that introduces them ("server:" above "  port: 80"),
+ * and `inline code`. The rest is prose.
+ */
+function splitCode(text: string): { prose: string; code: string[] } {
+  const code: string[] = [];
+  const prose: string[] = [];
+  const lines = text.split('\n').map((l) => l.trimEnd());
+  for (let i = 0; i < lines.length; i++) {
+    const fence = FENCE.exec(lines[i])?.[1];
+    if (fence !== undefined) {
+      let j = i + 1;
+      while (j < lines.length && !(lines[j].trim().startsWith(fence) && lines[j].trim().replace(/[`~]/g, '') === '')) j++;
+      code.push(lines.slice(i, j + 1).join('\n'));
+      i = j;
+    } else if (INDENTED.test(lines[i])) {
+      let j = i;
+      while (j + 1 < lines.length && (INDENTED.test(lines[j + 1]) || (lines[j + 1] === '' && INDENTED.test(lines[j + 2] ?? '')))) j++;
+      const head = prose.length > 0 && prose[prose.length - 1] !== '' ? prose[prose.length - 1] : '';
+      code.push([head, ...lines.slice(i, j + 1)].join('\n'));
+      i = j;
+    } else {
+      prose.push(lines[i]);
+    }
+  }
+  const text2 = prose.join('\n').replace(INLINE_CODE, (m) => {
+    code.push(m);
+    return ' ';
+  });
+  return { prose: text2, code };
+}
+
+const INFINITIVE_BEFORE = new Set(['how', 'what', 'where', 'when', 'whether', 'which', 'who', 'want', 'need', 'like', 'going', 'try', 'have', 'has', 'had', 'able', 'ought', 'used']);
+const AUXILIARIES = new Set(['do', 'does', 'did', 'is', 'are', 'was', 'were', 'am', 'can', 'could', 'will', 'would', 'should', 'shall', 'have', 'has', 'had', 'must', 'may', 'might']);
+const SUBJECT_PRONOUNS = new Set(['i', 'you', 'he', 'she', 'it', 'we', 'they', 'there', 'this', 'that']);
 /** Relation words that mean the same direction. */
 const RELATION_FAMILY = new Map([
   ['into', 'to'],
   ['onto', 'to'],
   ['toward', 'to'],
+  ['towards', 'to'],
   ['versus', 'vs'],
   ['v', 'vs'],
 ]);
 
 export function signatureOf(prompt: string): PromptSignature {
-  const text = normalizeWhitespace(prompt);
+  const { prose: text, code } = splitCode(prompt.normalize('NFC').replace(/\r\n?/g, '\n'));
   const quotes = [...text.matchAll(QUOTED)].map((m) => m.slice(1).find((g) => g !== undefined) ?? '').sort();
-  const operators = text.match(OPERATOR) ?? [];
   const tokens = tokenize(text);
   // In a prompt typed in capitals, a word in capitals is not an acronym.
   const letters = text.replace(/[^\p{L}]/gu, '');
   const shouting = letters.length >= 8 && letters.replace(/[^\p{Lu}]/gu, '').length > 0.6 * letters.length;
   const numbers: string[] = [];
+  const operators: string[] = [];
+  const WH = /^(how|where|what|which|who|when|why)$/;
+  const symbols: string[] = [];
   const content: string[] = [];
   const entities = new Set<string>();
   const words = new Set<string>();
   const relations: string[] = [];
   const persons = new Set<string>();
-  let negations = 0;
+  const negations: string[] = [];
+  const tenses = new Set<string>();
+  const modals = new Set<string>();
+  const repairs = new Set<string>();
   tokens.forEach((token, i) => {
     const canon = token.canon;
+    if (token.kind === 'operator') return void operators.push(canon);
+    if (token.kind === 'symbol') return void symbols.push(canon);
     const person = PERSONS.get(canon);
     if (person !== undefined) persons.add(person);
+    const tense = TENSES.get(canon);
+    if (tense !== undefined) tenses.add(tense);
+    const next = tokens[i + 1]?.canon;
+    // "how can I…" asks for a way, like "how do I…": modality only counts outside a wh-question's auxiliary.
+    const afterWh = i > 0 && WH.test(tokens[i - 1].canon);
+    const modal = afterWh ? undefined : (MODALS.get(canon) ?? (next === 'to' && /^(have|has|had|need|needs|needed)$/.test(canon) ? 'must' : undefined));
+    if (modal !== undefined) modals.add(modal);
+    if (token.repaired && !STOPWORDS.has(canon)) repairs.add(token.surface.toLowerCase());
     if (isNumberToken(canon)) numbers.push(canon);
-    else if (NEGATIONS.has(canon)) negations += 1;
+    else if (NEGATIONS.has(canon)) negations.push(`${canon === 'without' ? 'without' : 'not'}>${negationScope(tokens, i).join(' ')}`);
     else if (RELATIONS.has(canon)) {
       // "how to convert" is an infinitive, not a direction.
       const infinitive = canon === 'to' && i > 0 && INFINITIVE_BEFORE.has(tokens[i - 1].canon);
-      if (!infinitive) relations.push(`${RELATION_FAMILY.get(canon) ?? canon}>${nextContent(tokens, i) ?? ''}`);
+      // "I would like to", "do you like": the verb, not the preposition.
+      const verb = canon === 'like' && i > 0 && (PERSONS.has(tokens[i - 1].canon) || AUXILIARIES.has(tokens[i - 1].canon));
+      const object = nextContent(tokens, i) ?? '';
+      // "summarize this for me": the asker, who is the asker whatever the words.
+      const asker = canon === 'for' && (object === 'me' || object === 'us');
+      if (!infinitive && !verb && !asker) relations.push(`${RELATION_FAMILY.get(canon) ?? canon}>${object}`);
     } else if (!STOPWORDS.has(canon)) content.push(canon);
     const lower = token.surface.toLowerCase();
-    if (isEntity(token, shouting)) entities.add(lower);
-    if (!STOPWORDS.has(canon)) words.add(lower);
+    const mixed = /[a-z][A-Z]|[A-Z]{2,}[a-z]/.test(token.surface);
+    if (isEntity(token, shouting)) entities.add(mixed ? token.surface : lower);
+    if (!STOPWORDS.has(canon)) {
+      words.add(lower);
+      if (mixed) words.add(token.surface);
+    }
   });
-  return { numbers, operators, negations, quotes, entities: [...entities].sort(), words: [...words].sort(), content, relations: relations.sort(), persons: [...persons].sort() };
+  return {
+    numbers, operators, symbols, negations: negations.sort(), quotes, code: code.sort(), entities: [...entities].sort(), words: [...words].sort(), content,
+    relations: relations.sort(), persons: [...persons].sort(), tenses: [...tenses].sort(), modals: [...modals].sort(), repairs: [...repairs].sort(),
+  };
+}
+
+/**
+ * What a negation negates: the content words from it to the end of its clause. In a question whose
+ * auxiliary carries the negation ("why doesn't my code compile"), the subject is skipped, so that it
+ * reads as "why does my code not compile".
+ */
+function negationScope(tokens: readonly Token[], at: number): string[] {
+  let from = at + 1;
+  const inverted = at > 0 && AUXILIARIES.has(tokens[at - 1].canon) && tokens[from] !== undefined && !tokens[from].clauseStart;
+  if (inverted && (SUBJECT_PRONOUNS.has(tokens[from].canon) || STOPWORDS.has(tokens[from].canon))) {
+    if (SUBJECT_PRONOUNS.has(tokens[from].canon)) from += 1;
+    else {
+      while (from < tokens.length && !tokens[from].clauseStart && STOPWORDS.has(tokens[from].canon)) from++;
+      from += 1; // the subject's head
+    }
+  }
+  const scope = new Set<string>();
+  for (let j = from; j < tokens.length && (j === at + 1 || !tokens[j].clauseStart); j++) {
+    const t = tokens[j];
+    if (t.kind === 'word' && !STOPWORDS.has(t.canon) && !NEGATIONS.has(t.canon) && !RELATIONS.has(t.canon)) scope.add(t.canon);
+    if (t.kind === 'number') scope.add(t.canon);
+  }
+  return [...scope].sort();
 }
 
 function nextContent(tokens: readonly Token[], from: number): string | undefined {
@@ -123,10 +235,11 @@ function nextContent(tokens: readonly Token[], from: number): string | undefined
 
 function isEntity(token: Token, shouting: boolean): boolean {
   const s = token.surface;
+  if (token.kind !== 'word') return false;
+  if (/[#+]$|^\./.test(s)) return true; // C#, C++, .NET
   if (shouting) return /\d/.test(s) || /[_.@/-]/.test(s);
-  if (/^\d+(?:[.,]\d+)*%?$/.test(s)) return false; // plain numbers have their own guard
   if (/\d/.test(s) || /[_.@/-]/.test(s) || /^https?:/.test(s)) return true; // v2, user_id, file.txt, a/b, urls
-  if (/[a-z][A-Z]/.test(s)) return true; // camelCase
+  if (/[a-z][A-Z]|[A-Z]{2,}[a-z]/.test(s)) return true; // camelCase, MBps
   if (/^[A-Z]{2,}s?$/.test(s)) return true; // acronyms
   return !token.sentenceStart && /^[A-Z][a-z]/.test(s); // a name inside a sentence
 }
@@ -135,40 +248,30 @@ function isEntity(token: Token, shouting: boolean): boolean {
 export function guardConflict(a: PromptSignature, b: PromptSignature, options: SemanticGuardOptions = {}): GuardName | undefined {
   if (options.numbers !== false && !sameList(a.numbers, b.numbers)) return 'numbers';
   if (options.operators !== false && !sameList(a.operators, b.operators)) return 'operators';
-  if (options.negation !== false && a.negations !== b.negations) return 'negation';
+  if (options.symbols !== false && !sameList(a.symbols, b.symbols)) return 'symbols';
+  if (options.negation !== false && !sameList(a.negations, b.negations)) return 'negation';
   if (options.person !== false && a.persons.length > 0 && b.persons.length > 0 && !sameList(a.persons, b.persons)) return 'person';
   if (options.quotes !== false && !sameList(a.quotes, b.quotes)) return 'quotes';
+  if (options.code !== false && !sameList(a.code, b.code)) return 'code';
   if (options.entities !== false && !entitiesAgree(a, b)) return 'entities';
   if (options.relations !== false && relationsConflict(a.relations, b.relations)) return 'relations';
-  let contentA = a.content;
-  let setA = new Set(contentA);
+  if (options.tense !== false && (!sameList(a.tenses, b.tenses) || !sameList(a.modals, b.modals))) return 'tense';
+  if (!repairsAgree(a, b, options.typos !== false) || !repairsAgree(b, a, options.typos !== false)) return 'typos';
+  const setA = new Set(a.content);
   const setB = new Set(b.content);
-  if (options.typos === true) {
-    // A word of A one edit from a word of B is read as that word.
-    const aliases = typoAliases([...setA].filter((w) => !setB.has(w)), [...setB].filter((w) => !setA.has(w)));
-    if (aliases.size > 0) {
-      contentA = contentA.map((w) => aliases.get(w) ?? w);
-      setA = new Set(contentA);
-    }
-  }
   const onlyA = [...setA].filter((w) => !setB.has(w));
   const onlyB = [...setB].filter((w) => !setA.has(w));
   if (options.substitutions !== false && onlyA.length > 0 && onlyB.length > 0) return 'substitutions';
   if (onlyA.length + onlyB.length > (options.maxAddedWords ?? 0)) return 'addedWords';
-  if (options.order !== false && !sameOrderUpToRotation(contentA, b.content, setA, setB)) return 'order';
+  if (options.order !== false && !sameOrderUpToRotation(a.content, b.content, setA, setB)) return 'order';
   return undefined;
 }
 
-/** Pairs words of 7+ letters one edit apart, each word at most once: A's word → B's word. */
-function typoAliases(onlyA: readonly string[], onlyB: readonly string[]): Map<string, string> {
-  const aliases = new Map<string, string>();
-  const free = [...onlyB];
-  for (const word of onlyA) {
-    if (word.length < 7) continue;
-    const j = free.findIndex((other) => other.length >= 7 && oneEditApart(word, other));
-    if (j >= 0) aliases.set(word, free.splice(j, 1)[0]);
-  }
-  return aliases;
+/** Every repaired word of A is in B as written, or (typos allowed) one edit from a word of B: "recieve" needs "receive" there. */
+function repairsAgree(a: PromptSignature, b: PromptSignature, typos: boolean): boolean {
+  if (a.repairs.length === 0) return true;
+  const wordsB = new Set(b.words);
+  return a.repairs.every((r) => wordsB.has(r) || (typos && b.words.some((w) => oneEditApart(r, w))));
 }
 
 /** Damerau distance ≤ 1. */
@@ -249,23 +352,24 @@ function firstOccurrences(words: readonly string[], keep: Set<string>): string[]
 }
 
 /**
- * With the default guards (no substitutions, no added words, no typo tolerance, and numbers, operators,
- * negations and quotes checked), two prompts can only match if they have the same set of content words,
- * the same numbers, operators, negation count and quotes. A hash of those is therefore an exact
- * blocking key: looking up its bucket finds every prompt a full scan could let through.
+ * With the default guards (no substitutions, no added words, and numbers, operators, symbols, negations,
+ * quotes, code, tense and modality checked), two prompts can only match if they have the same set of
+ * content words and the same values of those. A hash of them is therefore an exact blocking key: looking
+ * up its bucket finds every prompt a full scan could let through.
  */
 export function blockingApplies(options: SemanticGuardOptions | false): boolean {
   if (options === false) return false;
   return (
-    options.substitutions !== false && (options.maxAddedWords ?? 0) === 0 && options.typos !== true && options.numbers !== false &&
-    options.operators !== false && options.negation !== false && options.quotes !== false
+    options.substitutions !== false && (options.maxAddedWords ?? 0) === 0 && options.numbers !== false && options.operators !== false &&
+    options.symbols !== false && options.negation !== false && options.quotes !== false && options.code !== false && options.tense !== false
   );
 }
 
 /** The blocking key of a prompt (32-bit; a collision only adds a candidate, which the guards then refuse). */
 export function blockOf(signature: PromptSignature): number {
   const content = [...new Set(signature.content)].sort();
-  const text = JSON.stringify([content, signature.numbers, signature.operators, signature.negations, signature.quotes]);
+  const s = signature;
+  const text = JSON.stringify([content, s.numbers, s.operators, s.symbols, s.negations, s.quotes, s.code, s.tenses, s.modals]);
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
@@ -274,24 +378,16 @@ export function blockOf(signature: PromptSignature): number {
   return h >>> 0;
 }
 
+const FIELDS = ['numbers', 'operators', 'symbols', 'negations', 'quotes', 'code', 'entities', 'words', 'content', 'relations', 'persons', 'tenses', 'modals', 'repairs'] as const;
+
 /** Compact text form, stored next to the vector. */
 export function encodeSignature(signature: PromptSignature): string {
-  return JSON.stringify([
-    signature.numbers,
-    signature.operators,
-    signature.negations,
-    signature.quotes,
-    signature.entities,
-    signature.words,
-    signature.content,
-    signature.relations,
-    signature.persons,
-  ]);
+  return JSON.stringify([SIGNATURE_VERSION, ...FIELDS.map((f) => signature[f])]);
 }
 
-export function decodeSignature(text: string): PromptSignature {
-  const [numbers, operators, negations, quotes, entities, words, content, relations, persons] = JSON.parse(text) as [
-    string[], string[], number, string[], string[], string[], string[], string[], string[],
-  ];
-  return { numbers, operators, negations, quotes, entities, words, content, relations, persons };
+/** The signature stored by `encodeSignature`, or undefined for another version (such a candidate is refused). */
+export function decodeSignature(text: string): PromptSignature | undefined {
+  const parsed = JSON.parse(text) as unknown[];
+  if (parsed[0] !== SIGNATURE_VERSION || parsed.length !== FIELDS.length + 1) return undefined;
+  return Object.fromEntries(FIELDS.map((f, i) => [f, parsed[i + 1]])) as unknown as PromptSignature;
 }

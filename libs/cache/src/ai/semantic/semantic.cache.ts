@@ -4,7 +4,7 @@ import { digest } from '../../core/keys';
 import { SingleFlight } from '../../core/single-flight';
 import type { ResolvedSemanticOptions } from '../ai-cache.options';
 import type { EmbeddingProvider } from '../embeddings/embedding.provider';
-import { type GuardName, type PromptSignature, blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
+import { type GuardName, type PromptSignature, SIGNATURE_VERSION, blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
 import { type IndexedVector, SignCoder, VectorIndex, normalize } from './vector-index';
 import { MemoryVectorLog, SharedVectorLog, type VectorLog } from './vector-log';
 import { decodeRecord, encodeRecord } from './vector-record';
@@ -138,7 +138,8 @@ export class SemanticCache {
       const key = index.keyOf(slot);
       if (seen.has(key)) continue; // the same answer indexed twice (re-stored after a refresh)
       const guards = this.options.guards;
-      const conflict = guards === false ? undefined : guardConflict(probe.signature, decodeSignature(index.signatureOf(slot)), guards);
+      const stored = decodeSignature(index.signatureOf(slot));
+      const conflict = guards === false ? undefined : stored === undefined ? 'substitutions' : guardConflict(probe.signature, stored, guards);
       if (conflict !== undefined) {
         rejected.push(conflict);
         this.counters.rejected[conflict] = (this.counters.rejected[conflict] ?? 0) + 1;
@@ -180,7 +181,8 @@ export class SemanticCache {
 
   /** The Redis key of a scope's log (also the key of its index in this instance). */
   logKeyOf(scope: SemanticScope): string {
-    return scope.space.keyOf(`__sem.${digest(`${this.embedder.id}|${scope.id}`)}`);
+    // The signature's version is part of it: prompts analysed another way are never compared.
+    return scope.space.keyOf(`__sem.${digest(`${this.embedder.id}|${SIGNATURE_VERSION}|${scope.id}`)}`);
   }
 
   stats(): { indexed: number; scopes: number; indexBytes: number } {

@@ -1,6 +1,8 @@
-import type { EmbeddingProvider } from '../embeddings/embedding.provider';
-import { type GuardName, type SemanticGuardOptions, guardConflict, signatureOf } from '../semantic/guards';
-import { cosine } from '../semantic/vector-math';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { EmbeddingProvider } from '../../libs/cache/src/ai/embeddings/embedding.provider';
+import { type GuardName, type SemanticGuardOptions, guardConflict, signatureOf } from '../../libs/cache/src/ai/semantic/guards';
+import { cosine } from '../../libs/cache/src/ai/semantic/vector-math';
 
 /** One labelled pair of prompts: would the answer to `a` be a right answer to `b`? */
 export interface LabelledPair {
@@ -9,8 +11,16 @@ export interface LabelledPair {
   equivalent: boolean;
   /** What makes the pair hard: 'paraphrase', 'number', 'negation', 'entity', … */
   kind: string;
-  /** 'dev' pairs were written before the guards were tuned; 'holdout' pairs after, and never tuned on. */
-  split: 'dev' | 'holdout' | 'holdout2';
+}
+
+export type PairSet = 'dev' | 'heldout';
+
+/**
+ * The development set (`pairs.dev.json`: written with the matcher, tuned on) and the held-out set
+ * (`pairs.heldout.json`: frozen before the matcher changes of issue 15, never tuned on).
+ */
+export function loadPairs(set: PairSet): LabelledPair[] {
+  return JSON.parse(readFileSync(path.join(__dirname, `pairs.${set}.json`), 'utf8')) as LabelledPair[];
 }
 
 export interface ScoredPair extends LabelledPair {
@@ -75,6 +85,26 @@ export function thresholdTable(scored: readonly ScoredPair[], thresholds: readon
       cosineOnly: { wrongHitRate: ratio(bare.wrong, bare.hits), recall: ratio(bare.right, positives), wrongHits: bare.wrong, hits: bare.hits },
     };
   });
+}
+
+export interface KindRow {
+  kind: string;
+  equivalent: boolean;
+  pairs: number;
+  /** Pairs that match at the threshold with the guards. */
+  matched: number;
+}
+
+/** Per kind: how many pairs match (recall for a kind of rewording, wrong hits for a kind of hard negative). */
+export function byKind(scored: readonly ScoredPair[], threshold: number): KindRow[] {
+  const rows = new Map<string, KindRow>();
+  for (const p of scored) {
+    const row = rows.get(p.kind) ?? { kind: p.kind, equivalent: p.equivalent, pairs: 0, matched: 0 };
+    row.pairs += 1;
+    if (p.similarity >= threshold && p.conflict === undefined) row.matched += 1;
+    rows.set(p.kind, row);
+  }
+  return [...rows.values()].sort((x, y) => Number(y.equivalent) - Number(x.equivalent));
 }
 
 function ratio(a: number, b: number): number {

@@ -1,0 +1,25 @@
+import { Controller, Get, Post, UseInterceptors } from '@nestjs/common';
+import { CacheInterceptor } from '@strata/cache/compat';
+import { Calls } from '../start-app';
+
+/** "Auto-caching responses": the interceptor on a controller; only GET is cached. */
+@Controller()
+@UseInterceptors(CacheInterceptor)
+export class AppController {
+  constructor(private readonly calls: Calls) {}
+
+  @Get()
+  findAll(): string[] {
+    return [`run ${this.calls.hit('findAll')}`];
+  }
+
+  @Get('items')
+  items(): { items: string[] } {
+    return { items: [`run ${this.calls.hit('items')}`] };
+  }
+
+  @Post()
+  create(): string[] {
+    return [`run ${this.calls.hit('create')}`];
+  }
+}

@@ -24,6 +24,7 @@ export class PostgresSession {
   private readonly owned: boolean;
   private current: RemoteStoreState = 'down';
   private readonly listeners = new Set<(state: RemoteStoreState, reason: string) => void>();
+  private readonly watched = new WeakSet<PoolClient>();
 
   constructor(
     connection: PostgresConnectionOptions,
@@ -106,7 +107,14 @@ export class PostgresSession {
 
   private async connect(): Promise<PoolClient> {
     try {
-      return await this.pool.connect();
+      const client = await this.pool.connect();
+      // The pool listens for errors only while a connection is idle: one checked out between two
+      // statements (a server shutting down sends FATAL then) would otherwise emit an unhandled 'error'.
+      if (!this.watched.has(client)) {
+        this.watched.add(client);
+        client.on('error', this.onPoolError);
+      }
+      return client;
     } catch (error) {
       this.setState('down', describePgError(error));
       throw error;

@@ -178,9 +178,15 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           ? new TagPurge(this.l2, stores.tagIndex, { count: options.scanCount, pause: options.scanPause, now, logger: this.logger })
           : undefined,
     });
+    const coldNames: ReadonlySet<string> = new Set([...options.caches.values()].filter((p) => p.usePostgres).map((p) => p.name));
     if (options.metrics !== false) {
       this.exporter = new PrometheusExporter(
-        { telemetry, l1: () => this.l1Capacity(), breaker: () => this.l2?.state ?? 'disabled' },
+        {
+          telemetry,
+          l1: () => this.l1Capacity(),
+          breaker: () => this.l2?.state ?? 'disabled',
+          cold: () => (this.chain === undefined ? undefined : { caches: coldNames, breaker: this.chain.guard.state }),
+        },
         options.metrics.registry,
         options.metrics.prefix,
       );

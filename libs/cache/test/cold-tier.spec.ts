@@ -1,3 +1,5 @@
+import { Registry } from 'prom-client';
+import { CacheHealthIndicator } from '../src';
 import { StrataError } from '../src/core/errors';
 import { usePostgres, useRedis, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
@@ -147,6 +149,38 @@ describe('Cold tier on PostgreSQL (real Redis and PostgreSQL)', () => {
     await flushRedis();
     const b = await instance();
     expect(await b.ocr.get('doc:4')).toBeUndefined();
+  });
+
+  it('reports the cold tier in stats(), in Prometheus with tier="postgres", and in the health check', async () => {
+    const registry = new Registry();
+    const a = await instance({ metrics: { registry }, caches: { ocr: { tiers: ['redis', 'postgres'], ttl: '7d' }, plain: {} } });
+    await a.ocr.set('doc:5', 'x');
+    await a.ocr.get('missing');
+    await redis.client().del(a.ocr.keyOf('doc:5'));
+    expect(await a.ocr.get('doc:5')).toBe('x');
+    const stats = a.cache.stats();
+    expect(stats.l3).toMatchObject({ hits: 1, misses: 1, promotions: 1, errors: 0, state: 'closed', pending: 0 });
+    expect(stats.caches.ocr.l3).toMatchObject({ hits: 1, misses: 1, promotions: 1 });
+    expect(stats.caches.ocr.latency.l3.get.count).toBe(2);
+    expect(stats.caches.ocr.latency.l3.set.count).toBe(1);
+    const text = await registry.metrics();
+    expect(text).toContain('strata_cache_hits_total{cache="ocr",tier="postgres"} 1');
+    expect(text).toContain('strata_cache_tier_misses_total{cache="ocr",tier="postgres"} 1');
+    expect(text).toContain('strata_cache_promotions_total{cache="ocr",tier="postgres"} 1');
+    expect(text).toContain('strata_cache_operation_duration_seconds_count{cache="ocr",operation="get",tier="postgres"} 2');
+    expect(text).toContain('strata_cache_cold_circuit_state{state="closed",tier="postgres"} 1');
+    expect(text).not.toContain('cache="plain",tier="postgres"');
+
+    const health = a.app.get(CacheHealthIndicator);
+    expect(await health.check()).toMatchObject({ status: 'up', postgres: { status: 'up', breaker: 'closed', pending: 0 } });
+    await pg.process.pause();
+    try {
+      const down = await health.check();
+      expect(down.status).toBe('down');
+      expect(down.postgres).toMatchObject({ status: 'down', error: expect.stringMatching(/no answer within 1000 ms/) });
+    } finally {
+      await pg.process.resume();
+    }
   });
 
   it('refuses a cold tier without PostgreSQL, or without Redis, at startup with how to fix it', async () => {

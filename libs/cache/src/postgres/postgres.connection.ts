@@ -99,8 +99,8 @@ export class PostgresSession {
   }
 
   async close(): Promise<void> {
-    this.pool.off('error', this.onPoolError);
-    if (!this.owned) return;
+    // A pool we opened keeps our listener: a connection still closing when the server goes away emits later.
+    if (!this.owned) return void this.pool.off('error', this.onPoolError);
     // `end` waits for checked-out connections; a frozen server could hold one for a statement timeout.
     await Promise.race([this.pool.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, this.settings.statementTimeout + 100).unref())]);
   }

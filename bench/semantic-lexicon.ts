@@ -5,8 +5,8 @@
  * - WORDS: every one-word lemma of WordNet in lower case, most used first (the sum of its senses' tag
  *   counts in the sense-tagged corpora): the lexicon that says whether a word is known (typo tolerance:
  *   an unknown word one edit from a known one), and which of two candidates is the more common.
- * - FOLD: word → representative, for words whose dominant sense (the sense with strictly the highest tag
- *   count, at least 2) is the same synset as another word's dominant sense: "big" and "large" share
+ * - FOLD: word → representative, for words whose dominant sense (in the word's most used part of speech,
+ *   the sense with strictly the highest tag count, at least 2) is the same synset as another word's: "big" and "large" share
  *   `large, big` (adjective 01385012), "cheap" and "inexpensive" share `cheap, inexpensive`. Only the
  *   dominant sense counts, so a word is folded with another only where its most common meaning is theirs;
  *   two words that are antonyms in any sense are never folded together.
@@ -59,7 +59,12 @@ const frequency = new Map<string, number>();
 const dominant = new Map<string, string>();
 for (const [lemma, list] of senses) {
   frequency.set(lemma, list.reduce((n, s) => n + s.tags, 0));
-  const sorted = [...list].sort((a, b) => b.tags - a.tags);
+  // The word's most used part of speech first ("change" is more often a verb), then its most used sense there.
+  const byPos = new Map<string, number>();
+  for (const s of list) byPos.set(s.synset[0], (byPos.get(s.synset[0]) ?? 0) + s.tags);
+  const posRank = [...byPos].sort((a, b) => b[1] - a[1]);
+  if (posRank.length > 1 && posRank[0][1] === posRank[1][1]) continue;
+  const sorted = list.filter((s) => s.synset[0] === posRank[0][0]).sort((a, b) => b.tags - a.tags);
   if (sorted[0].tags >= 2 && (sorted.length === 1 || sorted[0].tags > sorted[1].tags)) dominant.set(lemma, sorted[0].synset);
 }
 

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { evalReport } from './semantic-eval';
 import { run } from './suites/semantic.suite';
 
 async function main(): Promise<void> {
@@ -26,6 +27,12 @@ async function main(): Promise<void> {
     `- memory per entry: ${result.bytesPerEntry.measuredHeap === undefined ? 'n/a (run with --expose-gc)' : `${Math.round(result.bytesPerEntry.measuredHeap)} B measured (heap + array buffers of a fresh instance after loading)`}; ${Math.round(result.bytesPerEntry.estimated)} B counted by the index`,
     `- filling ${result.entries.toLocaleString('en')} answers through warmUp: ${result.fillSeconds.toFixed(1)} s`,
     '',
+    '## Matching: wrong hits and recall on labelled prompt pairs',
+    '',
+    'Pairs in test/semantic (`npx ts-node -T bench/semantic-eval.ts`, `--pairs` lists the pairs it gets wrong). A wrong hit is a',
+    'hard negative that matched (an answer served to a question it does not answer); recall is the share of true rewordings that matched.',
+    '',
+    await evalReport(),
   ];
   const text = lines.join('\n');
   console.log(text);

@@ -21,6 +21,11 @@ describe.each(['memory', 'redis'] as const)('sample app template routes (%s)', (
     const again = await request(sample.server).get('/templates/rfc').expect(200);
     expect(xCache(again)).toBe('HIT');
     expect(again.body.name).toBe('Design proposal (RFC)');
+    // CacheInterceptor: a strong ETag, and 304 with no body when the client already has it.
+    expect(again.headers.etag).toBeDefined();
+    const unchanged = await request(sample.server).get('/templates/rfc').set('If-None-Match', again.headers.etag).expect(304);
+    expect(unchanged.text).toBe('');
+    expect(xCache(unchanged)).toBe('HIT');
     await request(sample.server).get('/templates/nope').expect(404);
   });
 
@@ -62,7 +67,7 @@ describe.each(['memory', 'redis'] as const)('sample app template routes (%s)', (
     await post('/templates/receipt/render', { data: 'x' }).expect(400);
   });
 
-  it('invalidates a template’s caches when it is updated (template.updated event → listener)', async () => {
+  it('invalidates a template’s caches when it is updated (@CacheEvict on the service)', async () => {
     const context = { context: { team: 'platform' } };
     const data = { data: { title: 'Caching', decision: 'Strata' } };
     await request(sample.server).get('/templates/rfc').expect(200);
@@ -77,7 +82,9 @@ describe.each(['memory', 'redis'] as const)('sample app template routes (%s)', (
     const updated = await request(sample.server).put('/templates/rfc').send({ body: 'RFC {{title}} — decided: {{decision}}.' }).expect(200);
     expect(updated.body.version).toBe(2);
 
-    expect(xCache(await request(sample.server).get('/templates/rfc'))).toBe('MISS');
+    const fresh = await request(sample.server).get('/templates/rfc').expect(200);
+    expect(xCache(fresh)).toBe('MISS');
+    expect(fresh.body.version).toBe(2);
     const score = await post('/templates/rfc/score', context).expect(200);
     expect(xCache(score)).toBe('MISS');
     expect(score.body.version).toBe(2);

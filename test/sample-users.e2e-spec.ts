@@ -37,6 +37,26 @@ describe.each(['memory', 'redis'] as const)('sample app user routes (%s)', (mode
     await as().put('/users/ada', { plan: 'gold' }).expect(400);
   });
 
+  it('caches /me per user (req.user from the guard), and a user update evicts it', async () => {
+    const me = (user: string, tenant = 'acme') => as(tenant).get('/me').set('X-User-Id', user);
+    const first = await me('gus').expect(200);
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(first.headers['cache-control']).toBe('private, max-age=60');
+    expect(first.body).toMatchObject({ id: 'gus', name: 'User gus' });
+    expect((await me('gus').expect(200)).headers['x-cache']).toBe('HIT');
+    // Another user, and the same user id in another tenant, get their own entries.
+    expect((await me('hal').expect(200)).body.id).toBe('hal');
+    const elsewhere = await me('gus', 'globex').expect(200);
+    expect(elsewhere.headers['x-cache']).toBe('MISS');
+    expect(elsewhere.body.email).toBe('gus@globex.example');
+    await as().put('/users/gus', { name: 'Gus Grissom' }).expect(200);
+    const after = await me('gus').expect(200);
+    expect(after.headers['x-cache']).toBe('MISS');
+    expect(after.body.name).toBe('Gus Grissom');
+    expect((await me('gus', 'globex')).headers['x-cache']).toBe('HIT');
+    await as().get('/me').expect(400);
+  });
+
   it('keeps sessions in the cache until they end', async () => {
     const session = await as().post('/users/bob/sessions').expect(201);
     const read = await as().get(`/sessions/${session.body.id}`).expect(200);

@@ -1,3 +1,4 @@
+import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CACHE_MANAGER, type Cache, CacheModule, StrataCacheManager } from '@strata/cache/compat';
 import { StrataError } from '@strata/cache';
@@ -55,5 +56,10 @@ describe('Options that cannot be mapped fail at startup with how to fix them', (
   ])('%j', (options, message) => {
     expect(() => CacheModule.register(options as never)).toThrow(StrataError);
     expect(() => CacheModule.register(options as never)).toThrow(message);
+  });
+
+  it('registerAsync: options from a factory are checked when the app starts', async () => {
+    const builder = Test.createTestingModule({ imports: [CacheModule.registerAsync({ useFactory: () => ({ max: 100 }) as never })] });
+    await expect(builder.compile()).rejects.toThrow(/option 'max' is not one cache-manager 7 reads/);
   });
 });

@@ -12,6 +12,7 @@ import { HealthController } from './observability/health.controller';
 import { MetricsModule } from './observability/metrics.module';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsService } from './reports/reports.service';
+import { StoreModule } from './store/store.module';
 import { TemplatesModule } from './templates/templates.module';
 import { UsersModule } from './users/users.module';
 
@@ -26,7 +27,8 @@ const CACHES = {
 } as const;
 
 /**
- * Memory-only without REDIS_URL; L1 + Redis with it. The AI module calls a simulated model unless
+ * Memory-only without REDIS_URL; L1 + Redis with it. The data (templates, users, conversations, documents)
+ * lives in PostgreSQL when DATABASE_URL is set (tables created at startup), in memory otherwise. The AI module calls a simulated model unless
  * OPENAI_API_KEY is set. `/metrics` (Prometheus), `/health` (terminus), `/dashboard` (live charts).
  * CACHE_L1_MAX_ENTRIES bounds L1 (to watch evictions); CACHE_PURGE=1 turns on the hard purge of invalidated
  * tags' keys (`invalidation.purge`). Everything is read when the app starts (not
@@ -36,6 +38,7 @@ const CACHES = {
   imports: [
     MetricsModule,
     TerminusModule,
+    StoreModule,
     CacheModule.forRootAsync({
       imports: [MetricsModule],
       inject: [Registry],

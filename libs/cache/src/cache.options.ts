@@ -18,6 +18,7 @@ import {
   resolveLock,
   resolveTimeouts,
 } from './resilience/resilience.options';
+import type { StoreAdapters } from './ports/store-adapters';
 import type { RedisConnectionOptions } from './redis/redis.types';
 import { checkFailoverSafety } from './redis/redis.failover';
 import { type PostgresOptions, type ResolvedPostgres, resolvePostgres } from './postgres/postgres.options';
@@ -134,6 +135,12 @@ export interface CacheModuleOptions {
   redis?: RedisConnectionOptions;
   /** PostgreSQL, the cold tier (L3) of the named caches that list 'postgres' in their `tiers`. Needs `redis`. */
   postgres?: PostgresOptions;
+  /**
+   * The L2 adapters, instead of `redis`: `new MemoryAdapters()` for an L2-shaped tier in process (a
+   * single node, or tests without a server), or your own (PostgreSQL, Keyv) implementing the ports.
+   * What the adapters lack (no lock store, no bus) is simply not used.
+   */
+  store?: StoreAdapters;
   /** L1, in process; `false` turns it off. */
   memory?: false | { maxEntries?: number; maxBytes?: number };
   /** Redis command timeout: a slow or paused Redis costs a call at most this. Default `'250ms'`. */
@@ -146,7 +153,11 @@ export interface CacheModuleOptions {
   probeInterval?: Duration;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default `1024`. */
   compressThreshold?: number | false;
-  /** The most a compressed value may inflate to before it is rejected as corrupt. Default 64 MiB. */
+  /**
+   * The largest entry a read accepts, inflated or stored as is; larger ones are rejected as corrupt (no
+   * zip bombs). Default `maxValueBytes` + 1 MiB (the envelope: times, tags), so a read never takes
+   * more than a write could have stored.
+   */
   maxInflatedBytes?: number;
   /** Values whose serialized size is over this are not cached (and counted). Default 8 MiB. */
   maxValueBytes?: number;
@@ -241,6 +252,8 @@ export interface ResolvedCacheOptions {
   grace: number;
   redis: RedisConnectionOptions | undefined;
   postgres: ResolvedPostgres | undefined;
+  /** The user's own L2 adapters (`store`); undefined with `redis` or memory only. */
+  store: StoreAdapters | undefined;
   memory: false | { maxEntries: number; maxBytes: number };
   commandTimeout: number;
   connectTimeout: number;
@@ -278,11 +291,13 @@ export interface ResolvedTenancy {
 export const DEFAULT_CACHE_NAME = 'default';
 
 const KNOWN = new Set<string>([
-  'prefix', 'namespace', 'ttl', 'grace', 'redis', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
+  'prefix', 'namespace', 'ttl', 'grace', 'redis', 'store', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
   'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
   'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
   'bus', 'refreshAhead', 'warming', 'invalidation', 'version', 'tenancy', 'postgres',
 ]);
+/** Room for an entry's envelope (times, up to MAX_ENTRY_TAGS tags) over its value, in a read's size bound. */
+const ENVELOPE_ROOM_BYTES = 1024 * 1024;
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
 const KNOWN_TENANCY = new Set<string>(['header', 'user', 'resolve', 'maxL1Bytes']);
 const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'l2Ttl', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
@@ -303,8 +318,11 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   const grace = toMs(options.grace ?? 0, 'grace', { allowZero: true });
   const compressThreshold = threshold(options.compressThreshold, 'compressThreshold', 1024);
   const memory = resolveMemory(options.memory);
+  const maxValueBytes = positiveInt(options.maxValueBytes ?? 8 * 1024 * 1024, 'maxValueBytes', '8 * 1024 * 1024');
   const redis = resolveRedis(options.redis);
-  if (memory === false && redis === undefined) {
+  const store = resolveStore(options.store, redis !== undefined);
+  const remote = redis !== undefined || store !== undefined;
+  if (memory === false && !remote) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
   }
   const failureThreshold = positiveInt(options.failureThreshold ?? 3, 'failureThreshold', '3');
@@ -320,14 +338,15 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     grace,
     redis,
     postgres,
+    store,
     memory,
     commandTimeout: toMs(options.commandTimeout ?? '250ms', 'commandTimeout'),
     connectTimeout: toMs(options.connectTimeout ?? '2s', 'connectTimeout'),
     failureThreshold,
     probeInterval: toMs(options.probeInterval ?? '500ms', 'probeInterval'),
     compressThreshold,
-    maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? 64 * 1024 * 1024, 'maxInflatedBytes', '64 * 1024 * 1024'),
-    maxValueBytes: positiveInt(options.maxValueBytes ?? 8 * 1024 * 1024, 'maxValueBytes', '8 * 1024 * 1024'),
+    maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? maxValueBytes + ENVELOPE_ROOM_BYTES, 'maxInflatedBytes', 'maxValueBytes + 1 MiB'),
+    maxValueBytes,
     maxKeyLength: positiveInt(options.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH, 'maxKeyLength', '200'),
     hashKeys: bool(options.hashKeys ?? false, 'hashKeys'),
     strict: bool(options.strict ?? false, 'strict'),
@@ -336,21 +355,21 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     logger: options.logger,
     metrics: resolveMetrics(options.metrics),
     advice: resolveAdvice(options.advice),
-    lock: resolveLock(options.lock, redis !== undefined),
+    lock: resolveLock(options.lock, remote),
     cipher: options.encryption === undefined ? undefined : EntryCipher.from(options.encryption),
-    bus: resolveBus(options.bus, redis !== undefined),
+    bus: resolveBus(options.bus, remote),
     warming: resolveWarming(options.warming),
     scanCount: positiveInt(invalidation?.scanCount ?? 100, 'invalidation.scanCount', '100'),
     scanPause: toMs(invalidation?.scanPause ?? 0, 'invalidation.scanPause', { allowZero: true }),
     pollInterval: toMs(invalidation?.pollInterval ?? '1s', 'invalidation.pollInterval'),
-    purge: bool(invalidation?.purge ?? false, 'invalidation.purge') && redis !== undefined,
+    purge: bool(invalidation?.purge ?? false, 'invalidation.purge') && remote,
   };
   const base: ResolvedNamedCache = {
     name: DEFAULT_CACHE_NAME,
     ttl,
     grace,
     useMemory: memory !== false,
-    useRedis: redis !== undefined,
+    useRedis: remote,
     usePostgres: false,
     l2Ttl: undefined,
     compressThreshold,
@@ -398,7 +417,7 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     }
     if (useMemory && !base.useMemory) throw new InvalidOptionError(`${at}.tiers names 'memory' but the module has memory: false`);
     if (useRedis && !base.useRedis) {
-      throw new InvalidOptionError(`${at}.tiers names 'redis' but no redis connection is configured; add the module's 'redis' option`);
+      throw new InvalidOptionError(`${at}.tiers names 'redis' but no redis connection (or store) is configured; add the module's 'redis' option`);
     }
   }
   if (named.l2Ttl !== undefined && !usePostgres) {
@@ -570,6 +589,16 @@ function tenantId(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+function resolveStore(store: CacheModuleOptions['store'], hasRedis: boolean): StoreAdapters | undefined {
+  if (store === undefined || store === null) return undefined;
+  if (hasRedis) throw new InvalidOptionError(`redis and store are two ways to give L2; pass one of them`);
+  const remote = (store as Partial<StoreAdapters>).remote;
+  if (typeof store !== 'object' || typeof remote?.get !== 'function' || typeof store.close !== 'function') {
+    throw new InvalidOptionError(`store must be a set of adapters ({ remote, close(), ... }), e.g. new MemoryAdapters(); got ${describe(store)}`);
+  }
+  return store;
+}
+
 function resolveRedis(redis: CacheModuleOptions['redis']): RedisConnectionOptions | undefined {
   if (redis === undefined || redis === null) return undefined;
   if (typeof redis === 'string') {
@@ -593,7 +622,30 @@ function resolveRedis(redis: CacheModuleOptions['redis']): RedisConnectionOption
     throw new InvalidOptionError(`redis.cluster must list at least one node, e.g. [{ host: '127.0.0.1', port: 7000 }]`);
   }
   checkFailoverSafety(redis);
+  checkNoKeyPrefix(redis);
   return redis;
+}
+
+/**
+ * ioredis's `keyPrefix` is added to the keys of commands, but not to SCAN patterns nor to the keys a Lua
+ * script builds, so pattern invalidation would delete nothing and leave stale values: refused.
+ */
+function checkNoKeyPrefix(redis: object): void {
+  const options = (x: unknown): Record<string, unknown> | undefined => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : undefined);
+  const r = redis as Record<string, unknown>;
+  const client = options(r.client);
+  const candidates = [r, options(r.options), options(options(r.options)?.redisOptions), options(client?.options), options(options(client?.options)?.redisOptions)];
+  const keyPrefix = candidates.map((c) => c?.keyPrefix).find((p) => typeof p === 'string' && p !== '');
+  if (keyPrefix === undefined) return;
+  const fix =
+    client !== undefined
+      ? `pass a client without it (e.g. { client: client.duplicate({ keyPrefix: '' }) })`
+      : `remove keyPrefix from the redis options`;
+  throw new InvalidOptionError(
+    `the ioredis keyPrefix ${JSON.stringify(keyPrefix)} is not supported: SCAN patterns and scripts do not see it, so invalidatePattern ` +
+      `would delete nothing; ${fix} and set CacheModule.forRoot({ prefix: ${JSON.stringify(String(keyPrefix).replace(/:$/, ''))} }) ` +
+      `instead (every key the cache writes starts with '<prefix>:')`,
+  );
 }
 
 function threshold(value: number | false | undefined, option: string, fallback: number | false): number | false {

@@ -109,6 +109,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       });
       this.chain = this.coldChain(redis, now);
       this.stores = this.chain ?? redis;
+    } else {
+      this.stores = options.store;
     }
     if (this.stores !== undefined) {
       const tier = new RemoteTier(this.stores.remote, {
@@ -154,7 +156,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         this.coherence,
       );
       // Once Redis answers again after an outage, the bus has this long to catch up before L1 is bypassed.
-      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout);
+      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout, options.bus.pingTimeout);
       const bus = this.bus;
       telemetry.setBusConnected(() => bus.state === 'up');
     }
@@ -394,14 +396,15 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.engine.warmer?.start();
     if (this.l2 === undefined) return;
     this.bus?.start();
-    const [connected, , coldConnected] = await Promise.all([
+    const [{ connected, cause }, , coldConnected] = await Promise.all([
       this.l2.connect(this.options.connectTimeout),
       // Until the bus is subscribed, L1 is bypassed: waiting for it lets the first requests use L1.
       this.bus?.waitUntilUp(this.options.connectTimeout),
       this.chain?.connect(this.options.postgres!.connectTimeout),
     ]);
     if (!connected) {
-      this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
+      const at = this.l2.tier.store.address;
+      this.logger.warn(`Redis not reachable at startup${at ? ` at ${at}` : ''}: ${cause}; starting without L2, it will be used once it answers`);
     }
     if (coldConnected === false) {
       this.logger.warn(`PostgreSQL not reachable (or its schema not ready) at startup: starting without the cold tier; it will be used once it answers`);

@@ -115,3 +115,8 @@ export type { HttpCacheRecord, HttpRequestLike, HttpResponseLike } from './http/
 export { TenantContext } from './tenancy/tenant-context';
 export { TenantInterceptor } from './tenancy/tenant.interceptor';
 export { globLiteral } from './core/keys';
+// Ports (implement them for your own L2: PostgreSQL, Keyv, ...) and the in-process adapters
+export * from './ports';
+export { MemoryAdapters } from './memory/memory.adapters';
+export type { MemoryAdapterOptions } from './memory/memory.adapters';
+export { MemoryBackend } from './memory/memory-backend';

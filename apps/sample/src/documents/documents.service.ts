@@ -1,124 +1,174 @@
-import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
-import { AiResponseCache, CacheService, InjectCache } from '@strata/cache';
-import { sha256 } from '../common/simulation';
+import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { AiResponseCache, CacheEvict, CacheService, CacheTags, Cacheable, InjectCache } from '@strata/cache';
 import { LLM_CLIENT, type LlmClient } from '../ai/llm/llm.client';
-import { type OcrResult, type ParsedDocument, DocumentBackends, chunksOf } from './documents.backends';
+import { Computed } from '../common/computed';
+import { sha256 } from '../common/simulation';
+import { SampleStore } from '../store/sample.store';
+import { DocumentReader, type ReadText } from './document-reader';
+import { type ParsedDocument, parseStructure } from './document-structure';
+import { DocumentSavings, type WorkKind } from './documents.savings';
 
 export const COMPONENTS = ['features', 'requirements', 'metadata'] as const;
 export type Component = (typeof COMPONENTS)[number];
+export type DocumentKind = 'pdf' | 'image' | 'text';
 
-export interface DocumentSummary {
+/** Text read out of a document by real work, with what that work cost the first time. */
+export interface ExtractedText extends ReadText {
+  engine: 'pdf.js' | 'tesseract';
+  /** How long the real work took when it ran (the time a hit saves). */
+  workMs: number;
+}
+
+/** A document's row in the store (per tenant), with its extracted text. */
+export interface DocumentRecord {
   id: string;
   tenant: string;
+  kind: DocumentKind;
   filename?: string;
   bytes: number;
-  chunks: string[];
-  parse: ParsedDocument;
+  pages: number;
+  title: string;
+  words: number;
+  text: string;
   uploadedAt: string;
 }
 
 export interface ProcessedDocument {
   id: string;
+  kind: DocumentKind;
   bytes: number;
-  chunks: number;
+  pages: number;
+  text: string;
   parse: ParsedDocument;
   extraction: Record<Component, unknown>;
-  /** Which steps were served from the cache. */
-  cache: { ocr: { cached: number; computed: number }; parse: 'hit' | 'miss'; extraction: Record<Component, string>; all: 'hit' | 'miss' };
+  /** The real text extraction: which engine, how long its first run took, and what this request saved. */
+  work: { engine: ExtractedText['engine'] | 'none'; cache: 'hit' | 'miss' | 'none'; firstRunMs: number; savedMs: number };
+  cache: { parse: 'hit' | 'miss'; extraction: Record<Component, string>; all: 'hit' | 'miss' };
   ms: number;
 }
 
 const MAX_BYTES = 20 * 1024 * 1024;
+const MAX_TEXT = 200_000;
+/** Tags of what is cached about one document of one tenant (decorated methods: the tenant is in the key, so in the tag too). */
+export const documentTag = (tenant: string, id: string) => `doc:${tenant}:${id}`;
 
 /**
- * Documents by content: the SHA-256 of the bytes is the id, so the same bytes are processed once per
- * tenant. OCR is cached per chunk (large documents are split, and an edited document reuses the
- * chunks it shares with the old one), parsing per document, LLM extraction per component (features,
- * requirements, metadata) through the AI cache. TTLs: OCR and parsing 7 days, extraction 30 days.
+ * Documents by content: the SHA-256 of the bytes is the id, so the same bytes are read once per tenant.
+ * Text comes out of PDFs with PDF.js (cached 30 days) and out of images with Tesseract OCR (7 days),
+ * both `@Cacheable` on this service with the tenant in the key; parsing and the LLM extraction of
+ * features, requirements and metadata go through the injected cache and the AI cache (30 days).
  */
 @Injectable()
 export class DocumentsService {
-  readonly backends: DocumentBackends;
-  private readonly chunkBytes: number;
-
   constructor(
     @InjectCache('documents') private readonly cache: CacheService,
     private readonly ai: AiResponseCache,
     @Inject(LLM_CLIENT) private readonly llm: LlmClient,
-    backends: DocumentBackends,
-  ) {
-    this.backends = backends;
-    const configured = Number(process.env.SAMPLE_CHUNK_BYTES ?? 64 * 1024);
-    this.chunkBytes = Number.isInteger(configured) && configured > 0 ? configured : 64 * 1024;
-  }
+    private readonly reader: DocumentReader,
+    private readonly store: SampleStore,
+    readonly savings: DocumentSavings,
+  ) {}
 
   async upload(tenant: string, body: { content?: unknown; contentBase64?: unknown; filename?: unknown }): Promise<ProcessedDocument> {
     const started = performance.now();
-    const bytes = this.bytesOf(body);
+    const bytes = bytesOf(body);
     const id = sha256(bytes);
-    const cache = this.cache.forTenant(tenant);
-    const chunks = chunksOf(bytes, this.chunkBytes);
-    let computedOcr = 0;
-    const ocr = await mapLimited(chunks, 4, (chunk) =>
-      cache.getOrSet<OcrResult>(
-        `ocr:${chunk.hash}`,
-        async () => {
-          computedOcr += 1;
-          return this.backends.ocr(chunk.bytes, chunk.hash);
-        },
-        { ttl: '7d', tags: [`doc:${id}`] },
-      ),
-    );
-    const text = ocr.map((o) => o.text).join('');
+    const kind = kindOf(bytes);
+    const read = await this.textOf(tenant, id, kind, bytes);
+    const text = read.text.slice(0, MAX_TEXT);
     let parseHit = true;
-    const parse = await cache.getOrSet<ParsedDocument>(
+    const parse = await this.cache.forTenant(tenant).getOrSet<ParsedDocument>(
       `parse:${id}`,
       async () => {
         parseHit = false;
-        return this.backends.parse(text, id);
+        return parseStructure(text);
       },
-      { ttl: '7d', tags: [`doc:${id}`] },
+      { ttl: '30d', tags: [`doc:${id}`] },
     );
     const extracted = await Promise.all(COMPONENTS.map((component) => this.extractFrom(tenant, id, component, text)));
-    const summary: DocumentSummary = {
+    const record: DocumentRecord = {
       id,
       tenant,
+      kind,
       filename: typeof body.filename === 'string' ? body.filename.slice(0, 200) : undefined,
       bytes: bytes.length,
-      chunks: chunks.map((c) => c.hash),
-      parse,
+      pages: read.pages,
+      title: read.title ?? parse.title,
+      words: parse.words,
+      text,
       uploadedAt: new Date().toISOString(),
     };
-    const known = await cache.get<DocumentSummary>(`doc:${id}`);
-    if (known === undefined) await cache.set(`doc:${id}`, summary, { ttl: '7d', tags: [`doc:${id}`] });
-    const extraction = Object.fromEntries(COMPONENTS.map((c, i) => [c, extracted[i].value])) as Record<Component, unknown>;
+    await this.store.putIfAbsent('documents', tenant, id, record);
     const extractionStatus = Object.fromEntries(COMPONENTS.map((c, i) => [c, extracted[i].status])) as Record<Component, string>;
-    const all = computedOcr === 0 && parseHit && extracted.every((e) => e.status !== 'miss') ? 'hit' : 'miss';
+    const all = read.cache !== 'miss' && parseHit && extracted.every((e) => e.status !== 'miss') ? 'hit' : 'miss';
     return {
       id,
+      kind,
       bytes: bytes.length,
-      chunks: chunks.length,
+      pages: read.pages,
+      text: text.slice(0, 2_000),
       parse,
-      extraction,
-      cache: { ocr: { cached: chunks.length - computedOcr, computed: computedOcr }, parse: parseHit ? 'hit' : 'miss', extraction: extractionStatus, all },
-      ms: Math.round((performance.now() - started) * 100) / 100,
+      extraction: Object.fromEntries(COMPONENTS.map((c, i) => [c, extracted[i].value])) as Record<Component, unknown>,
+      work: { engine: read.engine, cache: read.cache, firstRunMs: read.workMs, savedMs: read.cache === 'hit' ? read.workMs : 0 },
+      cache: { parse: parseHit ? 'hit' : 'miss', extraction: extractionStatus, all },
+      ms: round(performance.now() - started),
     };
   }
 
-  async summary(tenant: string, id: string): Promise<DocumentSummary> {
-    const summary = await this.cache.forTenant(tenant).get<DocumentSummary>(`doc:${id}`);
-    if (summary === undefined) throw new NotFoundException(`no document ${id} for this tenant`);
-    return summary;
+  /** Text out of a PDF with PDF.js: the same bytes for the same tenant are read once in 30 days. */
+  @Cacheable({ name: 'documents', key: '{0}:pdf-text:{1}', ttl: '30d' })
+  @CacheTags((tenant: string, id: string) => [documentTag(tenant, id)])
+  async pdfText(tenant: string, id: string, bytes: Buffer): Promise<ExtractedText> {
+    return this.work('pdf', 'pdf.js', () => this.reader.pdfText(bytes));
   }
 
-  /** One extracted component of a known document (from the cache; recomputed from the cached OCR text if it expired). */
+  /** Text out of an image with Tesseract: the same bytes for the same tenant are recognized once in 7 days. */
+  @Cacheable({ name: 'documents', key: '{0}:ocr:{1}', ttl: '7d' })
+  @CacheTags((tenant: string, id: string) => [documentTag(tenant, id)])
+  async imageText(tenant: string, id: string, bytes: Buffer): Promise<ExtractedText> {
+    return this.work('ocr', 'tesseract', () => this.reader.ocr(bytes));
+  }
+
+  async find(tenant: string, id: string): Promise<Omit<DocumentRecord, 'text'>> {
+    const { text: _text, ...record } = await this.record(tenant, id);
+    return record;
+  }
+
+  /** Deletes a document: its row, and (`@CacheEvict`) its cached text; its parse and extraction entries go by the tenant's tag. */
+  @CacheEvict({ name: 'documents', tags: (tenant: string, id: string) => [documentTag(tenant, id)] })
+  async remove(tenant: string, id: string): Promise<void> {
+    if (!(await this.store.delete('documents', tenant, id))) throw new NotFoundException(`no document ${id} for this tenant`);
+    await this.cache.forTenant(tenant).invalidateTags([`doc:${id}`]);
+  }
+
+  /** One extracted component of a known document (from the AI cache; extracted again from the stored text if it expired). */
   async component(tenant: string, id: string, component: string): Promise<{ value: unknown; status: string }> {
     if (!(COMPONENTS as readonly string[]).includes(component)) throw new NotFoundException(`component must be one of ${COMPONENTS.join(', ')}`);
-    const summary = await this.summary(tenant, id);
-    const cache = this.cache.forTenant(tenant);
-    const ocr = await Promise.all(summary.chunks.map((hash) => cache.get<OcrResult>(`ocr:${hash}`)));
-    if (ocr.some((o) => o === undefined)) throw new NotFoundException(`document ${id} must be uploaded again: its OCR results expired`);
-    return this.extractFrom(tenant, id, component as Component, ocr.map((o) => o!.text).join(''));
+    const record = await this.record(tenant, id);
+    return this.extractFrom(tenant, id, component as Component, record.text);
+  }
+
+  private async record(tenant: string, id: string): Promise<DocumentRecord> {
+    const record = await this.store.get<DocumentRecord>('documents', tenant, id);
+    if (record === undefined) throw new NotFoundException(`no document ${id} for this tenant`);
+    return record;
+  }
+
+  private async textOf(tenant: string, id: string, kind: DocumentKind, bytes: Buffer): Promise<ReadText & { engine: ProcessedDocument['work']['engine']; workMs: number; cache: 'hit' | 'miss' | 'none' }> {
+    if (kind === 'text') return { text: bytes.toString('utf8'), pages: 1, engine: 'none', workMs: 0, cache: 'none' };
+    const workKind: WorkKind = kind === 'pdf' ? 'pdf' : 'ocr';
+    const { value, hit } = await Computed.track(() => (kind === 'pdf' ? this.pdfText(tenant, id, bytes) : this.imageText(tenant, id, bytes)));
+    if (hit) this.savings.hit(workKind, value.workMs, value.pages);
+    return { ...value, cache: hit ? 'hit' : 'miss' };
+  }
+
+  private async work(kind: WorkKind, engine: ExtractedText['engine'], run: () => Promise<ReadText>): Promise<ExtractedText> {
+    Computed.ran();
+    const started = performance.now();
+    const read = await run();
+    const workMs = round(read.workMs ?? performance.now() - started);
+    this.savings.ran(kind, workMs);
+    return { ...read, engine, workMs };
   }
 
   private async extractFrom(tenant: string, id: string, component: Component, text: string): Promise<{ value: unknown; status: string }> {
@@ -135,29 +185,31 @@ export class DocumentsService {
     }
     return { value, status: result.status };
   }
-
-  private bytesOf(body: { content?: unknown; contentBase64?: unknown }): Buffer {
-    if (typeof body !== 'object' || body === null) throw new BadRequestException('send { content: "text" } or { contentBase64: "..." }');
-    const hasText = typeof body.content === 'string';
-    const hasBase64 = typeof body.contentBase64 === 'string';
-    if (hasText === hasBase64) throw new BadRequestException('send exactly one of content (text) or contentBase64');
-    const bytes = hasText ? Buffer.from(body.content as string, 'utf8') : Buffer.from(body.contentBase64 as string, 'base64');
-    if (bytes.length === 0) throw new BadRequestException('the document is empty');
-    if (bytes.length > MAX_BYTES) throw new PayloadTooLargeException(`documents are limited to ${MAX_BYTES} bytes`);
-    return bytes;
-  }
 }
 
-/** Like Promise.all over `items`, at most `limit` at a time. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const runner = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
-  return results;
+function bytesOf(body: { content?: unknown; contentBase64?: unknown }): Buffer {
+  if (typeof body !== 'object' || body === null) throw new BadRequestException('send { content: "text" } or { contentBase64: "..." }');
+  const hasText = typeof body.content === 'string';
+  const hasBase64 = typeof body.contentBase64 === 'string';
+  if (hasText === hasBase64) throw new BadRequestException('send exactly one of content (text) or contentBase64');
+  const bytes = hasText ? Buffer.from(body.content as string, 'utf8') : Buffer.from(body.contentBase64 as string, 'base64');
+  if (bytes.length === 0) throw new BadRequestException('the document is empty');
+  if (bytes.length > MAX_BYTES) throw new PayloadTooLargeException(`documents are limited to ${MAX_BYTES} bytes`);
+  return bytes;
+}
+
+const IMAGE_MAGIC = [Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('II*\0'), Buffer.from('MM\0*'), Buffer.from('GIF8')];
+
+/** By the first bytes, not by a client-given type: a PDF, an image Tesseract reads, or UTF-8 text. */
+function kindOf(bytes: Buffer): DocumentKind {
+  if (bytes.subarray(0, 5).toString('latin1') === '%PDF-') return 'pdf';
+  if (IMAGE_MAGIC.some((magic) => bytes.subarray(0, magic.length).equals(magic))) return 'image';
+  const text = bytes.toString('utf8');
+  const printable = text.replace(/[^\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]/g, '').length / Math.max(1, text.length);
+  if (printable > 0.95 && !text.includes('\ufffd')) return 'text';
+  throw new UnsupportedMediaTypeException('send a PDF, an image (PNG, JPEG, TIFF, GIF) or UTF-8 text');
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }

@@ -1,25 +1,29 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Res } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
-import type { Response } from 'express';
+import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Put, Res, UseInterceptors } from '@nestjs/common';
+import { CacheInterceptor, Cacheable } from '@strata/cache';
+import type { Request, Response } from 'express';
 import { xCache } from '../common/cache-status';
-import { TEMPLATE_UPDATED, type TemplateUpdatedEvent } from './templates.events';
-import { type Served, TemplatesService } from './templates.service';
+import { Computed } from '../common/computed';
+import { CATALOG_TAG, type Served, TemplatesService, templateTag } from './templates.service';
 
+/**
+ * GET routes are cached as HTTP responses by `CacheInterceptor` (`X-Cache`, `ETag` → 304, `Age`); their
+ * entries carry the template's tags, so `TemplatesService.update`'s `@CacheEvict` drops them too.
+ */
 @Controller('templates')
+@UseInterceptors(CacheInterceptor)
 export class TemplatesController {
-  constructor(
-    private readonly templates: TemplatesService,
-    private readonly events: EventEmitter2,
-  ) {}
+  constructor(private readonly templates: TemplatesService) {}
 
   @Get()
+  @Cacheable({ name: 'templates', ttl: '10m', tags: CATALOG_TAG })
   list() {
     return this.templates.list();
   }
 
   @Get(':id')
-  async get(@Param('id') id: string, @Res({ passthrough: true }) res: Response) {
-    return this.send(res, await this.templates.get(id));
+  @Cacheable({ name: 'templates', ttl: '10m', tags: (request: Request) => [templateTag(String(request.params.id))] })
+  get(@Param('id') id: string) {
+    return this.templates.get(id);
   }
 
   @Post('match')
@@ -38,26 +42,30 @@ export class TemplatesController {
   @Post(':id/score')
   @HttpCode(200)
   async score(@Param('id') id: string, @Body() body: { context?: unknown }, @Res({ passthrough: true }) res: Response) {
-    return this.send(res, await this.templates.score(id, body?.context));
+    const context = objectOf(body?.context, 'send { context: { ... } }');
+    return this.send(res, await Computed.track(() => this.templates.score(id, context)));
   }
 
   @Post(':id/render')
   @HttpCode(200)
   async render(@Param('id') id: string, @Body() body: { data?: unknown }, @Res({ passthrough: true }) res: Response) {
-    return this.send(res, await this.templates.render(id, body?.data));
+    const data = objectOf(body?.data, 'send { data: { field: value } }') as Record<string, unknown>;
+    return this.send(res, await Computed.track(() => this.templates.render(id, data)));
   }
 
-  /** Updates a template and emits `template.updated`; the listener invalidates its caches before this returns. */
+  /** Updates a template; the service's `@CacheEvict` drops what was cached about it on every instance before this returns. */
   @Put(':id')
-  async update(@Param('id') id: string, @Body() body: Record<string, unknown>) {
-    const template = this.templates.update(id, body);
-    const event: TemplateUpdatedEvent = { id, version: template.version };
-    await this.events.emitAsync(TEMPLATE_UPDATED, event);
-    return template;
+  update(@Param('id') id: string, @Body() body: Record<string, unknown>) {
+    return this.templates.update(id, body);
   }
 
   private send<T>(res: Response, served: Served<T>): T {
     res.setHeader('X-Cache', xCache(served.hit ? 'hit' : 'miss'));
     return served.value;
   }
+}
+
+function objectOf(value: unknown, hint: string): object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BadRequestException(hint);
+  return value;
 }

@@ -1,4 +1,5 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable, NotFoundException, type OnModuleInit } from '@nestjs/common';
+import { SampleStore } from '../store/sample.store';
 
 export interface Template {
   id: string;
@@ -11,6 +12,8 @@ export interface Template {
   version: number;
   updatedAt: string;
 }
+
+export type TemplatePatch = Partial<Pick<Template, 'name' | 'description' | 'category' | 'requirements' | 'body'>>;
 
 const SEED: Array<Omit<Template, 'version' | 'updatedAt'>> = [
   { id: 'invoice-basic', name: 'Basic invoice', description: 'A one-page invoice with line items and totals', category: 'finance', requirements: ['line-items', 'totals', 'tax'], body: 'Invoice for {{customer}}: {{total}} due {{due}}.' },
@@ -27,32 +30,32 @@ const SEED: Array<Omit<Template, 'version' | 'updatedAt'>> = [
   { id: 'support-reply', name: 'Support reply', description: 'A polite answer to a customer support ticket with next steps', category: 'support', requirements: ['greeting', 'answer', 'next-steps'], body: 'Hi {{customer}}, {{answer}} Next: {{steps}}' },
 ];
 
-/** The template catalog (in memory; stands in for a database). Shared by all tenants. */
+/** Templates are shared by every tenant. */
+const SHARED = '';
+
+/** The template catalog, in the sample's store (PostgreSQL or memory); seeded at startup when missing. */
 @Injectable()
-export class TemplatesRepository {
-  private readonly templates = new Map<string, Template>();
-  reads = 0;
+export class TemplatesRepository implements OnModuleInit {
+  constructor(private readonly store: SampleStore) {}
 
-  constructor() {
-    const now = new Date(0).toISOString();
-    for (const t of SEED) this.templates.set(t.id, { ...t, version: 1, updatedAt: now });
+  async onModuleInit(): Promise<void> {
+    const at = new Date(0).toISOString();
+    for (const t of SEED) await this.store.putIfAbsent<Template>('templates', SHARED, t.id, { ...t, version: 1, updatedAt: at });
   }
 
-  all(): Template[] {
-    return [...this.templates.values()];
+  all(): Promise<Template[]> {
+    return this.store.list<Template>('templates', SHARED);
   }
 
-  get(id: string): Template {
-    this.reads += 1;
-    const template = this.templates.get(id);
+  async get(id: string): Promise<Template> {
+    const template = await this.store.get<Template>('templates', SHARED, id);
     if (!template) throw new NotFoundException(`no template '${id}'`);
     return template;
   }
 
-  update(id: string, patch: Partial<Pick<Template, 'name' | 'description' | 'category' | 'requirements' | 'body'>>): Template {
-    const current = this.get(id);
-    const next: Template = { ...current, ...patch, id, version: current.version + 1, updatedAt: new Date().toISOString() };
-    this.templates.set(id, next);
+  async update(id: string, patch: TemplatePatch): Promise<Template> {
+    const next = await this.store.update<Template>('templates', SHARED, id, (current) => ({ ...current, ...patch, id, version: current.version + 1, updatedAt: new Date().toISOString() }));
+    if (!next) throw new NotFoundException(`no template '${id}'`);
     return next;
   }
 }

@@ -1,8 +1,9 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import { CacheService, CacheWarmer, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache, type WarmEntry, cosineSimilarity } from '@strata/cache';
+import { CacheEvict, CacheService, CacheTags, CacheWarmer, Cacheable, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache, type WarmEntry, cosineSimilarity } from '@strata/cache';
 import { stringify } from 'safe-stable-stringify';
 import { Simulation, sha256 } from '../common/simulation';
-import { type Template, TemplatesRepository } from './templates.repository';
+import { Computed } from '../common/computed';
+import { type Template, type TemplatePatch, TemplatesRepository } from './templates.repository';
 
 export interface Served<T> {
   value: T;
@@ -29,34 +30,44 @@ export class TemplatesService {
     @Inject(EMBEDDING_PROVIDER) private readonly embedder: EmbeddingProvider,
   ) {}
 
-  list(): Template[] {
+  list(): Promise<Template[]> {
     return this.repository.all();
   }
 
-  get(id: string): Promise<Served<Template>> {
-    return this.served(`template:${id}`, async () => this.repository.get(id), { tags: [templateTag(id)] });
+  /** The template itself, as the rest of the service reads it: cached until `update` drops it. */
+  @Cacheable({ name: 'templates', key: 'template:{0}', ttl: '6h' })
+  @CacheTags((id: string) => [templateTag(id)])
+  async get(id: string): Promise<Template> {
+    return this.repository.get(id);
   }
 
-  /** Scores a template for a context (an object): cached by template id and a hash of the context. */
-  score(id: string, context: unknown): Promise<Served<TemplateScore>> {
-    if (typeof context !== 'object' || context === null) throw new BadRequestException('send { context: { ... } }');
+  /** Scores a template for a context (an object): cached by template id and a stable hash of the context (key order does not matter). */
+  @Cacheable({ name: 'templates', key: 'score:{0}:{1}', ttl: '6h' })
+  @CacheTags((id: string) => [templateTag(id)])
+  async score(id: string, context: object): Promise<TemplateScore> {
+    Computed.ran();
+    const template = await this.get(id);
     const contextHash = sha256(stringify(context) ?? '').slice(0, 32);
-    return this.served(
-      `score:${id}:${contextHash}`,
-      async () => {
-        const template = this.repository.get(id);
-        await this.simulation.work(0.5, `score:${id}:${template.version}:${contextHash}`);
-        const bytes = Buffer.from(sha256(`${id}:${template.version}:${contextHash}`), 'hex');
-        const fit = bytes[0] / 255;
-        const completeness = bytes[1] / 255;
-        const tone = bytes[2] / 255;
-        return { templateId: id, version: template.version, score: Math.round(((fit + completeness + tone) / 3) * 1000) / 1000, breakdown: { fit, completeness, tone } };
-      },
-      { ttl: '6h', tags: [templateTag(id)] },
-    );
+    await this.simulation.work(0.5, `score:${id}:${template.version}:${contextHash}`);
+    const bytes = Buffer.from(sha256(`${id}:${template.version}:${contextHash}`), 'hex');
+    const fit = bytes[0] / 255;
+    const completeness = bytes[1] / 255;
+    const tone = bytes[2] / 255;
+    return { templateId: id, version: template.version, score: Math.round(((fit + completeness + tone) / 3) * 1000) / 1000, breakdown: { fit, completeness, tone } };
   }
 
-  /** Templates of a category ranked by how many of the requirements they cover. */
+  /** Renders a template with data (an object): cached by template id and a stable hash of the data. */
+  @Cacheable({ name: 'templates', key: 'render:{0}:{1}', ttl: '1h' })
+  @CacheTags((id: string) => [templateTag(id)])
+  async render(id: string, data: Record<string, unknown>): Promise<{ templateId: string; version: number; text: string }> {
+    Computed.ran();
+    const template = await this.get(id);
+    await this.simulation.work(0.2, `render:${id}:${template.version}`);
+    const text = template.body.replace(/\{\{(\w+)\}\}/g, (_, field: string) => (data[field] === undefined ? `{{${field}}}` : String(data[field])));
+    return { templateId: id, version: template.version, text };
+  }
+
+  /** Templates of a category ranked by how many of the requirements they cover (through the injected cache: the key is built here). */
   match(category: unknown, requirements: unknown): Promise<Served<Array<{ id: string; covered: number; missing: string[] }>>> {
     if (typeof category !== 'string' || category.length === 0) throw new BadRequestException('send { category, requirements: [...] }');
     if (!Array.isArray(requirements) || !requirements.every((r) => typeof r === 'string')) throw new BadRequestException('requirements must be a list of strings');
@@ -65,8 +76,7 @@ export class TemplatesService {
       `match:${category}:${sha256(wanted.join('\n')).slice(0, 32)}`,
       async () => {
         await this.simulation.work(0.3, `match:${category}:${wanted.join(',')}`);
-        return this.repository
-          .all()
+        return (await this.repository.all())
           .filter((t) => t.category === category)
           .map((t) => ({ id: t.id, covered: wanted.filter((r) => t.requirements.includes(r)).length, missing: wanted.filter((r) => !t.requirements.includes(r)) }))
           .sort((a, b) => b.covered - a.covered || a.id.localeCompare(b.id));
@@ -87,7 +97,7 @@ export class TemplatesService {
       async () => {
         const [queryVector] = await this.embedder.embed([normalized]);
         const ranked = await Promise.all(
-          this.repository.all().map(async (t) => ({ id: t.id, name: t.name, similarity: cosineSimilarity(queryVector, await this.embedding(t)) })),
+          (await this.repository.all()).map(async (t) => ({ id: t.id, name: t.name, similarity: cosineSimilarity(queryVector, await this.embedding(t)) })),
         );
         return ranked.sort((a, b) => b.similarity - a.similarity).slice(0, limit).map((r) => ({ ...r, similarity: Math.round(r.similarity * 10_000) / 10_000 }));
       },
@@ -95,32 +105,16 @@ export class TemplatesService {
     );
   }
 
-  /** Renders a template with data: cached by template id and a hash of the data. */
-  render(id: string, data: unknown): Promise<Served<{ templateId: string; version: number; text: string }>> {
-    if (typeof data !== 'object' || data === null) throw new BadRequestException('send { data: { field: value } }');
-    const dataHash = sha256(stringify(data) ?? '').slice(0, 32);
-    return this.served(
-      `render:${id}:${dataHash}`,
-      async () => {
-        const template = this.repository.get(id);
-        await this.simulation.work(0.2, `render:${id}:${dataHash}`);
-        const fields = data as Record<string, unknown>;
-        const text = template.body.replace(/\{\{(\w+)\}\}/g, (_, field: string) => (fields[field] === undefined ? `{{${field}}}` : String(fields[field])));
-        return { templateId: id, version: template.version, text };
-      },
-      { ttl: '1h', tags: [templateTag(id)] },
-    );
-  }
-
-  update(id: string, patch: Record<string, unknown>): Template {
+  /**
+   * Changes a template in the store, then drops everything cached about it: the template, its scores,
+   * renderings and embeddings, the catalog-wide results (matching, search) and the cached GET responses,
+   * on every instance (tags are invalidation times in Redis, announced on the bus).
+   */
+  @CacheEvict({ name: 'templates', tags: (id: string) => [templateTag(id), CATALOG_TAG] })
+  update(id: string, patch: Record<string, unknown>): Promise<Template> {
     const allowed = ['name', 'description', 'category', 'requirements', 'body'];
     for (const key of Object.keys(patch ?? {})) if (!allowed.includes(key)) throw new BadRequestException(`cannot change '${key}'; allowed: ${allowed.join(', ')}`);
-    return this.repository.update(id, patch as Partial<Template>);
-  }
-
-  /** Drops every cached result about a template, and catalog-wide results (matching, search). */
-  invalidate(id: string): Promise<void> {
-    return this.cache.invalidateTags([templateTag(id), CATALOG_TAG]);
+    return this.repository.update(id, patch as TemplatePatch);
   }
 
   /**
@@ -129,8 +123,8 @@ export class TemplatesService {
    * milliseconds and a search right after it finds them all (an instance that restarts takes them from Redis).
    */
   @CacheWarmer({ name: 'templates', blocking: true })
-  catalogEmbeddings(): WarmEntry<number[]>[] {
-    return this.repository.all().map((template) => this.embeddingEntry(template));
+  async catalogEmbeddings(): Promise<WarmEntry<number[]>[]> {
+    return (await this.repository.all()).map((template) => this.embeddingEntry(template));
   }
 
   private async embedding(template: Template): Promise<Float32Array> {

@@ -1,22 +1,43 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
+import { CacheEvict, CacheInterceptor, Cacheable } from '@strata/cache';
+import type { Request, Response } from 'express';
 import { xCache } from '../common/cache-status';
 import { tenantOf } from '../common/tenant';
-import { type Served, UsersService } from './users.service';
+import { DemoUserGuard, type DemoUser } from './demo-user.guard';
+import { type Served, UsersService, userResponseTag } from './users.service';
 
 type RequestHeaders = Record<string, string | string[] | undefined>;
 
+/** The tag of the cached responses about the user a request names (`:id`) in its tenant. */
+const responsesAbout = (request: Request) => [userResponseTag(tenantOf(request.headers), String(request.params.id))];
+
+/** `CacheInterceptor` on the routes that use it only: the others (sessions, conversations) answer from the service's cache. */
 @Controller()
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
+  /** A per-tenant route: the tenant is part of the response's cache key (tenants never see each other's users). */
   @Get('users/:id')
-  async user(@Param('id') id: string, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) res: Response) {
-    return send(res, await this.users.user(tenantOf(headers), id));
+  @UseInterceptors(CacheInterceptor)
+  @Cacheable({ name: 'users', ttl: '1m', per: (request: Request) => tenantOf(request.headers), tags: responsesAbout })
+  user(@Param('id') id: string, @Headers() headers: RequestHeaders) {
+    return this.users.user(tenantOf(headers), id);
   }
 
-  /** Updates a user and invalidates everything cached about them. */
+  /** A per-user route: `req.user` (set by the guard) is part of the key; `Cache-Control: private` is fine here. */
+  @Get('me')
+  @UseGuards(DemoUserGuard)
+  @UseInterceptors(CacheInterceptor)
+  @Cacheable({ name: 'users', ttl: '1m', per: 'user', tags: (request: Request & { user: DemoUser }) => [userResponseTag(request.user.tenant, request.user.userId)] })
+  me(@Req() request: Request & { user: DemoUser }, @Res({ passthrough: true }) res: Response) {
+    res.setHeader('Cache-Control', 'private, max-age=60');
+    return this.users.user(request.user.tenant, request.user.userId);
+  }
+
+  /** Updates a user: the service's `@CachePut` refreshes the user, this route's `@CacheEvict` drops the cached responses about them. */
   @Put('users/:id')
+  @UseInterceptors(CacheInterceptor)
+  @CacheEvict({ name: 'users', tags: responsesAbout })
   updateUser(@Param('id') id: string, @Body() body: Record<string, unknown>, @Headers() headers: RequestHeaders) {
     return this.users.updateUser(tenantOf(headers), id, body ?? {});
   }

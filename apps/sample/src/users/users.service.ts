@@ -1,8 +1,9 @@
 import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { AiResponseCache, CacheService, InjectCache } from '@strata/cache';
+import { AiResponseCache, CachePut, CacheService, Cacheable, InjectCache } from '@strata/cache';
 import { randomUUID } from 'node:crypto';
 import { LLM_CLIENT, type LlmClient } from '../ai/llm/llm.client';
 import { Simulation } from '../common/simulation';
+import { SampleStore } from '../store/sample.store';
 
 export interface User {
   id: string;
@@ -34,6 +35,8 @@ export const CONVERSATION_TTL: Record<ConversationStatus, '5m' | '24h'> = { acti
 export const CONVERSATION_TTL_MS: Record<ConversationStatus, number> = { active: 5 * 60_000, completed: 24 * 3_600_000 };
 const SESSION_TTL = '30m';
 const userTag = (id: string) => `user:${id}`;
+/** Cached GET responses about a user (profile, `/me`): evicted by `PUT /users/:id`. */
+export const userResponseTag = (tenant: string, id: string) => `http:user:${tenant}:${id}`;
 
 export interface Served<T> {
   value: T;
@@ -41,16 +44,14 @@ export interface Served<T> {
 }
 
 /**
- * Users, sessions and conversations (seed 001), per tenant. The "database" is a map with a realistic
- * read latency; the cache sits in front of it. A user update invalidates everything tagged with the
- * user (profile, conversation list, conversations); a rate limiter counts actions with `increment`.
+ * Users, sessions and conversations, per tenant. Users and conversations live in the store (PostgreSQL
+ * or memory, with a realistic read latency); sessions and rate counters live in the cache only. The user
+ * is cached by `@Cacheable` and refreshed by `@CachePut` on update; the rest goes through the injected
+ * `CacheService` (TTL by conversation status, `increment`, tag invalidation of the user's lists).
  */
 @Injectable()
 export class UsersService {
-  private readonly users = new Map<string, User>();
-  private readonly conversations = new Map<string, Conversation>();
   private readonly rateLimit: number;
-  dbReads = 0;
 
   constructor(
     @InjectCache('users') private readonly cache: CacheService,
@@ -58,27 +59,35 @@ export class UsersService {
     private readonly ai: AiResponseCache,
     @Inject(LLM_CLIENT) private readonly llm: LlmClient,
     private readonly simulation: Simulation,
+    private readonly store: SampleStore,
   ) {
     const limit = Number(process.env.SAMPLE_RATE_LIMIT ?? 10);
     this.rateLimit = Number.isInteger(limit) && limit > 0 ? limit : 10;
   }
 
-  async user(tenant: string, id: string): Promise<Served<User>> {
-    return this.served(this.cache.forTenant(tenant), `user:${id}`, () => this.loadUser(tenant, id), { ttl: '10m', tags: [userTag(id)] });
+  /** A user of a tenant: the tenant is part of the key, so tenants never share an entry. */
+  @Cacheable({ name: 'users', key: '{0}:user:{1}', ttl: '10m' })
+  user(tenant: string, id: string): Promise<User> {
+    return this.loadUser(tenant, id);
   }
 
+  /**
+   * Writes the user to the store and the new value to the cache under `user()`'s key (`@CachePut`: the
+   * next read is a hit with the new value, on every instance); lists that mention the user are dropped.
+   */
+  @CachePut({ name: 'users', key: '{0}:user:{1}', ttl: '10m' })
   async updateUser(tenant: string, id: string, patch: Record<string, unknown>): Promise<User> {
-    const current = (await this.loadUser(tenant, id)) as User;
-    const next: User = { ...current, updatedAt: new Date().toISOString() };
-    if (patch.name !== undefined) next.name = text(patch.name, 'name');
-    if (patch.email !== undefined) next.email = text(patch.email, 'email');
+    const changes: Partial<User> = {};
+    if (patch.name !== undefined) changes.name = text(patch.name, 'name');
+    if (patch.email !== undefined) changes.email = text(patch.email, 'email');
     if (patch.plan !== undefined) {
       if (!['free', 'pro', 'enterprise'].includes(patch.plan as string)) throw new BadRequestException('plan must be free, pro or enterprise');
-      next.plan = patch.plan as User['plan'];
+      changes.plan = patch.plan as User['plan'];
     }
-    this.users.set(`${tenant}|${id}`, next);
+    await this.loadUser(tenant, id);
+    const next = await this.store.update<User>('users', tenant, id, (current) => ({ ...current, ...changes, updatedAt: new Date().toISOString() }));
     await this.cache.forTenant(tenant).invalidateTags([userTag(id)]);
-    return next;
+    return next as User;
   }
 
   async createSession(tenant: string, userId: string): Promise<Session> {
@@ -135,10 +144,8 @@ export class UsersService {
       `conversations-of:${userId}`,
       async () => {
         await this.simulation.work(0.2, `list:${tenant}:${userId}`);
-        this.dbReads += 1;
-        return [...this.conversations]
-          .filter(([key, c]) => key.startsWith(`${tenant}|`) && c.userId === userId)
-          .map(([, { id, title, status }]) => ({ id, title, status }));
+        const conversations = await this.store.list<Conversation>('conversations', tenant, { field: 'userId', equals: userId });
+        return conversations.map(({ id, title, status }) => ({ id, title, status }));
       },
       { ttl: '5m', tags: [userTag(userId)] },
     );
@@ -170,7 +177,7 @@ export class UsersService {
   }
 
   private async save(tenant: string, conversation: Conversation): Promise<void> {
-    this.conversations.set(`${tenant}|${conversation.id}`, conversation);
+    await this.store.put('conversations', tenant, conversation.id, conversation);
     const cache = this.cache.forTenant(tenant);
     // The conversation itself with its status's TTL; the user's list is stale now.
     await cache.set(`conversation:${conversation.id}`, conversation, { ttl: CONVERSATION_TTL[conversation.status], tags: [userTag(conversation.userId), `conversation:${conversation.id}`] });
@@ -179,8 +186,7 @@ export class UsersService {
 
   private async loadConversation(tenant: string, id: string): Promise<Conversation> {
     await this.simulation.work(0.2, `conversation:${tenant}:${id}`);
-    this.dbReads += 1;
-    const conversation = this.conversations.get(`${tenant}|${id}`);
+    const conversation = await this.store.get<Conversation>('conversations', tenant, id);
     if (!conversation) throw new NotFoundException(`no conversation ${id}`);
     return conversation;
   }
@@ -189,14 +195,9 @@ export class UsersService {
   private async loadUser(tenant: string, id: string): Promise<User> {
     if (!/^[\w.-]{1,64}$/.test(id)) throw new BadRequestException('a user id is 1-64 letters, digits, dots, dashes or underscores');
     await this.simulation.work(0.2, `user:${tenant}:${id}`);
-    this.dbReads += 1;
-    const key = `${tenant}|${id}`;
-    let user = this.users.get(key);
-    if (!user) {
-      user = { id, name: `User ${id}`, email: `${id}@${tenant}.example`, plan: 'free', updatedAt: new Date(0).toISOString() };
-      this.users.set(key, user);
-    }
-    return user;
+    const found = await this.store.get<User>('users', tenant, id);
+    if (found) return found;
+    return this.store.putIfAbsent<User>('users', tenant, id, { id, name: `User ${id}`, email: `${id}@${tenant}.example`, plan: 'free', updatedAt: new Date(0).toISOString() });
   }
 
   private async served<T>(

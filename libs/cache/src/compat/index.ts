@@ -27,3 +27,8 @@ export { StrataCacheManager } from './strata-cache-manager';
 export type { CacheManagerDefaults } from './strata-cache-manager';
 export { KeyvStrata } from './keyv-strata';
 export type { KeyvStrataOptions } from './keyv-strata';
+export { KeyvAdapters } from './keyv.adapters';
+export type { KeyvAdaptersOptions } from './keyv.adapters';
+export { KeyvRemoteStore } from './keyv-remote.store';
+export type { KeyvClient } from './keyv-remote.store';
+export { KeyvTimesStore } from './keyv-times.store';

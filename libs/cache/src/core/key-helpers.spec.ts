@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { KeySpace, argsKey, digest, globLiteral, markedArgsText, patternSegment, segment, tenantOfKey } from './keys';
-import { globMatcher } from '../invalidation/patterns';
+import { globMatcher } from './glob';
 
 describe('key helpers', () => {
   it('argsKey: the fast path for plain arguments writes exactly what the general path writes', () => {

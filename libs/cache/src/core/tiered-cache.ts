@@ -16,7 +16,7 @@ import type { KeyScanner } from '../ports/key-scanner';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { SerializedValue, TierWrite } from '../tiers/tier';
-import type { CacheEntry } from './entry';
+import { type CacheEntry, MAX_ENTRY_TAGS } from './entry';
 import { PredictiveWarmer, type PredictiveWarmingSettings } from '../warming/predictive-warmer';
 import { FactoryTimeoutError, L2UnavailableError, NotSerializableError, StrataError } from './errors';
 import { SingleFlight } from './single-flight';
@@ -73,6 +73,9 @@ export type Factory<T> = (context: FactoryContext) => Promise<T> | T;
 
 /** The signal of factories run without a hard timeout: nothing aborts them. */
 const NEVER_ABORTED = new AbortController().signal;
+
+/** How far ahead of the clock writes may be dated to follow this instance's own invalidations (see `writeTime`). */
+const OWN_TIMES_AHEAD_MS = 50;
 
 /** One L1 lookup in this many is timed: a hit takes well under a microsecond, so timing each would double it. */
 export const L1_SAMPLE_EVERY = 64;
@@ -176,7 +179,11 @@ export class TieredCache {
   private writeTime(): number {
     const now = this.now();
     const latest = this.times.latest;
-    if (!(latest >= now && latest - now < 3)) return now;
+    if (latest < now) return now;
+    // Our own invalidations (dated by `invalidationTime`, never past `datedAhead`) are followed a little
+    // further: each write-then-invalidate within one millisecond moves them one ms ahead.
+    const bound = latest <= this.datedAhead ? OWN_TIMES_AHEAD_MS : 3;
+    if (latest - now >= bound) return now;
     if (latest + 1 > this.datedAhead) this.datedAhead = latest + 1;
     return latest + 1;
   }
@@ -822,6 +829,12 @@ export class TieredCache {
   }
 
   private prepare(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec, createdAt: number): TierWrite | undefined {
+    // Readers refuse more (each tag is a time to look up), so such an entry would never be read back.
+    if (spec.tagIds.length > MAX_ENTRY_TAGS) {
+      policy.counters.notCacheable += 1;
+      this.warnOnce(`tags:${policy.namespaceId}`, `a value for ${key} was not cached: ${spec.tagIds.length} tags, more than ${MAX_ENTRY_TAGS}`);
+      return undefined;
+    }
     const serialized = this.serialize(key, value, policy);
     if (serialized === undefined) return undefined;
     const now = this.now();
@@ -856,8 +869,11 @@ export class TieredCache {
       this.warnOnce(`serialize:${policy.namespaceId}`, `a value for ${key} was not cached: ${error.message}`);
       return undefined;
     }
-    // UTF-16 length is within a factor of 3 of the UTF-8 size; close enough for a safety bound.
-    if (serialized.text.length > this.parts.maxValueBytes) {
+    // In UTF-8 bytes, as readers bound it; UTF-16 length is at least a third of that, so only texts
+    // near the bound are measured.
+    const max = this.parts.maxValueBytes;
+    const text = serialized.text;
+    if (text.length > max || (text.length * 3 > max && Buffer.byteLength(text, 'utf8') > max)) {
       policy.counters.tooLarge += 1;
       this.warnOnce(`size:${policy.namespaceId}`, `a value for ${key} was not cached: larger than maxValueBytes (${this.parts.maxValueBytes})`);
       return undefined;

@@ -65,7 +65,7 @@ describe('semantic guards', () => {
 });
 
 describe('the blocking key', () => {
-  const pairs = loadPairs('dev');
+  const pairs = [...loadPairs('dev'), ...loadPairs('heldout')];
 
   it('is shared by every pair the default guards let match, so a bucket lookup misses nothing a scan would find', () => {
     const passing = pairs.filter((p) => conflict(p.a, p.b) === undefined);

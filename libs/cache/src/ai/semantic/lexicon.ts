@@ -17,6 +17,7 @@ const RULES: ReadonlyArray<readonly [string, string]> = [
   ['es', 'e'], ['es', ''], ['ied', 'y'], ['ed', 'e'], ['ed', ''], ['ing', 'e'], ['ing', ''], ['er', ''], ['est', ''], ['er', 'e'], ['est', 'e'],
 ];
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+const INFLECTED = /(?:s|ed|ing|er|est|men)$/;
 
 export class Lexicon {
   private readonly rank = new Map<string, number>();
@@ -91,7 +92,8 @@ export class Lexicon {
       const rare = new Set<string>();
       for (const candidate of edits()) {
         if (candidate === word) continue;
-        const lemma = this.lemma(candidate);
+        // Most candidates are no word at all: the rules only run on those with an inflection's ending.
+        const lemma = this.rank.has(candidate) ? candidate : INFLECTED.test(candidate) ? this.lemma(candidate) : undefined;
         if (lemma !== undefined) (this.rank.get(lemma)! < this.tagged ? common : rare).add(lemma);
       }
       const found = common.size > 0 ? common : rare;

@@ -5,6 +5,7 @@ import { SingleFlight } from '../../core/single-flight';
 import type { ResolvedSemanticOptions } from '../ai-cache.options';
 import type { EmbeddingProvider } from '../embeddings/embedding.provider';
 import { type GuardName, type PromptSignature, SIGNATURE_VERSION, blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, signatureOf } from './guards';
+import { lexicon } from './lexicon';
 import { type IndexedVector, SignCoder, VectorIndex, normalize } from './vector-index';
 import { MemoryVectorLog, SharedVectorLog, type VectorLog } from './vector-log';
 import { decodeRecord, encodeRecord } from './vector-record';
@@ -59,6 +60,7 @@ interface ScopeState {
 }
 
 const READ_BATCH = 2000;
+const PROBE_SLICE = 100;
 const SWEEP_EVERY_MS = 60_000;
 const DEFAULT_THRESHOLD = 0.9;
 
@@ -89,6 +91,9 @@ export class SemanticCache {
     private readonly maxAgeMs: number,
   ) {
     this.threshold = options.threshold ?? embedder.suggestedThreshold ?? DEFAULT_THRESHOLD;
+    // The lexicon (WordNet lemmas, synonyms, typo repair) is read now, at startup, not on a first lookup
+    // that would stall the event loop for a few hundred milliseconds while requests wait.
+    if (options.enabled) lexicon();
     const shared = stack.shared('vectorLogs');
     this.redisLog = shared ? new SharedVectorLog(shared.l2, shared.store) : undefined;
   }
@@ -110,11 +115,15 @@ export class SemanticCache {
   async probeMany(texts: readonly string[]): Promise<SemanticProbe[]> {
     const vectors = await this.embedder.embed(texts);
     if (vectors.length !== texts.length) throw new Error(`embedder '${this.embedder.id}' returned ${vectors.length} vectors for ${texts.length} texts`);
-    return texts.map((text, i) => {
+    const probes: SemanticProbe[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      // A warm-up of thousands of prompts yields now and then: timers (Redis timeouts, pings) keep running.
+      if (i > 0 && i % PROBE_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const unit = normalize(Float32Array.from(vectors[i]));
       const coder = this.coderFor(unit.length);
-      return { text, unit, vector: coder.index(unit), signature: signatureOf(text) };
-    });
+      probes.push({ text: texts[i], unit, vector: coder.index(unit), signature: signatureOf(texts[i]) });
+    }
+    return probes;
   }
 
   /** Nearest cached prompts of the scope above the threshold that every guard accepts, best first. */

@@ -66,6 +66,12 @@ export interface NamedCacheOptions {
    * PostgreSQL), so Redis memory holds the recent part and PostgreSQL the whole `ttl`. Default: the entry's own lifetime.
    */
   l2Ttl?: Duration;
+  /**
+   * With 'postgres': acknowledge a write once Redis has it and send it to PostgreSQL within
+   * `postgres.writeBehind.flushInterval`, in batches. Faster writes, but a crash (or a PostgreSQL failure,
+   * counted and logged) loses the PostgreSQL copy of the writes not yet sent. Default `false`: write-through.
+   */
+  writeBehind?: boolean;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
   compressThreshold?: number | false;
   /** Serve a stale copy when the factory fails; `false` turns it off. Default: the module's. */
@@ -237,6 +243,8 @@ export interface ResolvedNamedCache {
   usePostgres: boolean;
   /** With the cold tier: how long Redis keeps an entry at most (ms); undefined: its own lifetime. */
   l2Ttl: number | undefined;
+  /** With the cold tier: writes reach PostgreSQL after Redis, in batches. */
+  writeBehind: boolean;
   compressThreshold: number | false;
   failSafe: ResolvedFailSafe | undefined;
   timeouts: ResolvedTimeouts;
@@ -300,7 +308,7 @@ const KNOWN = new Set<string>([
 const ENVELOPE_ROOM_BYTES = 1024 * 1024;
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
 const KNOWN_TENANCY = new Set<string>(['header', 'user', 'resolve', 'maxL1Bytes']);
-const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'l2Ttl', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
+const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'l2Ttl', 'writeBehind', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
 
 /**
  * Checks every option once, at startup, and fills in the defaults. Each mistake gets one message that
@@ -372,6 +380,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     useRedis: remote,
     usePostgres: false,
     l2Ttl: undefined,
+    writeBehind: false,
     compressThreshold,
     failSafe: resolveFailSafe(options.failSafe, 'failSafe', undefined),
     timeouts: resolveTimeouts(options.timeouts, 'timeouts', NO_TIMEOUTS),
@@ -420,13 +429,19 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
       throw new InvalidOptionError(`${at}.tiers names 'redis' but no redis connection (or store) is configured; add the module's 'redis' option`);
     }
   }
-  if (named.l2Ttl !== undefined && !usePostgres) {
-    throw new InvalidOptionError(`${at}.l2Ttl only applies with the cold tier: add 'postgres' to ${at}.tiers, or remove l2Ttl`);
+  for (const option of ['l2Ttl', 'writeBehind'] as const) {
+    if (named[option] !== undefined && !usePostgres) {
+      throw new InvalidOptionError(`${at}.${option} only applies with the cold tier: add 'postgres' to ${at}.tiers, or remove ${option}`);
+    }
+  }
+  if (named.writeBehind !== undefined && typeof named.writeBehind !== 'boolean') {
+    throw new InvalidOptionError(`${at}.writeBehind must be true or false; got ${describe(named.writeBehind)}`);
   }
   return {
     name: cacheName,
     usePostgres,
     l2Ttl: named.l2Ttl === undefined ? undefined : toMs(named.l2Ttl, `${at}.l2Ttl`),
+    writeBehind: named.writeBehind ?? false,
     ttl: named.ttl === undefined ? base.ttl : toMs(named.ttl, `${at}.ttl`),
     grace: named.grace === undefined ? base.grace : toMs(named.grace, `${at}.grace`, { allowZero: true }),
     useMemory,

@@ -243,7 +243,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       logger: this.logger,
     });
     const chain: ChainedAdapters = new ChainedAdapters(redis, postgres, {
-      caches: new Map(cold.map((p) => [p.name, { hotTtl: p.l2Ttl ?? Number.POSITIVE_INFINITY }])),
+      caches: new Map(cold.map((p) => [p.name, { hotTtl: p.l2Ttl ?? Number.POSITIVE_INFINITY, writeBehind: p.writeBehind }])),
+      writeBehind: pg.writeBehind,
       failureThreshold: pg.failureThreshold,
       probeInterval: pg.probeInterval,
       deadline: pg.statementTimeout + pg.connectTimeout,
@@ -326,6 +327,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         errors: c.l3Errors,
         promotions: c.l3Promotions,
         pending: this.chain?.guard.pending ?? 0,
+        queued: this.chain?.remote.behind?.size ?? 0,
       },
       stale: c.staleHits,
       factory: { runs: c.factoryRuns, errors: c.factoryErrors },

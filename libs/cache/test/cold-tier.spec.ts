@@ -151,6 +151,34 @@ describe('Cold tier on PostgreSQL (real Redis and PostgreSQL)', () => {
     expect(await b.ocr.get('doc:4')).toBeUndefined();
   });
 
+  it('writes behind Redis when asked: acknowledged from Redis, in PostgreSQL within the flush interval, never after a later delete', async () => {
+    const a = await instance({
+      postgres: { url: pg.url, statementTimeout: '1s', probeInterval: '100ms', writeBehind: { flushInterval: '50ms' } },
+      caches: { ocr: { tiers: ['memory', 'redis', 'postgres'], ttl: '7d', writeBehind: true }, plain: {} },
+    });
+    await a.ocr.set('doc:6', 'v1');
+    await waitFor(async () => (await rows(a.ocr.keyOf('doc:6'))).length === 1, { message: 'the queued write to reach PostgreSQL' });
+    expect(a.cache.stats().l3.queued).toBe(0);
+    // A delete right behind a write: the queued write is dropped, never sent after the delete.
+    for (let i = 0; i < 20; i++) {
+      await a.ocr.set(`gone:${i}`, i);
+      await a.ocr.delete(`gone:${i}`);
+    }
+    await a.cache.set('flush-marker', 1); // nothing to wait on: the queue's state is what counts
+    await waitFor(() => a.cache.stats().l3.queued === 0, { message: 'the queue to drain' });
+    expect(await rows(`%gone%`)).toEqual([]);
+    // A write still queued is what the chain answers from after a Redis loss, not an older row.
+    await a.ocr.set('doc:6', 'v2');
+    await redis.client().del(a.ocr.keyOf('doc:6'));
+    const b = await instance({
+      postgres: { url: pg.url, statementTimeout: '1s', probeInterval: '100ms' },
+      caches: { ocr: { tiers: ['memory', 'redis', 'postgres'], ttl: '7d', writeBehind: true }, plain: {} },
+    });
+    // Closing drains the queue first.
+    await a.app.close();
+    expect(await b.ocr.get('doc:6')).toBe('v2');
+  });
+
   it('reports the cold tier in stats(), in Prometheus with tier="postgres", and in the health check', async () => {
     const registry = new Registry();
     const a = await instance({ metrics: { registry }, caches: { ocr: { tiers: ['redis', 'postgres'], ttl: '7d' }, plain: {} } });

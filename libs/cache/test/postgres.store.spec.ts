@@ -3,6 +3,7 @@ import { PostgresAdapters } from '../src/postgres/postgres.adapters';
 import { PostgresSession } from '../src/postgres/postgres.connection';
 import { globToLike } from '../src/postgres/postgres-key.scanner';
 import { migrateSchema, tablesOf } from '../src/postgres/postgres.schema';
+import { registerStoreAdaptersSuite } from '../src/testing';
 import { RemoteTier } from '../src/tiers/remote.tier';
 import { usePostgres } from '../../../test/harness';
 import { tierConformance, write } from './tier-conformance';
@@ -40,6 +41,19 @@ describe('PostgreSQL adapters (real PostgreSQL server)', () => {
   afterAll(() => pgs.close());
 
   tierConformance('postgres', () => tier);
+
+  // The ports' conformance suites (the same every adapter runs); PostgreSQL offers no lock, bus or side stores.
+  registerStoreAdaptersSuite(
+    'postgres',
+    {
+      create: async () => {
+        const made = adapters(pg.url, 'strata_conformance');
+        await made.ready();
+        return made;
+      },
+    },
+    { lock: false, bus: false, side: false },
+  );
 
   it('creates its schema once when many instances start at the same moment', async () => {
     const sessions = Array.from({ length: 6 }, () => new PostgresSession({ url: pg.url }, { statementTimeout: 10_000, connectTimeout: 5000, poolSize: 1 }));

@@ -216,9 +216,10 @@ export interface CacheStats {
   l2: TierStats & { state: 'closed' | 'open' | 'half-open' | 'disabled'; errors: number };
   /**
    * The PostgreSQL cold tier: Redis misses it answered (also in `l2.hits`) or not, its failures (never the
-   * caller's), rows promoted to Redis, its breaker, and the changes waiting to be replayed into it.
+   * caller's), rows promoted to Redis, its breaker, the changes waiting to be replayed into it, and the
+   * writes waiting behind Redis (`writeBehind` caches).
    */
-  l3: TierStats & { state: 'closed' | 'open' | 'half-open' | 'disabled'; errors: number; promotions: number; pending: number };
+  l3: TierStats & { state: 'closed' | 'open' | 'half-open' | 'disabled'; errors: number; promotions: number; pending: number; queued: number };
   stale: number;
   factory: { runs: number; errors: number };
   errors: number;

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { StrataError } from '../core/errors';
+import type { StoreAdapters } from '../ports/store-adapters';
 import { ExpiryCleanup } from './expiry-cleanup';
 import { PostgresSession, type PostgresSessionSettings } from './postgres.connection';
 import { POSTGRES_SCHEMA_VERSION, type PostgresTables, migrateSchema, schemaVersion, tablesOf } from './postgres.schema';
@@ -24,7 +25,7 @@ export interface PostgresAdapterSettings extends PostgresSessionSettings {
  * key scanner, and the expiry cleanup. The schema is made ready by `prepare()` (the cold tier's breaker
  * calls it until it succeeds, so a database that is down at startup is set up once it answers).
  */
-export class PostgresAdapters {
+export class PostgresAdapters implements StoreAdapters {
   readonly session: PostgresSession;
   readonly tables: PostgresTables;
   readonly store: PostgresStore;
@@ -32,6 +33,11 @@ export class PostgresAdapters {
   readonly scanner: PostgresKeyScanner;
   readonly cleanup: ExpiryCleanup | undefined;
   private prepared = false;
+
+  /** The remote store (the `StoreAdapters` name of `store`); PostgreSQL has no lock store, bus or side stores. */
+  get remote(): PostgresStore {
+    return this.store;
+  }
 
   constructor(
     connection: PostgresConnectionOptions,

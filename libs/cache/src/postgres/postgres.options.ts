@@ -21,6 +21,8 @@ export type PostgresOptions = PostgresConnectionOptions & {
   failureThreshold?: number;
   /** While its circuit is open, how often PostgreSQL is probed. Default `'1s'`. */
   probeInterval?: Duration;
+  /** For caches with `writeBehind: true`: how long a write waits at most, and how many wait at most. Default `{ flushInterval: '100ms', maxQueued: 10000 }`. */
+  writeBehind?: { flushInterval?: Duration; maxQueued?: number };
 };
 
 export interface ResolvedPostgres {
@@ -33,9 +35,10 @@ export interface ResolvedPostgres {
   cleanup: false | { interval: number; batch: number; pause: number };
   failureThreshold: number;
   probeInterval: number;
+  writeBehind: { flushInterval: number; maxQueued: number };
 }
 
-const KNOWN = ['url', 'pool', 'poolOptions', 'table', 'statementTimeout', 'connectTimeout', 'poolSize', 'migrate', 'cleanup', 'failureThreshold', 'probeInterval'];
+const KNOWN = ['url', 'pool', 'poolOptions', 'table', 'statementTimeout', 'connectTimeout', 'poolSize', 'migrate', 'cleanup', 'failureThreshold', 'probeInterval', 'writeBehind'];
 
 export function resolvePostgres(input: PostgresOptions | undefined, failureThreshold: number): ResolvedPostgres | undefined {
   if (input === undefined) return undefined;
@@ -71,6 +74,10 @@ export function resolvePostgres(input: PostgresOptions | undefined, failureThres
   if (!Number.isInteger(threshold) || threshold < 1) {
     throw new InvalidOptionError(`postgres.failureThreshold must be a whole number of failures, e.g. 3; got ${describe(threshold)}`);
   }
+  const behind = input.writeBehind ?? {};
+  if (typeof behind !== 'object' || behind === null) throw new InvalidOptionError(`postgres.writeBehind must be { flushInterval?, maxQueued? }; got ${describe(behind)}`);
+  const maxQueued = behind.maxQueued ?? 10_000;
+  if (!Number.isInteger(maxQueued) || maxQueued < 1) throw new InvalidOptionError(`postgres.writeBehind.maxQueued must be a whole number of writes, e.g. 10000; got ${describe(maxQueued)}`);
   if (input.migrate !== undefined && typeof input.migrate !== 'boolean') throw new InvalidOptionError(`postgres.migrate must be true or false; got ${describe(input.migrate)}`);
   return {
     connection: hasUrl ? { url: input.url!, poolOptions: input.poolOptions } : { pool: input.pool! },
@@ -89,5 +96,6 @@ export function resolvePostgres(input: PostgresOptions | undefined, failureThres
           },
     failureThreshold: threshold,
     probeInterval: toMs(input.probeInterval ?? '1s', 'postgres.probeInterval'),
+    writeBehind: { flushInterval: toMs(behind.flushInterval ?? '100ms', 'postgres.writeBehind.flushInterval'), maxQueued },
   };
 }

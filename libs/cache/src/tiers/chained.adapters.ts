@@ -8,10 +8,16 @@ import type { RedisAdapters } from '../redis/redis.adapters';
 import { ChainedStore, type ColdTelemetry } from './chained.store';
 import { ChainedKeyScanner, ChainedTimesStore } from './chained-times.store';
 import { ColdGuard } from './cold.guard';
+import type { WriteBehindSettings } from './write-behind.queue';
 
 export interface ChainSettings {
-  /** The named caches that list 'postgres' in their tiers, with how long Redis keeps their entries at most (ms). */
-  caches: ReadonlyMap<string, { hotTtl: number }>;
+  /**
+   * The named caches that list 'postgres' in their tiers, with how long Redis keeps their entries at most
+   * (ms), and whether they write to PostgreSQL behind Redis.
+   */
+  caches: ReadonlyMap<string, { hotTtl: number; writeBehind: boolean }>;
+  /** The write-behind queue's settings (used when a cache writes behind). */
+  writeBehind: WriteBehindSettings;
   failureThreshold: number;
   probeInterval: number;
   /** The most a caller waits for one cold call. */
@@ -72,6 +78,9 @@ export class ChainedAdapters implements StoreAdapters {
       hotTtl: (key) => cacheOf(key)?.hotTtl ?? Number.POSITIVE_INFINITY,
       promotionLockTtl: settings.promotionLockTtl,
       telemetry: settings.telemetry,
+      writeBehind: [...settings.caches.values()].some((c) => c.writeBehind)
+        ? { isBehind: (key) => cacheOf(key)?.writeBehind === true, settings: settings.writeBehind }
+        : undefined,
     });
     this.times = new ChainedTimesStore(hot.times, cold.times, this.guard);
     this.scanner = new ChainedKeyScanner(hot.scanner, cold.scanner, this.guard);
@@ -107,6 +116,7 @@ export class ChainedAdapters implements StoreAdapters {
   }
 
   async close(): Promise<void> {
+    await this.remote.flushWrites();
     this.guard.dispose();
     await Promise.all([this.cold.close(), this.hot.close()]);
   }

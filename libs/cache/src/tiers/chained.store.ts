@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { LockStore } from '../ports/lock-store';
 import type { EntryMeta, Fence, RemoteStore, RemoteStoreCapabilities, RemoteStoreState, StoredBytes } from '../ports/remote-store';
 import type { ColdGuard } from './cold.guard';
+import { WriteBehindQueue, type WriteBehindSettings } from './write-behind.queue';
 
 /** The cold store as the chain needs it: a remote store that also says how long a row may still live. */
 export interface ColdStore extends RemoteStore {
@@ -28,6 +29,8 @@ export interface ChainedStoreOptions {
   hotTtl(key: string): number;
   /** The lock a promotion holds while it reads the cold store and writes Redis. */
   promotionLockTtl: number;
+  /** True for keys of caches that write to PostgreSQL behind Redis (`writeBehind`), with the queue's settings. */
+  writeBehind?: { isBehind(key: string): boolean; settings: WriteBehindSettings };
   telemetry: ColdTelemetry;
 }
 
@@ -47,6 +50,8 @@ export interface ChainedStoreOptions {
 export class ChainedStore implements RemoteStore {
   readonly name: string;
   readonly capabilities: RemoteStoreCapabilities;
+  /** Cold writes acknowledged from Redis, waiting to be sent (caches with `writeBehind`). */
+  readonly behind: WriteBehindQueue | undefined;
 
   constructor(
     private readonly hot: RemoteStore,
@@ -58,6 +63,12 @@ export class ChainedStore implements RemoteStore {
   ) {
     this.name = `${hot.name}+${cold.name}`;
     this.capabilities = hot.capabilities;
+    if (options.writeBehind !== undefined) this.behind = new WriteBehindQueue((items) => this.sendCold(items), options.writeBehind.settings);
+  }
+
+  /** Sends the writes waiting behind Redis now (shutdown drains them). */
+  flushWrites(): Promise<void> {
+    return this.behind?.flush() ?? Promise.resolve();
   }
 
   get state(): RemoteStoreState {
@@ -100,6 +111,7 @@ export class ChainedStore implements RemoteStore {
     if (!this.isColdItem(item) || item.ttlMs <= 0) return hot;
     const [written] = await Promise.all([hot, this.writeCold([item])]);
     if (!written) {
+      await this.behind?.cancel([item.key]);
       await this.guard.change(() => this.cold.deleteIfSame!(item.key, item.bytes), () => this.guard.rememberDeletes([item.key]), item.key);
     }
     return written;
@@ -152,6 +164,9 @@ export class ChainedStore implements RemoteStore {
 
   /** A Redis miss of a cold key: the cold row, promoted under the key's lock when the lock is free. */
   private async fromCold(key: string): Promise<Buffer | undefined> {
+    // A write acknowledged here but not yet in PostgreSQL is newer than any row there.
+    const waiting = this.behind?.peek(key);
+    if (waiting !== undefined) return waiting;
     if (!this.guard.readable(key)) return undefined;
     const token = randomUUID();
     const held = await this.lock.acquire(key, token, this.options.promotionLockTtl);
@@ -171,6 +186,14 @@ export class ChainedStore implements RemoteStore {
 
   private async writeCold(items: readonly StoredBytes[]): Promise<void> {
     if (items.length === 0) return;
+    const behind = this.options.writeBehind;
+    if (behind === undefined || this.behind === undefined) return this.sendCold(items);
+    const later = items.filter((item) => behind.isBehind(item.key));
+    if (later.length > 0) this.behind.add(later);
+    if (later.length < items.length) await this.sendCold(items.filter((item) => !behind.isBehind(item.key)));
+  }
+
+  private async sendCold(items: readonly StoredBytes[]): Promise<void> {
     const keys = items.map((item) => item.key);
     const started = performance.now();
     const done = await this.guard.change(() => this.cold.setMany(items), () => this.guard.rememberDeletes(keys), keys[0]);
@@ -178,6 +201,8 @@ export class ChainedStore implements RemoteStore {
   }
 
   private async deleteCold(keys: readonly string[]): Promise<void> {
+    // A queued write must not land after this delete.
+    await this.behind?.cancel(keys);
     await this.guard.change(() => this.cold.delete(keys), () => this.guard.rememberDeletes(keys), keys[0]);
   }
 }

@@ -36,6 +36,8 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
   const admin = new Redis(ctx.redisUrl);
   const caches: Record<string, NamedCacheOptions> = { hot: { tiers: ['redis'] }, cold: { tiers: ['redis', 'postgres'], ttl: '7d' } };
   const handle = await ctx.strata({ redis: ctx.redisUrl, prefix: 'cold', postgres: { url: pg.url }, caches, metrics: false, advice: false });
+  // The same Redis-only cache in a stack without any cold tier: what configuring one costs the other caches.
+  const plainHandle = await ctx.strata({ redis: ctx.redisUrl, prefix: 'plain', caches: { hot: { tiers: ['redis'] } }, metrics: false, advice: false });
   const sections: Section[] = [];
   try {
     const hot = handle.cache.cache('hot');
@@ -76,24 +78,29 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
 
     // Writes: set on the Redis-only cache vs the cold cache (write-through: Redis and PostgreSQL in parallel).
     ctx.log('coldtier: write-through cost');
-    const writes = await compare(
-      { 'set, Redis only': (i: number) => hot.set(`w${i % KEYS}`, ctx.value), 'set, Redis + PostgreSQL (write-through)': (i: number) => cold.set(`w${i % KEYS}`, ctx.value) },
-      { durationMs: ctx.runMs, runs: ctx.runs },
-    );
-    const writes16 = await compare(
-      { 'set, Redis only': (i: number) => hot.set(`w${i % KEYS}`, ctx.value), 'set, Redis + PostgreSQL (write-through)': (i: number) => cold.set(`w${i % KEYS}`, ctx.value) },
-      { durationMs: ctx.runMs, runs: ctx.runs, concurrency: 16 },
-    );
-    const [a, b] = Object.values(writes);
-    const [a16, b16] = Object.values(writes16);
+    const plain = plainHandle.cache.cache('hot');
+    const writers = {
+      'set, Redis only': (i: number) => hot.set(`w${i % KEYS}`, ctx.value),
+      'set, Redis + PostgreSQL (write-through)': (i: number) => cold.set(`w${i % KEYS}`, ctx.value),
+      'set, Redis only, in a stack without a cold tier': (i: number) => plain.set(`w${i % KEYS}`, ctx.value),
+    };
+    const writes = await compare(writers, { durationMs: ctx.runMs, runs: ctx.runs });
+    const writes16 = await compare(writers, { durationMs: ctx.runMs, runs: ctx.runs, concurrency: 16 });
+    const [a, b, c] = Object.values(writes);
+    const [a16, b16, c16] = Object.values(writes16);
     sections.push(
       throughputSection('Cold tier: write-through cost of `set`, 1 KB JSON, one at a time', writes, {
         description: 'A write acknowledged only once both Redis and PostgreSQL have it (an upsert, synchronous_commit on, the default).',
-        notes: [`16 in flight: ${(pairedRatio(b16, a16)).toFixed(2)}× Redis only (${Math.round(b16.median)} vs ${Math.round(a16.median)} ops/s); one at a time ${(pairedRatio(b, a)).toFixed(2)}×.`],
+        notes: [
+          `16 in flight: ${pairedRatio(b16, a16).toFixed(2)}× Redis only (${Math.round(b16.median)} vs ${Math.round(a16.median)} ops/s); one at a time ${pairedRatio(b, a).toFixed(2)}×.`,
+          `A Redis-only cache beside a cold one pays for it too (every set asks PostgreSQL whether the key has dependents there): ` +
+            `${pairedRatio(a, c).toFixed(2)}× the same cache in a stack without a cold tier one at a time, ${pairedRatio(a16, c16).toFixed(2)}× at 16 in flight.`,
+        ],
       }),
     );
   } finally {
     await handle.close();
+    await plainHandle.close();
     admin.disconnect();
   }
 

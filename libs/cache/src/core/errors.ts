@@ -79,3 +79,8 @@ export class MissingPeerError extends StrataError {
     this.name = 'MissingPeerError';
   }
 }
+
+/** The message of a thrown value, whatever was thrown (for logs and reasons). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

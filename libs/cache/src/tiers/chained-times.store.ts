@@ -5,8 +5,9 @@ import type { ColdGuard } from './cold.guard';
 /**
  * Invalidation times in Redis and in the cold store. Reads come from Redis (the engine's own check);
  * the cold store needs every time too, since its reads refuse invalidated rows by themselves and Redis
- * may lose its copy. A cold write that fails is replayed by the guard, which keeps the cold tier unread
- * until then. Redis failures reject, as without a cold tier.
+ * may lose its copy. Times and records are sent even while the cold circuit is open (another instance
+ * may be reading the rows they cover); one that fails is replayed by the guard, which keeps the cold tier
+ * unread here until then. Redis failures reject, as without a cold tier.
  */
 export class ChainedTimesStore implements InvalidationTimesStore {
   constructor(
@@ -22,12 +23,12 @@ export class ChainedTimesStore implements InvalidationTimesStore {
   async writeMax(times: ReadonlyMap<string, number>, retentionMs: number): Promise<void> {
     await Promise.all([
       this.hot.writeMax(times, retentionMs),
-      this.guard.change(() => this.cold.writeMax(times, retentionMs), () => this.guard.rememberTimes(times, retentionMs)),
+      this.guard.force(() => this.cold.writeMax(times, retentionMs), () => this.guard.rememberTimes(times, retentionMs)),
     ]);
   }
 
   async track(ids: readonly string[], ttlMs: number): Promise<void> {
-    await Promise.all([this.hot.track(ids, ttlMs), this.guard.change(() => this.cold.track(ids, ttlMs), () => this.guard.rememberTracks(ids, ttlMs))]);
+    await Promise.all([this.hot.track(ids, ttlMs), this.guard.force(() => this.cold.track(ids, ttlMs), () => this.guard.rememberTracks(ids, ttlMs))]);
   }
 
   /**

@@ -111,6 +111,25 @@ export class ColdGuard {
     return done;
   }
 
+  /**
+   * A change too important to skip while the circuit is open (an invalidation time, a dependency
+   * record): another instance whose circuit is closed may read the rows it covers meanwhile. Tried even
+   * then (bounded by the deadline, so at most that long during an outage), remembered when it fails.
+   */
+  async force(op: () => Promise<unknown>, remember: () => void, key?: string): Promise<boolean> {
+    try {
+      await this.bounded(op);
+      this.breaker.succeeded();
+      return true;
+    } catch (error) {
+      this.breaker.failure(error);
+      this.options.onError?.(error, key);
+      remember();
+      this.flushSoon();
+      return false;
+    }
+  }
+
   rememberDeletes(keys: readonly string[]): void {
     for (const key of keys) this.deletes.add(key);
   }

@@ -29,6 +29,7 @@ import { TagPurge } from './invalidation/tag-purge';
 import type { StoreAdapters } from './ports/store-adapters';
 import { RedisAdapters } from './redis/redis.adapters';
 import { PostgresAdapters } from './postgres/postgres.adapters';
+import { RedisPromoter } from './redis/redis-promoter';
 import { ChainedAdapters } from './tiers/chained.adapters';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
@@ -249,7 +250,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       now,
       logger: this.logger,
     });
-    const chain: ChainedAdapters = new ChainedAdapters(redis, postgres, {
+    const chain: ChainedAdapters = new ChainedAdapters(redis, postgres, new RedisPromoter(redis.remote.client), {
       caches: new Map(cold.map((p) => [p.name, { hotTtl: p.l2Ttl ?? Number.POSITIVE_INFINITY, writeBehind: p.writeBehind }])),
       writeBehind: pg.writeBehind,
       failureThreshold: pg.failureThreshold,

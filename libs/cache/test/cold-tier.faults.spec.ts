@@ -10,7 +10,7 @@ describe('Cold tier faults (real Redis and PostgreSQL)', () => {
   const pg = usePostgres();
   const apps = new CacheFactory();
   afterEach(() => apps.closeAll());
-  jest.setTimeout(60_000);
+  jest.setTimeout(120_000);
 
   it.each([
     ['stopped', () => pg.process.stop(), () => pg.process.start()],
@@ -19,7 +19,7 @@ describe('Cold tier faults (real Redis and PostgreSQL)', () => {
     const { cache } = await apps.create({
       redis: redis.url,
       prefix: `faults${Math.random().toString(36).slice(2, 8)}`,
-      postgres: { url: pg.url, statementTimeout: '300ms', connectTimeout: '1s', probeInterval: '200ms' },
+      postgres: { url: pg.url, statementTimeout: '500ms', connectTimeout: '1s', probeInterval: '200ms' },
       // No L1: every read goes to Redis, and to PostgreSQL on a Redis miss.
       caches: { ocr: { tiers: ['redis', 'postgres'], ttl: '7d' } },
     });
@@ -58,8 +58,9 @@ describe('Cold tier faults (real Redis and PostgreSQL)', () => {
           failed += 1;
         }
         calls += 1;
-        // Calls started in the first half of the outage must not have waited for its end.
-        if (startedIn === 'down' && startedAt < downAt + 2500 && upAt !== 0) lateDuringDown.push(startedAt);
+        // Calls started early in the outage must not have waited for its end: each waits at most
+        // statementTimeout + connectTimeout (1.5 s) before the breaker opens, and the outage lasts 5 s.
+        if (startedIn === 'down' && startedAt < downAt + 1500 && upAt !== 0) lateDuringDown.push(startedAt);
         await new Promise((resolve) => setImmediate(resolve));
       }
     };
@@ -74,7 +75,8 @@ describe('Cold tier faults (real Redis and PostgreSQL)', () => {
     upAt = performance.now();
     await up();
     phase = 'after';
-    await waitFor(() => cache.stats().l3.state === 'closed' && cache.stats().l3.pending === 0, { timeoutMs: 30_000, message: 'the cold tier to be used again' });
+    // Generous: on a loaded machine the replay of what the outage missed can take a few probes.
+    await waitFor(() => cache.stats().l3.state === 'closed' && cache.stats().l3.pending === 0, { timeoutMs: 60_000, message: 'the cold tier to be used again' });
     const hitsBefore = cache.stats().l3.hits;
     await waitFor(() => cache.stats().l3.hits > hitsBefore, { message: 'L3 hits again after the outage' });
     running = false;

@@ -1,11 +1,11 @@
 import type { LoggerService } from '@nestjs/common';
 import { segment } from '../core/keys';
-import type { PostgresAdapters } from '../postgres/postgres.adapters';
+import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
+import type { KeyScanner } from '../ports/key-scanner';
+import type { LockStore } from '../ports/lock-store';
 import type { StoreAdapters } from '../ports/store-adapters';
 import type { BreakerState } from '../resilience/circuit-breaker';
-import { RedisPromoter } from '../redis/redis-promoter';
-import type { RedisAdapters } from '../redis/redis.adapters';
-import { ChainedStore, type ColdTelemetry } from './chained.store';
+import { ChainedStore, type ColdStore, type ColdTelemetry, type HotPromoter } from './chained.store';
 import { ChainedKeyScanner, ChainedTimesStore } from './chained-times.store';
 import { ColdGuard } from './cold.guard';
 import type { WriteBehindSettings } from './write-behind.queue';
@@ -29,6 +29,19 @@ export interface ChainSettings {
   onStateChange?(state: BreakerState, reason: string): void;
 }
 
+/** The hot (Redis) adapters as the chain needs them: with a lock store, times and a key scanner. */
+export type HotAdapters = StoreAdapters & { readonly lock: LockStore; readonly times: InvalidationTimesStore; readonly scanner: KeyScanner };
+
+/** The cold (PostgreSQL) adapters as the chain needs them (see `PostgresAdapters`). */
+export interface ColdAdapters {
+  readonly store: ColdStore;
+  readonly times: InvalidationTimesStore;
+  readonly scanner: KeyScanner;
+  /** A round trip that also makes the schema ready. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * The Redis adapters with the PostgreSQL cold tier chained under them: the remote store, the times
  * and the key scanner reach both (see `ChainedStore`); every other port is Redis's. Closes both.
@@ -43,8 +56,9 @@ export class ChainedAdapters implements StoreAdapters {
   readonly coldCacheOf: (key: string) => string | undefined;
 
   constructor(
-    readonly hot: RedisAdapters,
-    readonly cold: PostgresAdapters,
+    readonly hot: HotAdapters,
+    readonly cold: ColdAdapters,
+    promoter: HotPromoter,
     settings: ChainSettings,
   ) {
     this.guard = new ColdGuard({
@@ -73,7 +87,7 @@ export class ChainedAdapters implements StoreAdapters {
       return bySegment.get(hash <= 0 ? name : name.slice(0, hash));
     };
     this.coldCacheOf = (key) => cacheOf(key)?.name;
-    this.remote = new ChainedStore(hot.remote, new RedisPromoter(hot.remote.client), hot.lock, cold.store, this.guard, {
+    this.remote = new ChainedStore(hot.remote, promoter, hot.lock, cold.store, this.guard, {
       isCold: (key) => cacheOf(key) !== undefined,
       hotTtl: (key) => cacheOf(key)?.hotTtl ?? Number.POSITIVE_INFINITY,
       promotionLockTtl: settings.promotionLockTtl,
@@ -85,7 +99,7 @@ export class ChainedAdapters implements StoreAdapters {
     this.times = new ChainedTimesStore(hot.times, cold.times, this.guard);
     this.scanner = new ChainedKeyScanner(hot.scanner, cold.scanner, this.guard);
     // A cold write sits inside the Redis write the facade bounds: its deadline must allow for both.
-    this.deadline = hot.deadline + settings.deadline;
+    this.deadline = (hot.deadline ?? 0) + settings.deadline;
   }
 
   get lock() {

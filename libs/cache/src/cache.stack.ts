@@ -25,7 +25,7 @@ import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
 import { describeError } from './resilience/circuit-breaker';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { ScheduledInvalidations } from './invalidation/schedule';
-import { TagPurge } from './invalidation/tag-purge';
+import { TagPurge, indexWrites } from './invalidation/tag-purge';
 import type { StoreAdapters } from './ports/store-adapters';
 import { RedisAdapters } from './redis/redis.adapters';
 import { PostgresAdapters } from './postgres/postgres.adapters';
@@ -114,6 +114,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       this.stores = options.store;
     }
     if (this.stores !== undefined) {
+      const { times: timesStore, tagIndex } = this.stores;
       const tier = new RemoteTier(this.stores.remote, {
         codec: defaultCodec,
         now,
@@ -139,6 +140,20 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           else if (state === 'closed') telemetry.events.emit('circuit-close', { state, reason });
         },
         deadline: this.stores.deadline,
+        writeTimes: timesStore && ((pending) => timesStore.writeMax(pending, THIRTY_DAYS)),
+        indexWrites: tagIndex && options.purge ? (writes) => indexWrites(tagIndex, writes, now()) : undefined,
+        // Deletes and invalidations replayed after an outage are announced like any other.
+        replayed: (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] }),
+        // More deletes pending than could be listed: every namespace in use is invalidated (O(1) each) instead.
+        overflow: () => {
+          const at = now();
+          const invalidated = new Map<string, number>();
+          for (const id of this.namespaceIds) {
+            times.apply(id, at);
+            invalidated.set(id, at);
+          }
+          return invalidated;
+        },
       });
     }
     const l2 = this.l2;
@@ -148,7 +163,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       l2 && lockStore && options.lock
         ? new DistributedLock(lockStore, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
         : undefined;
-    const times = new InvalidationTimes(this.shared('times'), THIRTY_DAYS);
+    const times = new InvalidationTimes(this.shared('times'));
     this.coherence = new L1Coherence(this.l1, this.l2, times, telemetry);
     if (this.l2 && options.bus !== false && stores?.bus) {
       this.bus = new InvalidationBus(
@@ -208,20 +223,6 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       now,
       (target, when) => this.engine.applyScheduled(target, when),
     );
-    // Deletes and invalidations replayed after an outage are announced like any other.
-    if (this.l2) this.l2.onReplayed = (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] });
-    // More deletes pending than could be listed: every namespace in use is invalidated (O(1) each) instead.
-    if (this.l2) {
-      this.l2.onOverflow = () => {
-        const at = now();
-        const invalidated = new Map<string, number>();
-        for (const id of this.namespaceIds) {
-          times.apply(id, at);
-          invalidated.set(id, at);
-        }
-        return invalidated;
-      };
-    }
   }
 
   /**

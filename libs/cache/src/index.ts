@@ -31,6 +31,8 @@ export type { Factory, FactoryContext } from './engine/engine.types';
 export {
   StrataError,
   InvalidOptionError,
+  InvalidKeyError,
+  InvalidArgumentError,
   NotSerializableError,
   CorruptEntryError,
   L2UnavailableError,

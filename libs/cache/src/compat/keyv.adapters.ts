@@ -3,6 +3,7 @@ import type { RemoteStore } from '../ports/remote-store';
 import type { StoreAdapters } from '../ports/store-adapters';
 import { type KeyvClient, KeyvRemoteStore } from './keyv-remote.store';
 import { KeyvTimesStore } from './keyv-times.store';
+import { loadKeyv } from './keyv.loader';
 
 export interface KeyvAdaptersOptions {
   /** The Keyv namespace Strata's keys live under in the store. Default `'strata'`. */
@@ -21,8 +22,7 @@ export class KeyvAdapters implements StoreAdapters {
   readonly times: InvalidationTimesStore;
 
   constructor(store: object, options: KeyvAdaptersOptions = {}) {
-    // Loaded here only: keyv is needed by those who use a Keyv store, no one else.
-    const { Keyv } = require('keyv') as { Keyv: new (options: Record<string, unknown>) => KeyvClient & { on(event: 'error', listener: (error: unknown) => void): unknown } };
+    const Keyv = loadKeyv<KeyvClient & { on(event: 'error', listener: (error: unknown) => void): unknown }>();
     // Our own Keyv over the store (a Keyv instance passed in gives its store): errors must reach the engine.
     const adapter = isKeyv(store) ? store.store : store;
     const keyv = new Keyv({ store: adapter, namespace: options.namespace ?? 'strata', throwOnErrors: true });

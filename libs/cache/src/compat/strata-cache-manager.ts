@@ -12,6 +12,7 @@ import type {
   WrapOptionsRaw,
 } from './cache-manager.types';
 import { KeyvStrata } from './keyv-strata';
+import { loadKeyv } from './keyv.loader';
 import { thaw } from './thaw';
 
 /** What the module resolved from cache-manager's options for the manager itself. */
@@ -182,8 +183,7 @@ export class StrataCacheManager implements Cache {
   /** One Keyv over this same Strata view (`KeyvStrata`), for code that reaches into `cache.stores[0]`. */
   get stores(): KeyvLike[] {
     if (this.keyv === undefined) {
-      // Loaded on first use only: cache-manager users have keyv installed; others never pay for it.
-      const { Keyv } = require('keyv') as { Keyv: new (options: { store: KeyvStrata }) => KeyvLike };
+      const Keyv = loadKeyv<KeyvLike>();
       this.keyv = new Keyv({ store: new KeyvStrata(this.strata) });
     }
     return [this.keyv];

@@ -4,6 +4,7 @@
 export type StrataErrorCode =
   | 'E_INVALID_OPTION'
   | 'E_INVALID_KEY'
+  | 'E_INVALID_ARGUMENT'
   | 'E_NOT_SERIALIZABLE'
   | 'E_CORRUPT_ENTRY'
   | 'E_VALUE_TOO_LARGE'
@@ -29,6 +30,22 @@ export class InvalidOptionError extends StrataError {
   constructor(message: string) {
     super('E_INVALID_OPTION', `Strata cache: ${message}`);
     this.name = 'InvalidOptionError';
+  }
+}
+
+/** A cache key, tag or tenant id is not a non-empty string. Thrown (rejected) by the call that got it. */
+export class InvalidKeyError extends StrataError {
+  constructor(what: string, got: unknown) {
+    super('E_INVALID_KEY', `Strata cache: ${what} must be a non-empty string; got ${got === '' ? 'an empty string' : typeof got}; pass the id as a string, e.g. String(user.id)`);
+    this.name = 'InvalidKeyError';
+  }
+}
+
+/** An argument of a cache call is out of its domain (the message says which values it takes). */
+export class InvalidArgumentError extends StrataError {
+  constructor(message: string) {
+    super('E_INVALID_ARGUMENT', `Strata cache: ${message}`);
+    this.name = 'InvalidArgumentError';
   }
 }
 

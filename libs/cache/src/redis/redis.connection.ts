@@ -23,6 +23,9 @@ function clientDefaults(settings: ConnectionSettings): RedisOptions {
   return {
     commandTimeout: settings.commandTimeout,
     connectTimeout: settings.connectTimeout,
+    // On disconnect ioredis arms a timer (2 s by default, not unref'd) that destroys a socket that did not
+    // close; for a socket already closed by a dead server it just holds the process up that long at exit.
+    disconnectTimeout: settings.commandTimeout,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,

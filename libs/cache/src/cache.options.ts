@@ -25,8 +25,11 @@ import type { RedisConnectionOptions } from './redis/redis.types';
 import { resolveRedis } from './redis/redis.options';
 import { type BusOptions, type InvalidationOptions, type ResolvedBus, resolveBus } from './invalidation/invalidation.options';
 import { type WarmingOptions, resolveWarming } from './warming/warming.options';
+import { type PostgresOptions, type ResolvedPostgres, resolvePostgres } from './postgres/postgres.options';
 
-export type TierName = 'memory' | 'redis';
+/** `postgres` is the cold tier (L3), under Redis: a cache that lists it lists 'redis' too. */
+export type TierName = 'memory' | 'redis' | 'postgres';
+export type { PostgresOptions, ResolvedPostgres } from './postgres/postgres.options';
 export type { BusOptions, InvalidationOptions } from './invalidation/invalidation.options';
 export type { WarmingOptions } from './warming/warming.options';
 export type { AdviceOptions, ResolvedAdvice } from './observability/observability.options';
@@ -40,8 +43,22 @@ export interface NamedCacheOptions {
   ttl?: Duration;
   /** How long after `ttl` a stale entry may still be served while it is refreshed. Default: the module's `grace`. */
   grace?: Duration;
-  /** Which tiers hold this cache's entries. Default: every configured tier. */
+  /**
+   * Which tiers hold this cache's entries. Default: memory and Redis, as configured. 'postgres' (the
+   * cold tier, needs the module's `postgres` and 'redis') is opt-in per cache: `['memory', 'redis', 'postgres']`.
+   */
   tiers?: TierName[];
+  /**
+   * With 'postgres': how long Redis keeps an entry of this cache at most (written or promoted from
+   * PostgreSQL), so Redis memory holds the recent part and PostgreSQL the whole `ttl`. Default: the entry's own lifetime.
+   */
+  l2Ttl?: Duration;
+  /**
+   * With 'postgres': acknowledge a write once Redis has it and send it to PostgreSQL within
+   * `postgres.writeBehind.flushInterval`, in batches. Faster writes, but a crash (or a PostgreSQL failure,
+   * counted and logged) loses the PostgreSQL copy of the writes not yet sent. Default `false`: write-through.
+   */
+  writeBehind?: boolean;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
   compressThreshold?: number | false;
   /** Serve a stale copy when the factory fails; `false` turns it off. Default: the module's. */
@@ -70,6 +87,8 @@ export interface CacheModuleOptions {
   grace?: Duration;
   /** Redis (L2). Absent: memory only. */
   redis?: RedisConnectionOptions;
+  /** PostgreSQL, the cold tier (L3) of the named caches that list 'postgres' in their `tiers`. Needs `redis`. */
+  postgres?: PostgresOptions;
   /**
    * The L2 adapters, instead of `redis`: `new MemoryAdapters()` for an L2-shaped tier in process (a
    * single node, or tests without a server), or your own (PostgreSQL, Keyv) implementing the ports.
@@ -148,6 +167,12 @@ export interface ResolvedNamedCache {
   grace: number;
   useMemory: boolean;
   useRedis: boolean;
+  /** The cold tier holds this cache's entries too. */
+  usePostgres: boolean;
+  /** With the cold tier: how long Redis keeps an entry at most (ms); undefined: its own lifetime. */
+  l2Ttl: number | undefined;
+  /** With the cold tier: writes reach PostgreSQL after Redis, in batches. */
+  writeBehind: boolean;
   compressThreshold: number | false;
   failSafe: ResolvedFailSafe | undefined;
   timeouts: ResolvedTimeouts;
@@ -162,6 +187,7 @@ export interface ResolvedCacheOptions {
   ttl: number;
   grace: number;
   redis: RedisConnectionOptions | undefined;
+  postgres: ResolvedPostgres | undefined;
   /** The user's own L2 adapters (`store`); undefined with `redis` or memory only. */
   store: StoreAdapters | undefined;
   memory: false | { maxEntries: number; maxBytes: number };
@@ -201,13 +227,13 @@ const KNOWN = new Set<string>(
     connectTimeout: true, failureThreshold: true, probeInterval: true, compressThreshold: true, maxInflatedBytes: true,
     maxValueBytes: true, maxKeyLength: true, hashKeys: true, strict: true, caches: true, logger: true, isGlobal: true,
     metrics: true, advice: true, lock: true, failSafe: true, timeouts: true, ttlJitter: true, encryption: true,
-    bus: true, refreshAhead: true, warming: true, invalidation: true, version: true, tenancy: true,
+    bus: true, refreshAhead: true, warming: true, invalidation: true, version: true, tenancy: true, postgres: true,
   } satisfies Record<keyof CacheModuleOptions | 'isGlobal', true>),
 );
 /** Room for an entry's envelope (times, up to MAX_ENTRY_TAGS tags) over its value, in a read's size bound. */
 const ENVELOPE_ROOM_BYTES = 1024 * 1024;
 const KNOWN_NAMED = new Set<string>(
-  Object.keys({ ttl: true, grace: true, tiers: true, compressThreshold: true, failSafe: true, timeouts: true, ttlJitter: true, version: true, refreshAhead: true } satisfies Record<keyof NamedCacheOptions, true>),
+  Object.keys({ ttl: true, grace: true, tiers: true, l2Ttl: true, writeBehind: true, compressThreshold: true, failSafe: true, timeouts: true, ttlJitter: true, version: true, refreshAhead: true } satisfies Record<keyof NamedCacheOptions, true>),
 );
 
 /**
@@ -233,6 +259,11 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   if (memory === false && !remote) {
     throw new InvalidOptionError(`memory: false needs a redis connection, or nothing is cached at all; remove 'memory: false' or add 'redis'`);
   }
+  const failureThreshold = positiveInt(options.failureThreshold ?? 3, 'failureThreshold', '3');
+  const postgres = resolvePostgres(options.postgres, failureThreshold);
+  if (postgres !== undefined && redis === undefined) {
+    throw new InvalidOptionError(`postgres (the cold tier, L3) sits under Redis: add the module's 'redis' option, or remove 'postgres'`);
+  }
   const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'scanPause', 'pollInterval', 'purge'], false);
   const resolved: ResolvedCacheOptions = {
     prefix: name(options.prefix ?? 'strata', 'prefix'),
@@ -240,11 +271,12 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     ttl,
     grace,
     redis,
+    postgres,
     store,
     memory,
     commandTimeout: toMs(options.commandTimeout ?? '250ms', 'commandTimeout'),
     connectTimeout: toMs(options.connectTimeout ?? '2s', 'connectTimeout'),
-    failureThreshold: positiveInt(options.failureThreshold ?? 3, 'failureThreshold', '3'),
+    failureThreshold,
     probeInterval: toMs(options.probeInterval ?? '500ms', 'probeInterval'),
     compressThreshold,
     maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? maxValueBytes + ENVELOPE_ROOM_BYTES, 'maxInflatedBytes', 'maxValueBytes + 1 MiB'),
@@ -272,6 +304,9 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     grace,
     useMemory: memory !== false,
     useRedis: remote,
+    usePostgres: false,
+    l2Ttl: undefined,
+    writeBehind: false,
     compressThreshold,
     failSafe: resolveFailSafe(options.failSafe, 'failSafe', undefined),
     timeouts: resolveTimeouts(options.timeouts, 'timeouts', NO_TIMEOUTS),
@@ -281,12 +316,12 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   };
   resolved.caches.set(DEFAULT_CACHE_NAME, base);
   for (const [cacheName, named] of Object.entries(options.caches ?? {})) {
-    resolved.caches.set(cacheName, resolveNamed(cacheName, named, base));
+    resolved.caches.set(cacheName, resolveNamed(cacheName, named, base, postgres !== undefined));
   }
   return resolved;
 }
 
-function resolveNamed(cacheName: string, named: NamedCacheOptions, base: ResolvedNamedCache): ResolvedNamedCache {
+function resolveNamed(cacheName: string, named: NamedCacheOptions, base: ResolvedNamedCache, hasPostgres: boolean): ResolvedNamedCache {
   const at = `caches.${cacheName}`;
   name(cacheName, 'a cache name');
   if (typeof named !== 'object' || named === null) {
@@ -298,19 +333,41 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     }
   }
   let { useMemory, useRedis } = base;
+  let usePostgres = false;
   if (named.tiers !== undefined) {
-    if (!Array.isArray(named.tiers) || named.tiers.length === 0 || named.tiers.some((t) => t !== 'memory' && t !== 'redis')) {
-      throw new InvalidOptionError(`${at}.tiers must list 'memory' and/or 'redis', e.g. ['memory', 'redis']; got ${describe(named.tiers)}`);
+    if (!Array.isArray(named.tiers) || named.tiers.length === 0 || named.tiers.some((t) => t !== 'memory' && t !== 'redis' && t !== 'postgres')) {
+      throw new InvalidOptionError(`${at}.tiers must list 'memory', 'redis' and/or 'postgres', e.g. ['memory', 'redis']; got ${describe(named.tiers)}`);
     }
     useMemory = named.tiers.includes('memory');
     useRedis = named.tiers.includes('redis');
+    usePostgres = named.tiers.includes('postgres');
+    if (usePostgres && !hasPostgres) {
+      throw new InvalidOptionError(
+        `${at}.tiers names 'postgres' but no PostgreSQL is configured; add the module's postgres option, e.g. ` +
+          `postgres: { url: process.env.DATABASE_URL } (there is no memory-only cold tier)`,
+      );
+    }
+    if (usePostgres && !useRedis) {
+      throw new InvalidOptionError(`${at}.tiers names 'postgres' without 'redis': the cold tier sits under Redis; use ['memory', 'redis', 'postgres']`);
+    }
     if (useMemory && !base.useMemory) throw new InvalidOptionError(`${at}.tiers names 'memory' but the module has memory: false`);
     if (useRedis && !base.useRedis) {
       throw new InvalidOptionError(`${at}.tiers names 'redis' but no redis connection (or store) is configured; add the module's 'redis' option`);
     }
   }
+  for (const option of ['l2Ttl', 'writeBehind'] as const) {
+    if (named[option] !== undefined && !usePostgres) {
+      throw new InvalidOptionError(`${at}.${option} only applies with the cold tier: add 'postgres' to ${at}.tiers, or remove ${option}`);
+    }
+  }
+  if (named.writeBehind !== undefined && typeof named.writeBehind !== 'boolean') {
+    throw new InvalidOptionError(`${at}.writeBehind must be true or false; got ${describe(named.writeBehind)}`);
+  }
   return {
     name: cacheName,
+    usePostgres,
+    l2Ttl: named.l2Ttl === undefined ? undefined : toMs(named.l2Ttl, `${at}.l2Ttl`),
+    writeBehind: named.writeBehind ?? false,
     ttl: named.ttl === undefined ? base.ttl : toMs(named.ttl, `${at}.ttl`),
     grace: named.grace === undefined ? base.grace : toMs(named.grace, `${at}.grace`, { allowZero: true }),
     useMemory,

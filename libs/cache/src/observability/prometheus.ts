@@ -27,6 +27,14 @@ export interface MetricsSource {
   telemetry: CacheTelemetry;
   l1(): L1Capacity | undefined;
   breaker(): BreakerState | 'disabled';
+  /** The cache names that use the PostgreSQL cold tier (their series get `tier="postgres"`), and its breaker. */
+  cold?(): { caches: ReadonlySet<string>; breaker: BreakerState } | undefined;
+}
+
+/** Per cache name that uses the cold tier. */
+function perColdCache(source: MetricsSource, fn: (cache: string, c: CacheCounters) => void): void {
+  const cold = source.cold?.();
+  if (cold !== undefined) for (const cache of cold.caches) fn(cache, source.telemetry.counters(cache));
 }
 
 type Labels = Record<string, string>;
@@ -68,25 +76,31 @@ const byCache = (name: string, help: string, field: (c: CacheCounters) => number
   counter(name, help, ['cache'], (s, emit) => perCache(s, false, (cache, c) => emit({ cache }, field(c))));
 
 const SCALARS: readonly ScalarFamily[] = [
-  counter('hits_total', 'Lookups answered by a tier, by cache name and tier (l1, l2).', ['cache', 'tier'], (s, emit) =>
+  counter('hits_total', 'Lookups answered by a tier, by cache name and tier (l1, l2, postgres: Redis misses the cold tier answered, also counted under l2).', ['cache', 'tier'], (s, emit) => {
     perCache(s, false, (cache, c) => {
       emit({ cache, tier: 'l1' }, c.l1Hits);
       emit({ cache, tier: 'l2' }, c.l2Hits);
-    }),
-  ),
+    });
+    perColdCache(s, (cache, c) => emit({ cache, tier: 'postgres' }, c.l3Hits));
+  }),
   byCache('misses_total', 'Lookups no tier could answer (the factory ran, or get returned undefined).', (c) => c.misses),
-  counter('tier_misses_total', 'Lookups a tier could not answer, by cache name and tier.', ['cache', 'tier'], (s, emit) =>
+  counter('tier_misses_total', 'Lookups a tier could not answer, by cache name and tier.', ['cache', 'tier'], (s, emit) => {
     perCache(s, false, (cache, c) => {
       emit({ cache, tier: 'l1' }, c.l1Misses);
       emit({ cache, tier: 'l2' }, c.l2Misses);
-    }),
+    });
+    perColdCache(s, (cache, c) => emit({ cache, tier: 'postgres' }, c.l3Misses));
+  }),
+  counter('promotions_total', 'Entries found in the PostgreSQL cold tier and promoted to Redis, by cache name.', ['cache', 'tier'], (s, emit) =>
+    perColdCache(s, (cache, c) => emit({ cache, tier: 'postgres' }, c.l3Promotions)),
   ),
   byCache('stale_hits_total', 'Stale entries served while they are refreshed (stale-while-revalidate, fail-safe).', (c) => c.staleHits),
   byCache('semantic_hits_total', 'AI cache hits answered by a similar prompt.', (c) => c.semanticHits),
-  counter('errors_total', 'Cache faults that were degraded, by cache name and tier (l2: Redis, factory). cache="*": no cache (invalidation times, probes).', ['cache', 'tier'], (s, emit) =>
+  counter('errors_total', 'Cache faults that were degraded, by cache name and tier (l2: Redis, postgres: the cold tier, factory). cache="*": no cache (invalidation times, probes).', ['cache', 'tier'], (s, emit) =>
     perCache(s, true, (cache, c) => {
       emit({ cache, tier: 'l2' }, c.l2Errors);
       emit({ cache, tier: 'factory' }, c.factoryErrors);
+      if (c.l3Errors > 0 || s.cold?.()?.caches.has(cache)) emit({ cache, tier: 'postgres' }, c.l3Errors);
     }),
   ),
   counter('corrupt_entries_total', 'Entries that failed to decode and were deleted, by cache name and tier.', ['cache', 'tier'], (s, emit) =>
@@ -139,6 +153,10 @@ const SCALARS: readonly ScalarFamily[] = [
     const current = s.breaker();
     for (const state of ['closed', 'open', 'half-open', 'disabled']) emit({ state }, state === current ? 1 : 0);
   }),
+  gauge('cold_circuit_state', 'State of the PostgreSQL cold tier circuit breaker: 1 for the current state (closed, open, half-open); absent without a cold tier.', ['state', 'tier'], (s, emit) => {
+    const cold = s.cold?.();
+    if (cold !== undefined) for (const state of ['closed', 'open', 'half-open']) emit({ state, tier: 'postgres' }, state === cold.breaker ? 1 : 0);
+  }),
 ];
 
 const seconds = (h: { counts: Float64Array; count: number; sumMs: number }): HistogramData => ({ counts: h.counts, count: h.count, sum: h.sumMs / 1000 });
@@ -149,14 +167,19 @@ const HISTOGRAMS: readonly HistogramFamily[] = [
     help: 'Duration of cache operations by cache name, operation and tier. Every Redis call is timed; L1 lookups one in 64.',
     labels: ['cache', 'operation', 'tier'],
     bounds: LATENCY_BOUNDS_SECONDS,
-    read: (s, emit) =>
+    read: (s, emit) => {
       perCache(s, false, (cache, c) => {
         emit({ cache, operation: 'get', tier: 'l1' }, seconds(c.latency.l1Get));
         emit({ cache, operation: 'get', tier: 'l2' }, seconds(c.latency.l2Get));
         emit({ cache, operation: 'set', tier: 'l2' }, seconds(c.latency.l2Set));
         emit({ cache, operation: 'delete', tier: 'l2' }, seconds(c.latency.l2Delete));
         emit({ cache, operation: 'invalidate', tier: 'l2' }, seconds(c.latency.l2Invalidate));
-      }),
+      });
+      perColdCache(s, (cache, c) => {
+        emit({ cache, operation: 'get', tier: 'postgres' }, seconds(c.latency.l3Get));
+        emit({ cache, operation: 'set', tier: 'postgres' }, seconds(c.latency.l3Set));
+      });
+    },
   },
   {
     name: 'factory_duration_seconds',

@@ -31,7 +31,8 @@ export class PostgresSession {
     readonly settings: PostgresSessionSettings,
   ) {
     if (connection.pool !== undefined) {
-      this.pool = connection.pool;
+      // Structurally typed in the public options (no pg types needed there); it is a pg Pool.
+      this.pool = connection.pool as unknown as Pool;
       this.owned = false;
     } else {
       const pg = loadPeer<typeof import('pg')>('pg', "the 'postgres' option (the L3 cold tier)");

@@ -28,6 +28,20 @@ const CACHES = {
 } as const;
 
 /**
+ * With Redis and PostgreSQL both configured, the documents cache (OCR 7 d, PDF text 30 d) also lives in the
+ * PostgreSQL cold tier: a Redis flush or eviction no longer means doing the work again; a value found there
+ * goes back to Redis for at most 7 days. Without either, the caches stay as they are.
+ */
+function coldTier(): { caches: Record<string, object>; postgres?: { url: string } } {
+  const url = process.env.DATABASE_URL;
+  if (!url || !process.env.REDIS_URL) return { caches: CACHES };
+  return {
+    postgres: { url },
+    caches: { ...CACHES, documents: { ...CACHES.documents, tiers: ['memory', 'redis', 'postgres'], l2Ttl: '7d' } },
+  };
+}
+
+/**
  * Memory-only without REDIS_URL; L1 + Redis with it. The data (templates, users, conversations, documents)
  * lives in PostgreSQL when DATABASE_URL is set (tables created at startup), in memory otherwise. The AI module calls a simulated model unless
  * OPENAI_API_KEY is set. `/metrics` (Prometheus), `/health` (terminus), `/dashboard` (live charts).
@@ -49,7 +63,7 @@ const CACHES = {
         grace: '1m',
         redis: process.env.REDIS_URL || undefined,
         memory: process.env.CACHE_L1_MAX_ENTRIES ? { maxEntries: Number(process.env.CACHE_L1_MAX_ENTRIES) } : undefined,
-        caches: CACHES,
+        ...coldTier(),
         invalidation: { purge: process.env.CACHE_PURGE === '1' },
         metrics: { registry },
       }),

@@ -63,7 +63,15 @@ const RAW = 'ioredis GET + JSON.parse';
 const HAND = 'hand-written get→factory→set';
 
 async function l2Peers(ctx: BenchContext): Promise<Peer[]> {
-  return [rawIoredis(ctx), await strata(ctx, 'l2'), await bentocache(ctx, 'l2', false), await cacheable(ctx, 'l2', false), await cacheManager(ctx, 'l2', false)];
+  return [
+    rawIoredis(ctx),
+    await strata(ctx, 'l2'),
+    // The codec every entry of 1 KiB and more was stored with before LZ4: before and after in one run.
+    await strata(ctx, 'l2', { name: "Strata (compression: 'brotli')", options: { compression: 'brotli' } }),
+    await bentocache(ctx, 'l2', false),
+    await cacheable(ctx, 'l2', false),
+    await cacheManager(ctx, 'l2', false),
+  ];
 }
 
 async function missPeers(ctx: BenchContext): Promise<Peer[]> {
@@ -72,6 +80,7 @@ async function missPeers(ctx: BenchContext): Promise<Peer[]> {
     { ...rawIoredis(ctx), name: HAND },
     await strata(ctx, layout),
     await strata(ctx, layout, { name: 'Strata (lock: false)', options: { lock: false } }),
+    await strata(ctx, layout, { name: "Strata (compression: 'brotli')", options: { compression: 'brotli' } }),
     await bentocache(ctx, layout, false),
     await cacheable(ctx, layout, false),
     await cacheManager(ctx, layout, false),

@@ -1,3 +1,4 @@
+import { COMPRESSION_CODECS, type CompressionCodec } from './codec/compression';
 import type { LoggerService } from '@nestjs/common';
 import { EntryCipher, type EncryptionOptions } from './codec/encryption';
 import { type Duration, describe, toMs } from './core/durations';
@@ -56,6 +57,8 @@ export interface NamedCacheOptions {
   tiers?: TierName[];
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
   compressThreshold?: number | false;
+  /** How values over the threshold are compressed (see the module option). Default: the module's. */
+  compression?: CompressionCodec;
   /** Serve a stale copy when the factory fails; `false` turns it off. Default: the module's. */
   failSafe?: false | FailSafeOptions;
   /** Factory timeouts. Default: the module's. */
@@ -139,6 +142,12 @@ export interface CacheModuleOptions {
   probeInterval?: Duration;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default `1024`. */
   compressThreshold?: number | false;
+  /**
+   * How values over the threshold are compressed: `'lz4'` (fast to read on every hit) or `'brotli'`
+   * (fewer bytes, ~10× the CPU per read; for rarely read, byte-priced storage). Entries written with
+   * either stay readable when this changes. Default `'lz4'`.
+   */
+  compression?: CompressionCodec;
   /** The most a compressed value may inflate to before it is rejected as corrupt. Default 64 MiB. */
   maxInflatedBytes?: number;
   /** Values whose serialized size is over this are not cached (and counted). Default 8 MiB. */
@@ -216,6 +225,7 @@ export interface ResolvedNamedCache {
   useMemory: boolean;
   useRedis: boolean;
   compressThreshold: number | false;
+  compression: CompressionCodec;
   failSafe: ResolvedFailSafe | undefined;
   timeouts: ResolvedTimeouts;
   ttlJitter: number;
@@ -237,6 +247,7 @@ export interface ResolvedCacheOptions {
   failureThreshold: number;
   probeInterval: number;
   compressThreshold: number | false;
+  compression: CompressionCodec;
   maxInflatedBytes: number;
   maxValueBytes: number;
   maxKeyLength: number;
@@ -269,13 +280,13 @@ export const DEFAULT_CACHE_NAME = 'default';
 
 const KNOWN = new Set<string>([
   'prefix', 'namespace', 'ttl', 'grace', 'redis', 'store', 'memory', 'commandTimeout', 'connectTimeout', 'failureThreshold',
-  'probeInterval', 'compressThreshold', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
+  'probeInterval', 'compressThreshold', 'compression', 'maxInflatedBytes', 'maxValueBytes', 'maxKeyLength', 'hashKeys', 'strict',
   'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
   'bus', 'refreshAhead', 'warming', 'invalidation', 'version', 'tenancy',
 ]);
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
 const KNOWN_TENANCY = new Set<string>(['header', 'user', 'resolve', 'maxL1Bytes']);
-const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
+const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'compression', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
 
 /**
  * Checks every option once, at startup, and fills in the defaults. Each mistake gets one message that
@@ -292,6 +303,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   const ttl = toMs(options.ttl ?? '5m', 'ttl');
   const grace = toMs(options.grace ?? 0, 'grace', { allowZero: true });
   const compressThreshold = threshold(options.compressThreshold, 'compressThreshold', 1024);
+  const compression = codecName(options.compression, 'compression', 'lz4');
   const memory = resolveMemory(options.memory);
   const redis = resolveRedis(options.redis);
   const store = resolveStore(options.store, redis !== undefined);
@@ -313,6 +325,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     failureThreshold: positiveInt(options.failureThreshold ?? 3, 'failureThreshold', '3'),
     probeInterval: toMs(options.probeInterval ?? '500ms', 'probeInterval'),
     compressThreshold,
+    compression,
     maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? 64 * 1024 * 1024, 'maxInflatedBytes', '64 * 1024 * 1024'),
     maxValueBytes: positiveInt(options.maxValueBytes ?? 8 * 1024 * 1024, 'maxValueBytes', '8 * 1024 * 1024'),
     maxKeyLength: positiveInt(options.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH, 'maxKeyLength', '200'),
@@ -339,6 +352,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     useMemory: memory !== false,
     useRedis: remote,
     compressThreshold,
+    compression,
     failSafe: resolveFailSafe(options.failSafe, 'failSafe', undefined),
     timeouts: resolveTimeouts(options.timeouts, 'timeouts', NO_TIMEOUTS),
     ttlJitter: resolveJitter(options.ttlJitter, 'ttlJitter', 0),
@@ -382,6 +396,7 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     useMemory,
     useRedis,
     compressThreshold: threshold(named.compressThreshold, `${at}.compressThreshold`, base.compressThreshold),
+    compression: codecName(named.compression, `${at}.compression`, base.compression),
     failSafe: resolveFailSafe(named.failSafe, `${at}.failSafe`, base.failSafe),
     timeouts: resolveTimeouts(named.timeouts, `${at}.timeouts`, base.timeouts),
     ttlJitter: resolveJitter(named.ttlJitter, `${at}.ttlJitter`, base.ttlJitter),
@@ -598,4 +613,10 @@ function name(value: unknown, option: string): string {
     throw new InvalidOptionError(`${option} must be a non-empty string such as 'app'; got ${describe(value)}`);
   }
   return value;
+}
+
+function codecName(value: unknown, at: string, fallback: CompressionCodec): CompressionCodec {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (COMPRESSION_CODECS as readonly string[]).includes(value)) return value as CompressionCodec;
+  throw new InvalidOptionError(`${at} must be ${COMPRESSION_CODECS.map((c) => `'${c}'`).join(' or ')}, got ${describe(value)}`);
 }

@@ -8,6 +8,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import { EntryCodec } from './codec/entry.codec';
+import type { CompressionCodec } from './codec/compression';
 import { CACHE_CLOCK } from './cache.constants';
 import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
@@ -64,7 +65,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   readonly tenants: TenantContext;
   /** The adapters of the remote store and its side stores; undefined without one (memory only). */
   private readonly stores: StoreAdapters | undefined;
-  private readonly codecs = new Map<number | false, EntryCodec>();
+  private readonly codecs = new Map<string, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
   private closed = false;
   /** Namespace ids of the views in use (bounded): what an overflow of pending deletes invalidates. */
@@ -85,7 +86,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.telemetry = telemetry;
     this.tenants = new TenantContext(options.tenancy.resolve);
     const quota = options.tenancy.maxL1Bytes;
-    const defaultCodec = this.codec(options.compressThreshold);
+    const defaultCodec = this.codec(options.compressThreshold, options.compression);
     if (options.memory !== false) {
       this.l1 = new MemoryTier({
         maxEntries: options.memory.maxEntries,
@@ -299,17 +300,19 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     return policy;
   }
 
-  /** One codec per compression threshold in use: named caches may compress differently. */
-  codec(threshold: number | false): EntryCodec {
-    let codec = this.codecs.get(threshold);
+  /** One codec per compression threshold and codec in use: named caches may compress differently. */
+  codec(threshold: number | false, compression: CompressionCodec): EntryCodec {
+    const id = `${threshold}:${compression}`;
+    let codec = this.codecs.get(id);
     if (codec === undefined) {
       codec = new EntryCodec({
         compressThreshold: threshold === false ? Number.POSITIVE_INFINITY : threshold,
+        compression,
         maxInflatedBytes: this.options.maxInflatedBytes,
         onCompress: (bytesIn, bytesOut) => this.telemetry.compressed(bytesIn, bytesOut),
         cipher: this.options.cipher,
       });
-      this.codecs.set(threshold, codec);
+      this.codecs.set(id, codec);
     }
     return codec;
   }

@@ -101,6 +101,8 @@ describe('CacheModule', () => {
       ['an empty sentinel list', { redis: { sentinels: [], name: 'm' } }, /sentinels/],
       ['an empty cluster', { redis: { cluster: [] } }, /redis.cluster must list at least one node/],
       ['a non-boolean strict', { strict: 'yes' as never }, /strict must be true or false/],
+      ['an unknown compression codec', { compression: 'zstd' as never }, /compression must be 'lz4' or 'brotli', got/],
+      ['an unknown compression codec of a named cache', { caches: { docs: { compression: 'gzip' as never } } }, /caches.docs.compression must be 'lz4' or 'brotli'/],
     ])('rejects %s with a message that says how to fix it', (_label, options, message) => {
       expect(() => resolveOptions(options)).toThrow(InvalidOptionError);
       expect(() => resolveOptions(options)).toThrow(message);
@@ -119,6 +121,7 @@ describe('CacheModule', () => {
         failureThreshold: 3,
         probeInterval: 500,
         compressThreshold: 1024,
+        compression: 'lz4',
         maxValueBytes: 8 * 1024 * 1024,
         maxKeyLength: 200,
         hashKeys: false,

@@ -441,8 +441,14 @@ export class TieredCache {
 
   private async load<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
     let stale = this.l1 ? this.usableL1(key, policy, this.now()) : undefined;
+    let lease: Lease | undefined;
     if (policy.useL2) {
-      const found = await this.readL2(key, policy);
+      let found: CacheEntry | undefined;
+      if (this.lock !== undefined && this.l2?.healthy && this.telemetry.tracing.tracer() === undefined) {
+        ({ found, lease } = await this.readL2OrLock(key, policy, this.lock));
+      } else {
+        found = await this.readL2(key, policy);
+      }
       if (found !== undefined) {
         const at = this.now();
         if (found.expiresAt > at) {
@@ -454,6 +460,11 @@ export class TieredCache {
       }
     }
     const now = this.now();
+    // Served from a stale copy after all: the lock taken with the first read goes back at once.
+    if (lease !== undefined && stale !== undefined && (stale.staleUntil > now || this.throttle.blocked(key, now))) {
+      void this.lock?.release(lease);
+      lease = undefined;
+    }
     if (stale !== undefined && stale.staleUntil > now) {
       policy.counters.staleHits += 1;
       policy.counters.hits += 1;
@@ -464,13 +475,39 @@ export class TieredCache {
     // Past grace, a stale copy is only there for fail-safe: the factory failed lately, so do not call it yet.
     if (stale !== undefined && this.throttle.blocked(key, now)) return this.serveFailSafe(key, stale, policy);
     this.missed(key, policy);
-    return this.compute(key, factory, policy, spec, stale);
+    return this.compute(key, factory, policy, spec, stale, lease);
+  }
+
+  /**
+   * `readL2` and, when the key is missing, the cluster-wide lock, in one round trip (one script): a miss
+   * then costs this and the fenced write, like a get and a set. A hit takes no lock. The lease is
+   * undefined when the entry exists (usable or not) or another holder has the lock (the miss path then
+   * waits for it as before), or when the store did not answer.
+   */
+  private async readL2OrLock(key: string, policy: CachePolicy, lock: DistributedLock): Promise<{ found: CacheEntry | undefined; lease: Lease | undefined }> {
+    const l2 = this.l2!;
+    const mark = this.coherence.mark();
+    const started = performance.now();
+    let step: Awaited<ReturnType<DistributedLock['readOrAcquire']>>;
+    try {
+      step = await lock.readOrAcquire(key);
+    } finally {
+      policy.counters.latency.l2Get.observe(performance.now() - started);
+    }
+    if (step === LOCK_FAILED) {
+      policy.counters.l2Misses += 1;
+      return { found: undefined, lease: undefined };
+    }
+    const entry = step.bytes === undefined || l2.inDoubt(key) ? undefined : l2.tier.decode(key, step.bytes);
+    return { found: await this.accepted(key, entry, policy, true, mark), lease: step.lease };
   }
 
   /** The miss path: the cluster-wide lock (or the holder's result), then the factory under its timeouts. */
-  private async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry): Promise<T> {
-    let lease: Lease | undefined;
-    if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
+  private async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry, held?: Lease): Promise<T> {
+    let lease: Lease | undefined = held;
+    if (lease !== undefined) {
+      policy.counters.lockAcquired += 1;
+    } else if (this.lock !== undefined && policy.useL2 && this.l2?.healthy) {
       const mark = this.coherence.mark();
       const lock = this.lock;
       const acquire = () => lock.acquireOrWait(key, (bytes) => this.freshFrom(key, bytes, policy, mark));

@@ -1,4 +1,4 @@
-import type { LockStep, LockStore } from '../ports/lock-store';
+import type { LockStep, LockStepOptions, LockStore } from '../ports/lock-store';
 import type { RedisClient } from './redis.types';
 import { runScript, script } from './redis.script';
 
@@ -7,9 +7,11 @@ const RELEASE_SCRIPT = script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`);
 // One step of waiting in one round trip: the entry's bytes (another holder's result?), the lock taken
-// if free, and its remaining TTL. KEYS: entry, lock (one slot). ARGV: token, ttl (ms).
+// if free, and its remaining TTL. KEYS: entry, lock (one slot). ARGV: token, ttl (ms), '1' to take the
+// lock only when the entry is missing (then a hit returns the bytes alone: no lock, no PTTL).
 const STEP_SCRIPT = script(`
 local value = redis.call('GET', KEYS[1])
+if value and ARGV[3] == '1' then return {value, 0, -3} end
 local taken = redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
 return {value, taken, redis.call('PTTL', KEYS[2])}`);
 
@@ -30,8 +32,9 @@ export class RedisLockStore implements LockStore {
     return (await this.client.set(lockKeyOf(key), token, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  async step(key: string, token: string, ttlMs: number): Promise<LockStep> {
-    const [bytes, taken, remaining] = (await runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key)], [token, ttlMs], true)) as [
+  async step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep> {
+    const args = [token, ttlMs, options?.onlyIfMissing === true ? '1' : '0'];
+    const [bytes, taken, remaining] = (await runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key)], args, true)) as [
       Buffer | null,
       number,
       number,

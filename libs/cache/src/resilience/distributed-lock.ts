@@ -56,6 +56,23 @@ export class DistributedLock {
   }
 
   /**
+   * The first read of a miss and the lock in one round trip: the entry's bytes when one is stored (no
+   * lock taken), else the lock when it is free. `held`: another holder has it (wait with
+   * `acquireOrWait`). LOCK_FAILED when the store did not answer.
+   */
+  async readOrAcquire(key: string): Promise<{ bytes: Buffer | undefined; lease: Lease | undefined } | typeof LOCK_FAILED> {
+    const token = randomBytes(16).toString('base64url');
+    const acquiredAt = performance.now();
+    const reply = await this.run(() => this.store.step(key, token, this.options.ttl, { onlyIfMissing: true }));
+    if (reply === LOCK_FAILED) {
+      // As in tryAcquire: the script may still run when a paused server wakes up.
+      void this.release({ key, token, acquiredAt });
+      return LOCK_FAILED;
+    }
+    return { bytes: reply.bytes, lease: reply.taken ? { key, token, acquiredAt } : undefined };
+  }
+
+  /**
    * True when this lease still held the lock and released it; a lock taken over by another token is
    * left alone. When Redis does not answer, it tries again until the lock would have expired anyway.
    */

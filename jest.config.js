@@ -12,7 +12,7 @@ module.exports = {
     '^@strata/cache$': '<rootDir>/libs/cache/src',
     '^@strata/cache/(.*)$': '<rootDir>/libs/cache/src/$1',
   },
-  testTimeout: 30000,
+  testTimeout: 120_000,
   maxWorkers: 2,
   // Every suite must close what it opened; a leaked socket or timer shows up here instead of hanging CI.
   detectOpenHandles: false,

@@ -19,7 +19,7 @@ describe.each<Platform>(['express', 'fastify'])('CacheInterceptor over HTTP (%s)
   });
   beforeEach(async () => {
     prefix = `${platform}${++n}`;
-    scenario = await startScenario(platform, { redis: redis.url, prefix, ttl: '1m' }, { controllers: scenarioControllers(platform), providers: [Calls] });
+    scenario = await startScenario(platform, { redis: redis.url, prefix, ttl: '1m', maxValueBytes: 64 * 1024 }, { controllers: scenarioControllers(platform), providers: [Calls] });
     calls = scenario.app.get(Calls);
   });
   afterEach(async () => {
@@ -28,7 +28,8 @@ describe.each<Platform>(['express', 'fastify'])('CacheInterceptor over HTTP (%s)
   });
 
   const http = () => request(scenario.server);
-  const storedKeys = () => admin.keys(`${prefix}:*`);
+  // Entries only: the library's own keys (`:__inv:`, `:__bus`…) come and go with tags and the bus.
+  const storedKeys = async () => (await admin.keys(`${prefix}:*`)).filter((key) => !key.includes(':__') && !key.includes(':{__'));
 
   it('GET: MISS, then HIT with the same body, Age and a strong ETag; the handler runs once', async () => {
     const first = await http().get('/items/1').expect(200);
@@ -235,6 +236,20 @@ describe.each<Platform>(['express', 'fastify'])('CacheInterceptor over HTTP (%s)
     expect(all.filter((res) => res.headers['x-cache'] === 'MISS')).toHaveLength(1);
     expect(all.filter((res) => res.headers['x-cache'] === 'HIT')).toHaveLength(19);
     expect(calls.of('item:6')).toBe(1);
+  });
+
+  it('a response too large to store is handed to the requests that waited for it as MISS, never HIT', async () => {
+    // The app's maxValueBytes is 64 KB (beforeEach); this body is 100 KB.
+    calls.hold();
+    const responses = Promise.all(Array.from({ length: 5 }, () => http().get('/big/100000')));
+    await waitFor(() => calls.arrived === 5 && calls.waiting === 1);
+    calls.release();
+    const all = await responses;
+    expect(all.map((res) => [res.status, res.body.text.length, res.headers['x-cache']])).toEqual(Array(5).fill([200, 100_000, 'MISS']));
+    expect(calls.of('big')).toBe(1);
+    const again = await http().get('/big/100000').expect(200);
+    expect(again.headers['x-cache']).toBe('MISS');
+    expect(calls.of('big')).toBe(2);
   });
 
   it.each(['post', 'put', 'patch', 'delete'] as const)('@CacheEvict on %s invalidates after a 2xx response, not after a failure', async (method) => {

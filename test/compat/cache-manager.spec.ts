@@ -1,7 +1,7 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { createCache } from 'cache-manager';
 import { CacheService, StrataError } from '@strata/cache';
-import { CACHE_MANAGER, type Cache, CacheModule, StrataCacheManager } from '@strata/cache/compat';
+import { CACHE_MANAGER, type Cache, Cache as CacheClass, CacheModule, StrataCacheManager } from '@strata/cache/compat';
 import { useRedis, waitFor } from '../harness';
 
 type Api = Pick<Cache, 'get' | 'mget' | 'set' | 'mset' | 'del' | 'mdel' | 'clear' | 'wrap' | 'ttl'>;
@@ -161,6 +161,8 @@ describe.each(['memory', 'redis'] as const)('compat Cache vs cache-manager 7 (%s
     await keyv.set('via-keyv', 42);
     expect(await keyv.get('via-keyv')).toBe(42);
     expect(strata.cacheId()).toEqual(expect.any(String));
+    // The `Cache` class is a token too, as in @nestjs/cache-manager: `constructor(private cache: Cache)`.
+    expect(moduleRef.get(CacheClass)).toBe(strata);
     await expect(strata.disconnect()).resolves.toBeUndefined();
   });
 });

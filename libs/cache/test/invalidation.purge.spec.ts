@@ -89,7 +89,7 @@ describe('hard purge of invalidated tags', () => {
     await a.cache.set('doc:0', 'after', { tags: ['t'] });
     await a.cache.set('doc:150', 'untagged-after');
     await a.cache.set('fresh', 'after', { tags: ['t'] }); // listed in the fresh index only
-    await waitFor(async () => (await scanAll(admin(), `${p}:__tagkeys*purging*`)).length === 0, { timeoutMs: 10_000, message: 'the purge to finish' });
+    await waitFor(async () => (await scanAll(admin(), `${p}:__tagkeys*purging*`)).length === 0, { timeoutMs: 30_000, message: 'the purge to finish' });
 
     const b = await apps.create({ redis: redis.url, prefix: p }); // reads Redis, not A's L1
     for (const reader of [a, b]) {
@@ -196,7 +196,7 @@ describe('hard purge when Redis is killed mid-purge', () => {
     expect(await a.cache.get('other')).toBeUndefined();
 
     await redis.process.restart();
-    await waitFor(() => a.cache.stats().l2.state === 'closed', { timeoutMs: 10_000, message: 'the breaker to close' });
+    await waitFor(() => a.cache.stats().l2.state === 'closed', { timeoutMs: 30_000, message: 'the breaker to close' });
     await a.cache.set('doc:0', 'new', { tags: ['t'] });
     const b = await apps.create({ redis: redis.url, prefix: 'kill' });
     expect(await b.cache.get('doc:0')).toBe('new');

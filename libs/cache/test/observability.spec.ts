@@ -119,11 +119,11 @@ describe('observability', () => {
       const errors: Array<CacheEventMap['error']> = [];
       cache.events.on('error', (e) => errors.push(e));
       await redis.process.kill();
-      await waitFor(() => states.includes('open'), { timeoutMs: 5000, message: 'circuit never opened' });
+      await waitFor(() => states.includes('open'), { timeoutMs: 30_000, message: 'circuit never opened' });
       await cache.get('x');
       expect(errors.some((e) => e.tier === 'l2' && e.cache === 'default')).toBe(true);
       await redis.process.restart();
-      await waitFor(() => states.includes('close'), { timeoutMs: 10_000, message: 'circuit never closed' });
+      await waitFor(() => states.includes('close'), { timeoutMs: 30_000, message: 'circuit never closed' });
       expect(states).toEqual(['open', 'close']);
     });
   });
@@ -232,10 +232,10 @@ describe('observability', () => {
       const health = app.get(CacheHealthIndicator);
       expect(await health.check()).toMatchObject({ status: 'up', redis: { status: 'up', breaker: 'closed' }, bus: { status: 'up' } });
       await redis.process.kill();
-      await waitFor(async () => (await health.check()).status === 'down', { timeoutMs: 5000, message: 'never down' });
+      await waitFor(async () => (await health.check()).status === 'down', { timeoutMs: 30_000, message: 'never down' });
       expect((await health.isHealthy('redis-cache'))['redis-cache']).toMatchObject({ status: 'down', redis: { status: 'down' } });
       await redis.process.restart();
-      await waitFor(async () => (await health.check()).status === 'up', { timeoutMs: 10_000, message: 'never up again' });
+      await waitFor(async () => (await health.check()).status === 'up', { timeoutMs: 30_000, message: 'never up again' });
     });
 
     it('reads the bus through the hook the bus registers', async () => {

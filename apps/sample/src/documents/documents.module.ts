@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AiModule } from '../ai/ai.module';
 import { DocumentReader } from './document-reader';
 import { DocumentsController } from './documents.controller';
@@ -11,4 +11,14 @@ import { DocumentsService } from './documents.service';
   controllers: [DocumentsController],
   exports: [DocumentSavings],
 })
-export class DocumentsModule {}
+export class DocumentsModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(@Inject(DocumentReader) private readonly reader: DocumentReader) {}
+
+  onApplicationBootstrap(): void {
+    this.reader.warm();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.reader.close();
+  }
+}

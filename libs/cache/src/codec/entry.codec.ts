@@ -1,9 +1,10 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { crc32 } from 'node:zlib';
-import type { CacheEntry } from '../core/entry';
-import { CorruptEntryError, InvalidOptionError } from '../core/errors';
+import { type CacheEntry, MAX_ENTRY_TAGS } from '../core/entry';
+import { CorruptEntryError, InvalidOptionError, NotSerializableError } from '../core/errors';
 import { type CompressionCodec, compress, compressAsync, decompress, lz4Compress, lz4CompressOffLoop, lz4Decompress } from './compression';
 import type { EntryCipher } from './encryption';
+import { MAX_VALUE_DEPTH, nestsDeeperThan } from './json-depth';
 import { JsonSerializer, type SerializedValue } from './json.serializer';
 
 /**
@@ -54,7 +55,10 @@ export interface EntryCodecOptions {
    * `brotli` stores fewer bytes for more CPU on each read. Entries of either codec are always readable.
    */
   compression?: CompressionCodec;
-  /** Upper bound on a decompressed payload; anything larger is treated as corrupt (a decompression bomb). */
+  /**
+   * Upper bound on a payload read, compressed (a decompression bomb) or not; anything larger is treated
+   * as corrupt. The cache sets it to what its write path can produce (maxValueBytes and the envelope).
+   */
   maxInflatedBytes?: number;
   serializer?: JsonSerializer;
   /** Told of every payload stored compressed: its bytes before and after (for metrics). */
@@ -98,7 +102,12 @@ export class EntryCodec {
 
   /** Throws NotSerializableError. Called once per write; the result feeds both `encode` and L1. */
   serializeValue(value: unknown): SerializedValue {
-    return this.serializer.stringify(value);
+    const serialized = this.serializer.stringify(value);
+    // Refused here too, so nothing written is refused on its way back.
+    if (nestsDeeperThan(serialized.text, MAX_VALUE_DEPTH)) {
+      throw new NotSerializableError(`nested more than ${MAX_VALUE_DEPTH} levels deep`);
+    }
+    return serialized;
   }
 
   /** The inverse of `serializeValue`, for L1's own copy of a value. */
@@ -192,14 +201,14 @@ export class EntryCodec {
     if (bytes.length === 0) throw new CorruptEntryError('empty value');
     const header = bytes[0];
     if (header === HEADER_CHECKED && this.cipher === undefined) {
-      const body = verified(bytes);
+      const text = this.bounded(verified(bytes)).toString('utf8');
       let envelope: unknown;
       try {
-        envelope = JSON.parse(body.toString('utf8'));
+        envelope = JSON.parse(text);
       } catch (err) {
         throw new CorruptEntryError('payload is not JSON', { cause: err });
       }
-      return toEntry(envelope);
+      return toEntry(envelope, text);
     }
     if (header === HEADER_CHECKED_LZ4 && this.cipher === undefined) {
       let envelope: unknown;
@@ -209,7 +218,7 @@ export class EntryCodec {
       } catch (err) {
         throw new CorruptEntryError('payload is not JSON', { cause: err });
       }
-      return toEntry(envelope);
+      return toEntry(envelope, text);
     }
 
     const version = header >>> VERSION_SHIFT;
@@ -229,7 +238,7 @@ export class EntryCodec {
     } else {
       throw new CorruptEntryError('entry has neither a checksum nor encryption');
     }
-    const text = header & FLAG_COMPRESSED ? this.inflate(header, body).toString('utf8') : body.toString('utf8');
+    const text = (header & FLAG_COMPRESSED ? this.inflate(header, body) : this.bounded(body)).toString('utf8');
     let envelope: unknown;
     try {
       envelope = this.serializer.parse(text, (header & FLAG_TAGGED) !== 0);
@@ -237,7 +246,13 @@ export class EntryCodec {
       if (err instanceof CorruptEntryError) throw err;
       throw new CorruptEntryError('payload is not JSON', { cause: err });
     }
-    return toEntry(envelope);
+    return toEntry(envelope, text);
+  }
+
+  /** The same bound for a payload stored as it is as for one that inflates: no write makes a larger one. */
+  private bounded(body: Buffer): Buffer {
+    if (body.length > this.maxInflatedBytes) throw new CorruptEntryError(`payload is larger than ${this.maxInflatedBytes} bytes`);
+    return body;
   }
 }
 
@@ -288,7 +303,7 @@ function packed(payload: string, header: number, compressed: Buffer): Buffer {
 }
 
 /** Builds a fresh entry rather than returning the parsed object, so stray envelope keys never leak out. */
-function toEntry(envelope: unknown): CacheEntry {
+function toEntry(envelope: unknown, text: string): CacheEntry {
   if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
     throw new CorruptEntryError('payload is not an envelope object');
   }
@@ -297,6 +312,9 @@ function toEntry(envelope: unknown): CacheEntry {
     throw new CorruptEntryError('envelope times are not finite numbers');
   }
   if (!Array.isArray(t)) throw new CorruptEntryError('envelope tags are not an array');
+  if (t.length > MAX_ENTRY_TAGS) throw new CorruptEntryError(`envelope carries ${t.length} tags, more than ${MAX_ENTRY_TAGS}`);
+  // The envelope is one level more than the value.
+  if (nestsDeeperThan(text, MAX_VALUE_DEPTH + 1)) throw new CorruptEntryError(`value nested more than ${MAX_VALUE_DEPTH} levels deep`);
   for (let i = 0; i < t.length; i++) {
     if (typeof t[i] !== 'string') throw new CorruptEntryError('envelope tags are not all strings');
   }

@@ -31,3 +31,4 @@ export { KeyvAdapters } from './keyv.adapters';
 export type { KeyvAdaptersOptions } from './keyv.adapters';
 export { KeyvRemoteStore } from './keyv-remote.store';
 export type { KeyvClient } from './keyv-remote.store';
+export { KeyvTimesStore } from './keyv-times.store';

@@ -11,6 +11,12 @@ export interface CacheEntry<T = unknown> {
   readonly tags: readonly string[];
 }
 
+/**
+ * The most tags an entry may carry, written or read: each is an invalidation time to look up on a read,
+ * so an entry planted with 100,000 of them would cost every reader a 100,000-key MGET.
+ */
+export const MAX_ENTRY_TAGS = 1000;
+
 export function isFresh(entry: CacheEntry, now: number): boolean {
   return entry.expiresAt > now;
 }

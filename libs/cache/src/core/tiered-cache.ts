@@ -16,7 +16,7 @@ import type { KeyScanner } from '../ports/key-scanner';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { SerializedValue, TierWrite } from '../tiers/tier';
-import type { CacheEntry } from './entry';
+import { type CacheEntry, MAX_ENTRY_TAGS } from './entry';
 import { PredictiveWarmer, type PredictiveWarmingSettings } from '../warming/predictive-warmer';
 import { FactoryTimeoutError, L2UnavailableError, NotSerializableError, StrataError } from './errors';
 import { SingleFlight } from './single-flight';
@@ -866,6 +866,12 @@ export class TieredCache {
   }
 
   private prepare(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec, createdAt: number): TierWrite | undefined {
+    // Readers refuse more (each tag is a time to look up), so such an entry would never be read back.
+    if (spec.tagIds.length > MAX_ENTRY_TAGS) {
+      policy.counters.notCacheable += 1;
+      this.warnOnce(`tags:${policy.namespaceId}`, `a value for ${key} was not cached: ${spec.tagIds.length} tags, more than ${MAX_ENTRY_TAGS}`);
+      return undefined;
+    }
     const serialized = this.serialize(key, value, policy);
     if (serialized === undefined) return undefined;
     const now = this.now();
@@ -900,8 +906,11 @@ export class TieredCache {
       this.warnOnce(`serialize:${policy.namespaceId}`, `a value for ${key} was not cached: ${error.message}`);
       return undefined;
     }
-    // UTF-16 length is within a factor of 3 of the UTF-8 size; close enough for a safety bound.
-    if (serialized.text.length > this.parts.maxValueBytes) {
+    // In UTF-8 bytes, as readers bound it; UTF-16 length is at least a third of that, so only texts
+    // near the bound are measured.
+    const max = this.parts.maxValueBytes;
+    const text = serialized.text;
+    if (text.length > max || (text.length * 3 > max && Buffer.byteLength(text, 'utf8') > max)) {
       policy.counters.tooLarge += 1;
       this.warnOnce(`size:${policy.namespaceId}`, `a value for ${key} was not cached: larger than maxValueBytes (${this.parts.maxValueBytes})`);
       return undefined;

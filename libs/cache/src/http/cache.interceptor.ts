@@ -28,6 +28,12 @@ import { type RoutePlan, routePlan } from './route-plan';
 
 type CacheState = 'HIT' | 'MISS' | 'STALE';
 
+/** What a handler run hands the requests that waited for it: its response, and whether the cache kept it. */
+interface SharedResponse {
+  readonly record: HttpCacheRecord;
+  readonly stored: boolean;
+}
+
 
 /**
  * HTTP caching for routes, per handler (`@UseInterceptors(CacheInterceptor)`), per controller, or for
@@ -51,7 +57,7 @@ export class CacheInterceptor implements NestInterceptor {
   protected allowedMethods: readonly string[] = ['GET', 'HEAD'];
   private readonly routes = new WeakMap<object, RoutePlan>();
   /** One refresh per full key (tenant included): later identical requests wait for it. */
-  private readonly flights = new Map<string, Promise<HttpCacheRecord | undefined>>();
+  private readonly flights = new Map<string, Promise<SharedResponse | undefined>>();
   private readonly faults: DecoratorFaults;
 
   constructor(
@@ -180,7 +186,9 @@ export class CacheInterceptor implements NestInterceptor {
     const flight = this.flights.get(full);
     if (flight !== undefined) {
       const shared = await flight;
-      return shared === undefined ? next.handle() : this.serve(context, route, shared, 'HIT', this.stack.now());
+      if (shared === undefined) return next.handle();
+      // A response that could not be stored (over maxValueBytes, say) is still this key's answer, but not a hit.
+      return this.serve(context, route, shared.record, shared.stored ? 'HIT' : 'MISS', this.stack.now());
     }
     return this.fill(context, next, route, key, full);
   }
@@ -210,15 +218,15 @@ export class CacheInterceptor implements NestInterceptor {
     const request = requestOf(context);
     const response = responseOf(context);
     const adapter = this.adapterHost.httpAdapter;
-    let settle!: (record: HttpCacheRecord | undefined) => void;
-    const flight = new Promise<HttpCacheRecord | undefined>((resolve) => (settle = resolve));
+    let settle!: (shared: SharedResponse | undefined) => void;
+    const flight = new Promise<SharedResponse | undefined>((resolve) => (settle = resolve));
     this.flights.set(full, flight);
     let released = false;
-    const release = (record: HttpCacheRecord | undefined) => {
+    const release = (shared: SharedResponse | undefined) => {
       if (released) return;
       released = true;
       if (this.flights.get(full) === flight) this.flights.delete(full);
-      settle(record);
+      settle(shared);
     };
     const before = snapshot(response);
     let watching = false;
@@ -269,7 +277,7 @@ export class CacheInterceptor implements NestInterceptor {
     return cacheControlAllows(headerText(headers['cache-control']), route.per !== undefined && route.per !== 'tenant');
   }
 
-  private async store(route: RoutePlan, key: string, record: HttpCacheRecord, request: HttpRequestLike, response: HttpResponseLike, sent: boolean): Promise<HttpCacheRecord | undefined> {
+  private async store(route: RoutePlan, key: string, record: HttpCacheRecord, request: HttpRequestLike, response: HttpResponseLike, sent: boolean): Promise<SharedResponse | undefined> {
     const status = response.statusCode;
     if (!sent || (status !== record.status && status !== 304) || !this.mayStore(route, response)) return undefined;
     let tags: string[];
@@ -282,11 +290,11 @@ export class CacheInterceptor implements NestInterceptor {
     }
     try {
       // Kept in the tiers through the grace; `expiresAt` inside the record says when it turns stale.
-      await route.store.cache.set(key, record, { ttl: route.ttl + route.grace, grace: 0, tags });
+      return { record, stored: await route.store.cache.set(key, record, { ttl: route.ttl + route.grace, grace: 0, tags }) };
     } catch (error) {
       this.faults.warnOnce(`write:${route.where}`, `${route.where}: the response could not be cached: ${String(error)}`);
+      return { record, stored: false };
     }
-    return record;
   }
 
   private evicting(context: ExecutionContext, next: CallHandler, route: RoutePlan, request: HttpRequestLike): Observable<unknown> | Promise<Observable<unknown>> {

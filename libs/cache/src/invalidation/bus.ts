@@ -44,8 +44,11 @@ export type BusState = 'up' | 'down' | 'disabled';
 export interface BusListener {
   /** A message from another instance. */
   message(message: BusMessage): void;
-  /** The subscription is gone (socket closed, ping unanswered): messages may be lost from now on. */
-  down(reason: string): void;
+  /**
+   * The subscription is gone (socket closed, or `silent`: a PING unanswered): messages may be lost from
+   * now on. Returns what the listener does about it, for the log line.
+   */
+  down(reason: string, silent: boolean): string;
   /** Subscribed (again), and the gap closed: from the log, or (`lost`) not, and the listener reconciles. */
   up(catchUp: BusCatchUp): void;
 }
@@ -101,6 +104,8 @@ export class InvalidationBus {
   private seenBeforeGap: { epoch: string; id: string } | undefined;
   /** What the last catch-up found, handed to the listener on `up`. */
   private caughtUp: BusCatchUp = { lost: true, recovered: 0 };
+  /** The last catch-up closed a gap (not the first subscription): worth a log line. */
+  private closedGap = false;
   private readonly unsent = new UnsentChanges();
   private resending: Promise<void> | undefined;
   private stopListening: (() => void) | undefined;
@@ -129,8 +134,13 @@ export class InvalidationBus {
     this.started = true;
     this.transport.subscribe({
       message: (text) => this.receive(text),
-      down: (reason) => this.markDown(reason),
-      catchUp: async () => void (this.caughtUp = await this.catchUp()),
+      down: (reason, silent) => this.markDown(reason, silent),
+      catchUp: async () => {
+        // Read before the catch-up, which moves the cursor: a first subscription is no gap to report.
+        const gap = this.seenBeforeGap !== undefined || this.cursor !== undefined;
+        this.caughtUp = await this.catchUp();
+        this.closedGap = gap;
+      },
       up: () => this.markUp(),
     });
     this.retryTimer = setInterval(() => void this.resend(), this.options.pingInterval);
@@ -209,7 +219,7 @@ export class InvalidationBus {
     this.subscribed = true;
     const catchUp = this.caughtUp;
     const downFor = this.downSince === undefined ? 0 : preciseNow() - this.downSince;
-    const wasUp = this.seenBeforeGap !== undefined || this.cursor !== undefined;
+    const wasUp = this.closedGap;
     this.downSince = undefined;
     this.seenBeforeGap = undefined;
     this.listener.up(catchUp);
@@ -265,13 +275,13 @@ export class InvalidationBus {
     return { lost: false, recovered };
   }
 
-  private markDown(reason: string): void {
+  private markDown(reason: string, silent: boolean): void {
     if (!this.subscribed) return;
     this.subscribed = false;
     this.downSince = preciseNow();
     this.seenBeforeGap = this.cursor;
-    this.listener.down(reason);
-    if (!this.closed) this.options.logger.warn(`Invalidation bus down (${reason}): L1 is bypassed until it is back`);
+    const effect = this.listener.down(reason, silent);
+    if (!this.closed) this.options.logger.warn(`Invalidation bus down (${reason}): ${effect}`);
   }
 
   private advance(epoch: string, id: string): void {

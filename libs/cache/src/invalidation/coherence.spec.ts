@@ -8,9 +8,10 @@ import { L1Coherence } from './coherence';
 import { InvalidationTimes } from './invalidation-times';
 
 /** An L2 facade as coherence sees it: available, over a connection that closes and comes back. */
-function fakeL2(client: EventEmitter & { status: string }): L2Facade {
+function fakeL2(client: EventEmitter & { status: string; ping?: () => Promise<string> }): L2Facade {
   return {
     available: true,
+    ping: async () => void (await client.ping!()),
     get connected() {
       return client.status === 'ready';
     },
@@ -84,7 +85,7 @@ describe('L1Coherence', () => {
     store('a');
     times.apply('tag:x', 0);
     const mark = coherence.mark();
-    coherence.down();
+    coherence.down('test', false);
     expect(times.trusted).toBe(false);
     expect(coherence.mayPromote('z', 1, mark)).toBe(false);
     coherence.up({ lost: true, recovered: 0 });
@@ -99,7 +100,7 @@ describe('L1Coherence', () => {
     store('a');
     store('b');
     times.apply('tag:x', 7);
-    coherence.down();
+    coherence.down('test', false);
     const mark = coherence.mark();
     coherence.message(message({ k: ['b'] })); // read back from the log
     coherence.up({ lost: false, recovered: 1 });
@@ -135,7 +136,7 @@ describe('L1Coherence', () => {
       client.status = 'reconnecting';
       client.emit('close');
       bus.up = false;
-      coherence.down();
+      coherence.down('test', false);
       expect(coherence.trustL1).toBe(true);
       jest.advanceTimersByTime(60_000); // however long the outage
       expect(coherence.trustL1).toBe(true);
@@ -162,8 +163,53 @@ describe('L1Coherence', () => {
       const coherence = new L1Coherence(undefined, l2, new InvalidationTimes(undefined, 1000), new CacheTelemetry([]));
       coherence.attach(bus as unknown as InvalidationBus, 2000);
       bus.up = false;
-      coherence.down();
+      coherence.down('test', false);
       expect(coherence.trustL1).toBe(false);
+    });
+
+    it('a silent bus (PING unanswered): trusted while Redis answers nobody, bypassed at once if Redis answers, and after the grace once it does', async () => {
+      const pings: Array<{ answer(): void }> = [];
+      let answers = false;
+      const client = Object.assign(new EventEmitter(), {
+        status: 'ready',
+        ping: () => (answers ? Promise.resolve('PONG') : new Promise<string>((resolve) => pings.push({ answer: () => resolve('PONG') }))),
+      });
+      const l2 = fakeL2(client);
+      const make = () => {
+        const bus = { up: true };
+        const coherence = new L1Coherence(undefined, l2, new InvalidationTimes(undefined, 1000), new CacheTelemetry([]));
+        coherence.attach(bus as unknown as InvalidationBus, 2000, 50);
+        return { bus, coherence };
+      };
+      const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+      // Only the subscription died: Redis answers the main connection's PING.
+      const dead = make();
+      dead.bus.up = false;
+      expect(dead.coherence.down('no PONG', true)).toMatch(/L1 keeps serving while Redis itself does not answer/);
+      expect(dead.coherence.trustL1).toBe(true); // the PING is in flight
+      pings.shift()!.answer();
+      await settled();
+      expect(dead.coherence.trustL1).toBe(false);
+
+      // Redis frozen: the PING times out, L1 stays trusted for as long as Redis does not answer.
+      jest.useFakeTimers({ now: 0, doNotFake: ['setImmediate'] });
+      const frozen = make();
+      frozen.bus.up = false;
+      frozen.coherence.down('no PONG', true);
+      for (let i = 0; i < 10; i++) {
+        await jest.advanceTimersByTimeAsync(100);
+        expect(frozen.coherence.trustL1).toBe(true);
+      }
+      // Thawed: a PING answers, and the bus has the grace (2000 ms) to catch up before L1 is bypassed.
+      answers = true;
+      await jest.advanceTimersByTimeAsync(100); // the next PING
+      expect(frozen.coherence.trustL1).toBe(true);
+      await jest.advanceTimersByTimeAsync(1850);
+      expect(frozen.coherence.trustL1).toBe(true);
+      await jest.advanceTimersByTimeAsync(200);
+      expect(frozen.coherence.trustL1).toBe(false);
+      frozen.coherence.detach();
     });
   });
 });

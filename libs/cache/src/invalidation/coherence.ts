@@ -25,7 +25,10 @@ export interface BusMeter {
  * - bus down while Redis answers: messages may be getting lost, so L1 is bypassed (reads go to Redis)
  *   and invalidation times are read from Redis on every load. The bound on serving an invalidated value
  *   is therefore the time it takes to notice the bus is down: at once for a closed socket, at most
- *   `pingInterval + pingTimeout` for a silent one.
+ *   `pingInterval + 2 × pingTimeout` for a silent one (its PING unanswered, then one PING on the main
+ *   connection to tell a dead subscription from a Redis that answers nobody).
+ * - bus silent because Redis itself does not answer (frozen, cut off): nobody's invalidation can land in
+ *   it, so L1 stays trusted, as with Redis gone; reads of keys fresh in L1 never wait on Redis.
  * - bus back: what was published meanwhile is read back from the bus log and applied before L1 is
  *   trusted again; only when the log cannot close the gap (see `InvalidationBus`) is L1 cleared and
  *   every known time forgotten.
@@ -45,6 +48,12 @@ export class L1Coherence implements BusListener {
   /** When Redis answered again during such a gap (performance.now()), and how long L1 is trusted after that. */
   private redisBackAt: number | undefined;
   private gapGraceMs = 0;
+  /** How long a PING of the main connection may take before Redis is taken as not answering. */
+  private checkTimeoutMs = 0;
+  /** The bus went silent: the first PING of the main connection is in flight (see `checkRedis`). */
+  private checking = false;
+  private watching = false;
+  private detached = false;
   /** Moves on every drop this instance is told about. */
   private seq = 0;
   /** `seq` at the last drop of everything (reconcile, pattern, forgotten drops). */
@@ -66,15 +75,17 @@ export class L1Coherence implements BusListener {
    * `gapGraceMs`: how long after Redis answers again L1 stays trusted while the bus has not caught up
    * (see `trustL1`); past it, L1 is bypassed like in any other gap of the bus.
    */
-  attach(bus: InvalidationBus, gapGraceMs: number): void {
+  attach(bus: InvalidationBus, gapGraceMs: number, checkTimeoutMs = gapGraceMs): void {
     this.bus = bus;
     this.gapGraceMs = gapGraceMs;
+    this.checkTimeoutMs = checkTimeoutMs;
     this.times.trusted = bus.up;
     this.unwatch = this.l2?.watchConnection((state) => (state === 'down' ? this.onRedisClosed() : this.onRedisReady()));
   }
 
   /** Stops listening to the store's connection (which may be the caller's client, and outlive this cache). */
   detach(): void {
+    this.detached = true;
     this.unwatch?.();
     this.unwatch = undefined;
   }
@@ -111,7 +122,7 @@ export class L1Coherence implements BusListener {
   get trustL1(): boolean {
     const bus = this.bus;
     if (bus === undefined || bus.up) return true;
-    if (this.l2 === undefined || !this.l2.available || !this.l2.connected) return true;
+    if (this.l2 === undefined || !this.l2.available || !this.l2.connected || this.checking) return true;
     return this.redisGap && (this.redisBackAt === undefined || performance.now() - this.redisBackAt < this.gapGraceMs);
   }
 
@@ -219,10 +230,59 @@ export class L1Coherence implements BusListener {
     return { p50: at(0.5), p99: at(0.99) };
   }
 
-  down(): void {
-    if (this.l2 !== undefined && !this.l2.connected) this.markRedisGap();
+  /** Returns what this means for L1, for the log. `silent`: a PING went unanswered, the socket may be fine. */
+  down(_reason: string, silent = false): string {
     this.times.trusted = false;
     this.wipe();
+    if (this.l2 !== undefined && !this.l2.connected) {
+      this.markRedisGap();
+      return 'Redis does not answer either, so L1 keeps serving';
+    }
+    if (!silent || this.l2 === undefined) return 'L1 is bypassed until it is back';
+    void this.checkRedis(this.l2);
+    return 'L1 keeps serving while Redis itself does not answer, and is bypassed if it does';
+  }
+
+  /**
+   * The bus went silent while the main connection is open: one PING on it tells a dead subscription (Redis
+   * answers: a plain gap of the bus) from a Redis that answers nobody (frozen, cut off: a gap of Redis, L1
+   * trusted). In the second case Redis is pinged until it answers, which starts the grace of `trustL1`.
+   */
+  private async checkRedis(l2: L2Facade): Promise<void> {
+    if (this.watching) return;
+    this.watching = true;
+    this.checking = true;
+    try {
+      const answered = await this.pingRedis(l2);
+      this.checking = false;
+      if (answered) return;
+      this.markRedisGap();
+      for (;;) {
+        // Not connected any more: its 'ready' reports Redis back then.
+        if (this.detached || this.bus === undefined || this.bus.up || !l2.connected) return;
+        if (await this.pingRedis(l2)) {
+          this.redisBackAt = performance.now();
+          return;
+        }
+        await pause(Math.min(this.checkTimeoutMs, 100));
+      }
+    } finally {
+      this.checking = false;
+      this.watching = false;
+    }
+  }
+
+  private async pingRedis(l2: L2Facade): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.checkTimeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([l2.ping().then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   up(catchUp: BusCatchUp): void {
@@ -247,4 +307,8 @@ export class L1Coherence implements BusListener {
     this.wipedAt = this.seq;
     this.drops.clear();
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -114,7 +114,7 @@ export class MemoryBusTransport implements BusTransport {
     this.channel.listeners.delete(this.listener);
     if (!this.subscribed) return;
     this.subscribed = false;
-    this.handlers?.down(reason);
+    this.handlers?.down(reason, false);
   }
 
   private epoch(): string {

@@ -43,7 +43,8 @@ export const BusTransport = Symbol('BusTransport');
 
 export interface BusHandlers {
   message(text: string): void;
-  down(reason: string): void;
+  /** `silent`: a PING went unanswered (the socket may be open, the server frozen), rather than a closed socket. */
+  down(reason: string, silent: boolean): void;
   catchUp(): Promise<void>;
   up(): void;
 }

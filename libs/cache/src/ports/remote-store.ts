@@ -45,6 +45,10 @@ export interface RemoteStore {
   ping(): Promise<void>;
   /** Resolves true once `state` is `'ready'` (at once if it is), false after `timeoutMs`. */
   whenReady(timeoutMs: number): Promise<boolean>;
+  /** Where the store connects (host:port, Sentinels, nodes), for log lines. */
+  readonly address?: string;
+  /** The connection's last error seen while `whenReady` waited, for the startup log line. */
+  readonly lastError?: string;
   /**
    * Calls `listener` on every change of `state`, with a reason for logs; returns the unsubscribe
    * function. A `'down'` stops the engine using the store at once; `'ready'` lets it probe again.

@@ -174,10 +174,10 @@ export class RedisBusTransport implements BusTransport {
     handlers.up();
   }
 
-  private markDown(subscriber: Redis, reason: string): void {
+  private markDown(subscriber: Redis, reason: string, silent = false): void {
     if (this.subscriber !== subscriber || !this.subscribed) return;
     this.subscribed = false;
-    this.handlers?.down(reason);
+    this.handlers?.down(reason, silent);
   }
 
   /** A PING that is not answered in time means the socket is dead even if it never closed: reconnect. */
@@ -192,7 +192,7 @@ export class RedisBusTransport implements BusTransport {
       await Promise.race([subscriber.ping(), timeout]);
     } catch (error) {
       if (this.subscriber !== subscriber || this.closed) return;
-      this.markDown(subscriber, describeError(error));
+      this.markDown(subscriber, describeError(error), true);
       subscriber.disconnect(true);
     } finally {
       clearTimeout(timer);

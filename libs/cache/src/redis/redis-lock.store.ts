@@ -16,15 +16,18 @@ local taken = redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 
 return {value, taken, redis.call('PTTL', KEYS[2])}`);
 
 /**
- * The lock of an entry key. The entry key is the hash tag, so on a Cluster the lock lives in the
- * entry's slot and one script can check the lock and write the entry (`RedisStore.setFenced`). Entry
- * keys never contain braces (`segment()` escapes them), so the tag is the whole key.
+ * The lock of an entry key: `<prefix>:{<entry key>}:lock`. Under the prefix, like every key the cache
+ * writes (an ACL user limited to `~<prefix>:*` can take it); the entry key is the hash tag, so on a
+ * Cluster the lock lives in the entry's slot and one script can check the lock and write the entry
+ * (`RedisStore.setFenced`). Entry keys never contain braces (`segment()` escapes them), so the tag is
+ * the whole key.
  */
 export function lockKeyOf(key: string): string {
-  return `{${key}}:lock`;
+  const end = key.indexOf(':');
+  return end < 0 ? `{${key}}:lock` : `${key.slice(0, end)}:{${key}}:lock`;
 }
 
-/** The stampede lock in Redis: `SET {key}:lock <token> NX PX ttl`, released by compare-and-delete. */
+/** The stampede lock in Redis: `SET <prefix>:{<key>}:lock <token> NX PX ttl`, released by compare-and-delete. */
 export class RedisLockStore implements LockStore {
   constructor(private readonly client: RedisClient) {}
 

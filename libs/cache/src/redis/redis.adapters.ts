@@ -9,7 +9,7 @@ import { RedisScheduleStore } from './redis-schedule.store';
 import { RedisTagIndex } from './redis-tag.index';
 import { RedisTimesStore } from './redis-times.store';
 import { RedisVectorLogStore } from './redis-vector-log.store';
-import { type OwnedClient, type RedisConnectionOptions, createRedisClient } from './redis.connection';
+import { type OwnedClient, type RedisConnectionOptions, createRedisClient, databaseOf } from './redis.connection';
 import { RedisStore } from './redis.store';
 
 export interface RedisAdapterSettings {
@@ -58,11 +58,13 @@ export class RedisAdapters implements StoreAdapters {
     this.registry = new RedisRegistryStore(client);
     this.vectorLogs = new RedisVectorLogStore(client);
     if (settings.bus !== false) {
-      // Both log keys share one hash tag: one script reads and writes them, on a Cluster too.
+      // Every key and channel under `<prefix>:` (an ACL user limited to it works). Both log keys share one
+      // hash tag: one script reads and writes them, on a Cluster too. Pub/sub ignores database numbers,
+      // so the channel names the database: apps on db 3 and db 4 with one prefix stay apart.
       this.bus = new RedisBusTransport(client, {
-        channel: `${prefix}:__bus`,
-        logKey: `{${prefix}:__bus}:log`,
-        epochKey: `{${prefix}:__bus}:epoch`,
+        channel: `${prefix}:__bus:db${databaseOf(client)}`,
+        logKey: `${prefix}:{__bus}:log`,
+        epochKey: `${prefix}:{__bus}:epoch`,
         ...settings.bus,
         logger: settings.logger,
       });

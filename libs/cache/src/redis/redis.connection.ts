@@ -1,6 +1,6 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { clusterDefaults, clusterNodeTimeout } from './redis.failover';
-import type { RedisClient, RedisConnectionOptions } from './redis.types';
+import { type RedisClient, type RedisConnectionOptions, isCluster } from './redis.types';
 
 export type { RedisClient, RedisConnectionOptions } from './redis.types';
 export { isCluster } from './redis.types';
@@ -68,4 +68,25 @@ export function createRedisClient(connection: RedisConnectionOptions, settings: 
     return { client: new Redis({ ...defaults, failoverDetector: true, ...connection }), owned: true };
   }
   return { client: new Redis({ ...defaults, ...connection }), owned: true };
+}
+
+/** The database number the client works in (a Cluster has only 0). */
+export function databaseOf(client: RedisClient): number {
+  return isCluster(client) ? 0 : (client.options.db ?? 0);
+}
+
+/** Where the client connects, for log lines: `host:port`, a socket path, the Sentinels and master name, or a Cluster's nodes. */
+export function addressOf(client: RedisClient): string {
+  if (isCluster(client)) {
+    const nodes = (client as unknown as { startupNodes?: Array<string | number | { host?: string; port?: number }> }).startupNodes ?? [];
+    return `Cluster ${nodes.map((node) => (typeof node === 'object' ? `${node.host ?? 'localhost'}:${node.port ?? 6379}` : String(node))).join(', ')}`;
+  }
+  const options = client.options;
+  const tls = options.tls ? ' (TLS)' : '';
+  if (options.sentinels && options.sentinels.length > 0) {
+    const sentinels = options.sentinels.map((s) => `${s.host ?? 'localhost'}:${s.port ?? 26379}`).join(', ');
+    return `master '${options.name ?? 'mymaster'}' through Sentinels ${sentinels}${tls}`;
+  }
+  if (options.path) return `${options.path}${tls}`;
+  return `${options.host ?? 'localhost'}:${options.port ?? 6379}${options.db ? ` db ${options.db}` : ''}${tls}`;
 }

@@ -2,6 +2,7 @@ import type { Fence, RemoteStore, RemoteStoreCapabilities, RemoteStoreState, Sto
 import { type RedisClient, isCluster } from './redis.types';
 import { lockKeyOf } from './redis-lock.store';
 import { runScript, script } from './redis.script';
+import { addressOf } from './redis.connection';
 
 // Adds to a counter and sets its TTL only when this call created it, in one atomic step.
 const INCREMENT_SCRIPT = script(`
@@ -14,7 +15,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1
 return 0`);
 // Writes the entry only while the token still holds the lock, and releases the lock in the same step:
 // a holder whose lock expired (and was perhaps taken over) must not overwrite the newer holder's value.
-// KEYS[2] is `{KEYS[1]}:lock`, in KEYS[1]'s Cluster slot (see lockKeyOf).
+// KEYS[2] is `<prefix>:{KEYS[1]}:lock`, in KEYS[1]'s Cluster slot (see lockKeyOf).
 const FENCED_SET_SCRIPT = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('UNLINK', KEYS[1]) end
@@ -107,13 +108,23 @@ export class RedisStore implements RemoteStore {
     await this.client.ping();
   }
 
+  lastError: string | undefined;
+
+  get address(): string {
+    return addressOf(this.client);
+  }
+
   async whenReady(timeoutMs: number): Promise<boolean> {
     const client = this.client;
     if (client.status === 'ready') return true;
+    // What failed (a certificate, WRONGPASS from the server or the Sentinels) is the log line's cause.
+    const onError = (error: unknown) => (this.lastError = error instanceof Error ? error.message : String(error));
+    client.on('error', onError);
     return new Promise<boolean>((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
         client.off('ready', onReady);
+        client.off('error', onError);
         resolve(ok);
       };
       const onReady = () => done(true);

@@ -28,6 +28,11 @@ export class CircuitBreaker {
   private timer: NodeJS.Timeout | undefined;
   private closedForGood = false;
   private lastReason = '';
+
+  /** Why the breaker last opened or a probe last failed; undefined before any failure. */
+  get lastFailure(): string | undefined {
+    return this.lastReason === '' ? undefined : this.lastReason;
+  }
   private probing: Promise<void> | undefined;
 
   constructor(private readonly options: CircuitBreakerOptions) {}

@@ -103,11 +103,13 @@ export class L2Facade {
 
   /**
    * Waits (at most `timeoutMs`) for the connection and a successful probe, so the first calls after
-   * startup can use the store. Resolves false when it is not there; the breaker keeps probing.
+   * startup can use the store. When it is not there (the breaker keeps probing), `cause` says why.
    */
-  async connect(timeoutMs: number): Promise<boolean> {
-    if (!(await this.tier.store.whenReady(timeoutMs))) return false;
-    return this.breaker.probeNow();
+  async connect(timeoutMs: number): Promise<{ connected: boolean; cause?: string }> {
+    const store = this.tier.store;
+    if (!(await store.whenReady(timeoutMs))) return { connected: false, cause: store.lastError ?? `no answer within ${timeoutMs} ms` };
+    if (await this.breaker.probeNow()) return { connected: true };
+    return { connected: false, cause: this.breaker.lastFailure ?? 'the first command failed' };
   }
 
   /** The store's connection is up now (whatever the breaker says). */

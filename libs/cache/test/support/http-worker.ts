@@ -4,7 +4,7 @@
  * its own workers). Options come as JSON in CACHE_OPTIONS. Over IPC:
  *   ← { type: 'ready', port, startupMs }
  *   → { type: 'probe' }   makes one unhandled rejection on purpose (so the counter is known to work)
- *   → { type: 'stats' }   ← { type: 'stats', unhandled, stats }
+ *   → { type: 'stats' }   ← { type: 'stats', unhandled, stats, calls } (calls: factory runs per key)
  */
 import 'reflect-metadata';
 import { startHttpApp } from './http-app';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const startupMs = performance.now() - started;
   process.on('message', (command: { type: string }) => {
     if (command.type === 'probe') void Promise.reject(new Error('probe'));
-    if (command.type === 'stats') process.send?.({ type: 'stats', unhandled, stats: app.cache.stats() });
+    if (command.type === 'stats') process.send?.({ type: 'stats', unhandled, stats: app.cache.stats(), calls: Object.fromEntries(app.source.calls) });
   });
   process.send?.({ type: 'ready', port: Number(new URL(app.baseUrl).port), startupMs });
 }

@@ -127,5 +127,5 @@ export async function forRequests(samples: () => readonly unknown[] | number, co
     return typeof s === 'number' ? s : s.length;
   };
   const target = size() + count;
-  await waitFor(() => size() >= target, { timeoutMs: (count / rate) * 1000 + 10_000, intervalMs: 20 });
+  await waitFor(() => size() >= target, { timeoutMs: (count / rate) * 1000 * 4 + 30_000, intervalMs: 20 });
 }

@@ -29,7 +29,7 @@ export class Worker {
   }
 
   /** The first message of this type not taken yet (waiting for it); rejects if the process exits first. */
-  next<T extends { type: string }>(type: string, timeoutMs = 15_000): Promise<T> {
+  next<T extends { type: string }>(type: string, timeoutMs = 60_000): Promise<T> {
     const take = (): T | undefined => {
       const index = this.messages.findIndex((m) => m.type === type);
       return index < 0 ? undefined : (this.messages.splice(index, 1)[0] as unknown as T);
@@ -79,7 +79,7 @@ export class Workers {
       this.started.push(worker);
       return worker;
     });
-    await Promise.all(workers.map(async (worker) => (worker.ready = await worker.next('ready', 60_000))));
+    await Promise.all(workers.map(async (worker) => (worker.ready = await worker.next('ready', 120_000))));
     return workers;
   }
 

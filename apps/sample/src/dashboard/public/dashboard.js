@@ -42,10 +42,17 @@
 
     $('hitRate').textContent = pct(s.hitRate);
     $('lookups').textContent = String(s.hits + s.misses);
+    $('tiers').textContent = data.tiers.join(' + ');
     $('state').textContent = s.l2.state;
     $('state').className = s.l2.state;
     $('saved').textContent = money(s.saved.cost) + ' · ' + s.saved.tokens.toLocaleString() + ' tokens';
     $('updated').textContent = 'updated ' + new Date(data.time).toLocaleTimeString();
+
+    var D = data.documents;
+    $('documentsNote').textContent = 'PDF.js ' + D.pdf.runs + ' runs, ' + D.pdf.hits + ' hits saved ' + ms(D.pdf.savedMs) +
+      ' · OCR ' + D.ocr.runs + ' runs, ' + D.ocr.hits + ' hits saved ' + ms(D.ocr.savedMs) + ' and ' + money(D.ocr.savedCost);
+    C.bars($('documentsChart'), [{ label: 'PDF.js', values: [D.pdf.workMs, D.pdf.savedMs] }, { label: 'OCR', values: [D.ocr.workMs, D.ocr.savedMs] }],
+      ['work done', 'work saved'], { format: ms, empty: 'no documents yet' });
 
     C.line($('hitRateChart'), hitRateSeries(), { yMin: 0, yMax: 1, format: pct, empty: 'waiting for lookups' });
 

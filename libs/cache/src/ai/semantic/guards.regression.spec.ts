@@ -26,6 +26,7 @@ describe('semantic guards keep what changes the answer', () => {
     ['indentation', 'What does this print?\n```python\nfor i in range(3):\n    x = i\n    print(x)\n```', 'What does this print?\n```python\nfor i in range(3):\n    x = i\nprint(x)\n```'],
     ['YAML nesting', 'Is this valid?\nserver:\n  port: 80\n  host: a', 'Is this valid?\nserver:\n  port: 80\nhost: a'],
     ['units by case', 'My internet is 100 Mbps, how long for 4 GB?', 'My internet is 100 MBps, how long for 4 GB?'],
+
     ['degrees', 'Convert 30°C to Fahrenheit', 'Convert 30°F to Fahrenheit'],
   ])('%s: %j never matches %j', (_kind, a, b) => expect(conflict(a, b)).toBeDefined());
 
@@ -41,6 +42,7 @@ describe('semantic guards keep what changes the answer', () => {
     ['synonym (WordNet)', 'Is it hard to learn chess?', 'Is it difficult to learn chess?'],
     ['negation, inverted', "Why doesn't my code compile?", 'Why does my code not compile?'],
     ['wh-question', 'How can I export my data?', 'How do I export my data?'],
+    ['a name typed in lower case', 'How do I install Docker on macOS?', 'how do i install docker on macos'],
   ])('%s: %j matches %j', (_kind, a, b) => expect(conflict(a, b)).toBeUndefined());
 
   it('reads an unknown word as a known one only when the other prompt has that word', () => {

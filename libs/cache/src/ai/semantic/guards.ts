@@ -19,7 +19,7 @@ export interface PromptSignature {
   readonly code: readonly string[];
   /** Identifiers and names, unstemmed: `getuser`, file.txt, v2, c#, a capitalized word inside a sentence (mixed case kept: MBps). Sorted, unique. */
   readonly entities: readonly string[];
-  /** Every word that is not a stopword, in lower case and unstemmed, and mixed-case words as written. Sorted, unique. */
+  /** Every word that is not a stopword, in lower case and unstemmed, and as written when it has capitals. Sorted, unique. */
   readonly words: readonly string[];
   /** Content words in order (stopwords, negations, relations and numbers left out). */
   readonly content: readonly string[];
@@ -191,7 +191,7 @@ export function signatureOf(prompt: string): PromptSignature {
     if (isEntity(token, shouting)) entities.add(mixed ? token.surface : lower);
     if (!STOPWORDS.has(canon)) {
       words.add(lower);
-      if (mixed) words.add(token.surface);
+      if (token.surface !== lower) words.add(token.surface); // as written too: "Mbps" tells "MBps" apart
     }
   });
   return {
@@ -296,9 +296,19 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 /** Every name or identifier of one prompt appears, as written (case aside), in the other: getUsers is not getUser. */
 function entitiesAgree(a: PromptSignature, b: PromptSignature): boolean {
-  const wordsA = new Set(a.words);
-  const wordsB = new Set(b.words);
-  return a.entities.every((e) => wordsB.has(e)) && b.entities.every((e) => wordsA.has(e));
+  return a.entities.every((e) => hasEntity(b, e)) && b.entities.every((e) => hasEntity(a, e));
+}
+
+/**
+ * A name in mixed case (macOS, MBps) is found as written, or typed all in lower case ("macos"), but
+ * not written with other capitals: "MBps" is not "Mbps".
+ */
+function hasEntity(signature: PromptSignature, entity: string): boolean {
+  const words = signature.words;
+  if (words.includes(entity)) return true;
+  const lower = entity.toLowerCase();
+  if (lower === entity || !words.includes(lower)) return false;
+  return !words.some((w) => w !== lower && w.toLowerCase() === lower);
 }
 
 /**

@@ -57,8 +57,21 @@ const TOKEN = new RegExp(
 /** Words that open a new clause: a negation's scope and a relation's object stop there. */
 const CLAUSE_WORDS = new Set(['but', 'and', 'or', 'although', 'though', 'while', 'when', 'whereas', 'because', 'if', 'unless', 'so', 'yet', 'that', 'which', 'who']);
 
+/** The last prompts tokenized: the embedder and the guards read the same prompt one after the other. */
+const recent = new Map<string, readonly Token[]>();
+
 /** Splits a prompt into tokens. Contractions are expanded first ("what's" → "what is", "don't" → "do not"). */
-export function tokenize(text: string): Token[] {
+export function tokenize(text: string): readonly Token[] {
+  let tokens = recent.get(text);
+  if (tokens === undefined) {
+    tokens = tokenizeOnce(text);
+    if (recent.size >= 256) recent.delete(recent.keys().next().value as string);
+    recent.set(text, tokens);
+  }
+  return tokens;
+}
+
+function tokenizeOnce(text: string): Token[] {
   let expanded = text.normalize('NFC');
   for (const [pattern, replacement] of CONTRACTIONS) expanded = expanded.replace(pattern, replacement);
   expanded = stripDiscourse(expanded);

@@ -60,6 +60,7 @@ interface ScopeState {
 }
 
 const READ_BATCH = 2000;
+const PROBE_SLICE = 100;
 const SWEEP_EVERY_MS = 60_000;
 const DEFAULT_THRESHOLD = 0.9;
 
@@ -114,11 +115,15 @@ export class SemanticCache {
   async probeMany(texts: readonly string[]): Promise<SemanticProbe[]> {
     const vectors = await this.embedder.embed(texts);
     if (vectors.length !== texts.length) throw new Error(`embedder '${this.embedder.id}' returned ${vectors.length} vectors for ${texts.length} texts`);
-    return texts.map((text, i) => {
+    const probes: SemanticProbe[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      // A warm-up of thousands of prompts yields now and then: timers (Redis timeouts, pings) keep running.
+      if (i > 0 && i % PROBE_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const unit = normalize(Float32Array.from(vectors[i]));
       const coder = this.coderFor(unit.length);
-      return { text, unit, vector: coder.index(unit), signature: signatureOf(text) };
-    });
+      probes.push({ text: texts[i], unit, vector: coder.index(unit), signature: signatureOf(texts[i]) });
+    }
+    return probes;
   }
 
   /** Nearest cached prompts of the scope above the threshold that every guard accepts, best first. */

@@ -98,6 +98,19 @@ function bestPeer(figures: Record<string, Figure>, exclude: (name: string) => bo
     .sort((a, b) => b.median - a.median)[0].name;
 }
 
+/**
+ * Stores the value and checks it reads back: a broken candidate would measure nothing. A few tries: on
+ * a loaded machine a write can miss Strata's 250 ms command timeout, which is a miss, not a failure.
+ */
+async function stored(peer: Peer, key: string, value: unknown): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await peer.set(key, value);
+    if (isDeepStrictEqual(await peer.get(key), value)) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`${peer.name} did not read back the value it stored`);
+}
+
 function list<T extends string | number>(env: string | undefined, all: readonly T[], parse: (s: string) => T): T[] {
   return env ? env.split(',').map(parse) : [...all];
 }
@@ -115,10 +128,7 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
       for (const bytes of sizes) {
         const value = valueOf(kind, bytes);
         const key = `v:${kind}:${bytes}`;
-        for (const peer of peers) {
-          await peer.set(key, value);
-          if (!isDeepStrictEqual(await peer.get(key), value)) throw new Error(`${peer.name} did not read back the value it stored`);
-        }
+        for (const peer of peers) await stored(peer, key, value);
         for (const concurrency of [1, 64]) {
           ctx.log(`L2 hit, ${kind} ${bytes} B, ${concurrency} in flight`);
           const figures = await compare(Object.fromEntries(peers.map((p) => [p.name, () => p.get(key)])), { ...measure, concurrency });

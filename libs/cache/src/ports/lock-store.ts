@@ -16,6 +16,13 @@ export interface LockStore {
   step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep>;
   /** Releases the lock of `key` only if `token` still holds it; true when it did. */
   release(key: string, token: string): Promise<boolean>;
+  /**
+   * Where the store can notify: resolves as soon as the lock of `key` is released (its holder's result
+   * written, or given up), in any instance, or after `ms` at the latest. `notifying` says whether
+   * notifications arrive now (a subscription is up); without them, waiters poll.
+   */
+  waitForRelease?(key: string, ms: number): Promise<void>;
+  readonly notifying?: boolean;
 }
 
 export const LockStore = Symbol('LockStore');

@@ -32,8 +32,10 @@ export const LOCK_FAILED = Symbol('lock-failed');
  * may still run twice, and the holder's write is fenced by its token (`RemoteStore.setFenced`), so a
  * holder that lost its lock cannot overwrite a newer value.
  *
- * No pub/sub: a waiter polls, starting at 5 ms and growing to `pollInterval`, and never sleeps past the
- * lock's remaining TTL, so a takeover happens within one round trip of the expiry.
+ * Where the store publishes releases (Redis: the fenced write and the release script PUBLISH the key), a
+ * waiter wakes when the holder's result is written, and polls only every `pollInterval` as a safety net;
+ * otherwise it polls, starting at 5 ms and growing to `pollInterval`. It never sleeps past the lock's
+ * remaining TTL, so a takeover happens within one round trip of the expiry.
  */
 export class DistributedLock {
   constructor(
@@ -118,14 +120,18 @@ export class DistributedLock {
       const now = performance.now();
       // Wake up at the lock's expiry at the latest (PTTL -2: gone already, try again at once).
       const expiry = remaining === -2 ? now : remaining >= 0 ? now + remaining + 1 : Number.POSITIVE_INFINITY;
-      let wake = Math.min(now + pause, expiry);
+      // Told of the release where the store can; the poll stays as a safety net at pollInterval (a
+      // notification sent while this step's reply was on its way is missed). Else a growing pause.
+      const notified = this.store.waitForRelease !== undefined && this.store.notifying === true;
+      let wake = Math.min(now + (notified ? pollInterval : pause), expiry);
       if (wake > deadline) {
         // One last look: at the expiry of a lock that was taken when we started (it ends about at our
         // deadline), otherwise at the deadline itself.
         last = true;
         wake = expiry <= deadline + pollInterval ? expiry : deadline;
       }
-      await sleep(wake - now);
+      if (this.store.waitForRelease !== undefined) await this.store.waitForRelease(key, wake - now);
+      else await sleep(wake - now);
       pause = Math.min(pause * 2, pollInterval);
     }
   }

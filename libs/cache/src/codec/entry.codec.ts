@@ -295,7 +295,8 @@ function plain(payload: string, header: number): Buffer {
  */
 function packed(payload: string, header: number, compressed: Buffer): Buffer {
   const length = Buffer.byteLength(payload, 'utf8');
-  if (compressed.length > length - (length >>> 3)) return plain(payload, header);
+  // Stored plain: the codec's flag goes too (an LZ4 flag without the compressed flag is refused).
+  if (compressed.length > length - (length >>> 3)) return plain(payload, header & ~FLAG_LZ4);
   const out = Buffer.allocUnsafe(1 + compressed.length);
   out[0] = header | FLAG_COMPRESSED;
   compressed.copy(out, 1);

@@ -1,9 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import { usePostgres, useRedis, waitFor } from './harness';
 import { startSampleApp } from './sample-app';
 
 const ROUNDS = 6;
+const PDF = readFileSync(path.join(__dirname, '../apps/sample/samples/contract.pdf')).toString('base64');
 /** Reads on both instances after each one has shown the new value: any old value among them is a stale read. */
 const READS_AFTER = 5;
 
@@ -21,7 +24,7 @@ describe('two sample instances share one truth (Redis + PostgreSQL)', () => {
   beforeAll(async () => {
     const env = { REDIS_URL: redis.url, DATABASE_URL: pg.url, SAMPLE_LATENCY_MS: '2', OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined };
     [a, b] = await Promise.all([startSampleApp(env), startSampleApp(env)]);
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
   });
@@ -77,5 +80,23 @@ describe('two sample instances share one truth (Redis + PostgreSQL)', () => {
       }
     }
     expect(stale).toBe(0);
-  }, 60_000);
+  }, 180_000);
+
+  it('shares documents: uploaded on A, read on B; deleted on A, gone on B (cached response and cached text)', async () => {
+    const doc = (app: INestApplication, id: string) => request(app.getHttpServer()).get(`/documents/${id}`).set('X-Tenant-Id', 'acme');
+    const uploaded = await on(a).post('/documents', { contentBase64: PDF, filename: 'contract.pdf' });
+    expect(uploaded.body.work.cache).toBe('miss');
+    const id: string = uploaded.body.id;
+    // B finds the row in PostgreSQL and PDF.js' text in Redis (A's work).
+    expect((await doc(b, id).expect(200)).body).toMatchObject({ kind: 'pdf', filename: 'contract.pdf' });
+    expect((await doc(b, id).expect(200)).headers['x-cache']).toBe('HIT');
+    expect((await on(b).post('/documents', { contentBase64: PDF })).body.work.cache).toBe('hit');
+
+    await request(a.getHttpServer()).delete(`/documents/${id}`).set('X-Tenant-Id', 'acme').expect(204);
+    await doc(a, id).expect(404);
+    await waitFor(async () => (await doc(b, id)).status === 404, { message: 'B no longer serves the deleted document' });
+    for (let i = 0; i < READS_AFTER; i++) for (const app of [a, b]) await doc(app, id).expect(404);
+    // The cached text went with it: B does the work again.
+    expect((await on(b).post('/documents', { contentBase64: PDF })).body.work.cache).toBe('miss');
+  });
 });

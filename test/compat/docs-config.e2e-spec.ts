@@ -41,7 +41,7 @@ describe.each<Platform>(PLATFORMS)('Async configuration and Keyv stores (%s)', (
     // The entry is in the harness Redis (Strata's keys, under the default namespace).
     expect(await redis.client().keys('*shared*')).toHaveLength(1);
     await request(a.url).delete('/store/shared').expect(200);
-    await waitFor(async () => (await request(b.url).get('/store/shared')).body.value === null, { timeoutMs: 10_000, intervalMs: 20 });
+    await waitFor(async () => (await request(b.url).get('/store/shared')).body.value === null, { timeoutMs: 30_000, intervalMs: 20 });
     const manager = a.app.get<Cache>(CACHE_MANAGER);
     expect(manager).toBeInstanceOf(StrataCacheManager);
   });
@@ -52,7 +52,7 @@ describe('Options that cannot be mapped fail at startup with how to fix them', (
     [{ store: 'redis' }, /'store' is the cache-manager 5 option/],
     [{ max: 100 }, /option 'max' is not one cache-manager 7 reads/],
     [{ ttl: -1 }, /ttl is milliseconds/],
-    [{ stores: [{ opts: { dialect: 'postgres' }, get() {}, set() {} }] }, /stores\[0\] \(Object\) cannot be mapped/],
+    [{ stores: [{ opts: { dialect: 'postgres' }, get() {}, set() {} }] }, /stores\[0\] \(Object\) is not a Keyv store/],
   ])('%j', (options, message) => {
     expect(() => CacheModule.register(options as never)).toThrow(StrataError);
     expect(() => CacheModule.register(options as never)).toThrow(message);

@@ -104,7 +104,7 @@ export function usePostgres(options?: StartPostgresOptions): PostgresHandle {
   };
   beforeAll(async () => {
     server = await startPostgres(options);
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     const running = server;
     server = undefined;

@@ -6,7 +6,7 @@ describe('PostgreSQL harness', () => {
   let pg: PostgresProcess;
   beforeAll(async () => {
     pg = await startPostgres();
-  }, 60_000);
+  }, 180_000);
   afterAll(() => pg?.close(), 30_000);
 
   it('starts a server on loopback with its own database', async () => {
@@ -27,7 +27,7 @@ describe('PostgreSQL harness', () => {
     expect(await pg.query('SELECT v FROM kept')).toEqual([{ v: 1 }]);
     await pg.restart();
     expect(await pg.query('SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 1 }]);
-  }, 60_000);
+  }, 180_000);
 
   it('pause() freezes every backend of an open connection until resume()', async () => {
     const client = await pg.connect();
@@ -49,7 +49,7 @@ describe('PostgreSQL harness', () => {
     await pg.resume();
     expect(await pending).toEqual([{ n: 42 }]);
     await client.end();
-  }, 60_000);
+  }, 180_000);
 
   it('stop() shuts down (clients disconnected), start() brings it back, close() removes the directory', async () => {
     const client = await pg.connect();
@@ -62,5 +62,5 @@ describe('PostgreSQL harness', () => {
     const dir = other.dataDir;
     await other.close();
     expect(existsSync(dir)).toBe(false);
-  }, 60_000);
+  }, 180_000);
 });

@@ -11,7 +11,7 @@
  * Unlike the Redis harness, data survives `kill()` and `restart()`: the server comes back through crash
  * recovery, as a real database would. `close()` removes everything.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -215,7 +215,7 @@ class PostgresServerProcess implements PostgresProcess {
     private readonly owner: { uid: number; gid: number } | undefined,
   ) {
     this.database = options.database ?? 'strata';
-    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pg-'));
+    this.root = fs.mkdtempSync(path.join(tempBase(owner !== undefined), 'strata-pg-'));
     registry().dirs.add(this.root);
     this.dataDir = path.join(this.root, 'data');
     this.socketDir = path.join(this.root, 'socket');
@@ -254,12 +254,12 @@ class PostgresServerProcess implements PostgresProcess {
       ['-D', this.dataDir, '-U', this.user, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
       this.owner,
     );
-    try {
-      execFileSync(command, args, { cwd: this.root, stdio: 'pipe', encoding: 'utf8' });
-    } catch (error) {
-      const output = error as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`initdb failed for ${this.dataDir}: ${output.stderr || output.stdout || output.message}`);
-    }
+    // Asynchronous: initdb takes a second or more, and the worker's other timers keep running meanwhile.
+    await new Promise<void>((resolve, reject) =>
+      execFile(command, args, { cwd: this.root, encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`initdb failed for ${this.dataDir}: ${stderr || stdout || error.message}`)) : resolve(),
+      ),
+    );
     const settings: Record<string, string | number | boolean> = {
       fsync: 'off',
       full_page_writes: 'off',
@@ -438,6 +438,16 @@ async function endWithin(client: Client, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([client.end().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** The temp directory; for a server run as another user, one that user can reach (TMPDIR may be private to root). */
+function tempBase(otherUser: boolean): string {
+  const base = os.tmpdir();
+  if (!otherUser) return base;
+  for (let dir = base; ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return '/tmp';
+    if (dir === path.dirname(dir)) return base;
+  }
 }
 
 function readLines(file: string): string[] | undefined {

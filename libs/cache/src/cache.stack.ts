@@ -14,7 +14,7 @@ import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
 import { StrataError } from './core/errors';
 import { segment, tenantOfKey } from './core/keys';
-import { TieredCache } from './core/tiered-cache';
+import { TieredCache } from './engine/tiered-cache';
 import { randomUUID } from 'node:crypto';
 import { InvalidationBus } from './invalidation/bus';
 import { L1Coherence } from './invalidation/coherence';
@@ -153,6 +153,13 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       this.coherence.attach(this.bus, options.bus.pingInterval + options.bus.pingTimeout + options.connectTimeout, options.bus.pingTimeout);
       const bus = this.bus;
       telemetry.setBusConnected(() => bus.state === 'up');
+    }
+    // A shared store with no bus (a Keyv store): nothing tells this instance of invalidations made by
+    // others, so their times are read from the store before an L2 entry is trusted, every time.
+    if (this.l2 && this.bus === undefined && stores?.remote.capabilities.shared) times.trusted = false;
+    if (options.redis === undefined && stores !== undefined) {
+      const missing = storeFallbacks(stores, this.l1 !== undefined, this.bus !== undefined);
+      if (missing.length > 0) this.logger.log(`L2 store '${stores.remote.name}' lacks some parts, and the cache does without: ${missing.join('; ')}`);
     }
     this.engine = new TieredCache({
       l1: this.l1,
@@ -353,4 +360,22 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     await this.l1?.close();
     await this.stores?.close();
   }
+}
+
+/** What a user's L2 adapters lack and what the cache does instead (said once at startup). */
+export function storeFallbacks(stores: StoreAdapters, l1: boolean, bus: boolean): string[] {
+  const caps = stores.remote.capabilities;
+  const notes: string[] = [];
+  if (stores.lock === undefined || !caps.lock) notes.push('no lock store, so a miss runs the factory once per instance (not once across instances)');
+  if (caps.shared && !bus) {
+    notes.push(
+      l1
+        ? 'no bus, so another instance keeps its L1 copy of a key changed or invalidated here until that copy expires (memory: false when several instances share this store)'
+        : 'no bus (L1 is off, so every read goes to the store)',
+    );
+  }
+  if (caps.shared && stores.times === undefined) notes.push('no shared invalidation times, so tags and namespaces are invalidated in this process only');
+  else if (caps.shared && !bus) notes.push('invalidation times are read from the store before each L2 hit');
+  if (stores.scanner === undefined) notes.push('no key scanner, so invalidatePattern reaches L1 only');
+  return notes;
 }

@@ -27,7 +27,7 @@ describe('Redis Cluster', () => {
   let cluster: RedisClusterProcess | undefined;
   beforeAll(async () => {
     cluster = await startCluster({ masters: 3, replicasPerMaster: 0 });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await cluster?.stop();
   });

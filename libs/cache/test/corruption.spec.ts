@@ -47,7 +47,8 @@ describe('L2 bytes that do not decode', () => {
 
   beforeAll(async () => {
     admin = redis.client();
-    plain = (await apps.create({ redis: redis.url, prefix: 'plain', memory: false })).cache;
+    // A generous command timeout: a 10 MiB entry must arrive to be judged, even on a busy machine.
+    plain = (await apps.create({ redis: redis.url, prefix: 'plain', memory: false, commandTimeout: '10s' })).cache;
     const encryption = { keys: { k1: randomBytes(32) }, activeKeyId: 'k1' };
     sealed = (await apps.create({ redis: redis.url, prefix: 'sealed', memory: false, encryption })).cache.forTenant('acme');
     tenantB = sealed.forTenant('globex');

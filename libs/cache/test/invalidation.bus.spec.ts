@@ -10,7 +10,7 @@ import { TcpProxy } from './tcp-proxy';
 const until = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - preciseNow())));
 
 /**
- * The invalidation bus between instances sharing one Redis (DESIGN principle 2), on real processes:
+ * The invalidation bus between instances sharing one Redis (see docs/ARCHITECTURE.md#invalidation), on real processes:
  * Redis from the harness (with KEYS renamed away, so any use of it would fail), Nest app contexts.
  */
 describe('Invalidation bus', () => {

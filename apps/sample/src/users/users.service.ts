@@ -153,31 +153,45 @@ export class UsersService {
 
   /** Adds a user message and the assistant's reply (through the AI cache: the same conversation so far gets the same reply). */
   async say(tenant: string, id: string, content: unknown): Promise<{ reply: string; cache: { status: string; similarity?: number } }> {
-    const conversation = structuredClone(await this.loadConversation(tenant, id));
+    const conversation = await this.loadConversation(tenant, id);
     if (conversation.status === 'completed') throw new BadRequestException('this conversation is completed');
-    conversation.messages.push({ role: 'user', content: text(content, 'content') });
-    const messages = conversation.messages.slice(-10);
+    const said = { role: 'user' as const, content: text(content, 'content') };
+    const messages = [...conversation.messages, said].slice(-10);
     const result = await this.ai
       .forTenant(tenant)
       .getOrCall({ provider: this.llm.provider, model: this.llm.defaultModel, operation: 'chat', messages }, () =>
         this.llm.complete({ model: this.llm.defaultModel, operation: 'chat', messages }),
       );
-    conversation.messages.push({ role: 'assistant', content: result.response.output });
-    conversation.updatedAt = new Date().toISOString();
-    await this.save(tenant, conversation);
+    // Appended to the row as it is now (another instance may have added messages meanwhile), not to our copy.
+    await this.change(tenant, id, (current) => ({
+      ...current,
+      messages: [...current.messages, said, { role: 'assistant', content: result.response.output }],
+      updatedAt: new Date().toISOString(),
+    }));
     return { reply: result.response.output, cache: { status: result.status, similarity: result.similarity } };
   }
 
   async setStatus(tenant: string, id: string, status: unknown): Promise<{ conversation: Conversation; ttlMs: number }> {
     if (status !== 'active' && status !== 'completed') throw new BadRequestException("status must be 'active' or 'completed'");
     const next: ConversationStatus = status;
-    const conversation: Conversation = { ...(await this.loadConversation(tenant, id)), status: next, updatedAt: new Date().toISOString() };
-    await this.save(tenant, conversation);
+    const conversation = await this.change(tenant, id, (current) => ({ ...current, status: next, updatedAt: new Date().toISOString() }));
     return { conversation, ttlMs: CONVERSATION_TTL_MS[next] };
+  }
+
+  /** Read-modify-write of a conversation in the store (atomic across instances), then the cache as for a save. */
+  private async change(tenant: string, id: string, update: (current: Conversation) => Conversation): Promise<Conversation> {
+    const conversation = await this.store.update<Conversation>('conversations', tenant, id, update);
+    if (!conversation) throw new NotFoundException(`no conversation ${id}`);
+    await this.cached(tenant, conversation);
+    return conversation;
   }
 
   private async save(tenant: string, conversation: Conversation): Promise<void> {
     await this.store.put('conversations', tenant, conversation.id, conversation);
+    await this.cached(tenant, conversation);
+  }
+
+  private async cached(tenant: string, conversation: Conversation): Promise<void> {
     const cache = this.cache.forTenant(tenant);
     // The conversation itself with its status's TTL; the user's list is stale now.
     await cache.set(`conversation:${conversation.id}`, conversation, { ttl: CONVERSATION_TTL[conversation.status], tags: [userTag(conversation.userId), `conversation:${conversation.id}`] });

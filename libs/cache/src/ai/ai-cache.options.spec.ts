@@ -25,6 +25,9 @@ describe('resolveAiOptions', () => {
     [{ semantic: { threshold: 1.5 } }, /semantic.threshold must be a number from 0 to 1/],
     [{ semantic: { treshold: 0.9 } }, /unknown option 'semantic.treshold'/],
     [{ semantic: { embedder: {} } }, /must implement EmbeddingProvider/],
+    [{ semantic: { guards: { negations: false } } }, /unknown semantic guard 'negations'; known guards: numbers/],
+    [{ semantic: { guards: { maxAddedWords: -1 } } }, /semantic.guards.maxAddedWords must be a whole number/],
+    [{ semantic: { guards: { code: 'no' } } }, /semantic.guards.code must be true or false/],
     [{ caches: { legal: { semantc: false } } }, /caches.legal takes \{ semantic\?: boolean \}/],
     [{ adaptiveTtl: 'yes' }, /adaptiveTtl must be true, false or a function/],
   ])('explains what is wrong with %j', (input, message) => {

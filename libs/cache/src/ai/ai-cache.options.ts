@@ -144,6 +144,12 @@ const KNOWN = new Set([
   'cache', 'provider', 'ttl', 'adaptiveTtl', 'costlyAbove', 'maxTtl', 'grace', 'minConfidence', 'maxInputLength',
   'maxResponseBytes', 'normalizeCase', 'ignoreParams', 'includeUser', 'prices', 'semantic', 'caches', 'isGlobal',
 ]);
+// A record, so that a guard added to SemanticGuardOptions and not here fails to compile.
+const GUARD_NAMES: Record<keyof SemanticGuardOptions, true> = {
+  numbers: true, operators: true, symbols: true, negation: true, person: true, quotes: true, code: true, entities: true, relations: true,
+  tense: true, substitutions: true, maxAddedWords: true, typos: true, order: true,
+};
+const KNOWN_GUARDS = new Set(Object.keys(GUARD_NAMES));
 const KNOWN_SEMANTIC = new Set(['enabled', 'threshold', 'guards', 'maxPromptLength', 'embedder', 'maxIndexedEntries', 'candidates', 'syncInterval']);
 
 /** Checks `AiCacheModule.forRoot()` options once, at startup, each mistake with a message that says how to fix it. */
@@ -225,6 +231,13 @@ function resolveSemantic(value: AiCacheModuleOptions['semantic']): ResolvedSeman
   const guards = semantic.guards ?? {};
   if (guards !== false && (typeof guards !== 'object' || guards === null)) {
     throw new InvalidOptionError(`semantic.guards must be false or an object such as { numbers: true }; got ${describe(guards)}`);
+  }
+  if (guards !== false) {
+    for (const [name, value] of Object.entries(guards)) {
+      if (!KNOWN_GUARDS.has(name)) throw new InvalidOptionError(`unknown semantic guard '${name}'; known guards: ${[...KNOWN_GUARDS].join(', ')}`);
+      const ok = name === 'maxAddedWords' ? Number.isInteger(value) && (value as number) >= 0 : typeof value === 'boolean';
+      if (!ok) throw new InvalidOptionError(`semantic.guards.${name} must be ${name === 'maxAddedWords' ? 'a whole number of 0 or more, e.g. 1' : 'true or false'}; got ${describe(value)}`);
+    }
   }
   return {
     enabled: bool(semantic.enabled ?? true, 'semantic.enabled'),

@@ -20,7 +20,7 @@ type Lookup =
   | { hit?: undefined; record?: undefined; probe: SemanticProbe | undefined };
 
 /**
- * Caches model answers (DESIGN §7). One call: `getOrCall(request, () => callTheModel())` looks the
+ * Caches model answers (see docs/ARCHITECTURE.md). One call: `getOrCall(request, () => callTheModel())` looks the
  * answer up exactly (same provider, model, operation, normalized prompt and answer-changing
  * parameters), then semantically (a similar prompt in the same scope, see `SemanticCache`), and calls
  * the model on a miss, once for all concurrent identical requests, storing the answer when the rules

@@ -4,13 +4,14 @@ import { InvalidOptionError } from '../core/errors';
 import { describe } from '../core/durations';
 import type { CacheManagerDefaults } from './strata-cache-manager';
 import { KeyvStrata } from './keyv-strata';
+import { KeyvAdapters } from './keyv.adapters';
 
 /**
  * cache-manager's options (`@nestjs/cache-manager`'s `CacheManagerOptions`), read by Strata:
  * - `ttl` (ms; absent or 0: no expiry) → the default ttl; `namespace` → Strata's namespace;
  * - `stores`: a memory store (Keyv's default `Map`, `KeyvCacheableMemory`) → Strata's L1 (its
- *   `lruSize` → `memory.maxEntries`); `@keyv/redis` (a URL) → Strata's Redis tier; anything else is
- *   refused at startup with how to fix it;
+ *   `lruSize` → `memory.maxEntries`); `@keyv/redis` (a URL) → Strata's Redis tier; any other Keyv
+ *   store → Strata's L2 through `KeyvAdapters` (no L1 unless a memory store is listed before it);
  * - `refreshThreshold` (ms) → `wrap` refreshes in the background a hit with less time left;
  * - `nonBlocking`, `refreshAllStores`: accepted, no effect (Strata bounds every Redis call by
  *   `commandTimeout` and promotes what L2 finds into L1 itself);
@@ -85,27 +86,34 @@ export function managerDefaults(options: CacheManagerOptions | undefined): Cache
   };
 }
 
-function storesOf(stores: unknown): Pick<StrataOptions, 'memory' | 'redis'> {
+function storesOf(stores: unknown): Pick<StrataOptions, 'memory' | 'redis' | 'store'> {
   if (stores === undefined) return {};
   const list = Array.isArray(stores) ? (stores as unknown[]) : [stores];
-  const mapped: Pick<StrataOptions, 'memory' | 'redis'> = { memory: false };
+  const mapped: Pick<StrataOptions, 'memory' | 'redis' | 'store'> = { memory: false };
   list.forEach((store, index) => {
     const adapter = adapterOf(store);
     const memory = memoryStore(adapter);
     if (memory !== undefined) {
-      if (mapped.memory !== false || mapped.redis !== undefined) {
+      if (mapped.memory !== false || mapped.redis !== undefined || mapped.store !== undefined) {
         throw mapping(`stores[${index}] is a second memory store, or one after Redis; Strata has one L1 in front of Redis: list at most one memory store, first`);
       }
       mapped.memory = memory;
       return;
     }
+    if (mapped.redis !== undefined || mapped.store !== undefined) {
+      throw mapping(`stores[${index}] is a second shared store; Strata has one L2: list one (after at most one memory store)`);
+    }
     const url = redisUrl(adapter);
     if (url !== undefined) {
-      if (mapped.redis !== undefined) throw mapping(`stores[${index}] is a second Redis store; Strata has one Redis tier: list one`);
       mapped.redis = { url };
       return;
     }
-    throw mapping(`stores[${index}] (${nameOf(adapter)}) cannot be mapped: Strata reads a memory store (Keyv's Map, KeyvCacheableMemory) as its L1 and @keyv/redis given a URL as its Redis tier; for Redis Sentinel or Cluster use strata: { redis: { … } }`);
+    if (!isKeyvStore(adapter)) {
+      throw mapping(`stores[${index}] (${nameOf(adapter)}) is not a Keyv store: give a Keyv instance or a Keyv storage adapter (@keyv/postgres, @keyv/mongo, …), or configure Strata under strata: { … }`);
+    }
+    // Any other Keyv store is Strata's L2 through the store port; with no memory store listed there is
+    // no L1 either, as in cache-manager (and no L1 to keep coherent without a bus).
+    mapped.store = new KeyvAdapters(adapter as object);
   });
   // Only Redis listed: Strata still keeps an L1 in front of it, kept coherent by its invalidation bus.
   if (mapped.memory === false && mapped.redis !== undefined) delete mapped.memory;
@@ -144,6 +152,13 @@ function redisUrl(adapter: unknown): string | undefined {
   const client = (adapter as { client?: { options?: { url?: unknown } } }).client;
   // @keyv/redis reports localhost when it was given a Sentinel or Cluster (no URL): that is no URL to use.
   return typeof client?.options?.url === 'string' ? opts.url : undefined;
+}
+
+/** A Keyv storage adapter: get/set/delete/clear functions (a Keyv instance was unwrapped before). */
+function isKeyvStore(adapter: unknown): boolean {
+  if (typeof adapter !== 'object' || adapter === null || adapter instanceof KeyvStrata) return false;
+  const store = adapter as Record<string, unknown>;
+  return ['get', 'set', 'delete', 'clear'].every((name) => typeof store[name] === 'function');
 }
 
 function nameOf(adapter: unknown): string {

@@ -1,7 +1,8 @@
 /**
- * The envelope every tier stores (DESIGN §2). Times are epoch milliseconds.
- * An entry is fresh until `expiresAt`, may be served stale (stale-while-revalidate, fail-safe) until
- * `staleUntil`, and is gone after that.
+ * The envelope every tier stores (see docs/ARCHITECTURE.md). Times are epoch milliseconds.
+ * An entry is fresh until `expiresAt`, may be served stale (stale-while-revalidate) until `staleUntil`,
+ * and after that only in place of a failing factory (fail-safe); `engine/freshness.ts` is the one
+ * definition of these states.
  */
 export interface CacheEntry<T = unknown> {
   readonly value: T;
@@ -16,11 +17,3 @@ export interface CacheEntry<T = unknown> {
  * so an entry planted with 100,000 of them would cost every reader a 100,000-key MGET.
  */
 export const MAX_ENTRY_TAGS = 1000;
-
-export function isFresh(entry: CacheEntry, now: number): boolean {
-  return entry.expiresAt > now;
-}
-
-export function isServable(entry: CacheEntry, now: number): boolean {
-  return entry.staleUntil > now;
-}

@@ -66,3 +66,8 @@ export class L2UnavailableError extends StrataError {
     this.name = 'L2UnavailableError';
   }
 }
+
+/** The message of a thrown value, whatever was thrown (for logs and reasons). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 
 /**
- * Redis keys: `{prefix}:{namespace}[:t={tenant}]:{name}:{key}` (DESIGN §3).
+ * Redis keys: `{prefix}:{namespace}[:t={tenant}]:{name}:{key}` (see docs/ARCHITECTURE.md).
  *
  * Every segment that comes from a caller is escaped, so that a `:` cannot move a key into another
  * name or tenant, and `* ? [ ] \` can never widen a pattern invalidation. `=` is escaped so that no

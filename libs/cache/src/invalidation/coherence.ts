@@ -33,7 +33,7 @@ export interface BusMeter {
  *   trusted again; only when the log cannot close the gap (see `InvalidationBus`) is L1 cleared and
  *   every known time forgotten.
  * - Redis itself unreachable: nobody can invalidate through it, and the cache degrades as it always
- *   does: L1 serves (principle 1). Invalidations made meanwhile are replayed and announced once Redis is
+ *   does: L1 serves. Invalidations made meanwhile are replayed and announced once Redis is
  *   back, and the bus reconciles when it resubscribes.
  *
  * A read from Redis that was in flight while another instance's message dropped its key may have fetched

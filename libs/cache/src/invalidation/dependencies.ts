@@ -15,7 +15,7 @@ export function isDependencyId(id: string): boolean {
 }
 
 /**
- * The tags of an entry that depends on other entries (DESIGN §5, cascade). Besides `dep:<key>` for each
+ * The tags of an entry that depends on other entries (cascade, see docs/ARCHITECTURE.md#invalidation). Besides `dep:<key>` for each
  * direct dependency, it inherits every id its dependencies carry (their tags and their own `dep:` ids),
  * so invalidating anything upstream, at any depth, covers it, at O(1) cost per invalidation: nothing is
  * walked when a key is deleted. The price is paid on the dependent's write (one read per dependency)

@@ -1,20 +1,9 @@
 import type { LoggerService } from '@nestjs/common';
+import type { Advice } from './advice.types';
 import { type CacheCounters, rate } from './stats';
 import { NO_CACHE, type CacheTelemetry } from './telemetry';
 
-export type AdviceCode = 'low-hit-rate' | 'l1-near-capacity' | 'high-eviction-rate' | 'slow-l2' | 'slow-factory';
-
-/** One thing that looks wrong, with the figure and the threshold (and the option that sets it) that tripped. */
-export interface Advice {
-  code: AdviceCode;
-  /** The cache name it concerns; absent for stack-wide advice (L1). */
-  cache?: string;
-  value: number;
-  threshold: number;
-  /** The option that sets the threshold, e.g. `advice.hitRate`. */
-  option: string;
-  message: string;
-}
+export type { Advice, AdviceCode } from './advice.types';
 
 /** Thresholds, all resolved (see `CacheModuleOptions.advice`). */
 export interface AdviceThresholds {

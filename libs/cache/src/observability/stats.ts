@@ -1,4 +1,4 @@
-import type { Advice } from './advice';
+import type { Advice } from './advice.types';
 import { LatencyHistogram, type LatencySummary } from './latency';
 
 /** Bounds of the similarity histogram of semantic hits (cosine similarity, 0..1). */

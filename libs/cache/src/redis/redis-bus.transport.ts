@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { BusHandlers, BusLogPage, BusTransport } from '../ports/bus-transport';
-import { describeError } from '../resilience/circuit-breaker';
+import { describeError } from '../core/errors';
 import { type RedisClient, isCluster } from './redis.types';
 import { runScript, script } from './redis.script';
 

@@ -1,4 +1,4 @@
-import { L2UnavailableError } from '../core/errors';
+import { L2UnavailableError, describeError } from '../core/errors';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -148,6 +148,5 @@ export class CircuitBreaker {
   }
 }
 
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** Kept here too: callers of the breaker describe what it reports. */
+export { describeError };

@@ -12,7 +12,7 @@ export interface FailSafeOptions {
   throttle?: Duration;
 }
 
-/** Factory timeouts (DESIGN §4.5). */
+/** Factory timeouts (soft: a stale copy instead, with fail-safe; hard: the call fails and the factory is aborted). */
 export interface FactoryTimeoutOptions {
   /**
    * With a stale copy at hand (fail-safe), return it when the factory takes longer than this; the

@@ -1,4 +1,4 @@
-import type { CachePolicy, Factory, WriteSpec } from '../core/tiered-cache';
+import type { CachePolicy, Factory, WriteSpec } from '../engine/engine.types';
 
 export interface PredictiveWarmingSettings {
   /** How often candidates are looked at. */

@@ -1,5 +1,5 @@
-import type { SetOptions } from '../cache.service';
-import type { Factory } from '../core/tiered-cache';
+import type { SetOptions } from '../cache-service.types';
+import type { Factory } from '../engine/engine.types';
 
 /** One key to warm: a factory to run, or a value to store, with the usual write options. */
 export type WarmEntry<T = unknown> = SetOptions & { key: string } & ({ factory: Factory<T> } | { value: T });

@@ -1,4 +1,4 @@
-import { Controller, Get, Post, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Post, UseInterceptors } from '@nestjs/common';
 import { CacheInterceptor } from '@strata/cache/compat';
 import { Calls } from '../start-app';
 
@@ -16,6 +16,12 @@ export class AppController {
   @Get('items')
   items(): { items: string[] } {
     return { items: [`run ${this.calls.hit('items')}`] };
+  }
+
+  @Get('missing')
+  missing(): never {
+    this.calls.hit('missing');
+    throw new NotFoundException('no such thing');
   }
 
   @Post()

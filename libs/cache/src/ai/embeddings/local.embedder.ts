@@ -13,9 +13,10 @@ const BIGRAM = 0.7;
 const CHARS = 0.5; // shared by all character trigrams of one word
 
 /**
- * An embedder that needs no network and no model: feature hashing of word unigrams (stemmed, synonyms
- * folded, stopwords down-weighted), bigrams of content words, and character trigrams (typos, word
- * forms), each hashed with a sign into a fixed-length vector, then L2-normalized. Deterministic, a few
+ * An embedder that needs no network and no model: feature hashing of word unigrams (lemmas and WordNet
+ * synonyms folded, stopwords down-weighted; symbols, operators and emoji as written), bigrams of content
+ * words, and character trigrams (typos, word forms), each hashed with a sign into a fixed-length vector,
+ * then L2-normalized. Deterministic, a few
  * microseconds per prompt. It sees words, not meaning: "cancel my plan" and "stop my subscription" are
  * far apart. For paraphrases that share no words, use an embedding model (`HttpEmbeddingProvider`).
  */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { guardConflict, signatureOf } from './guards';
 import { canonical } from './prompt-text';
 
@@ -49,5 +50,32 @@ describe('semantic guards keep what changes the answer', () => {
     // "redis" is no typo of "red", even though "reds" is one edit away and a form of "red".
     expect(conflict('what is redis', 'what is red')).toBeDefined();
     expect(conflict('what is redis', 'what is redis')).toBeUndefined();
+  });
+});
+
+describe('semantic guards, properties', () => {
+  it('two prompts whose code blocks differ never match', () => {
+    const codeChar = fc.constantFrom(...' \tabcxyz0123456789()[]{}:=+-*/<>&|!#$%^"\'.,;\n'.split(''));
+    const code = fc.string({ unit: codeChar, minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(fc.constantFrom('Fix this', 'What does this print?', 'Explain the code below'), code, code, (intro, x, y) => {
+        const a = `${intro}\n\`\`\`\n${x}\n\`\`\``;
+        const b = `${intro}\n\`\`\`\n${y}\n\`\`\``;
+        // Trailing spaces of a line are the only thing the code guard ignores.
+        fc.pre(x.split('\n').map((l) => l.trimEnd()).join('\n') !== y.split('\n').map((l) => l.trimEnd()).join('\n'));
+        return conflict(a, b) !== undefined;
+      }),
+    );
+  });
+
+  it('two prompts whose symbols, signs or operators differ never match', () => {
+    const symbol = fc.constantFrom('$', '£', '€', '¥', '-', '+', '*', '**', '&&', '||', '==', '!=', '>=', '👍', '👎', '°C', '°F');
+    const template = fc.constantFrom('Is {}100 a lot for a bike?', 'What does a {} b return in bash?', 'My boss replied {} to my plan', 'Is x {} 2 the same as y?');
+    fc.assert(
+      fc.property(symbol, symbol, template, (s, t, tpl) => {
+        fc.pre(s !== t);
+        return conflict(tpl.replace('{}', s), tpl.replace('{}', t)) !== undefined;
+      }),
+    );
   });
 });

@@ -129,6 +129,7 @@ function splitCode(text: string): { prose: string; code: string[] } {
 
 const INFINITIVE_BEFORE = new Set(['how', 'what', 'where', 'when', 'whether', 'which', 'who', 'want', 'need', 'like', 'going', 'try', 'have', 'has', 'had', 'able', 'ought', 'used']);
 const AUXILIARIES = new Set(['do', 'does', 'did', 'is', 'are', 'was', 'were', 'am', 'can', 'could', 'will', 'would', 'should', 'shall', 'have', 'has', 'had', 'must', 'may', 'might']);
+const WH = /^(how|where|what|which|who|when|why)$/;
 const SUBJECT_PRONOUNS = new Set(['i', 'you', 'he', 'she', 'it', 'we', 'they', 'there', 'this', 'that']);
 /** Relation words that mean the same direction. */
 const RELATION_FAMILY = new Map([
@@ -149,7 +150,6 @@ export function signatureOf(prompt: string): PromptSignature {
   const shouting = letters.length >= 8 && letters.replace(/[^\p{Lu}]/gu, '').length > 0.6 * letters.length;
   const numbers: string[] = [];
   const operators: string[] = [];
-  const WH = /^(how|where|what|which|who|when|why)$/;
   const symbols: string[] = [];
   const content: string[] = [];
   const entities = new Set<string>();

@@ -1,0 +1,93 @@
+import type { CacheEntry } from '../core/entry';
+import { SingleFlight } from '../core/single-flight';
+import { LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
+import type { PredictiveWarmer } from '../warming/predictive-warmer';
+import type { BackgroundRefresh } from './background-refresh';
+import type { EngineContext } from './engine.context';
+import type { CachePolicy, Factory, WriteSpec } from './engine.types';
+import type { EntryReader } from './entry-reader';
+import type { FactoryRunner } from './factory-runner';
+import { nearEnd } from './freshness';
+
+/**
+ * `getOrSet`: the value under a key, or the factory's result, stored on the way out. Concurrent callers
+ * of a missing key share one factory run, and with a lock store one run cluster-wide. A stale entry
+ * within grace is served at once and refreshed in the background (one refresh per key). With fail-safe,
+ * a stale copy stands in for a factory that fails or times out.
+ */
+export class GetOrSetHandler {
+  private readonly flights = new SingleFlight();
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly reader: EntryReader,
+    private readonly runner: FactoryRunner,
+    private readonly refresh: BackgroundRefresh,
+    private readonly warmer: PredictiveWarmer | undefined,
+  ) {}
+
+  /** An L1 hit answers synchronously (no flight, no await): it is the hottest path there is. */
+  handle<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
+    const now = this.ctx.now();
+    const hit = this.reader.freshL1(key, policy, now);
+    if (hit !== undefined) {
+      if (nearEnd(hit, policy.refreshAhead, now)) this.refresh.ahead(key, factory, policy, spec, hit.createdAt);
+      if (this.warmer !== undefined) this.warmer.read(key);
+      return Promise.resolve(hit.value as T);
+    }
+    return this.flights.run(key, () => this.load(key, factory, policy, spec));
+  }
+
+  /**
+   * Fills a key from its factory now, whether or not it is cached (warming with `force`); the caller
+   * announces it. Not `compute`: its lock path would hand back the fresh value we were asked to replace.
+   */
+  recompute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
+    return this.flights.run(key, async () => {
+      let lease: Lease | undefined;
+      const { lock, l2 } = this.ctx;
+      if (lock !== undefined && policy.useL2 && l2?.healthy) {
+        const taken = await lock.tryAcquire(key);
+        if (taken !== undefined && taken !== LOCK_FAILED) lease = taken;
+      }
+      return this.runner.run(key, factory, policy, spec, lease);
+    });
+  }
+
+  /** An L1 miss: L2 (fresh: done; stale: kept), then a stale copy within grace, fail-safe, or the factory. */
+  private async load<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
+    let stale: CacheEntry | undefined = this.ctx.l1 ? this.reader.usableL1(key, policy, this.ctx.now()) : undefined;
+    let lease: Lease | undefined;
+    if (policy.useL2) {
+      const { lock, l2 } = this.ctx;
+      let found: Awaited<ReturnType<EntryReader['readL2']>>;
+      // The first read and the lock in one round trip, unless a tracer wants the read and the lock as spans.
+      if (lock !== undefined && l2?.healthy && !this.ctx.meter.tracing) ({ found, lease } = await this.reader.readL2OrLock(key, policy, lock));
+      else found = await this.reader.readL2(key, policy);
+      if (found !== undefined) {
+        const entry = found.entry;
+        if (found.state === 'fresh') {
+          if (nearEnd(entry, policy.refreshAhead, this.ctx.now())) this.refresh.ahead(key, factory, policy, spec, entry.createdAt);
+          this.warmer?.read(key);
+          return entry.value as T;
+        }
+        if (stale === undefined || entry.createdAt > stale.createdAt) stale = entry;
+      }
+    }
+    const now = this.ctx.now();
+    // Served from a stale copy after all: the lock taken with the first read goes back at once.
+    if (lease !== undefined && stale !== undefined && (stale.staleUntil > now || this.runner.throttled(key, now))) {
+      void this.ctx.lock?.release(lease);
+      lease = undefined;
+    }
+    if (stale !== undefined && stale.staleUntil > now) {
+      this.ctx.meter.hitStale(policy, key);
+      this.refresh.start(key, factory, policy, spec);
+      return stale.value as T;
+    }
+    // Past grace, a stale copy is only there for fail-safe: the factory failed lately, so do not call it yet.
+    if (stale !== undefined && this.runner.throttled(key, now)) return this.runner.serveFailSafe(key, stale, policy);
+    this.ctx.meter.missed(policy, key);
+    return this.runner.compute(key, factory, policy, spec, stale, lease);
+  }
+}

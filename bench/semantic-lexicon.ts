@@ -96,11 +96,11 @@ distribution of the software and/or database. Title to copyright in this softwar
 documentation shall at all times remain with Princeton University and LICENSEE agrees to preserve same. */
 
 /** One-word lemmas, most used first; the first ${tagged} occur in the sense-tagged corpora. */
-export const WORDS = ${JSON.stringify(words.join(' '))};
+export const WORDS: string = ${JSON.stringify(words.join(' '))};
 /** How many of WORDS occur in the tagged corpora (the rest are rarer). */
 export const TAGGED = ${tagged};
 /** word>representative: words whose dominant sense is one synset. */
-export const FOLD = ${JSON.stringify(fold.sort().join(' '))};
+export const FOLD: string = ${JSON.stringify(fold.sort().join(' '))};
 `;
 writeFileSync(path.join(__dirname, '../libs/cache/src/ai/semantic/lexicon.data.ts'), out);
 console.log(`${words.length} words (${tagged} tagged), ${fold.length} folds, ${antonyms.size} words with antonyms, ${(out.length / 1024).toFixed(0)} KiB`);

@@ -16,7 +16,8 @@
 import 'reflect-metadata';
 import os from 'node:os';
 import { Test } from '@nestjs/testing';
-import { AiCacheModule, AiResponseCache, CacheModule, SemanticCache, type SemanticGuardOptions } from '@strata/cache';
+import { CacheModule } from '@strata/cache';
+import { AiCacheModule, AiResponseCache, SemanticCache, type SemanticGuardOptions } from '@strata/cache/ai';
 import type { INestApplicationContext } from '@nestjs/common';
 import Redis from 'ioredis';
 import { startRedis } from '../../test/harness';

@@ -8,7 +8,7 @@
  * `SIZES=1024,16384 KINDS=json npm run bench -- --only=sizes` narrows it down (for profiling).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { llmText } from '../../libs/cache/src/codec/llm-text.fixture';
+import { llmText } from '../../libs/cache/test/fixtures/llm-text.fixture';
 import { type BenchContext, type Figure, type GoalResult, type Section, compare, goal, throughputSection } from '../lib';
 import { type Layout, type Peer, bentocache, cacheManager, cacheable, rawIoredis, strata } from '../peers';
 

@@ -478,7 +478,8 @@ class RedisServerProcess implements RedisProcess {
   }
 
   client(opts: RedisOptions = {}): Redis {
-    return this.track(new Redis({ host: this.host, port: this.currentPort, ...opts }));
+    // A short disconnectTimeout: ioredis's 2 s timer (not unref'd) would hold a test worker at exit.
+    return this.track(new Redis({ host: this.host, port: this.currentPort, disconnectTimeout: 200, ...opts }));
   }
 
   track<T extends Redis | Cluster>(client: T): T {

@@ -24,7 +24,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { mulberry32 } from '../../../libs/cache/src/codec/llm-text.fixture';
+import { mulberry32 } from '../../../libs/cache/test/fixtures/llm-text.fixture';
 import { startRedis } from '../../../test/harness';
 
 interface Options {

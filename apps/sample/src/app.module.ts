@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TerminusModule } from '@nestjs/terminus';
-import { AiCacheModule, CacheModule } from '@strata/cache';
+import { CacheModule } from '@strata/cache';
+import { AiCacheModule } from '@strata/cache/ai';
 import { Registry } from 'prom-client';
 import { AiModule } from './ai/ai.module';
 import { PRICES } from './ai/ai.pricing';

@@ -10,6 +10,7 @@ import type { CacheStats } from './observability/stats';
 import type { TenantContext } from './tenancy/tenant-context';
 import { type FactoryTimeoutOptions, resolveTimeouts } from './resilience/resilience.options';
 import { type WarmEntries, type WarmOptions, type WarmResult, warmEntries } from './warming/warm';
+import { InvalidArgumentError, InvalidKeyError } from './core/errors';
 
 export type { GetOrSetOptions, SetManyItem, SetOptions } from './cache-service.types';
 
@@ -159,7 +160,7 @@ export class CacheService {
    */
   async increment(key: string, by = 1, options?: { ttl?: Duration }): Promise<number> {
     const view = this.route();
-    if (!Number.isSafeInteger(by)) throw new TypeError(`Strata cache: increment takes a whole number; got ${by}`);
+    if (!Number.isSafeInteger(by)) throw new InvalidArgumentError(`increment takes a whole number, e.g. 1 or -1; got ${by}`);
     const ttl = options?.ttl === undefined ? view.policy.ttl : toMs(options.ttl, 'ttl');
     return this.stack.engine.increment(view.keys.counterKey(key), by, ttl, view.policy);
   }
@@ -186,7 +187,7 @@ export class CacheService {
   async invalidatePattern(glob: string): Promise<number> {
     const view = this.route();
     if (typeof glob !== 'string' || glob.length === 0) {
-      throw new TypeError(`Strata cache: invalidatePattern takes a non-empty glob such as 'user:42:*'; got ${glob === '' ? 'an empty string' : typeof glob}`);
+      throw new InvalidArgumentError(`invalidatePattern takes a non-empty glob such as 'user:42:*'; got ${glob === '' ? 'an empty string' : typeof glob}`);
     }
     const keys = view.keys;
     return this.stack.engine.invalidatePattern(keys.pattern(glob), (full) => keys.isCounterKey(full), view.policy);
@@ -200,7 +201,7 @@ export class CacheService {
     const view = this.route();
     const at = when instanceof Date ? when.getTime() : when;
     if (typeof at !== 'number' || !Number.isFinite(at)) {
-      throw new TypeError(`Strata cache: expireAt takes a Date or epoch milliseconds; got ${String(when)}`);
+      throw new InvalidArgumentError(`expireAt takes a Date or epoch milliseconds (e.g. Date.now() + 60_000); got ${String(when)}`);
     }
     const scheduled =
       typeof target === 'object' && 'tags' in target
@@ -231,7 +232,7 @@ export class CacheService {
   /** A view whose keys, tags and namespace clears belong to one tenant (for work outside a request). */
   forTenant(tenant: string): CacheService {
     if (typeof tenant !== 'string' || tenant.length === 0) {
-      throw new TypeError(`Strata cache: a tenant id must be a non-empty string; got ${tenant === '' ? 'an empty string' : typeof tenant}`);
+      throw new InvalidKeyError('a tenant id', tenant);
     }
     return new CacheService(this.stack, { ...this.scope, tenant });
   }

@@ -26,9 +26,12 @@ import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
 import { describeError } from './resilience/circuit-breaker';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { ScheduledInvalidations } from './invalidation/schedule';
-import { TagPurge } from './invalidation/tag-purge';
+import { TagPurge, indexWrites } from './invalidation/tag-purge';
 import type { StoreAdapters } from './ports/store-adapters';
 import { RedisAdapters } from './redis/redis.adapters';
+import { PostgresAdapters } from './postgres/postgres.adapters';
+import { RedisPromoter } from './redis/redis-promoter';
+import { ChainedAdapters } from './tiers/chained.adapters';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { RemoteTier } from './tiers/remote.tier';
@@ -65,6 +68,8 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   readonly tenants: TenantContext;
   /** The adapters of the remote store and its side stores; undefined without one (memory only). */
   private readonly stores: StoreAdapters | undefined;
+  /** Redis with the PostgreSQL cold tier under it, when a named cache lists 'postgres' in its tiers. */
+  readonly chain: ChainedAdapters | undefined;
   private readonly codecs = new Map<string, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
   private closed = false;
@@ -96,17 +101,21 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         quota: quota === undefined ? undefined : new TenantQuota(quota, tenantOfKey),
       });
     }
-    this.stores =
-      options.redis === undefined
-        ? options.store
-        : new RedisAdapters(options.redis, {
-            commandTimeout: options.commandTimeout,
-            connectTimeout: options.connectTimeout,
-            prefix: segment(options.prefix),
-            bus: options.bus,
-            logger: this.logger,
-          });
+    if (options.redis !== undefined) {
+      const redis = new RedisAdapters(options.redis, {
+        commandTimeout: options.commandTimeout,
+        connectTimeout: options.connectTimeout,
+        prefix: segment(options.prefix),
+        bus: options.bus,
+        logger: this.logger,
+      });
+      this.chain = this.coldChain(redis, now);
+      this.stores = this.chain ?? redis;
+    } else {
+      this.stores = options.store;
+    }
     if (this.stores !== undefined) {
+      const { times: timesStore, tagIndex } = this.stores;
       const tier = new RemoteTier(this.stores.remote, {
         codec: defaultCodec,
         now,
@@ -132,6 +141,20 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           else if (state === 'closed') telemetry.events.emit('circuit-close', { state, reason });
         },
         deadline: this.stores.deadline,
+        writeTimes: timesStore && ((pending) => timesStore.writeMax(pending, THIRTY_DAYS)),
+        indexWrites: tagIndex && options.purge ? (writes) => indexWrites(tagIndex, writes, now()) : undefined,
+        // Deletes and invalidations replayed after an outage are announced like any other.
+        replayed: (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] }),
+        // More deletes pending than could be listed: every namespace in use is invalidated (O(1) each) instead.
+        overflow: () => {
+          const at = now();
+          const invalidated = new Map<string, number>();
+          for (const id of this.namespaceIds) {
+            times.apply(id, at);
+            invalidated.set(id, at);
+          }
+          return invalidated;
+        },
       });
     }
     const l2 = this.l2;
@@ -141,7 +164,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       l2 && lockStore && options.lock
         ? new DistributedLock(lockStore, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
         : undefined;
-    const times = new InvalidationTimes(this.shared('times'), THIRTY_DAYS);
+    const times = new InvalidationTimes(this.shared('times'));
     this.coherence = new L1Coherence(this.l1, this.l2, times, telemetry);
     if (this.l2 && options.bus !== false && stores?.bus) {
       this.bus = new InvalidationBus(
@@ -181,13 +204,16 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           ? new TagPurge(this.l2, stores.tagIndex, { count: options.scanCount, pause: options.scanPause, now, logger: this.logger })
           : undefined,
     });
-    if (options.metrics !== false) {
-      this.exporter = new PrometheusExporter(
-        { telemetry, l1: () => this.l1Capacity(), breaker: () => this.l2?.state ?? 'disabled' },
-        options.metrics.registry,
-        options.metrics.prefix,
-      );
-    }
+    const coldNames: ReadonlySet<string> = new Set([...options.caches.values()].filter((p) => p.usePostgres).map((p) => p.name));
+    this.exporter = PrometheusExporter.create(
+      {
+        telemetry,
+        l1: () => this.l1Capacity(),
+        breaker: () => this.l2?.state ?? 'disabled',
+        cold: () => (this.chain === undefined ? undefined : { caches: coldNames, breaker: this.chain.guard.state }),
+      },
+      options.metrics,
+    );
     if (options.advice !== false) this.advisor = new CacheAdvisor(telemetry, () => this.l1Capacity(), options.advice, this.logger);
     this.schedule = new ScheduledInvalidations(
       this.shared('schedule'),
@@ -195,20 +221,59 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
       now,
       (target, when) => this.engine.applyScheduled(target, when),
     );
-    // Deletes and invalidations replayed after an outage are announced like any other.
-    if (this.l2) this.l2.onReplayed = (keys, replayed) => void this.coherence.announce({ k: keys, t: [...replayed] });
-    // More deletes pending than could be listed: every namespace in use is invalidated (O(1) each) instead.
-    if (this.l2) {
-      this.l2.onOverflow = () => {
-        const at = now();
-        const invalidated = new Map<string, number>();
-        for (const id of this.namespaceIds) {
-          times.apply(id, at);
-          invalidated.set(id, at);
-        }
-        return invalidated;
-      };
+  }
+
+  /**
+   * The cold tier chained under Redis for the named caches that list 'postgres' (undefined when none
+   * does: a configured but unused PostgreSQL opens no pool). `pg` is loaded here, only then.
+   */
+  private coldChain(redis: RedisAdapters, now: () => number): ChainedAdapters | undefined {
+    const pg = this.options.postgres;
+    const cold = [...this.options.caches.values()].filter((policy) => policy.usePostgres);
+    if (pg === undefined) return undefined;
+    if (cold.length === 0) {
+      this.logger.warn(`postgres is configured but no cache lists 'postgres' in its tiers: the cold tier is not used (e.g. caches: { ocr: { tiers: ['memory', 'redis', 'postgres'] } })`);
+      return undefined;
     }
+    const telemetry = this.telemetry;
+    // Times must outlive every cold entry: its ttl, grace and fail-safe window.
+    const longest = Math.max(THIRTY_DAYS, ...cold.map((p) => p.ttl + p.grace + (p.failSafe?.window ?? 0)));
+    const postgres = new PostgresAdapters(pg.connection, {
+      table: pg.table,
+      statementTimeout: pg.statementTimeout,
+      connectTimeout: pg.connectTimeout,
+      poolSize: pg.poolSize,
+      migrate: pg.migrate,
+      cleanup: pg.cleanup,
+      minRetentionMs: longest,
+      now,
+      logger: this.logger,
+    });
+    const chain: ChainedAdapters = new ChainedAdapters(redis, postgres, new RedisPromoter(redis.remote.client), {
+      caches: new Map(cold.map((p) => [p.name, { hotTtl: p.l2Ttl ?? Number.POSITIVE_INFINITY, writeBehind: p.writeBehind }])),
+      writeBehind: pg.writeBehind,
+      failureThreshold: pg.failureThreshold,
+      probeInterval: pg.probeInterval,
+      deadline: pg.statementTimeout + pg.connectTimeout,
+      promotionLockTtl: 2 * (pg.statementTimeout + pg.connectTimeout) + this.options.commandTimeout,
+      logger: this.logger,
+      telemetry: {
+        read: (key, found, ms) => {
+          const c = telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE);
+          if (found) c.l3Hits += 1;
+          else c.l3Misses += 1;
+          c.latency.l3Get.observe(ms);
+        },
+        wrote: (key, ms) => telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE).latency.l3Set.observe(ms),
+        promoted: (key) => void (telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE).l3Promotions += 1),
+      },
+      onError: (error, key) => {
+        const cache = key === undefined ? NO_CACHE : (chain.coldCacheOf(key) ?? NO_CACHE);
+        telemetry.counters(cache).l3Errors += 1;
+        if (telemetry.events.listening !== 0) telemetry.events.emit('error', { cache, tier: 'l3', error, key });
+      },
+    });
+    return chain;
   }
 
   /**
@@ -260,6 +325,16 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         hitRate: rate(c.l2Hits, c.l2Misses),
         state: this.l2?.state ?? 'disabled',
         errors: c.l2Errors,
+      },
+      l3: {
+        hits: c.l3Hits,
+        misses: c.l3Misses,
+        hitRate: rate(c.l3Hits, c.l3Misses),
+        state: this.chain?.guard.state ?? 'disabled',
+        errors: c.l3Errors,
+        promotions: c.l3Promotions,
+        pending: this.chain?.guard.pending ?? 0,
+        queued: this.chain?.remote.behind?.size ?? 0,
       },
       stale: c.staleHits,
       factory: { runs: c.factoryRuns, errors: c.factoryErrors },
@@ -332,14 +407,18 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.engine.warmer?.start();
     if (this.l2 === undefined) return;
     this.bus?.start();
-    const [{ connected, cause }] = await Promise.all([
+    const [{ connected, cause }, , coldConnected] = await Promise.all([
       this.l2.connect(this.options.connectTimeout),
       // Until the bus is subscribed, L1 is bypassed: waiting for it lets the first requests use L1.
       this.bus?.waitUntilUp(this.options.connectTimeout),
+      this.chain?.connect(this.options.postgres!.connectTimeout),
     ]);
     if (!connected) {
       const at = this.l2.tier.store.address;
       this.logger.warn(`Redis not reachable at startup${at ? ` at ${at}` : ''}: ${cause}; starting without L2, it will be used once it answers`);
+    }
+    if (coldConnected === false) {
+      this.logger.warn(`PostgreSQL not reachable (or its schema not ready) at startup: starting without the cold tier; it will be used once it answers`);
     }
   }
 

@@ -31,10 +31,15 @@ export type { Factory, FactoryContext } from './engine/engine.types';
 export {
   StrataError,
   InvalidOptionError,
+  InvalidKeyError,
+  InvalidArgumentError,
   NotSerializableError,
   CorruptEntryError,
   L2UnavailableError,
   FactoryTimeoutError,
+  EmbeddingError,
+  StoreError,
+  MissingPeerError,
 } from './core/errors';
 export type { StrataErrorCode } from './core/errors';
 export type { CacheStats, TierStats, NamedCacheStats, LatencyStats, WarmerStats, WarmerOutcome } from './observability/stats';
@@ -48,45 +53,14 @@ export { CacheTelemetry } from './observability/telemetry';
 export type { Savings } from './observability/telemetry';
 export { CacheHealthIndicator } from './observability/cache-health.indicator';
 export type { CacheHealth, CacheHealthIndicatorResult } from './observability/cache-health.indicator';
-export type { MetricsOptions } from './observability/prometheus';
-export type { RedisConnectionOptions } from './redis/redis.types';
+export type { MetricsOptions, MetricsRegistry } from './observability/prometheus';
+export type { IoRedisClient, IoRedisOptions, RedisConnectionOptions } from './redis/redis.types';
+export type { PostgresOptions } from './postgres/postgres.options';
+export type { PostgresConnectionOptions, PgPool, PgPoolOptions } from './postgres/postgres.types';
+export { migratePostgresSchema } from './postgres/postgres.adapters';
 export type { BreakerState } from './resilience/circuit-breaker';
 export type { FailSafeOptions, FactoryTimeoutOptions, LockOptions } from './resilience/resilience.options';
 export type { EncryptionOptions } from './codec/encryption';
-// AI response caching (exact + semantic)
-export { AiCacheModule, AI_CACHE_MODULE_OPTIONS, AI_CACHE_OPTIONS } from './ai/ai-cache.module';
-export type { AiCacheModuleExtras } from './ai/ai-cache.module';
-export { AiResponseCache } from './ai/ai-response.cache';
-export { DEFAULT_OPERATION_TTLS, DEFAULT_IGNORED_PARAMS, defaultAdaptiveTtl } from './ai/ai-cache.options';
-export type { AiCacheModuleOptions, AdaptiveTtl, AdaptiveTtlContext, ModelPrice, SemanticCacheOptions } from './ai/ai-cache.options';
-export type {
-  AiCacheResult,
-  AiCacheStats,
-  AiCacheStatus,
-  AiCallOptions,
-  AiMessage,
-  AiRequest,
-  AiResponse,
-  AiSavings,
-  AiSemanticStats,
-  AiSkipReason,
-  AiStreamChunk,
-  AiStreamResult,
-  AiUsage,
-} from './ai/ai.types';
-export { StreamNotRecordedError } from './ai/ai-stream.recording';
-export type { StreamSource } from './ai/ai-stream.recording';
-export { SemanticCache } from './ai/semantic/semantic.cache';
-export type { SemanticMatch, SemanticProbe, SemanticScope, SemanticSearchOptions, SemanticSearchResult } from './ai/semantic/semantic.cache';
-export { guardConflict, signatureOf } from './ai/semantic/guards';
-export type { GuardName, PromptSignature, SemanticGuardOptions } from './ai/semantic/guards';
-export { EMBEDDING_PROVIDER, InjectEmbeddingProvider } from './ai/embeddings/embedding.provider';
-export type { EmbeddingProvider } from './ai/embeddings/embedding.provider';
-export { LocalEmbeddingProvider } from './ai/embeddings/local.embedder';
-export { cosine as cosineSimilarity } from './ai/semantic/vector-math';
-export type { LocalEmbedderOptions } from './ai/embeddings/local.embedder';
-export { HttpEmbeddingProvider } from './ai/embeddings/http.embedder';
-export type { HttpEmbedderOptions } from './ai/embeddings/http.embedder';
 export { Cacheable } from './decorators/cacheable.decorator';
 export { CachePut } from './decorators/cache-put.decorator';
 export { CacheEvict } from './decorators/cache-evict.decorator';

@@ -1,15 +1,17 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
-  AiCacheModule,
-  type AiCacheModuleOptions,
-  AiResponseCache,
   CACHE_CLOCK,
   CacheModule,
   type CacheModuleOptions,
   CacheService,
-  SemanticCache,
 } from '../src';
+import {
+  AiCacheModule,
+  type AiCacheModuleOptions,
+  AiResponseCache,
+  SemanticCache,
+} from '../src/ai';
 import { CacheStack } from '../src/cache.stack';
 
 export interface AiApp {

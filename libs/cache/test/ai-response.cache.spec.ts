@@ -1,5 +1,5 @@
 import { startRedis, useRedis, waitFor } from '../../../test/harness';
-import type { AiRequest } from '../src';
+import type { AiRequest } from '../src/ai';
 import { AiFactory, FakeModel, fakeStream, readAll } from './ai-factory';
 
 /** The exact AI cache on a real Redis: keys, rules, TTLs, concurrency, cost, invalidation, streams. */

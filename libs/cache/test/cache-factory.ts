@@ -29,7 +29,10 @@ export class CacheFactory {
         this.now += ms;
       },
     };
-    let builder = Test.createTestingModule({ imports: [CacheModule.forRoot({ logger: silent, ...options })], providers, controllers });
+    // A generous command timeout unless the test is about timeouts: on a busy machine a round trip can take
+    // longer than the 250 ms default, and a test that needs a write to land must not fail on that.
+    const generous = options.redis !== undefined && options.commandTimeout === undefined ? { commandTimeout: '2s' as const } : {};
+    let builder = Test.createTestingModule({ imports: [CacheModule.forRoot({ logger: silent, ...generous, ...options })], providers, controllers });
     if (fakeClock) builder = builder.overrideProvider(CACHE_CLOCK).useValue(() => clock.now);
     const moduleRef = await builder.compile();
     let app: INestApplicationContext;

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { InvalidOptionError } from '../src';
+import { InvalidOptionError, InvalidKeyError } from '../src';
 import { useRedis, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
 
@@ -202,9 +202,10 @@ describe('CacheService on a real Redis', () => {
     expect(cache.stats().notCacheable).toBe(3);
   });
 
-  it('rejects an empty key with a TypeError and hashes huge or control-character keys', async () => {
+  it('rejects an empty key with an InvalidKeyError (E_INVALID_KEY) and hashes huge or control-character keys', async () => {
     const { cache } = await apps.create({ redis: redis.url, prefix: nextPrefix() });
-    await expect(async () => cache.get('')).rejects.toThrow(TypeError);
+    await expect(async () => cache.get('')).rejects.toThrow(InvalidKeyError);
+    await expect(async () => cache.get('')).rejects.toMatchObject({ code: 'E_INVALID_KEY' });
     const huge = 'k'.repeat(100_000);
     await cache.set(huge, 'big-key');
     await cache.set('line\nbreak', 'ctl');

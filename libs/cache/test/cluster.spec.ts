@@ -30,8 +30,9 @@ describe('on Redis Cluster', () => {
   });
 
   it('getMany and setMany across slots, tags, increment, the lock and every Lua script, on every master', async () => {
-    const a = await apps.create({ ...options(), prefix: 'c', memory: false });
-    const b = await apps.create({ ...options(), prefix: 'c', memory: false });
+    // Not about timeouts: a generous command timeout, so 200 per-key writes land on a busy machine.
+    const a = await apps.create({ ...options(), prefix: 'c', memory: false, commandTimeout: 5_000 });
+    const b = await apps.create({ ...options(), prefix: 'c', memory: false, commandTimeout: 5_000 });
     const ids = Array.from({ length: 200 }, (_, i) => `k${i}`);
     await a.cache.setMany(ids.map((id) => ({ key: id, value: id, tags: ['all'] })));
     expect(await b.cache.getMany(ids)).toEqual(ids);

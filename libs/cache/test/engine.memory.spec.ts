@@ -93,6 +93,21 @@ describe('the engine on the memory adapters', () => {
     expect(backend.bytes.has(a.cache.keyOf('k'))).toBe(false);
   });
 
+  it('more deletes during an outage than can be listed: once the store is back, the whole namespace is invalidated', async () => {
+    const a = await instance({ probeInterval: '20ms', failureThreshold: 1 });
+    const b = await instance({ probeInterval: '20ms', failureThreshold: 1 });
+    await a.cache.set('kept-elsewhere', 'old');
+    expect(await b.cache.get('kept-elsewhere')).toBe('old');
+    backend.fail('test outage');
+    await waitFor(() => a.cache.stats().l2.state === 'open', { message: "A's breaker to open" });
+    await a.cache.delete(Array.from({ length: 10_001 }, (_, i) => `gone:${i}`));
+    backend.recover();
+    await waitFor(() => a.cache.stats().l2.state === 'closed' && a.stack.l2!.pending === 0, { message: 'A to replay' });
+    // Never deleted by name, but its namespace was invalidated whole: no instance serves it.
+    await waitFor(async () => (await b.cache.get('kept-elsewhere')) === undefined, { message: 'B to stop serving it' });
+    expect(await a.cache.get('kept-elsewhere')).toBeUndefined();
+  });
+
   it('redis and store are two ways to give L2: both at once fail at startup, saying so', async () => {
     await expect(apps.create({ redis: 'redis://127.0.0.1:1', store: new MemoryAdapters() })).rejects.toThrow(/redis and store are two ways/);
     await expect(apps.create({ store: {} as MemoryAdapters })).rejects.toThrow(/store must be a set of adapters/);

@@ -35,7 +35,9 @@ describe('Redis frozen under load, two instances', () => {
     const options = { redis: redis.url, prefix: 'frozen', ttl: '10m' };
     const apps = await workers.start('http-worker.ts', 2, { CACHE_OPTIONS: JSON.stringify(options) });
     const urls = apps.map((app) => `http://127.0.0.1:${app.ready.port as number}`);
-    // Every key computed once (by one instance, the other reads it from Redis), and in both L1s.
+    // Both buses up first: a first subscription clears L1.
+    await waitFor(async () => (await Promise.all(apps.map(statsOf))).every((s) => s.stats.bus.state === 'up'), { message: 'the bus is not up' });
+    // Every key computed (by one instance; the other reads it from Redis), and in both L1s.
     const warm = startLoad({ baseUrl: urls[0], rate: 1000, path: (i) => `/items/k${i % KEYS}` });
     await forRequests(() => warm.samples, KEYS, 1000);
     await warm.stop();
@@ -45,7 +47,9 @@ describe('Redis frozen under load, two instances', () => {
     await waitFor(async () => (await Promise.all(apps.map(statsOf))).every((s) => s.stats.bus.state === 'up'), { message: 'the bus is not up' });
     const warmed = await Promise.all(apps.map(statsOf));
     const runsBefore = warmed.map((s) => s.stats.factory.runs);
-    expect(runsBefore.reduce((a, b) => a + b, 0)).toBe(KEYS);
+    // At least once per key (on a busy machine a read of Redis may time out during the warm-up and compute).
+    expect(runsBefore.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(KEYS);
+    expect(warmed.every((s) => s.stats.bus.clears === 0)).toBe(true);
 
     const loads = urls.map((baseUrl, i) => startLoad({ baseUrl, rate: RATE, path: keys(KEYS, 'k', i + 1) }));
     const issued = () => loads.reduce((n, load) => n + load.samples.length, 0);

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { InvalidArgumentError } from '../src';
 import { waitFor } from '../../../test/harness';
 import { KeySpace } from '../src/core/keys';
 import { globMatcher } from '../src/core/glob';
@@ -45,7 +46,7 @@ describe('invalidatePattern and versions', () => {
     // '?' in the glob is a wildcard; in a key it is a literal, stored escaped ('é%3F'), so out of its reach.
     expect(await cache.invalidatePattern('é?')).toBe(1);
     expect(await cache.getMany(['é?', 'é!'])).toEqual(['é?', undefined]);
-    await expect(cache.invalidatePattern('')).rejects.toThrow(TypeError);
+    await expect(cache.invalidatePattern('')).rejects.toThrow(InvalidArgumentError);
   });
 
   it('drops the L1 copies of a memory-only cache and says how many', async () => {

@@ -41,7 +41,7 @@ describe('Invalidation bus across OS processes', () => {
           found = inbox.splice(0, i + 1)[i] as Extract<ChildMessage, { type: K }>;
           return true;
         },
-        { timeoutMs: type === 'ready' ? 60_000 : 5_000, intervalMs: 1, message: `a '${type}' message from B` },
+        { timeoutMs: type === 'ready' ? 180_000 : 30_000, intervalMs: 1, message: `a '${type}' message from B` },
       );
       return found!;
     };

@@ -1,4 +1,5 @@
 import { waitFor } from '../../../test/harness';
+import { InvalidArgumentError } from '../src';
 import { useInvalidationSuite } from './invalidation-suite';
 
 /** Scheduled invalidation (`expireAt`): kept in Redis, applied by a poller in every instance. */
@@ -60,6 +61,6 @@ describe('expireAt', () => {
   it('rejects a time that is not one', async () => {
     const { cache } = await apps.create({ redis: redis.url, prefix: prefix() });
     await expect(cache.expireAt('k', Number.NaN)).rejects.toThrow(/expireAt takes a Date or epoch milliseconds/);
-    await expect(cache.expireAt('k', new Date('nope'))).rejects.toThrow(TypeError);
+    await expect(cache.expireAt('k', new Date('nope'))).rejects.toThrow(InvalidArgumentError);
   });
 });

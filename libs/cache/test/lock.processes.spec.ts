@@ -56,7 +56,9 @@ describe('distributed lock across four processes', () => {
     expect(starts[0]).toBe(first);
     const takeover = second.at - first.at;
     expect(second.worker).not.toBe(first.worker);
-    expect(takeover).toBeGreaterThanOrEqual(LOCK_TTL - 20);
+    // Not before the expiry: the holder reports its start after taking the lock (late on a busy machine),
+    // so the measured gap can fall short of the TTL by that delay; a takeover at the start would be ~0.
+    expect(takeover).toBeGreaterThan(LOCK_TTL / 2);
     // Taken over at the expiry: before a second TTL could have passed (the holder, stopped, never lets go).
     expect(takeover).toBeLessThan(2 * LOCK_TTL);
 

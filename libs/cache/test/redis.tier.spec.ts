@@ -70,7 +70,7 @@ describe('RemoteTier on RedisStore (real redis-server)', () => {
     ['brotli', 0.3, 0.33],
     ['lz4', 0.6, 0.65],
   ] as const)('compression %s stores 10 KB LLM-like texts at no more than %s of their size (mean of 12 texts, as STRLEN sees it)', async (compression, mean, worst) => {
-    const { llmText } = await import('../src/codec/llm-text.fixture');
+    const { llmText } = await import('./fixtures/llm-text.fixture');
     const codecTier = new RemoteTier(new RedisStore(client), {
       codec: new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024, compression }),
       now: Date.now,

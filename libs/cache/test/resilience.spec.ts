@@ -198,7 +198,7 @@ describe('resilience', () => {
   });
 
   describe('single-flight', () => {
-    it.each(['memory', 'redis'] as const)('1000 callers, a throwing factory: one run, every waiter released within 10 ms (%s)', async (mode) => {
+    it.each(['memory', 'redis'] as const)('1000 callers, a throwing factory: one run, every waiter released about as fast as from a bare promise (%s)', async (mode) => {
       const { cache } = await apps.create(mode === 'redis' ? { redis: redis.url, prefix: prefix() } : { prefix: prefix() });
       // One storm: 1000 callers of one missing key whose factory throws; how long after the throw the last
       // waiter was released.
@@ -226,15 +226,28 @@ describe('resilience', () => {
         expect(releasedAt.every(Number.isFinite)).toBe(true);
         return Math.max(...releasedAt) - thrownAt;
       };
-      // The release is one settle of a shared promise; what can stretch it on a shared CPU is a GC or
-      // another process taking the core. The best of up to three storms is the mechanism's figure.
-      const spreads: number[] = [];
-      for (let i = 0; i < 3 && !(Math.min(...spreads) < 10); i++) spreads.push(await storm(`k${i}`));
-      const spread = Math.min(...spreads);
-      expect(spread).toBeLessThan(10);
+      // The baseline, measured beside each storm: 1000 awaiters of one bare promise rejected at once (the
+      // least a release can cost on this machine now). The release is one settle of a shared promise, so
+      // it stays within a small multiple of that; what can stretch one storm on a shared CPU is a GC or
+      // another process taking the core, so the best of up to three storms is the mechanism's figure.
+      const bare = async () => {
+        let reject!: (error: Error) => void;
+        const shared = new Promise<never>((_, no) => (reject = no));
+        const released: number[] = [];
+        const waiting = Promise.all(Array.from({ length: 1000 }, () => shared.catch(() => released.push(performance.now()))));
+        await sleep(20);
+        const at = performance.now();
+        reject(new Error('x'));
+        await waiting;
+        return Math.max(...released) - at;
+      };
+      const ratios: Array<{ spread: number; baseline: number }> = [];
+      const best = () => Math.min(...ratios.map((r) => r.spread / r.baseline));
+      for (let i = 0; i < 3 && !(best() <= 20); i++) ratios.push({ baseline: await bare(), spread: await storm(`k${i}`) });
+      expect(best()).toBeLessThanOrEqual(20);
       process.stdout.write(
-        `single-flight (${mode}): last of 1000 waiters released ${spread.toFixed(2)} ms after the throw ` +
-          `(storms: ${spreads.map((ms) => ms.toFixed(2)).join(', ')} ms)\n`,
+        `single-flight (${mode}): last of 1000 waiters released after the throw: ` +
+          `${ratios.map((r) => `${r.spread.toFixed(2)} ms (bare promise ${r.baseline.toFixed(2)} ms)`).join(', ')}\n`,
       );
     });
   });

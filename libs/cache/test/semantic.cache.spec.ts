@@ -1,5 +1,5 @@
 import { useRedis, waitFor } from '../../../test/harness';
-import type { AiRequest } from '../src';
+import type { AiRequest } from '../src/ai';
 import { AiFactory, FakeModel } from './ai-factory';
 
 /** The semantic cache through AiResponseCache, on a real Redis: hits, guards, scopes, sharing between instances. */

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { getFreePort, rawCommand, startRedis, startSentinel, useRedis } from '../../../test/harness';
 import { CacheFactory, RecordingLogger } from './cache-factory';
 
-/** A Redis the app cannot use at startup: the log line names where it tried and why it failed. */
+/** A Redis the app cannot use at startup: the log line names where it tried and why it failed (connectTimeout 5 s: time for the failure itself to happen on a busy machine). */
 describe('Redis not reachable at startup: the address and the cause are logged', () => {
   const apps = new CacheFactory();
   afterEach(() => apps.closeAll());
@@ -29,7 +29,7 @@ describe('Redis not reachable at startup: the address and the cause are logged',
       });
       try {
         const logger = new RecordingLogger();
-        await apps.create({ redis: `rediss://127.0.0.1:${tlsPort}`, prefix: 'tls', logger, connectTimeout: 1000 });
+        await apps.create({ redis: `rediss://127.0.0.1:${tlsPort}`, prefix: 'tls', logger, connectTimeout: 5000 });
         const line = startupLine(logger);
         expect(line).toContain(`at 127.0.0.1:${tlsPort} (TLS): `);
         expect(line).toMatch(/self[- ]signed certificate/i);
@@ -45,7 +45,7 @@ describe('Redis not reachable at startup: the address and the cause are logged',
   it('a wrong password', async () => {
     await redis.client().call('ACL', 'SETUSER', 'app', 'on', '>right', '~*', '&*', '+@all');
     const logger = new RecordingLogger();
-    await apps.create({ redis: `redis://app:wrong@127.0.0.1:${redis.port}`, prefix: 'pw', logger, connectTimeout: 1000 });
+    await apps.create({ redis: `redis://app:wrong@127.0.0.1:${redis.port}`, prefix: 'pw', logger, connectTimeout: 5000 });
     expect(startupLine(logger)).toMatch(new RegExp(`at 127\\.0\\.0\\.1:${redis.port}: WRONGPASS`));
   });
 
@@ -55,7 +55,7 @@ describe('Redis not reachable at startup: the address and the cause are logged',
       for (const s of sentinel.sentinels) await rawCommand(s.port, ['ACL', 'SETUSER', 'default', 'on', 'resetpass', '>right'], 1_000);
       const logger = new RecordingLogger();
       const sentinels = sentinel.sentinelAddresses.map(({ host, port }) => ({ host, port }));
-      await apps.create({ redis: { sentinels, name: sentinel.masterName, sentinelPassword: 'wrong' }, prefix: 'sp', logger, connectTimeout: 1000 });
+      await apps.create({ redis: { sentinels, name: sentinel.masterName, sentinelPassword: 'wrong' }, prefix: 'sp', logger, connectTimeout: 5000 });
       const line = startupLine(logger);
       expect(line).toContain(`master '${sentinel.masterName}' through Sentinels ${sentinels.map((s) => `${s.host}:${s.port}`).join(', ')}`);
       expect(line).toMatch(/WRONGPASS|NOAUTH|invalid username-password|sentinels are unreachable/i);

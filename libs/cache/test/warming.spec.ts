@@ -64,8 +64,8 @@ describe('Warming', () => {
     const mixed = await cache.warm([{ key: 'good', value: 1 }, { nokey: true } as never, { key: 'k' } as never]);
     expect(mixed.warmed).toBe(1);
     expect(mixed.failed.map((f) => [f.key, (f.error as Error).message])).toEqual([
-      ['undefined', 'a warm entry must be { key, factory } or { key, value } with a string key; got an object with nokey'],
-      ['k', 'a warm entry must be { key, factory } or { key, value } with a string key; got an object with key'],
+      ['undefined', 'Strata cache: a warm entry must be { key, factory } or { key, value } with a string key; got an object with nokey'],
+      ['k', 'Strata cache: a warm entry must be { key, factory } or { key, value } with a string key; got an object with key'],
     ]);
     await expect(cache.warm(source('t', 3, true))).rejects.toThrow('cursor lost');
     expect((await cache.getMany<number>(['t:0', 't:1', 't:2'])).sort()).toEqual([501, 502, 503]); // the entries before the throw were warmed

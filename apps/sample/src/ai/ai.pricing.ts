@@ -1,4 +1,4 @@
-import type { AiUsage, ModelPrice } from '@strata/cache';
+import type { AiUsage, ModelPrice } from '@strata/cache/ai';
 
 /** Prices per million tokens (USD) of the models the sample knows; the AI cache counts savings with them. */
 export const PRICES: Record<string, ModelPrice> = {

@@ -1,5 +1,5 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import { type AiCacheStatus, type AiMessage, type AiRequest, AiResponseCache, type AiStreamResult } from '@strata/cache';
+import { type AiCacheStatus, type AiMessage, type AiRequest, AiResponseCache, type AiStreamResult } from '@strata/cache/ai';
 import { sha256 } from '../common/simulation';
 import { costOf } from './ai.pricing';
 import { LLM_CLIENT, type LlmClient, type LlmRequest } from './llm/llm.client';

@@ -1,4 +1,4 @@
-import type { AiCacheStatus } from '@strata/cache';
+import type { AiCacheStatus } from '@strata/cache/ai';
 
 export type XCache = 'HIT' | 'MISS' | 'STALE' | 'SEMANTIC';
 

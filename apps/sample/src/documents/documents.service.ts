@@ -1,5 +1,6 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
-import { AiResponseCache, CacheEvict, CacheService, CacheTags, Cacheable, InjectCache } from '@strata/cache';
+import { CacheEvict, CacheService, CacheTags, Cacheable, InjectCache } from '@strata/cache';
+import { AiResponseCache } from '@strata/cache/ai';
 import { LLM_CLIENT, type LlmClient } from '../ai/llm/llm.client';
 import { Computed } from '../common/computed';
 import { sha256 } from '../common/simulation';

@@ -1,5 +1,6 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import { CacheEvict, CacheService, CacheTags, CacheWarmer, Cacheable, EMBEDDING_PROVIDER, type EmbeddingProvider, InjectCache, type WarmEntry, cosineSimilarity } from '@strata/cache';
+import { CacheEvict, CacheService, CacheTags, CacheWarmer, Cacheable, InjectCache, type WarmEntry } from '@strata/cache';
+import { EMBEDDING_PROVIDER, type EmbeddingProvider, cosineSimilarity } from '@strata/cache/ai';
 import { stringify } from 'safe-stable-stringify';
 import { Simulation, sha256 } from '../common/simulation';
 import { Computed } from '../common/computed';

@@ -1,5 +1,6 @@
 import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { AiResponseCache, CachePut, CacheService, Cacheable, InjectCache } from '@strata/cache';
+import { CachePut, CacheService, Cacheable, InjectCache } from '@strata/cache';
+import { AiResponseCache } from '@strata/cache/ai';
 import { randomUUID } from 'node:crypto';
 import { LLM_CLIENT, type LlmClient } from '../ai/llm/llm.client';
 import { Simulation } from '../common/simulation';

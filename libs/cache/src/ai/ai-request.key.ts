@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../core/errors';
 import { stringify } from 'safe-stable-stringify';
 import { digest } from '../core/keys';
 import type { AiMessage, AiRequest } from './ai.types';
@@ -36,14 +37,14 @@ const KEY_VERSION = 2;
  * answer-changing parameter, with object keys sorted. Non-deterministic fields (`ignoreParams`) are left out.
  */
 export function fingerprint(request: AiRequest, settings: KeySettings): RequestFingerprint {
-  if (typeof request !== 'object' || request === null) throw new TypeError('Strata AI cache: a request must be an object such as { model, prompt }');
+  if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('AI cache: a request must be an object such as { model, prompt }');
   if (typeof request.model !== 'string' || request.model.length === 0) {
-    throw new TypeError(`Strata AI cache: request.model must name the model, e.g. 'gpt-4o-mini'; got ${String(request.model)}`);
+    throw new InvalidArgumentError(`AI cache: request.model must name the model, e.g. 'gpt-4o-mini'; got ${String(request.model)}`);
   }
   const hasPrompt = typeof request.prompt === 'string';
   const hasMessages = Array.isArray(request.messages) && request.messages.length > 0;
   if (hasPrompt === hasMessages) {
-    throw new TypeError('Strata AI cache: a request needs exactly one of prompt (a string) or messages (a non-empty array)');
+    throw new InvalidArgumentError('AI cache: a request needs exactly one of prompt (a string) or messages (a non-empty array)');
   }
   const text = (value: string) => normalizePrompt(value, settings.normalizeCase);
   const provider = request.provider ?? settings.defaultProvider;
@@ -80,7 +81,7 @@ export function fingerprint(request: AiRequest, settings: KeySettings): RequestF
 
 function canonicalMessage(message: AiMessage, text: (value: string) => string): [string, string, string] {
   if (typeof message !== 'object' || message === null || typeof message.role !== 'string' || typeof message.content !== 'string') {
-    throw new TypeError('Strata AI cache: each message must be { role, content } with string role and content');
+    throw new InvalidArgumentError('AI cache: each message must be { role, content } with string role and content');
   }
   return [message.role, message.name ?? '', text(message.content)];
 }

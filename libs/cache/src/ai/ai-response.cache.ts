@@ -1,18 +1,11 @@
+import { InvalidArgumentError, InvalidKeyError } from '../core/errors';
 import type { CacheService } from '../cache.service';
 import { toMs } from '../core/durations';
+import { indexWarmedAnswers } from './ai-warm-up';
 import { type AiCacheShared, type Outcome, type Pending, type StoredAnswer, type ViewSettings, isStoredAnswer, pick, viewSettings } from './ai-cache.shared';
 import { type RequestFingerprint, fingerprint } from './ai-request.key';
 import { type StreamSource, StreamNotRecordedError, StreamRecording, collect, replay, replayLater } from './ai-stream.recording';
-import type {
-  AiCacheResult,
-  AiCacheStats,
-  AiCallOptions,
-  AiRequest,
-  AiResponse,
-  AiSavings,
-  AiSkipReason,
-  AiStreamResult,
-} from './ai.types';
+import type { AiCacheResult, AiCacheStats, AiCallOptions, AiRequest, AiResponse, AiSavings, AiSkipReason, AiStreamResult } from './ai.types';
 import type { SemanticCache, SemanticProbe, SemanticScope } from './semantic/semantic.cache';
 
 type Lookup =
@@ -20,13 +13,12 @@ type Lookup =
   | { hit?: undefined; record?: undefined; probe: SemanticProbe | undefined };
 
 /**
- * Caches model answers (see docs/ARCHITECTURE.md). One call: `getOrCall(request, () => callTheModel())` looks the
- * answer up exactly (same provider, model, operation, normalized prompt and answer-changing
- * parameters), then semantically (a similar prompt in the same scope, see `SemanticCache`), and calls
- * the model on a miss, once for all concurrent identical requests, storing the answer when the rules
- * allow. `stream()` does the same for streamed answers, recording them as they stream.
- *
- * A view: `forTenant(id)` and `cache(name)` return views on the same state and counters.
+ * Caches model answers. `getOrCall(request, () => callTheModel())` looks the answer up exactly (same
+ * provider, model, operation, normalized prompt and answer-changing parameters), then semantically (a
+ * similar prompt in the same scope, see `SemanticCache`), and calls the model on a miss, once for all
+ * concurrent identical requests, storing the answer when the rules allow. `stream()` does the same for
+ * streamed answers, recording them as they stream. `forTenant(id)` and `cache(name)` return views on
+ * the same state and counters.
  */
 export class AiResponseCache {
   constructor(
@@ -37,7 +29,7 @@ export class AiResponseCache {
 
   /** The same cache for one tenant: its own keys, its own invalidations. */
   forTenant(tenant: string): AiResponseCache {
-    if (typeof tenant !== 'string' || tenant.length === 0) throw new TypeError('Strata AI cache: forTenant needs a non-empty tenant id');
+    if (typeof tenant !== 'string' || tenant.length === 0) throw new InvalidKeyError('forTenant: the tenant id', tenant);
     return new AiResponseCache(this.shared, this.view.forTenant(tenant), { ...this.settings, tenant });
   }
 
@@ -172,34 +164,13 @@ export class AiResponseCache {
       response: typeof item.output === 'string' ? { output: item.output } : item.output,
       ttl: item.ttl,
     }));
-    const semantic = this.semanticFor(undefined);
-    const texts = prepared.map((p) => p.fp.semanticText);
-    const eligible = semantic ? texts.filter((t): t is string => semantic.accepts(t)) : [];
-    const probes = new Map<string, SemanticProbe>();
-    if (semantic && eligible.length > 0) {
-      try {
-        for (const probe of await semantic.probeMany(eligible)) probes.set(probe.text, probe);
-      } catch (error) {
-        this.shared.warnOnce('embed', `AI cache: embedding failed, answers are cached exactly only: ${String(error)}`);
-      }
-    }
     const outcomes = await Promise.all(prepared.map((p) => this.save(p.fp, p.response, 0, undefined, { ttl: p.ttl, semantic: false })));
-    // Vectors go in one append per scope (and per 500), not one per answer.
+    const semantic = this.semanticFor(undefined);
     if (semantic) {
-      const byScope = new Map<string, { scope: SemanticScope; model: string; items: Array<{ probe: SemanticProbe; key: string; expiresAt: number }> }>();
-      prepared.forEach((p, i) => {
-        const probe = p.fp.semanticText === undefined ? undefined : probes.get(p.fp.semanticText);
-        const expiresAt = outcomes[i].freshUntil;
-        if (probe === undefined || expiresAt === undefined) return;
-        const scope = this.scopeOf(p.fp);
-        let group = byScope.get(p.fp.scope);
-        if (group === undefined) byScope.set(p.fp.scope, (group = { scope, model: p.fp.model, items: [] }));
-        group.items.push({ probe, key: p.fp.key, expiresAt });
-      });
-      for (const { scope, model, items } of byScope.values()) {
-        for (let i = 0; i < items.length; i += 500) await semantic.addMany(scope, items.slice(i, i + 500));
-        this.shared.registry.rememberScope(this.view.keyOf('__semscopes'), semantic.logKeyOf(scope), model);
-      }
+      const answers = prepared.map((p, i) => ({ text: p.fp.semanticText, scope: this.scopeOf(p.fp), scopeId: p.fp.scope, model: p.fp.model, key: p.fp.key, expiresAt: outcomes[i].freshUntil }));
+      await indexWarmedAnswers(semantic, this.shared.registry, this.view.keyOf('__semscopes'), answers, (error) =>
+        this.shared.warnOnce('embed', `AI cache: embedding failed, answers are cached exactly only: ${String(error)}`),
+      );
     }
     return outcomes.filter((o) => o.stored).length;
   }
@@ -239,7 +210,7 @@ export class AiResponseCache {
       throw error;
     }
     if (typeof response !== 'object' || response === null || !('output' in response)) {
-      throw new TypeError('Strata AI cache: the model call must resolve to { output, usage?, confidence?, ... }');
+      throw new InvalidArgumentError('AI cache: the model call must resolve to { output, usage?, confidence?, ... }');
     }
     return response;
   }
@@ -428,4 +399,3 @@ export class AiResponseCache {
     return this.settings.root.keyOf('__tenants');
   }
 }
-

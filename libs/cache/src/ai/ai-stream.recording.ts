@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../core/errors';
 import type { AiResponse, AiStreamChunk, AiUsage } from './ai.types';
 
 export type StreamSource = () => AsyncIterable<AiStreamChunk> | Promise<AsyncIterable<AiStreamChunk>>;
@@ -116,7 +117,7 @@ export class StreamRecording {
       }
       const chunk = step.value;
       if (typeof chunk !== 'object' || chunk === null || typeof chunk.text !== 'string') {
-        throw new TypeError('Strata AI cache: a stream must yield chunks { text, usage?, finishReason? }');
+        throw new InvalidArgumentError('AI cache: a stream must yield chunks { text, usage?, finishReason? }');
       }
       this.bytes += Buffer.byteLength(chunk.text);
       this.chunks.push(chunk);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { CorruptEntryError } from '../core/errors';
 import { compress, decompress } from './compression';
-import { llmText } from './llm-text.fixture';
+import { llmText } from '../../test/fixtures/llm-text.fixture';
 
 const MiB = 1 << 20;
 

@@ -9,7 +9,7 @@
  *
  * Brotli, quality 5:
  *
- * Figures from compression.measure.ts (Node 20, one core of a shared 2-vCPU box; times are noisy,
+ * Figures from bench/codec/compression.measure.ts (Node 20, one core of a shared 2-vCPU box; times are noisy,
  * ratios are not). Ratio = compressed / raw, 10 KB of LLM-like markdown (mean of 5 texts), and
  * 10 KB slices of real README markdown from node_modules as a reference nobody tuned:
  *

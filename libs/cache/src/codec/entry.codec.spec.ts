@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import type { CacheEntry } from '../core/entry';
-import { CorruptEntryError, InvalidOptionError } from '../core/errors';
+import { CorruptEntryError, InvalidArgumentError, InvalidOptionError } from '../core/errors';
 import { compress, lz4Compress } from './compression';
 import { crc32 } from 'node:zlib';
 import { EntryCodec, FLAG_CHECKSUM, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_LZ4, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
-import { llmText } from './llm-text.fixture';
+import { llmText } from '../../test/fixtures/llm-text.fixture';
 
 const codec = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024 });
 /** The codec for bytes over CPU (a cold tier); the default one reads what it writes and vice versa. */
@@ -352,7 +352,7 @@ describe('EntryCodec', () => {
     });
 
     it('refuses to encode times JSON cannot carry', () => {
-      expect(() => codec.encode({ ...entryOf(1), expiresAt: Infinity }, codec.serializeValue(1))).toThrow(RangeError);
+      expect(() => codec.encode({ ...entryOf(1), expiresAt: Infinity }, codec.serializeValue(1))).toThrow(InvalidArgumentError);
     });
   });
 });

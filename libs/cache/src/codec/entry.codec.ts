@@ -1,7 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { type CacheEntry, MAX_ENTRY_TAGS } from '../core/entry';
-import { CorruptEntryError, InvalidOptionError, NotSerializableError } from '../core/errors';
+import { CorruptEntryError, InvalidArgumentError, InvalidOptionError, NotSerializableError } from '../core/errors';
 import { type CompressionCodec, compress, compressAsync, decompress, lz4Compress, lz4CompressOffLoop, lz4Decompress } from './compression';
 import type { EntryCipher } from './encryption';
 import { MAX_VALUE_DEPTH, nestsDeeperThan } from './json-depth';
@@ -154,7 +154,7 @@ export class EntryCodec {
    */
   private seal(bytes: Buffer, key: string | undefined): Buffer {
     if (this.cipher === undefined) return checksummed(bytes);
-    if (key === undefined) throw new TypeError('EntryCodec: encryption needs the entry key (associated data)');
+    if (key === undefined) throw new InvalidArgumentError('EntryCodec: encryption needs the entry key (associated data); pass the key to encode()');
     return this.cipher.seal(bytes.subarray(1), bytes[0] | FLAG_ENCRYPTED, key);
   }
 
@@ -168,10 +168,10 @@ export class EntryCodec {
     // Caught here because JSON has no Infinity/NaN: such an entry would be written fine and then
     // fail every read as corrupt.
     if (!Number.isFinite(createdAt) || !Number.isFinite(expiresAt) || !Number.isFinite(staleUntil)) {
-      throw new RangeError(`cache entry times must be finite numbers, got ${createdAt}/${expiresAt}/${staleUntil}`);
+      throw new InvalidArgumentError(`cache entry times must be finite numbers (a ttl such as 60_000 or '1m'), got ${createdAt}/${expiresAt}/${staleUntil}`);
     }
     for (const tag of tags) {
-      if (typeof tag !== 'string') throw new TypeError(`cache entry tags must be strings, got ${typeof tag}`);
+      if (typeof tag !== 'string') throw new InvalidArgumentError(`cache entry tags must be strings, got ${typeof tag}; pass tags as strings, e.g. String(id)`);
     }
     // Concatenation, not JSON.stringify of an object: the value is already text, and re-walking it
     // would cost as much as serializing it again.

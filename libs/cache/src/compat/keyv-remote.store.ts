@@ -1,3 +1,4 @@
+import { StoreError } from '../core/errors';
 import type { RemoteStore, RemoteStoreCapabilities, RemoteStoreState, StoredBytes } from '../ports/remote-store';
 
 /** The part of a Keyv instance this store uses (keyv 5). */
@@ -44,7 +45,7 @@ export class KeyvRemoteStore implements RemoteStore {
       await this.keyv.delete(key);
       return;
     }
-    if (!(await this.keyv.set(key, bytes.toString('base64'), ttlMs))) throw new Error(`the Keyv store did not write ${key}`);
+    if (!(await this.keyv.set(key, bytes.toString('base64'), ttlMs))) throw new StoreError(`the Keyv store did not write ${key}`);
   }
 
   async setMany(items: readonly StoredBytes[]): Promise<void> {
@@ -68,7 +69,7 @@ export class KeyvRemoteStore implements RemoteStore {
         const value = (live ? (raw.value as number) : 0) + by;
         // A counter lives `ttlMs` from the call that created it: later calls keep its expiry.
         const ttl = live && typeof raw.expires === 'number' ? raw.expires - now : ttlMs;
-        if (!(await this.keyv.set(key, value, Math.max(1, ttl)))) throw new Error(`the Keyv store did not write ${key}`);
+        if (!(await this.keyv.set(key, value, Math.max(1, ttl)))) throw new StoreError(`the Keyv store did not write ${key}`);
         return value;
       });
     this.counters.set(key, next);

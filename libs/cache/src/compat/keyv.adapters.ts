@@ -1,3 +1,4 @@
+import { loadPeer } from '../core/optional-peer';
 import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
 import type { RemoteStore } from '../ports/remote-store';
 import type { StoreAdapters } from '../ports/store-adapters';
@@ -22,7 +23,10 @@ export class KeyvAdapters implements StoreAdapters {
 
   constructor(store: object, options: KeyvAdaptersOptions = {}) {
     // Loaded here only: keyv is needed by those who use a Keyv store, no one else.
-    const { Keyv } = require('keyv') as { Keyv: new (options: Record<string, unknown>) => KeyvClient & { on(event: 'error', listener: (error: unknown) => void): unknown } };
+    const { Keyv } = loadPeer<{ Keyv: new (options: Record<string, unknown>) => KeyvClient & { on(event: 'error', listener: (error: unknown) => void): unknown } }>(
+      'keyv',
+      'a Keyv store (KeyvAdapters)',
+    );
     // Our own Keyv over the store (a Keyv instance passed in gives its store): errors must reach the engine.
     const adapter = isKeyv(store) ? store.store : store;
     const keyv = new Keyv({ store: adapter, namespace: options.namespace ?? 'strata', throwOnErrors: true });

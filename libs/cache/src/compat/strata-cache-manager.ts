@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { CacheService, SetOptions } from '../cache.service';
 import { InvalidOptionError, StrataError } from '../core/errors';
+import { loadPeer } from '../core/optional-peer';
 import { NO_EXPIRY } from './cache-manager.constants';
 import type {
   Cache,
@@ -183,7 +184,7 @@ export class StrataCacheManager implements Cache {
   get stores(): KeyvLike[] {
     if (this.keyv === undefined) {
       // Loaded on first use only: cache-manager users have keyv installed; others never pay for it.
-      const { Keyv } = require('keyv') as { Keyv: new (options: { store: KeyvStrata }) => KeyvLike };
+      const { Keyv } = loadPeer<{ Keyv: new (options: { store: KeyvStrata }) => KeyvLike }>('keyv', 'cache.stores (the cache-manager compat layer)');
       this.keyv = new Keyv({ store: new KeyvStrata(this.strata) });
     }
     return [this.keyv];

@@ -4,13 +4,17 @@
 export type StrataErrorCode =
   | 'E_INVALID_OPTION'
   | 'E_INVALID_KEY'
+  | 'E_INVALID_ARGUMENT'
   | 'E_NOT_SERIALIZABLE'
   | 'E_CORRUPT_ENTRY'
   | 'E_VALUE_TOO_LARGE'
   | 'E_L2_UNAVAILABLE'
   | 'E_FACTORY_TIMEOUT'
   | 'E_UNKNOWN_CACHE'
-  | 'E_INVALID_DECORATOR';
+  | 'E_INVALID_DECORATOR'
+  | 'E_EMBEDDING_FAILED'
+  | 'E_STORE_FAILED'
+  | 'E_MISSING_PEER';
 
 export class StrataError extends Error {
   constructor(
@@ -28,6 +32,22 @@ export class InvalidOptionError extends StrataError {
   constructor(message: string) {
     super('E_INVALID_OPTION', `Strata cache: ${message}`);
     this.name = 'InvalidOptionError';
+  }
+}
+
+/** A cache key, tag or tenant id is not a non-empty string. Thrown (rejected) by the call that got it. */
+export class InvalidKeyError extends StrataError {
+  constructor(what: string, got: unknown) {
+    super('E_INVALID_KEY', `Strata cache: ${what} must be a non-empty string; got ${got === '' ? 'an empty string' : typeof got}; pass the id as a string, e.g. String(user.id)`);
+    this.name = 'InvalidKeyError';
+  }
+}
+
+/** An argument of a cache call is out of its domain (the message says which values it takes). */
+export class InvalidArgumentError extends StrataError {
+  constructor(message: string) {
+    super('E_INVALID_ARGUMENT', `Strata cache: ${message}`);
+    this.name = 'InvalidArgumentError';
   }
 }
 
@@ -64,6 +84,34 @@ export class L2UnavailableError extends StrataError {
   constructor(reason: string, options?: { cause?: unknown }) {
     super('E_L2_UNAVAILABLE', `Redis tier unavailable: ${reason}`, options);
     this.name = 'L2UnavailableError';
+  }
+}
+
+/** The embedding provider did not answer with one vector per text (HTTP error, malformed reply). The AI cache treats it as a miss. */
+export class EmbeddingError extends StrataError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_EMBEDDING_FAILED', `Strata AI cache: ${message}; check the embedding endpoint, its model and its API key`, options);
+    this.name = 'EmbeddingError';
+  }
+}
+
+/** A remote store reported that it did not do what was asked (a write it did not take); the engine counts it as an L2 error. */
+export class StoreError extends StrataError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_STORE_FAILED', `Strata cache: ${message}`, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** A feature was configured whose optional peer dependency is not installed (`redis` without ioredis). Raised at startup. */
+export class MissingPeerError extends StrataError {
+  constructor(
+    readonly packageName: string,
+    feature: string,
+    options?: { cause?: unknown },
+  ) {
+    super('E_MISSING_PEER', `Strata cache: ${feature} needs the package '${packageName}', which is not installed; install ${packageName}: npm i ${packageName}`, options);
+    this.name = 'MissingPeerError';
   }
 }
 

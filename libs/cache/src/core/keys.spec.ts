@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { InvalidKeyError } from './errors';
 import { KeySpace, argsKey, segment } from './keys';
 
 describe('keys', () => {
@@ -21,8 +22,9 @@ describe('keys', () => {
     expect(acme.counterKey('k')).not.toBe(acme.key('#ctr:k'));
   });
 
-  it('rejects empty and non-string keys with a TypeError', () => {
-    expect(() => space.key('')).toThrow(TypeError);
+  it('rejects empty and non-string keys with an InvalidKeyError (E_INVALID_KEY)', () => {
+    expect(() => space.key('')).toThrow(InvalidKeyError);
+    expect(() => space.key('')).toThrow(expect.objectContaining({ code: 'E_INVALID_KEY' }));
     expect(() => space.key(undefined as unknown as string)).toThrow(/non-empty string/);
   });
 

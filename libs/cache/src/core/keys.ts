@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
+import { InvalidKeyError } from './errors';
 
 /**
  * Redis keys: `{prefix}:{namespace}[:t={tenant}]:{name}:{key}` (see docs/ARCHITECTURE.md).
@@ -80,9 +81,7 @@ export function tenantOfKey(key: string): string | undefined {
 
 export function assertKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new TypeError(
-      `Strata cache: a cache key must be a non-empty string; got ${key === '' ? 'an empty string' : typeof key}`,
-    );
+    throw new InvalidKeyError('a cache key', key);
   }
 }
 
@@ -213,7 +212,7 @@ export class KeySpace {
 
   tagId(tag: string): string {
     if (typeof tag !== 'string' || tag.length === 0) {
-      throw new TypeError(`Strata cache: a tag must be a non-empty string; got ${tag === '' ? 'an empty string' : typeof tag}`);
+      throw new InvalidKeyError('a tag', tag);
     }
     return this.tagBase + segment(tag, this.maxKeyLength, this.hashKeys);
   }

@@ -1,6 +1,4 @@
 import { Injectable, type Type } from '@nestjs/common';
-// The route and interceptor metadata keys Nest's own decorators write (the same import @nestjs/swagger uses).
-import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA, SSE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import {
   CACHEABLE_METADATA,
@@ -11,6 +9,18 @@ import {
   NO_CACHE_METADATA,
 } from '../cache.constants';
 import type { CacheEvictOptions, CachePutOptions, CacheTagSource, CacheWarmerOptions, CacheableOptions } from './cache-options.types';
+
+/**
+ * The metadata keys Nest's own `@Get()`/`@Post()`, `@UseInterceptors()` and `@Sse()` write. `@nestjs/common`
+ * does not export them from its root, and importing `@nestjs/common/constants` would tie us to its file
+ * layout; cache-metadata.accessor.spec.ts checks them against Nest's decorators.
+ */
+export const NEST_METADATA = {
+  path: 'path',
+  method: 'method',
+  interceptors: '__interceptors__',
+  sse: '__sse__',
+} as const;
 
 /** Everything the cache decorators attached to one method. */
 export interface CacheMetadata {
@@ -45,20 +55,20 @@ export class CacheMetadataAccessor {
 
   /** `@NoCache()` on the handler or its controller, or a server-sent events stream (`@Sse()`), never cached. */
   isOptedOut(handler: Method, controller: Type<unknown>): boolean {
-    if (Reflect.getMetadata(SSE_METADATA, handler) !== undefined) return true;
+    if (Reflect.getMetadata(NEST_METADATA.sse, handler) !== undefined) return true;
     return this.reflector.getAllAndOverride<boolean | undefined>(NO_CACHE_METADATA, [handler, controller]) === true;
   }
 
   /** A controller method Nest routes HTTP requests to (`@Get()`, `@Post()`, …). */
   isRouteHandler(method: Method): boolean {
-    return Reflect.hasOwnMetadata(PATH_METADATA, method) && Reflect.hasOwnMetadata(METHOD_METADATA, method);
+    return Reflect.hasOwnMetadata(NEST_METADATA.path, method) && Reflect.hasOwnMetadata(NEST_METADATA.method, method);
   }
 
   /** The interceptors `@UseInterceptors()` binds to the handler and to its controller. */
   boundInterceptors(handler: Method, controller: Type<unknown>): unknown[] {
     return [
-      ...(this.reflector.get<unknown[] | undefined>(INTERCEPTORS_METADATA, controller) ?? []),
-      ...(this.reflector.get<unknown[] | undefined>(INTERCEPTORS_METADATA, handler) ?? []),
+      ...(this.reflector.get<unknown[] | undefined>(NEST_METADATA.interceptors, controller) ?? []),
+      ...(this.reflector.get<unknown[] | undefined>(NEST_METADATA.interceptors, handler) ?? []),
     ];
   }
 }

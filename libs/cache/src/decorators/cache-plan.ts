@@ -1,7 +1,7 @@
 import type { CacheService, GetOrSetOptions } from '../cache.service';
 import type { CacheStack } from '../cache.stack';
 import { toMs } from '../core/durations';
-import { StrataError } from '../core/errors';
+import { StrataError, InvalidArgumentError } from '../core/errors';
 import { argsKey } from '../core/keys';
 import type { CacheEvictOptions, CacheKeySource, CacheTagSource, CacheableOptions, CachePutOptions } from './cache-options.types';
 import { compileTemplate, isTemplate } from './key-template';
@@ -185,7 +185,7 @@ function compileKey(source: unknown, at: (message: string) => StrataError, liter
     const fn = source as AnyFn;
     return (args) => {
       const key = fn(...args);
-      if (typeof key !== 'string') throw new TypeError(`the key function returned ${typeof key}, not a string`);
+      if (typeof key !== 'string') throw new InvalidArgumentError(`the key function returned ${typeof key}, not a string; return the key as a string`);
       return key;
     };
   }
@@ -204,7 +204,7 @@ function compileKeys(source: unknown, at: (message: string) => StrataError): (ar
       const keys = fn(...args);
       if (typeof keys === 'string') return [keys];
       if (Array.isArray(keys) && keys.every((key) => typeof key === 'string')) return keys as string[];
-      throw new TypeError(`the keys function must return a string or an array of strings`);
+      throw new InvalidArgumentError(`the keys function must return a string or an array of strings`);
     };
   }
   const one = compileKey(source, at);
@@ -245,7 +245,7 @@ function tagPlan(sources: readonly CacheTagSource[], at: (message: string) => St
 function add(tags: string[], produced: unknown): void {
   if (typeof produced === 'string') tags.push(produced);
   else if (Array.isArray(produced) && produced.every((tag) => typeof tag === 'string')) tags.push(...(produced as string[]));
-  else throw new TypeError(`a tag function must return a string or an array of strings`);
+  else throw new InvalidArgumentError(`a tag function must return a string or an array of strings`);
 }
 
 function list<T>(value: T | readonly T[] | undefined): readonly T[] {

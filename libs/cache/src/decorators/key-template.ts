@@ -1,3 +1,4 @@
+import { StrataError } from '../core/errors';
 import { argsKey, globLiteral } from '../core/keys';
 
 type Args = readonly unknown[];
@@ -29,7 +30,7 @@ export function compileTemplate(template: string, literal = false): (args: Args)
   if (last < template.length) parts.push(template.slice(last));
   for (const part of parts) {
     if (typeof part === 'string' && /[{}]/.test(part)) {
-      throw new TypeError(`the key template '${template}' has a brace outside a placeholder; placeholders look like {0} or {1.id}`);
+      throw new StrataError('E_INVALID_DECORATOR', `Strata cache: the key template '${template}' has a brace outside a placeholder; placeholders look like {0} or {1.id}`);
     }
   }
   if (parts.length === 1) {

@@ -195,7 +195,7 @@ export class EntryWriter {
     const entry = { value, createdAt, expiresAt, staleUntil, tags: spec.tagIds };
     // With fail-safe, L2 keeps the stale copy for the window past grace, so it can stand in for a failing factory.
     const keepUntil = policy.failSafe === undefined ? undefined : staleUntil + policy.failSafe.window;
-    return { key, serialized, entry, codec: policy.codec, keepUntil };
+    return { key, serialized, entry, codec: policy.codec, keepUntil, namespaceId: policy.namespaceId };
   }
 
   /** A fixed ttl, or an adaptive one (a function of the value); a function that throws falls back to the policy's. */

@@ -31,7 +31,7 @@ function fakeL2(client: EventEmitter & { status: string; ping?: () => Promise<st
 describe('L1Coherence', () => {
   const setup = () => {
     const l1 = new MemoryTier({ maxEntries: 100, maxBytes: 1 << 20, parse: (s) => JSON.parse(s.text) });
-    const times = new InvalidationTimes(undefined, 1000);
+    const times = new InvalidationTimes(undefined);
     const counters = new CacheTelemetry([]);
     const coherence = new L1Coherence(l1, undefined, times, counters);
     const store = (key: string, createdAt = 1) =>
@@ -128,7 +128,7 @@ describe('L1Coherence', () => {
       const l2 = fakeL2(client);
       const bus = { up: true } as { up: boolean };
       const l1 = new MemoryTier({ maxEntries: 10, maxBytes: 1 << 20, parse: (t) => JSON.parse(t.text) });
-      const coherence = new L1Coherence(l1, l2, new InvalidationTimes(undefined, 1000), new CacheTelemetry([]));
+      const coherence = new L1Coherence(l1, l2, new InvalidationTimes(undefined), new CacheTelemetry([]));
       coherence.attach(bus as unknown as InvalidationBus, 2000);
       expect(coherence.trustL1).toBe(true);
 
@@ -160,7 +160,7 @@ describe('L1Coherence', () => {
       const client = Object.assign(new EventEmitter(), { status: 'ready' });
       const l2 = fakeL2(client);
       const bus = { up: true };
-      const coherence = new L1Coherence(undefined, l2, new InvalidationTimes(undefined, 1000), new CacheTelemetry([]));
+      const coherence = new L1Coherence(undefined, l2, new InvalidationTimes(undefined), new CacheTelemetry([]));
       coherence.attach(bus as unknown as InvalidationBus, 2000);
       bus.up = false;
       coherence.down('test', false);
@@ -177,7 +177,7 @@ describe('L1Coherence', () => {
       const l2 = fakeL2(client);
       const make = () => {
         const bus = { up: true };
-        const coherence = new L1Coherence(undefined, l2, new InvalidationTimes(undefined, 1000), new CacheTelemetry([]));
+        const coherence = new L1Coherence(undefined, l2, new InvalidationTimes(undefined), new CacheTelemetry([]));
         coherence.attach(bus as unknown as InvalidationBus, 2000, 50);
         return { bus, coherence };
       };

@@ -26,15 +26,13 @@ export class InvalidationTimes {
 
   private readonly l2: L2Facade | undefined;
 
+  /** Writes go through the L2 facade (`L2FacadeOptions.writeTimes`), which replays those Redis missed. */
   constructor(
     shared: { l2: L2Facade; store: InvalidationTimesStore } | undefined,
-    /** How long an invalidation time is kept in the store: at least as long as any entry can live. */
-    private readonly retentionMs: number,
     private readonly maxKnown = 100_000,
   ) {
     this.l2 = shared?.l2;
     this.store = shared?.store;
-    if (shared) shared.l2.writeTimes = (times) => shared.store.writeMax(times, this.retentionMs);
   }
 
   private readonly store: InvalidationTimesStore | undefined;

@@ -24,7 +24,7 @@ const MAX_QUEUED = 10_000;
  * O(1) by its time, and then the keys carrying the tag are also removed from Redis in the background.
  *
  * Every write of an entry with tags adds its key to each tag's index, in the same round trip as the
- * write (see `L2Facade.indexWrites`). After an invalidation has been recorded, the instance that made it
+ * write (see `indexWrites`, given to the L2 facade). After an invalidation has been recorded, the instance that made it
  * moves each tag's index aside, then pops it in batches and `UNLINK`s the keys, pausing between batches
  * like the pattern walk. A key written again after the invalidation but before the walk reaches it may
  * go too: that costs one miss, never a stale read. A walk that Redis cuts short stops (logged once); the
@@ -41,9 +41,7 @@ export class TagPurge {
     private readonly l2: L2Facade,
     private readonly tags: TagIndex,
     private readonly options: TagPurgeOptions,
-  ) {
-    l2.indexWrites = (writes) => this.index(writes);
-  }
+  ) {}
 
   /**
    * Called once the times of `ids` are recorded: moves their indexes aside and queues the walks. Resolves
@@ -109,29 +107,28 @@ export class TagPurge {
   private attempt<T>(op: () => Promise<T>, size = 1): Promise<T | undefined> {
     return this.l2.guard(op, undefined, undefined, size).catch(() => undefined);
   }
+}
 
-  /**
-   * Adds written keys to their tags' indexes: one group per distinct tag list. Resolves when they are added.
-   */
-  private index(writes: readonly TierWrite[]): Promise<unknown> {
-    const now = this.options.now();
-    let byTags: Map<string, { ids: readonly string[]; ttl: number; keys: Array<{ key: string; ttlMs: number }> }> | undefined;
-    for (const write of writes) {
-      const ids = write.entry.tags;
-      if (ids.length === 0) continue;
-      const ttl = Math.ceil(physicalTtl(write, now));
-      if (ttl <= 0) continue;
-      // Ids are escaped segments: a control character never appears in one.
-      const signature = ids.length === 1 ? ids[0] : ids.join('\n');
-      const group = (byTags ??= new Map()).get(signature);
-      if (group === undefined) byTags.set(signature, { ids, ttl, keys: [{ key: write.key, ttlMs: ttl }] });
-      else {
-        group.ttl = Math.max(group.ttl, ttl);
-        group.keys.push({ key: write.key, ttlMs: ttl });
-      }
+/**
+ * Adds written keys to their tags' indexes: one group per distinct tag list. Resolves when they are added.
+ */
+export function indexWrites(tags: TagIndex, writes: readonly TierWrite[], now: number): Promise<unknown> {
+  let byTags: Map<string, { ids: readonly string[]; ttl: number; keys: Array<{ key: string; ttlMs: number }> }> | undefined;
+  for (const write of writes) {
+    const ids = write.entry.tags;
+    if (ids.length === 0) continue;
+    const ttl = Math.ceil(physicalTtl(write, now));
+    if (ttl <= 0) continue;
+    // Ids are escaped segments: a control character never appears in one.
+    const signature = ids.length === 1 ? ids[0] : ids.join('\n');
+    const group = (byTags ??= new Map()).get(signature);
+    if (group === undefined) byTags.set(signature, { ids, ttl, keys: [{ key: write.key, ttlMs: ttl }] });
+    else {
+      group.ttl = Math.max(group.ttl, ttl);
+      group.keys.push({ key: write.key, ttlMs: ttl });
     }
-    if (byTags === undefined) return Promise.resolve();
-    const groups: TagIndexGroup[] = [...byTags.values()].map(({ ids, ttl, keys }) => ({ ids, indexTtlMs: ttl + INDEX_MARGIN_MS, keys }));
-    return this.tags.add(groups);
   }
+  if (byTags === undefined) return Promise.resolve();
+  const groups: TagIndexGroup[] = [...byTags.values()].map(({ ids, ttl, keys }) => ({ ids, indexTtlMs: ttl + INDEX_MARGIN_MS, keys }));
+  return tags.add(groups);
 }

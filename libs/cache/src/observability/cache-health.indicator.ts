@@ -14,6 +14,17 @@ export interface CacheHealth {
     pingMs?: number;
     error?: string;
   };
+  /**
+   * The PostgreSQL cold tier (`disabled` without one): a `SELECT 1` bounded by its statement timeout, its
+   * breaker, and the changes waiting to be replayed into it.
+   */
+  postgres: {
+    status: 'up' | 'down' | 'disabled';
+    breaker: BreakerState | 'disabled';
+    pending: number;
+    pingMs?: number;
+    error?: string;
+  };
   /** `absent` until an invalidation bus registers itself (`CacheTelemetry.setBusConnected`). */
   bus: { status: 'up' | 'down' | 'absent' };
   l1: { entries: number; bytes: number } | undefined;
@@ -42,32 +53,44 @@ export class CacheHealthIndicator {
     const busStatus = bus === undefined ? 'absent' : bus ? 'up' : 'down';
     const l1 = this.stack.l1 ? { entries: this.stack.l1.entries, bytes: this.stack.l1.bytes } : undefined;
     if (l2 === undefined) {
-      return { status: busStatus === 'down' ? 'down' : 'up', redis: { status: 'disabled', breaker: 'disabled' }, bus: { status: busStatus }, l1 };
+      return {
+        status: busStatus === 'down' ? 'down' : 'up',
+        redis: { status: 'disabled', breaker: 'disabled' },
+        postgres: { status: 'disabled', breaker: 'disabled', pending: 0 },
+        bus: { status: busStatus },
+        l1,
+      };
     }
-    const redis: CacheHealth['redis'] = { status: 'up', breaker: l2.state };
-    const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        l2.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no PONG within ${this.stack.options.commandTimeout} ms`)), this.stack.options.commandTimeout);
-        }),
-      ]);
-      redis.pingMs = Math.round((performance.now() - started) * 100) / 100;
-    } catch (error) {
-      redis.status = 'down';
-      redis.error = describeError(error);
-    } finally {
-      clearTimeout(timer);
-    }
+    const coldCheck = this.checkPostgres();
+    const redis: CacheHealth['redis'] = { status: 'up', breaker: l2.state, ...(await timedPing(() => l2.ping(), this.stack.options.commandTimeout, 'no PONG')) };
+    if (redis.error !== undefined) redis.status = 'down';
     redis.breaker = l2.state;
     if (redis.status === 'up' && redis.breaker !== 'closed') {
       redis.status = 'down';
       redis.error = `circuit breaker ${redis.breaker}: Redis answered but is not used yet`;
     }
-    const status = redis.status === 'down' || busStatus === 'down' ? 'down' : 'up';
-    return { status, redis, bus: { status: busStatus }, l1 };
+    const postgres = await coldCheck;
+    const status = redis.status === 'down' || busStatus === 'down' || postgres.status === 'down' ? 'down' : 'up';
+    return { status, redis, postgres, bus: { status: busStatus }, l1 };
+  }
+
+  private async checkPostgres(): Promise<CacheHealth['postgres']> {
+    const chain = this.stack.chain;
+    if (chain === undefined) return { status: 'disabled', breaker: 'disabled', pending: 0 };
+    const limit = this.stack.options.postgres!.statementTimeout;
+    const health: CacheHealth['postgres'] = {
+      status: 'up',
+      breaker: chain.guard.state,
+      pending: chain.guard.pending,
+      ...(await timedPing(() => chain.cold.store.ping(), limit, 'no answer')),
+    };
+    if (health.error !== undefined) health.status = 'down';
+    health.breaker = chain.guard.state;
+    if (health.status === 'up' && health.breaker !== 'closed') {
+      health.status = 'down';
+      health.error = `circuit breaker ${health.breaker}: PostgreSQL answered but the cold tier is not used yet`;
+    }
+    return health;
   }
 
   /** `check()` in the shape `@nestjs/terminus` reads (`HealthCheckService.check([() => indicator.isHealthy('cache')])`). */
@@ -76,5 +99,24 @@ export class CacheHealthIndicator {
     const result = {} as CacheHealthIndicatorResult<Key>;
     result[key] = { status, ...details };
     return result;
+  }
+}
+
+/** One round trip bounded by `limitMs`: its time, or why it failed. */
+async function timedPing(ping: () => Promise<void>, limitMs: number, silence: string): Promise<{ pingMs?: number; error?: string }> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${silence} within ${limitMs} ms`)), limitMs);
+      }),
+    ]);
+    return { pingMs: Math.round((performance.now() - started) * 100) / 100 };
+  } catch (error) {
+    return { error: describeError(error) };
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -13,7 +13,7 @@ export interface CacheEventMap {
   /** Tags (or a namespace) invalidated; `ids` are the invalidation ids (`tag:…`, `ns:…`). */
   invalidate: { cache: string; ids: readonly string[] };
   /** A cache fault that was degraded (or thrown with `strict`): Redis, a factory, a corrupt entry. */
-  error: { cache: string; tier: 'l2' | 'factory'; error: unknown; key?: string };
+  error: { cache: string; tier: 'l2' | 'l3' | 'factory'; error: unknown; key?: string };
   /** The Redis circuit breaker opened (Redis unreachable) or closed (Redis back). */
   'circuit-open': { state: BreakerState; reason: string };
   'circuit-close': { state: BreakerState; reason: string };

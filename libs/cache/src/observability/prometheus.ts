@@ -1,15 +1,23 @@
-import { Counter, Gauge, Histogram, type Registry, register as defaultRegistry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import { InvalidOptionError } from '../core/errors';
+import { findPeer, loadPeer } from '../core/optional-peer';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import type { L1Capacity } from './advice';
 import { LATENCY_BOUNDS_SECONDS } from './latency';
 import { type CacheCounters, SIMILARITY_BOUNDS, WARMER_OUTCOMES } from './stats';
 import { NO_CACHE, type CacheTelemetry } from './telemetry';
 
+/** A prom-client `Registry`, described by the methods the cache calls, so these types load without prom-client. */
+export interface MetricsRegistry {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+  removeSingleMetric(name: string): void;
+}
+
 /** `metrics` option: where the cache's Prometheus metrics go. */
 export interface MetricsOptions {
   /** A prom-client `Registry`; default: prom-client's default registry (`register`). */
-  registry?: Registry;
+  registry?: MetricsRegistry;
   /** Prefix of every metric name. Default `'strata_cache_'`. */
   prefix?: string;
 }
@@ -19,6 +27,14 @@ export interface MetricsSource {
   telemetry: CacheTelemetry;
   l1(): L1Capacity | undefined;
   breaker(): BreakerState | 'disabled';
+  /** The cache names that use the PostgreSQL cold tier (their series get `tier="postgres"`), and its breaker. */
+  cold?(): { caches: ReadonlySet<string>; breaker: BreakerState } | undefined;
+}
+
+/** Per cache name that uses the cold tier. */
+function perColdCache(source: MetricsSource, fn: (cache: string, c: CacheCounters) => void): void {
+  const cold = source.cold?.();
+  if (cold !== undefined) for (const cache of cold.caches) fn(cache, source.telemetry.counters(cache));
 }
 
 type Labels = Record<string, string>;
@@ -60,25 +76,31 @@ const byCache = (name: string, help: string, field: (c: CacheCounters) => number
   counter(name, help, ['cache'], (s, emit) => perCache(s, false, (cache, c) => emit({ cache }, field(c))));
 
 const SCALARS: readonly ScalarFamily[] = [
-  counter('hits_total', 'Lookups answered by a tier, by cache name and tier (l1, l2).', ['cache', 'tier'], (s, emit) =>
+  counter('hits_total', 'Lookups answered by a tier, by cache name and tier (l1, l2, postgres: Redis misses the cold tier answered, also counted under l2).', ['cache', 'tier'], (s, emit) => {
     perCache(s, false, (cache, c) => {
       emit({ cache, tier: 'l1' }, c.l1Hits);
       emit({ cache, tier: 'l2' }, c.l2Hits);
-    }),
-  ),
+    });
+    perColdCache(s, (cache, c) => emit({ cache, tier: 'postgres' }, c.l3Hits));
+  }),
   byCache('misses_total', 'Lookups no tier could answer (the factory ran, or get returned undefined).', (c) => c.misses),
-  counter('tier_misses_total', 'Lookups a tier could not answer, by cache name and tier.', ['cache', 'tier'], (s, emit) =>
+  counter('tier_misses_total', 'Lookups a tier could not answer, by cache name and tier.', ['cache', 'tier'], (s, emit) => {
     perCache(s, false, (cache, c) => {
       emit({ cache, tier: 'l1' }, c.l1Misses);
       emit({ cache, tier: 'l2' }, c.l2Misses);
-    }),
+    });
+    perColdCache(s, (cache, c) => emit({ cache, tier: 'postgres' }, c.l3Misses));
+  }),
+  counter('promotions_total', 'Entries found in the PostgreSQL cold tier and promoted to Redis, by cache name.', ['cache', 'tier'], (s, emit) =>
+    perColdCache(s, (cache, c) => emit({ cache, tier: 'postgres' }, c.l3Promotions)),
   ),
   byCache('stale_hits_total', 'Stale entries served while they are refreshed (stale-while-revalidate, fail-safe).', (c) => c.staleHits),
   byCache('semantic_hits_total', 'AI cache hits answered by a similar prompt.', (c) => c.semanticHits),
-  counter('errors_total', 'Cache faults that were degraded, by cache name and tier (l2: Redis, factory). cache="*": no cache (invalidation times, probes).', ['cache', 'tier'], (s, emit) =>
+  counter('errors_total', 'Cache faults that were degraded, by cache name and tier (l2: Redis, postgres: the cold tier, factory). cache="*": no cache (invalidation times, probes).', ['cache', 'tier'], (s, emit) =>
     perCache(s, true, (cache, c) => {
       emit({ cache, tier: 'l2' }, c.l2Errors);
       emit({ cache, tier: 'factory' }, c.factoryErrors);
+      if (c.l3Errors > 0 || s.cold?.()?.caches.has(cache)) emit({ cache, tier: 'postgres' }, c.l3Errors);
     }),
   ),
   counter('corrupt_entries_total', 'Entries that failed to decode and were deleted, by cache name and tier.', ['cache', 'tier'], (s, emit) =>
@@ -131,6 +153,10 @@ const SCALARS: readonly ScalarFamily[] = [
     const current = s.breaker();
     for (const state of ['closed', 'open', 'half-open', 'disabled']) emit({ state }, state === current ? 1 : 0);
   }),
+  gauge('cold_circuit_state', 'State of the PostgreSQL cold tier circuit breaker: 1 for the current state (closed, open, half-open); absent without a cold tier.', ['state', 'tier'], (s, emit) => {
+    const cold = s.cold?.();
+    if (cold !== undefined) for (const state of ['closed', 'open', 'half-open']) emit({ state, tier: 'postgres' }, state === cold.breaker ? 1 : 0);
+  }),
 ];
 
 const seconds = (h: { counts: Float64Array; count: number; sumMs: number }): HistogramData => ({ counts: h.counts, count: h.count, sum: h.sumMs / 1000 });
@@ -141,14 +167,19 @@ const HISTOGRAMS: readonly HistogramFamily[] = [
     help: 'Duration of cache operations by cache name, operation and tier. Every Redis call is timed; L1 lookups one in 64.',
     labels: ['cache', 'operation', 'tier'],
     bounds: LATENCY_BOUNDS_SECONDS,
-    read: (s, emit) =>
+    read: (s, emit) => {
       perCache(s, false, (cache, c) => {
         emit({ cache, operation: 'get', tier: 'l1' }, seconds(c.latency.l1Get));
         emit({ cache, operation: 'get', tier: 'l2' }, seconds(c.latency.l2Get));
         emit({ cache, operation: 'set', tier: 'l2' }, seconds(c.latency.l2Set));
         emit({ cache, operation: 'delete', tier: 'l2' }, seconds(c.latency.l2Delete));
         emit({ cache, operation: 'invalidate', tier: 'l2' }, seconds(c.latency.l2Invalidate));
-      }),
+      });
+      perColdCache(s, (cache, c) => {
+        emit({ cache, operation: 'get', tier: 'postgres' }, seconds(c.latency.l3Get));
+        emit({ cache, operation: 'set', tier: 'postgres' }, seconds(c.latency.l3Set));
+      });
+    },
   },
   {
     name: 'factory_duration_seconds',
@@ -191,81 +222,98 @@ function scalarConfig(family: ScalarFamily, name: string, registry: Registry, se
   };
 }
 
-class SourcedCounter extends Counter<string> implements Collectable {
-  readonly sources = new Set<MetricsSource>();
-
-  constructor(family: ScalarFamily, name: string, registry: Registry) {
-    super(scalarConfig(family, name, registry, () => this));
-  }
-}
-
-class SourcedGauge extends Gauge<string> implements Collectable {
-  readonly sources = new Set<MetricsSource>();
-
-  constructor(family: ScalarFamily, name: string, registry: Registry) {
-    super(scalarConfig(family, name, registry, () => this));
-  }
-}
-
 type HistogramExport = Awaited<ReturnType<Histogram<string>['get']>>;
-// Histogram.get() calls it and then reshapes labels; calling it directly keeps our override of get() out of the loop.
-const PROTO_GET_FOR_PROM_STRING = (Histogram.prototype as unknown as { getForPromString?: (this: Histogram<string>) => Promise<HistogramExport> })
-  .getForPromString;
+type PromClient = typeof import('prom-client');
 
-/** Publishes the counts the library already keeps as a histogram, rather than observing twice. */
-class SourcedHistogram extends Histogram<string> implements Sourced {
-  readonly sources = new Set<MetricsSource>();
+/** The metric classes, built on the prom-client found at run time (defined once, so `instanceof` finds them again). */
+function defineMetricClasses(prom: PromClient) {
+  class SourcedCounter extends prom.Counter<string> implements Collectable {
+    readonly sources = new Set<MetricsSource>();
 
-  constructor(
-    private readonly family: HistogramFamily,
-    name: string,
-    registry: Registry,
-  ) {
-    super({ name, help: family.help, labelNames: family.labels, buckets: [...family.bounds], registers: [registry] });
-  }
-
-  /**
-   * The registry reads histograms through `getForPromString` (prom-client's own, for exemplars) when it
-   * exists, else through `get`: both answer the library's counts.
-   */
-  async getForPromString(): Promise<HistogramExport> {
-    const base = PROTO_GET_FOR_PROM_STRING ? await PROTO_GET_FOR_PROM_STRING.call(this) : await super.get();
-    return this.export(base);
-  }
-
-  override async get(): Promise<HistogramExport> {
-    return this.getForPromString();
-  }
-
-  private export(base: HistogramExport): HistogramExport {
-    const merged = new Map<string, { labels: Labels; counts: number[]; count: number; sum: number }>();
-    for (const source of this.sources) {
-      this.family.read(source, (labels, data) => {
-        const id = JSON.stringify(labels);
-        let into = merged.get(id);
-        if (into === undefined) {
-          into = { labels, counts: new Array<number>(this.family.bounds.length + 1).fill(0), count: 0, sum: 0 };
-          merged.set(id, into);
-        }
-        for (let i = 0; i < into.counts.length; i++) into.counts[i] += data.counts[i] ?? 0;
-        into.count += data.count;
-        into.sum += data.sum;
-      });
+    constructor(family: ScalarFamily, name: string, registry: Registry) {
+      super(scalarConfig(family, name, registry, () => this));
     }
-    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
-    for (const { labels, counts, count, sum } of merged.values()) {
-      let cumulative = 0;
-      this.family.bounds.forEach((le, i) => {
-        cumulative += counts[i];
-        values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${base.name}_bucket` });
-      });
-      values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: `${base.name}_bucket` });
-      values.push({ labels, value: sum, metricName: `${base.name}_sum` });
-      values.push({ labels, value: count, metricName: `${base.name}_count` });
-    }
-    return { ...base, values };
   }
+
+  class SourcedGauge extends prom.Gauge<string> implements Collectable {
+    readonly sources = new Set<MetricsSource>();
+
+    constructor(family: ScalarFamily, name: string, registry: Registry) {
+      super(scalarConfig(family, name, registry, () => this));
+    }
+  }
+
+  // Histogram.get() calls it and then reshapes labels; calling it directly keeps our override of get() out of the loop.
+  const PROTO_GET_FOR_PROM_STRING = (prom.Histogram.prototype as unknown as { getForPromString?: (this: Histogram<string>) => Promise<HistogramExport> })
+    .getForPromString;
+
+  /** Publishes the counts the library already keeps as a histogram, rather than observing twice. */
+  class SourcedHistogram extends prom.Histogram<string> implements Sourced {
+    readonly sources = new Set<MetricsSource>();
+
+    constructor(
+      private readonly family: HistogramFamily,
+      name: string,
+      registry: Registry,
+    ) {
+      super({ name, help: family.help, labelNames: family.labels, buckets: [...family.bounds], registers: [registry] });
+    }
+
+    /**
+     * The registry reads histograms through `getForPromString` (prom-client's own, for exemplars) when it
+     * exists, else through `get`: both answer the library's counts.
+     */
+    async getForPromString(): Promise<HistogramExport> {
+      const base = PROTO_GET_FOR_PROM_STRING ? await PROTO_GET_FOR_PROM_STRING.call(this) : await super.get();
+      return this.export(base);
+    }
+
+    override async get(): Promise<HistogramExport> {
+      return this.getForPromString();
+    }
+
+    private export(base: HistogramExport): HistogramExport {
+      const merged = new Map<string, { labels: Labels; counts: number[]; count: number; sum: number }>();
+      for (const source of this.sources) {
+        this.family.read(source, (labels, data) => {
+          const id = JSON.stringify(labels);
+          let into = merged.get(id);
+          if (into === undefined) {
+            into = { labels, counts: new Array<number>(this.family.bounds.length + 1).fill(0), count: 0, sum: 0 };
+            merged.set(id, into);
+          }
+          for (let i = 0; i < into.counts.length; i++) into.counts[i] += data.counts[i] ?? 0;
+          into.count += data.count;
+          into.sum += data.sum;
+        });
+      }
+      const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+      for (const { labels, counts, count, sum } of merged.values()) {
+        let cumulative = 0;
+        this.family.bounds.forEach((le, i) => {
+          cumulative += counts[i];
+          values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${base.name}_bucket` });
+        });
+        values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: `${base.name}_bucket` });
+        values.push({ labels, value: sum, metricName: `${base.name}_sum` });
+        values.push({ labels, value: count, metricName: `${base.name}_count` });
+      }
+      return { ...base, values };
+    }
+  }
+
+  return { SourcedCounter, SourcedGauge, SourcedHistogram };
 }
+
+let metricClasses: { prom: PromClient; classes: ReturnType<typeof defineMetricClasses> } | undefined;
+
+function classesFor(prom: PromClient): ReturnType<typeof defineMetricClasses> {
+  if (metricClasses?.prom !== prom) metricClasses = { prom, classes: defineMetricClasses(prom) };
+  return metricClasses.classes;
+}
+
+/** Resolved `metrics`: `ifInstalled` when the app left it at its default (on, if prom-client is there). */
+export type ResolvedMetrics = false | (MetricsOptions & { ifInstalled?: boolean });
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
@@ -274,14 +322,28 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
  * every value is read from the stack's counters when the registry is scraped (`collect`), so metrics
  * add no cost to a cache hit. Stacks that share a registry share its metrics; their series add up.
  */
+/** @internal */
 export class PrometheusExporter {
   private readonly attached: Array<{ metric: Sourced; name: string }> = [];
+  private readonly registry: Registry;
+  private readonly classes: ReturnType<typeof defineMetricClasses>;
+
+  /** The exporter the options ask for: none with `metrics: false`, nor by default when prom-client is not installed. */
+  static create(source: MetricsSource, metrics: ResolvedMetrics): PrometheusExporter | undefined {
+    if (metrics === false) return undefined;
+    const prom = metrics.ifInstalled ? findPeer<PromClient>('prom-client') : loadPeer<PromClient>('prom-client', "the 'metrics' option");
+    return prom && new PrometheusExporter(source, prom, metrics.registry as Registry | undefined, metrics.prefix);
+  }
 
   constructor(
     private readonly source: MetricsSource,
-    private readonly registry: Registry = defaultRegistry,
+    prom: PromClient,
+    registry: Registry = prom.register,
     prefix = 'strata_cache_',
   ) {
+    this.registry = registry;
+    this.classes = classesFor(prom);
+    const { SourcedHistogram } = this.classes;
     if (typeof prefix !== 'string' || !METRIC_NAME.test(prefix)) {
       throw new InvalidOptionError(`metrics.prefix must be a valid Prometheus name prefix such as 'strata_cache_'; got ${JSON.stringify(prefix)}`);
     }
@@ -301,8 +363,13 @@ export class PrometheusExporter {
     const existing: unknown = this.registry.getSingleMetric(name);
     let metric: Sourced;
     if (existing === undefined) metric = create();
-    else if (existing instanceof SourcedCounter || existing instanceof SourcedGauge || existing instanceof SourcedHistogram) metric = existing;
-    else {
+    else if (
+      existing instanceof this.classes.SourcedCounter ||
+      existing instanceof this.classes.SourcedGauge ||
+      existing instanceof this.classes.SourcedHistogram
+    ) {
+      metric = existing;
+    } else {
       throw new InvalidOptionError(
         `a metric named '${name}' is already registered by something else in this prom-client registry; set metrics: { prefix: 'myapp_cache_' } or pass your own registry`,
       );
@@ -312,6 +379,7 @@ export class PrometheusExporter {
   }
 
   private scalar(family: ScalarFamily, name: string): Sourced {
+    const { SourcedCounter, SourcedGauge } = this.classes;
     return family.kind === 'counter' ? new SourcedCounter(family, name, this.registry) : new SourcedGauge(family, name, this.registry);
   }
 }

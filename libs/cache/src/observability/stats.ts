@@ -15,6 +15,9 @@ export class CacheLatencies {
   readonly l2Delete = new LatencyHistogram();
   readonly l2Invalidate = new LatencyHistogram();
   readonly factory = new LatencyHistogram();
+  /** The PostgreSQL cold tier: reads after a Redis miss, and writes (write-through). */
+  readonly l3Get = new LatencyHistogram();
+  readonly l3Set = new LatencyHistogram();
 }
 
 /**
@@ -29,6 +32,14 @@ export class CacheCounters {
   l1Misses = 0;
   l2Hits = 0;
   l2Misses = 0;
+  /**
+   * The PostgreSQL cold tier, for caches that list it: Redis misses it answered (also counted as L2
+   * hits: the engine sees L2 and L3 as one remote tier) or not, its failures, and its rows promoted to Redis.
+   */
+  l3Hits = 0;
+  l3Misses = 0;
+  l3Errors = 0;
+  l3Promotions = 0;
   /** Stale entries served (stale-while-revalidate or fail-safe). */
   staleHits = 0;
   /** Factory runs, and those that threw. */
@@ -125,9 +136,9 @@ const NUMERIC_FIELDS: readonly NumericField[] = [
   'hits', 'misses', 'l1Hits', 'l1Misses', 'l2Hits', 'l2Misses', 'staleHits', 'factoryRuns', 'factoryErrors', 'l2Errors',
   'corrupt', 'notCacheable', 'tooLarge', 'evictions', 'sets', 'deletes', 'invalidations', 'purged', 'semanticHits', 'similaritySum',
   'tokensSaved', 'costSaved', 'failSafe', 'softTimeouts', 'hardTimeouts', 'lockAcquired', 'lockWaited', 'lockTimeouts',
-  'lockLost', 'refreshAhead', 'predictiveRefreshes', 'keyErrors',
+  'lockLost', 'refreshAhead', 'predictiveRefreshes', 'keyErrors', 'l3Hits', 'l3Misses', 'l3Errors', 'l3Promotions',
 ];
-export const LATENCY_FIELDS: readonly (keyof CacheLatencies)[] = ['l1Get', 'l2Get', 'l2Set', 'l2Delete', 'l2Invalidate', 'factory'];
+export const LATENCY_FIELDS: readonly (keyof CacheLatencies)[] = ['l1Get', 'l2Get', 'l2Set', 'l2Delete', 'l2Invalidate', 'factory', 'l3Get', 'l3Set'];
 
 export interface TierStats {
   hits: number;
@@ -139,6 +150,8 @@ export interface TierStats {
 export interface LatencyStats {
   l1: { get: LatencySummary };
   l2: { get: LatencySummary; set: LatencySummary; delete: LatencySummary; invalidate: LatencySummary };
+  /** The PostgreSQL cold tier: a read after a Redis miss, a write-through. Empty without it. */
+  l3: { get: LatencySummary; set: LatencySummary };
   factory: LatencySummary;
 }
 
@@ -149,6 +162,8 @@ export interface NamedCacheStats {
   hitRate: number;
   l1: TierStats;
   l2: TierStats & { errors: number };
+  /** The PostgreSQL cold tier (caches that list it): Redis misses it answered (counted in `l2.hits` too) or not. */
+  l3: TierStats & { errors: number; promotions: number };
   stale: number;
   factory: { runs: number; errors: number };
   sets: number;
@@ -199,6 +214,12 @@ export interface CacheStats {
   hitRate: number;
   l1: TierStats & { entries: number; bytes: number; maxEntries: number; maxBytes: number; evictions: number };
   l2: TierStats & { state: 'closed' | 'open' | 'half-open' | 'disabled'; errors: number };
+  /**
+   * The PostgreSQL cold tier: Redis misses it answered (also in `l2.hits`) or not, its failures (never the
+   * caller's), rows promoted to Redis, its breaker, the changes waiting to be replayed into it, and the
+   * writes waiting behind Redis (`writeBehind` caches).
+   */
+  l3: TierStats & { state: 'closed' | 'open' | 'half-open' | 'disabled'; errors: number; promotions: number; pending: number; queued: number };
   stale: number;
   factory: { runs: number; errors: number };
   errors: number;
@@ -262,6 +283,7 @@ export function latencyStats(latency: CacheLatencies): LatencyStats {
       delete: latency.l2Delete.summary(),
       invalidate: latency.l2Invalidate.summary(),
     },
+    l3: { get: latency.l3Get.summary(), set: latency.l3Set.summary() },
     factory: latency.factory.summary(),
   };
 }
@@ -273,6 +295,7 @@ export function namedStats(c: CacheCounters): NamedCacheStats {
     hitRate: rate(c.hits, c.misses),
     l1: { hits: c.l1Hits, misses: c.l1Misses, hitRate: rate(c.l1Hits, c.l1Misses) },
     l2: { hits: c.l2Hits, misses: c.l2Misses, hitRate: rate(c.l2Hits, c.l2Misses), errors: c.l2Errors },
+    l3: { hits: c.l3Hits, misses: c.l3Misses, hitRate: rate(c.l3Hits, c.l3Misses), errors: c.l3Errors, promotions: c.l3Promotions },
     stale: c.staleHits,
     factory: { runs: c.factoryRuns, errors: c.factoryErrors },
     sets: c.sets,

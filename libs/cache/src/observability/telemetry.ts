@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../core/errors';
 import { segment } from '../core/keys';
 import { CacheEvents } from './events';
 import { SIMILARITY_BOUNDS, CacheCounters, WarmerCounters } from './stats';
@@ -24,6 +25,7 @@ export interface Savings {
  */
 export class CacheTelemetry {
   readonly events: CacheEvents;
+  /** @internal Its types come from @opentelemetry/api, an optional peer: kept out of the published declarations. */
   readonly tracing: CacheTracing;
   /** L1 entries evicted for room (L1 is shared by every cache name). */
   evictions = 0;
@@ -92,7 +94,7 @@ export class CacheTelemetry {
 
   /** Hook for the AI cache: a hit answered by a similar prompt, with its similarity (0..1). */
   recordSemanticHit(cache: string, similarity: number): void {
-    if (!(similarity >= 0 && similarity <= 1)) throw new RangeError(`similarity must be between 0 and 1; got ${similarity}`);
+    if (!(similarity >= 0 && similarity <= 1)) throw new InvalidArgumentError(`similarity must be between 0 and 1; got ${similarity}`);
     const counters = this.counters(cache);
     counters.semanticHits += 1;
     counters.similaritySum += similarity;
@@ -106,7 +108,7 @@ export class CacheTelemetry {
     const counters = this.counters(cache);
     const tokens = savings.tokens ?? 0;
     const cost = savings.cost ?? 0;
-    if (!(tokens >= 0) || !(cost >= 0)) throw new RangeError(`savings must be non-negative numbers; got ${JSON.stringify(savings)}`);
+    if (!(tokens >= 0) || !(cost >= 0)) throw new InvalidArgumentError(`savings must be non-negative numbers; got ${JSON.stringify(savings)}`);
     counters.tokensSaved += tokens;
     counters.costSaved += cost;
   }

@@ -19,8 +19,11 @@ export interface RemoteStore {
   get(key: string): Promise<Buffer | undefined>;
   /** `get` of several keys, answers in the order of `keys`; may be one round trip or several. */
   getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>;
-  /** Stores `bytes` under `key` for `ttlMs`; `ttlMs <= 0` deletes the key instead. */
-  set(key: string, bytes: Buffer, ttlMs: number): Promise<void>;
+  /**
+   * Stores `bytes` under `key` for `ttlMs`; `ttlMs <= 0` deletes the key instead. `meta` is what a store
+   * that checks invalidation itself needs (PostgreSQL, L3); others ignore it.
+   */
+  set(key: string, bytes: Buffer, ttlMs: number, meta?: EntryMeta): Promise<void>;
   /** `set` of several items; rejects if any failed (the caller then treats every key as in doubt). */
   setMany(items: readonly StoredBytes[]): Promise<void>;
   /**
@@ -67,6 +70,19 @@ export interface StoredBytes {
   readonly bytes: Buffer;
   /** Milliseconds the item lives; `<= 0`: delete the key. */
   readonly ttlMs: number;
+  /** See `EntryMeta`; stores that do not check invalidation themselves ignore it. */
+  readonly meta?: EntryMeta;
+}
+
+/**
+ * What the engine knows of an entry beyond its bytes, for a store that must refuse an invalidated entry
+ * on its own (L3 survives a Redis flush that loses the invalidation times): when it was created, until
+ * when it is fresh, and the invalidation ids (namespace, tags, `dep:` keys) whose recorded times cover it.
+ */
+export interface EntryMeta {
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly ids: readonly string[];
 }
 
 /** The lock a fenced write must still hold: the entry key and the holder's token (see `LockStore`). */

@@ -1,6 +1,9 @@
-import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import * as zlib from 'node:zlib';
+import { InvalidOptionError } from '../core/errors';
+import { loadPeer } from '../core/optional-peer';
 import { clusterDefaults, clusterNodeTimeout } from './redis.failover';
-import { type RedisClient, type RedisConnectionOptions, isCluster } from './redis.types';
+import { type IoRedisConnection, type RedisClient, type RedisConnectionOptions, isCluster } from './redis.types';
 
 export type { RedisClient, RedisConnectionOptions } from './redis.types';
 export { isCluster } from './redis.types';
@@ -23,6 +26,9 @@ function clientDefaults(settings: ConnectionSettings): RedisOptions {
   return {
     commandTimeout: settings.commandTimeout,
     connectTimeout: settings.connectTimeout,
+    // On disconnect ioredis arms a timer (2 s by default, not unref'd) that destroys a socket that did not
+    // close; for a socket already closed by a dead server it just holds the process up that long at exit.
+    disconnectTimeout: settings.commandTimeout,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
@@ -41,10 +47,18 @@ export interface OwnedClient {
   owned: boolean;
 }
 
-export function createRedisClient(connection: RedisConnectionOptions, settings: ConnectionSettings): OwnedClient {
+export function createRedisClient(options: RedisConnectionOptions, settings: ConnectionSettings): OwnedClient {
+  const connection = options as IoRedisConnection;
+  // Every entry written to Redis carries a CRC-32 (zlib.crc32, Node 20.15+): without it each write would
+  // fail and degrade silently, so say so at startup instead.
+  if (typeof (zlib as { crc32?: unknown }).crc32 !== 'function') {
+    throw new InvalidOptionError(`the 'redis' option needs Node 20.15 or later (zlib.crc32 checksums each Redis entry); this is Node ${process.version}`);
+  }
+  if (typeof connection === 'object' && 'client' in connection) return { client: connection.client, owned: false };
+  // ioredis is an optional peer: loaded here, when a connection is made, never at import.
+  const { Redis, Cluster } = loadPeer<typeof import('ioredis')>('ioredis', "the 'redis' option");
   const defaults = clientDefaults(settings);
   if (typeof connection === 'string') return { client: new Redis(connection, defaults), owned: true };
-  if ('client' in connection) return { client: connection.client, owned: false };
   if ('cluster' in connection) {
     const options = connection.options ?? {};
     return {

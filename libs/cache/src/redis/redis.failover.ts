@@ -1,7 +1,7 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { toMs } from '../core/durations';
 import { InvalidOptionError } from '../core/errors';
-import type { RedisConnectionOptions } from './redis.types';
+import type { IoRedisConnection, RedisConnectionOptions } from './redis.types';
 
 /** Redis's own default `cluster-node-timeout`. */
 export const DEFAULT_CLUSTER_NODE_TIMEOUT = 15_000;
@@ -25,7 +25,8 @@ export function clusterDefaults(nodeTimeout: number): ClusterOptions {
 }
 
 /** `{ cluster: [...], nodeTimeout }`: the node timeout the cluster runs with (ms or a string). */
-export function clusterNodeTimeout(connection: RedisConnectionOptions): number {
+export function clusterNodeTimeout(options: RedisConnectionOptions): number {
+  const connection = options as IoRedisConnection;
   if (typeof connection !== 'object' || !('cluster' in connection)) return DEFAULT_CLUSTER_NODE_TIMEOUT;
   const raw = connection.nodeTimeout;
   return raw === undefined ? DEFAULT_CLUSTER_NODE_TIMEOUT : toMs(raw, 'redis.nodeTimeout');
@@ -35,7 +36,8 @@ export function clusterNodeTimeout(connection: RedisConnectionOptions): number {
  * Rejects client settings that cannot survive a failover or an outage without serving what was
  * deleted or holding unbounded memory. Runs at startup, with a message that says how to fix each.
  */
-export function checkFailoverSafety(connection: RedisConnectionOptions): void {
+export function checkFailoverSafety(options: RedisConnectionOptions): void {
+  const connection = options as IoRedisConnection;
   if (typeof connection !== 'object' || 'client' in connection) return;
   if ('cluster' in connection) {
     const nodeTimeout = clusterNodeTimeout(connection);

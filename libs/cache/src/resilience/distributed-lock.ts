@@ -84,7 +84,7 @@ export class DistributedLock {
       if (reply !== LOCK_FAILED) return reply;
       const retry = Math.max(this.options.pollInterval, 100);
       if (performance.now() + retry >= lease.acquiredAt + this.options.ttl) return false;
-      await sleep(retry, true);
+      await sleep(retry);
     }
   }
 
@@ -148,9 +148,7 @@ function newToken(): string {
   return PROCESS_TOKEN + (++tokens).toString(36);
 }
 
-function sleep(ms: number, unref = false): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, ms));
-    if (unref) timer.unref();
-  });
+/** Unref'd: a waiter left sleeping when its app closes must not hold the process up until the lock's expiry. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 }

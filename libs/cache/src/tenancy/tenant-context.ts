@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { TenantRequest } from '../cache.options';
+import type { TenantRequest } from './tenancy.options';
+import { InvalidKeyError } from '../core/errors';
 
 interface TenantScope {
   readonly tenant: string | undefined;
@@ -30,7 +31,7 @@ export class TenantContext {
   /** Runs `fn` with `tenant` as the current tenant (for jobs, queue consumers, scripts); undefined clears it. */
   run<T>(tenant: string | undefined, fn: () => T): T {
     if (tenant !== undefined && (typeof tenant !== 'string' || tenant.length === 0)) {
-      throw new TypeError(`Strata cache: a tenant id must be a non-empty string; got ${tenant === '' ? 'an empty string' : typeof tenant}`);
+      throw new InvalidKeyError('a tenant id', tenant);
     }
     this.active = true;
     return this.storage.run({ tenant }, fn);

@@ -25,3 +25,6 @@ export function registerStoreAdaptersSuite(name: string, factory: AdaptersFactor
   if (parts.bus !== false) registerBusTransportSuite(name, factory);
   if (parts.side !== false) registerSideStoresSuite(name, factory);
 }
+
+// Helpers for testing an app that uses the cache.
+export { ManualClock } from './manual-clock';

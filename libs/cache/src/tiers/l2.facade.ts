@@ -3,16 +3,11 @@ import type { CacheEntry } from '../core/entry';
 import { L2UnavailableError } from '../core/errors';
 import { type BreakerState, CircuitBreaker, describeError } from '../resilience/circuit-breaker';
 import type { Fence, RemoteStoreState } from '../ports/remote-store';
+import { CallDeadlines } from './call-deadlines';
 import type { RemoteTier } from './remote.tier';
 import type { TierWrite } from './tier';
 
 const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
-
-interface Waiter {
-  until: number;
-  deadline: number;
-  reject: (error: Error) => void;
-}
 
 export interface L2FacadeOptions {
   strict: boolean;
@@ -33,6 +28,17 @@ export interface L2FacadeOptions {
    * keys it writes stay in doubt until it settles.
    */
   deadline?: number;
+  /** The namespaces to invalidate whole, with their times, when too many deletes were pending to list. */
+  overflow?: () => ReadonlyMap<string, number>;
+  /** Told what was replayed once the store answers again (the bus announces it to the other instances). */
+  replayed?: (keys: string[], times: ReadonlyMap<string, number>) => void;
+  /** Writes invalidation times (tags, namespaces) to the store; absent: they are not shared. */
+  writeTimes?: (times: ReadonlyMap<string, number>) => Promise<void>;
+  /**
+   * Adds written keys to their tags' key indexes (the hard purge, `invalidation.purge`), sent with the
+   * write itself, so it costs no extra round trip.
+   */
+  indexWrites?: (writes: readonly TierWrite[]) => Promise<unknown>;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface L2FacadeOptions {
  * Deletes and invalidations that cannot reach Redis are not dropped: they are replayed, in order, after
  * Redis answers again and before the circuit closes, so an entry deleted during an outage cannot come
  * back when Redis does. When more deletes pile up than `pendingDeleteLimit`, the facade stops listing
- * keys and asks the engine (through `onOverflow`) to invalidate whole namespaces instead.
+ * keys and asks the engine (through `overflow`) to invalidate whole namespaces instead.
  *
  * A write that failed is treated the same way: its key is "in doubt" (Redis may hold the previous
  * value, or the write may still land), so reads of it are misses and it is deleted once Redis answers
@@ -65,21 +71,9 @@ export class L2Facade {
    * no offline queue, not a Cluster that redirects and retries) is bounded by the client's commandTimeout.
    */
   private readonly boundReads: boolean;
-  /** Callers waiting on Redis, with the time they stop waiting (see `sweepSoon`). */
-  private readonly waiting = new Set<Waiter>();
-  private sweeper: NodeJS.Timeout | undefined;
+  /** Gives up waiting on calls past `options.deadline`; absent without one. */
+  private readonly deadlines: CallDeadlines | undefined;
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
-  /** The namespaces to invalidate whole, with their times, when too many deletes were pending to list. */
-  onOverflow: (() => ReadonlyMap<string, number>) | undefined;
-  /** Told what was replayed once Redis is back (the bus announces it to the other instances). */
-  onReplayed: ((keys: string[], times: ReadonlyMap<string, number>) => void) | undefined;
-  /** Writes the invalidation time of a tag or namespace; set by the invalidation registry. */
-  writeTimes: ((times: ReadonlyMap<string, number>) => Promise<void>) | undefined;
-  /**
-   * Adds written keys to their tags' key indexes (the hard purge, `invalidation.purge`); set by
-   * `TagPurge`. Sent with the write itself, so it costs no extra round trip.
-   */
-  indexWrites: ((writes: readonly TierWrite[]) => Promise<unknown>) | undefined;
 
   private readonly stopWatching: () => void;
 
@@ -88,6 +82,7 @@ export class L2Facade {
     private readonly options: L2FacadeOptions,
   ) {
     const store = tier.store;
+    this.deadlines = options.deadline === undefined ? undefined : new CallDeadlines(options.deadline);
     this.breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       probeInterval: options.probeInterval,
@@ -225,7 +220,7 @@ export class L2Facade {
 
   /** The write and its index entries, sent together (one round trip); a failure of either fails the write. */
   private indexed<T>(writes: readonly TierWrite[], op: () => Promise<T>): Promise<T> {
-    const index = this.indexWrites;
+    const index = this.options.indexWrites;
     if (index === undefined) return op();
     return Promise.all([op(), index(writes)]).then(([result]) => result);
   }
@@ -248,12 +243,11 @@ export class L2Facade {
   }
 
   /**
-   * Gives up waiting after `deadline` (one more for every 500 keys of a batch); the command itself goes
-   * on, the keys it writes counted in flight.
+   * Gives up waiting after the deadline (see `CallDeadlines`); the command itself goes on, the keys it
+   * writes counted in flight.
    */
   private bounded<T>(op: () => Promise<T>, keys?: readonly string[], size = keys?.length ?? 1): Promise<T> {
-    if (this.options.deadline === undefined) return op();
-    const deadline = this.options.deadline * (1 + Math.floor(size / 500));
+    if (this.deadlines === undefined) return op();
     const running = op();
     if (keys) {
       for (const key of keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
@@ -267,51 +261,12 @@ export class L2Facade {
       };
       running.then(settle, settle);
     }
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = { until: performance.now() + deadline, deadline, reject };
-      this.waiting.add(waiter);
-      this.sweepSoon();
-      running.then(
-        (value) => {
-          this.waiting.delete(waiter);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.waiting.delete(waiter);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  /**
-   * One timer checks every caller's deadline, instead of a timer set and cleared per call (at tens of
-   * thousands of L2 reads a second, those timers were a measurable part of each read). It ticks every
-   * 1/50 of the deadline (2 ms at 100 ms) and only while calls are waiting.
-   */
-  private sweepSoon(): void {
-    if (this.sweeper !== undefined || this.disposed) return;
-    const every = Math.max(1, Math.floor((this.options.deadline ?? 50) / 50));
-    this.sweeper = setInterval(() => {
-      const now = performance.now();
-      for (const waiter of this.waiting) {
-        if (waiter.until > now) continue;
-        this.waiting.delete(waiter);
-        waiter.reject(new L2UnavailableError(`no answer within ${waiter.deadline} ms`));
-      }
-      if (this.waiting.size === 0) this.stopSweeping();
-    }, every);
-    this.sweeper.unref();
-  }
-
-  private stopSweeping(): void {
-    if (this.sweeper !== undefined) clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    return this.deadlines.wait(running, size);
   }
 
   /** Invalidation times (tags, namespaces) that could not be written are replayed like deletes. */
   async setTimes(times: ReadonlyMap<string, number>): Promise<void> {
-    const write = this.writeTimes;
+    const write = this.options.writeTimes;
     if (write === undefined || times.size === 0) return;
     try {
       await this.breaker.run(() => write(times));
@@ -348,7 +303,7 @@ export class L2Facade {
     this.disposed = true;
     this.stopWatching();
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.stopSweeping();
+    this.deadlines?.dispose();
     this.breaker.dispose();
   }
 
@@ -381,7 +336,7 @@ export class L2Facade {
     this.pendingDeletes.add(key);
   }
 
-  /** Stops listing what to replay: the namespaces in use are invalidated whole instead (`onOverflow`). */
+  /** Stops listing what to replay: the namespaces in use are invalidated whole instead (`overflow`). */
   private overflow(): void {
     this.overflowed = true;
     this.pendingDeletes.clear();
@@ -394,17 +349,18 @@ export class L2Facade {
     const times = new Map(this.pendingTimes);
     const overflowed = this.overflowed;
     // Deletes were lost from the list: what they removed can only be covered by invalidating whole namespaces.
-    if (overflowed && this.onOverflow) {
-      for (const [id, time] of this.onOverflow()) times.set(id, Math.max(time, times.get(id) ?? 0));
+    const overflow = this.options.overflow;
+    if (overflowed && overflow) {
+      for (const [id, time] of overflow()) times.set(id, Math.max(time, times.get(id) ?? 0));
     }
     // Straight to the tier: the breaker is half-open and would refuse. A failure keeps the circuit open.
     for (let i = 0; i < keys.length; i += 500) await this.tier.delete(keys.slice(i, i + 500));
-    if (times.size > 0 && this.writeTimes) await this.writeTimes(times);
+    if (times.size > 0 && this.options.writeTimes) await this.options.writeTimes(times);
     for (const key of keys) this.pendingDeletes.delete(key);
     for (const [id, time] of times) if (this.pendingTimes.get(id) === time) this.pendingTimes.delete(id);
     if (overflowed) this.overflowed = false;
     // After the circuit has closed (this runs just before), so the announcement can use Redis.
-    if (keys.length + times.size > 0) setImmediate(() => this.onReplayed?.(keys, times));
+    if (keys.length + times.size > 0) setImmediate(() => this.options.replayed?.(keys, times));
     if (keys.length + times.size > 0 || overflowed) {
       this.options.logger.log(
         `Redis tier: replayed ${keys.length} deletes and ${times.size} invalidations made while it was unreachable` +

@@ -1,8 +1,15 @@
 import type { EntryCodec } from '../codec/entry.codec';
 import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError } from '../core/errors';
-import type { Fence, RemoteStore, StoredBytes } from '../ports/remote-store';
+import type { EntryMeta, Fence, RemoteStore, StoredBytes } from '../ports/remote-store';
 import type { CacheTier, TierWrite } from './tier';
+
+/** What a self-checking store (L3) keeps beside the bytes: see `EntryMeta`. */
+export function metaOf(write: TierWrite): EntryMeta {
+  const { entry } = write;
+  const ids = write.namespaceId === undefined ? entry.tags : [write.namespaceId, ...entry.tags];
+  return { createdAt: entry.createdAt, expiresAt: entry.expiresAt, ids };
+}
 
 /** The physical TTL of a write: it lives until its stale copy is no longer of use (grace, fail-safe window). */
 export function physicalTtl(write: TierWrite, now: number): number {
@@ -41,14 +48,14 @@ export class RemoteTier implements CacheTier {
 
   async set(write: TierWrite): Promise<void> {
     const ttl = physicalTtl(write, this.options.now());
-    await this.store.set(write.key, ttl <= 0 ? EMPTY : await this.encode(write), ttl);
+    await this.store.set(write.key, ttl <= 0 ? EMPTY : await this.encode(write), ttl, metaOf(write));
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {
     if (writes.length === 0) return;
     const encoded = await Promise.all(writes.map((write) => this.encode(write)));
     const now = this.options.now();
-    await this.store.setMany(writes.map((write, i): StoredBytes => ({ key: write.key, bytes: encoded[i], ttlMs: physicalTtl(write, now) })));
+    await this.store.setMany(writes.map((write, i): StoredBytes => ({ key: write.key, bytes: encoded[i], ttlMs: physicalTtl(write, now), meta: metaOf(write) })));
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -72,7 +79,7 @@ export class RemoteTier implements CacheTier {
   async setFenced(write: TierWrite, fence: Fence): Promise<boolean> {
     const bytes = await this.encode(write);
     const ttl = Math.max(0, physicalTtl(write, this.options.now()));
-    return this.store.setFenced!({ key: write.key, bytes, ttlMs: ttl }, fence);
+    return this.store.setFenced!({ key: write.key, bytes, ttlMs: ttl, meta: metaOf(write) }, fence);
   }
 
   increment(key: string, by: number, ttlMs: number): Promise<number> {

@@ -16,6 +16,8 @@ export interface TierWrite {
    * lets a stale copy stand in for a failing factory. Default `entry.staleUntil`.
    */
   readonly keepUntil?: number;
+  /** The writing view's namespace invalidation id: with the entry's tags, what a self-checking store (L3) records. */
+  readonly namespaceId?: string;
 }
 
 /**

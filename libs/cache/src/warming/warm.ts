@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../core/errors';
 import type { SetOptions } from '../cache-service.types';
 import type { Factory } from '../engine/engine.types';
 
@@ -41,7 +42,7 @@ const DONE = Symbol('done');
 export async function warmEntries(entries: WarmEntries, options: WarmOptions | undefined, target: WarmTarget): Promise<WarmResult> {
   const concurrency = options?.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new TypeError(`Strata cache: warm({ concurrency }) must be a whole number of at least 1; got ${String(concurrency)}`);
+    throw new InvalidArgumentError(`warm({ concurrency }) must be a whole number of at least 1; got ${String(concurrency)}`);
   }
   const result: WarmResult = { warmed: 0, fresh: 0, failed: [] };
   const pull = puller(entries);
@@ -103,7 +104,7 @@ function checked(entry: unknown): { key: string; source: Factory<unknown>; write
     if ('factory' in write && typeof write.factory === 'function') return { key: write.key, source: write.factory, write };
     if ('value' in write) return { key: write.key, source: () => write.value, write };
   }
-  throw new TypeError(`a warm entry must be { key, factory } or { key, value } with a string key; got ${describeEntry(entry)}`);
+  throw new InvalidArgumentError(`a warm entry must be { key, factory } or { key, value } with a string key; got ${describeEntry(entry)}`);
 }
 
 function keyOf(entry: unknown): string {

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../core/errors';
 import type { LoggerService } from '@nestjs/common';
 import type { CacheTelemetry } from '../observability/telemetry';
 import type { WarmerCounters, WarmerOutcome } from '../observability/stats';
@@ -143,7 +144,7 @@ export class WarmerRunner {
    */
   private entries(produced: unknown, onError: (error: unknown) => void): WarmEntries {
     if (!isEntries(produced)) {
-      throw new TypeError(`it returned ${produced === null ? 'null' : typeof produced}, not WarmEntry[] or an (async) iterable of WarmEntry`);
+      throw new InvalidArgumentError(`it returned ${produced === null ? 'null' : typeof produced}, not WarmEntry[] or an (async) iterable of WarmEntry`);
     }
     const isStopped = () => this.stopped;
     return (async function* guarded(): AsyncGenerator<WarmEntry> {

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { waitFor } from '../../../../test/harness';
-import { mulberry32 } from '../../src/codec/llm-text.fixture';
+import { mulberry32 } from '../fixtures/llm-text.fixture';
 
 /** One request of a load run: when it started (ms since the run began), how long it took, and how it ended. */
 export interface Sample {
@@ -53,17 +53,25 @@ export function startLoad(options: LoadOptions): { stop(): Promise<Sample[]>; re
       inFlight -= 1;
       if (inFlight === 0) drained?.();
     };
-    const req = http.request(options.baseUrl + path, { method, agent, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => options.keepBodies && chunks.push(chunk));
-      res.on('end', () => {
-        const ok = res.statusCode === 200;
-        done(ok, ok ? undefined : `HTTP ${res.statusCode}`, options.keepBodies ? Buffer.concat(chunks).toString('utf8') : undefined);
+    const send = (retried: boolean): void => {
+      const req = http.request(options.baseUrl + path, { method, agent, timeout: 60_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => options.keepBodies && chunks.push(chunk));
+        res.on('end', () => {
+          const ok = res.statusCode === 200;
+          done(ok, ok ? undefined : `HTTP ${res.statusCode}`, options.keepBodies ? Buffer.concat(chunks).toString('utf8') : undefined);
+        });
       });
-    });
-    req.on('error', (error) => done(false, error.message));
-    req.on('timeout', () => req.destroy(new Error('client timeout')));
-    req.end();
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // A keep-alive socket the server closed as idle just as it was reused: the request never reached
+        // the app. Node's documentation says to retry it (once); anything else is a failure.
+        if (!retried && req.reusedSocket && error.code === 'ECONNRESET') return send(true);
+        done(false, error.message);
+      });
+      req.on('timeout', () => req.destroy(new Error('client timeout')));
+      req.end();
+    };
+    send(false);
   };
   const timer = setInterval(() => {
     owed += perTick;

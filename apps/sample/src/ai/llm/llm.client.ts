@@ -1,4 +1,4 @@
-import type { AiMessage, AiResponse, AiStreamChunk } from '@strata/cache';
+import type { AiMessage, AiResponse, AiStreamChunk } from '@strata/cache/ai';
 
 export interface LlmRequest {
   model: string;

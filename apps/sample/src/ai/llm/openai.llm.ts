@@ -1,4 +1,4 @@
-import type { AiResponse, AiStreamChunk } from '@strata/cache';
+import type { AiResponse, AiStreamChunk } from '@strata/cache/ai';
 import { type LlmClient, type LlmRequest } from './llm.client';
 
 interface ChatReply {

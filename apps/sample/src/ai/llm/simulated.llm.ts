@@ -1,4 +1,4 @@
-import type { AiResponse, AiStreamChunk } from '@strata/cache';
+import type { AiResponse, AiStreamChunk } from '@strata/cache/ai';
 import { Simulation, hashBytes, prose, tokensOf } from '../../common/simulation';
 import { type LlmClient, type LlmRequest, promptText } from './llm.client';
 

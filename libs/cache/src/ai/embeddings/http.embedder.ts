@@ -1,3 +1,4 @@
+import { EmbeddingError, InvalidOptionError } from '../../core/errors';
 import type { EmbeddingProvider } from './embedding.provider';
 
 export interface HttpEmbedderOptions {
@@ -32,7 +33,7 @@ export class HttpEmbeddingProvider implements EmbeddingProvider {
 
   constructor(private readonly options: HttpEmbedderOptions) {
     if (typeof options?.model !== 'string' || options.model.length === 0) {
-      throw new TypeError("HttpEmbeddingProvider needs a model, e.g. { model: 'text-embedding-3-small' }");
+      throw new InvalidOptionError("HttpEmbeddingProvider needs a model, e.g. { model: 'text-embedding-3-small' }");
     }
     const base = (options.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
     this.url = `${base}/embeddings`;
@@ -61,17 +62,17 @@ export class HttpEmbeddingProvider implements EmbeddingProvider {
     });
     if (!response.ok) {
       const text = (await response.text().catch(() => '')).slice(0, 300);
-      throw new Error(`embedding request to ${this.url} failed: HTTP ${response.status} ${text}`);
+      throw new EmbeddingError(`embedding request to ${this.url} failed: HTTP ${response.status} ${text}`);
     }
     const reply = (await response.json()) as EmbeddingsReply;
     const data = reply.data;
     if (!Array.isArray(data) || data.length !== input.length) {
-      throw new Error(`embedding reply from ${this.url} has ${Array.isArray(data) ? data.length : 'no'} vectors for ${input.length} texts`);
+      throw new EmbeddingError(`embedding reply from ${this.url} has ${Array.isArray(data) ? data.length : 'no'} vectors for ${input.length} texts`);
     }
     const vectors = new Array<Float32Array>(input.length);
     data.forEach((item, position) => {
       const at = typeof item.index === 'number' ? item.index : position;
-      if (!Array.isArray(item.embedding) || at < 0 || at >= input.length) throw new Error(`embedding reply from ${this.url} is malformed`);
+      if (!Array.isArray(item.embedding) || at < 0 || at >= input.length) throw new EmbeddingError(`embedding reply from ${this.url} is malformed`);
       vectors[at] = Float32Array.from(item.embedding);
     });
     return vectors;

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../../core/errors';
 import { NEGATIONS, STOPWORDS, tokenize } from '../semantic/prompt-text';
 import type { EmbeddingProvider } from './embedding.provider';
 
@@ -30,7 +31,7 @@ export class LocalEmbeddingProvider implements EmbeddingProvider {
   constructor(options: LocalEmbedderOptions = {}) {
     const dimensions = options.dimensions ?? 256;
     if (!Number.isInteger(dimensions) || dimensions < 16 || (dimensions & (dimensions - 1)) !== 0) {
-      throw new RangeError(`LocalEmbeddingProvider: dimensions must be a power of two of at least 16, e.g. 256; got ${dimensions}`);
+      throw new InvalidOptionError(`LocalEmbeddingProvider: dimensions must be a power of two of at least 16, e.g. 256; got ${dimensions}`);
     }
     this.dimensions = dimensions;
     this.mask = dimensions - 1;

@@ -1,3 +1,4 @@
+import { EmbeddingError } from '../../core/errors';
 import type { CacheService } from '../../cache.service';
 import type { CacheStack } from '../../cache.stack';
 import { digest } from '../../core/keys';
@@ -114,7 +115,7 @@ export class SemanticCache {
 
   async probeMany(texts: readonly string[]): Promise<SemanticProbe[]> {
     const vectors = await this.embedder.embed(texts);
-    if (vectors.length !== texts.length) throw new Error(`embedder '${this.embedder.id}' returned ${vectors.length} vectors for ${texts.length} texts`);
+    if (vectors.length !== texts.length) throw new EmbeddingError(`embedder '${this.embedder.id}' returned ${vectors.length} vectors for ${texts.length} texts`);
     const probes: SemanticProbe[] = [];
     for (let i = 0; i < texts.length; i++) {
       // A warm-up of thousands of prompts yields now and then: timers (Redis timeouts, pings) keep running.

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../../core/errors';
 /**
  * The in-memory search structure of one semantic scope: every vector quantized to int8 (one byte a
  * dimension, a float scale per vector) plus a 256-bit sign code (random-hyperplane LSH). A search
@@ -82,7 +83,7 @@ export class SignCoder {
 
   code(vector: Float32Array): Int32Array {
     const dims = this.dims;
-    if (vector.length !== dims) throw new RangeError(`vector of ${vector.length} dimensions for a coder of ${dims}`);
+    if (vector.length !== dims) throw new InvalidArgumentError(`semantic cache: a vector of ${vector.length} dimensions for a coder of ${dims}; every vector of one index must come from the same embedder`);
     const planes = this.planes;
     const code = new Int32Array(CODE_WORDS);
     for (let b = 0; b < CODE_BITS; b++) {
@@ -148,7 +149,7 @@ export class VectorIndex {
   }
 
   add(vector: IndexedVector, key: string, signature: string, expiresAt: number, block = 0): number {
-    if (vector.q.length !== this.dims) throw new RangeError(`vector of ${vector.q.length} dimensions in an index of ${this.dims}`);
+    if (vector.q.length !== this.dims) throw new InvalidArgumentError(`semantic cache: a vector of ${vector.q.length} dimensions in an index of ${this.dims}; every vector of one index must come from the same embedder`);
     if (this.count === this.capacity) this.grow(Math.max(64, this.capacity * 2));
     const slot = this.count++;
     this.vectors.set(vector.q, slot * this.dims);

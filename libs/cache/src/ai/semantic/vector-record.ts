@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../../core/errors';
 import { CODE_WORDS, type IndexedVector } from './vector-index';
 
 /** One cached prompt as the semantic index stores it, in Redis and in memory. */
@@ -22,7 +23,7 @@ export function encodeRecord(record: VectorRecord): Buffer {
   const key = Buffer.from(record.key, 'utf8');
   const signature = Buffer.from(record.signature, 'utf8');
   const dims = record.vector.q.length;
-  if (dims > 0xffff || key.length > 0xffff || signature.length > 0xffff) throw new RangeError('vector record too large');
+  if (dims > 0xffff || key.length > 0xffff || signature.length > 0xffff) throw new InvalidArgumentError('semantic cache: a vector record too large to store (over 65,535 dimensions or key bytes); use an embedder with fewer dimensions');
   const buffer = Buffer.allocUnsafe(HEADER + CODE_WORDS * 4 + dims + key.length + signature.length);
   let o = buffer.writeUInt8(VERSION, 0);
   o = buffer.writeDoubleLE(record.expiresAt, o);

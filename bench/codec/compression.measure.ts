@@ -1,13 +1,13 @@
 /**
  * Compression ratio and speed on LLM-like text, the figures behind the choice in compression.ts.
- *   npx ts-node --transpile-only libs/cache/src/codec/compression.measure.ts
+ *   npx ts-node --transpile-only bench/codec/compression.measure.ts
  * Also measures 10 KB slices of real English markdown (README files in node_modules) so the
  * fixture's compressibility can be checked against text nobody tuned.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
-import { llmText } from './llm-text.fixture';
+import { llmText } from '../../libs/cache/test/fixtures/llm-text.fixture';
 
 type Codec = { name: string; compress: (b: Buffer) => Buffer; decompress: (b: Buffer) => Buffer };
 

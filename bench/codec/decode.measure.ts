@@ -1,9 +1,9 @@
 /**
  * Cost of EntryCodec.decode on the Redis-hit hot path against the floor: a bare JSON.parse of the
  * value text alone.
- *   npx ts-node --transpile-only libs/cache/src/codec/decode.measure.ts
+ *   npx ts-node --transpile-only bench/codec/decode.measure.ts
  */
-import { EntryCodec } from './entry.codec';
+import { EntryCodec } from '../../libs/cache/src/codec/entry.codec';
 
 /** A ~1 KB API-response-like object: the size most cached values have. */
 function oneKbObject(): Record<string, unknown> {

@@ -1,0 +1,63 @@
+import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
+import type { KeyScanner, ScanOptions, ScanProgress } from '../ports/key-scanner';
+import type { ColdGuard } from './cold.guard';
+
+/**
+ * Invalidation times in Redis and in the cold store. Reads come from Redis (the engine's own check);
+ * the cold store needs every time too, since its reads refuse invalidated rows by themselves and Redis
+ * may lose its copy. Times and records are sent even while the cold circuit is open (another instance
+ * may be reading the rows they cover); one that fails is replayed by the guard, which keeps the cold tier
+ * unread here until then. Redis failures reject, as without a cold tier.
+ */
+export class ChainedTimesStore implements InvalidationTimesStore {
+  constructor(
+    private readonly hot: InvalidationTimesStore,
+    private readonly cold: InvalidationTimesStore,
+    private readonly guard: ColdGuard,
+  ) {}
+
+  read(ids: readonly string[]): Promise<number[]> {
+    return this.hot.read(ids);
+  }
+
+  async writeMax(times: ReadonlyMap<string, number>, retentionMs: number): Promise<void> {
+    await Promise.all([
+      this.hot.writeMax(times, retentionMs),
+      this.guard.force(() => this.cold.writeMax(times, retentionMs), () => this.guard.rememberTimes(times, retentionMs)),
+    ]);
+  }
+
+  async track(ids: readonly string[], ttlMs: number): Promise<void> {
+    await Promise.all([this.hot.track(ids, ttlMs), this.guard.force(() => this.cold.track(ids, ttlMs), () => this.guard.rememberTracks(ids, ttlMs))]);
+  }
+
+  /**
+   * Tracked in either store counts: after a Redis flush only the cold store still knows a dependency.
+   * When the cold store cannot answer, every id counts as tracked (the engine then announces a time for
+   * each, which costs messages, never a stale dependent) and the times are replayed into it later.
+   */
+  async raiseTracked(ids: readonly string[], time: number): Promise<boolean[]> {
+    const [hot, cold] = await Promise.all([
+      this.hot.raiseTracked(ids, time),
+      this.guard.call(() => this.cold.raiseTracked(ids, time), undefined),
+    ]);
+    if (cold !== undefined) return hot.map((tracked, i) => tracked || cold[i]);
+    this.guard.rememberTimes(new Map(ids.map((id) => [id, time])), 0);
+    return ids.map(() => true);
+  }
+}
+
+/** Pattern invalidation over both stores: the cold one first (as deletes are), then Redis. */
+export class ChainedKeyScanner implements KeyScanner {
+  constructor(
+    private readonly hot: KeyScanner,
+    private readonly cold: KeyScanner,
+    private readonly guard: ColdGuard,
+  ) {}
+
+  async deleteMatching(pattern: string, options: ScanOptions, progress: ScanProgress): Promise<void> {
+    const cold = { removed: 0 };
+    await this.guard.change(() => this.cold.deleteMatching(pattern, options, cold), () => this.guard.rememberPattern(pattern));
+    await this.hot.deleteMatching(pattern, options, progress);
+  }
+}

@@ -1,3 +1,4 @@
+import { COMPRESSION_CODECS, type CompressionCodec } from './codec/compression';
 import type { LoggerService } from '@nestjs/common';
 import { EntryCipher, type EncryptionOptions } from './codec/encryption';
 import { type Duration, describe, toMs } from './core/durations';
@@ -61,6 +62,8 @@ export interface NamedCacheOptions {
   writeBehind?: boolean;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
   compressThreshold?: number | false;
+  /** How values over the threshold are compressed (see the module option). Default: the module's. */
+  compression?: CompressionCodec;
   /** Serve a stale copy when the factory fails; `false` turns it off. Default: the module's. */
   failSafe?: false | FailSafeOptions;
   /** Factory timeouts. Default: the module's. */
@@ -107,6 +110,12 @@ export interface CacheModuleOptions {
   probeInterval?: Duration;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default `1024`. */
   compressThreshold?: number | false;
+  /**
+   * How values over the threshold are compressed: `'lz4'` (fast to read on every hit) or `'brotli'`
+   * (fewer bytes, ~10× the CPU per read; for rarely read, byte-priced storage). Entries written with
+   * either stay readable when this changes. Default `'lz4'`.
+   */
+  compression?: CompressionCodec;
   /**
    * The largest entry a read accepts, inflated or stored as is; larger ones are rejected as corrupt (no
    * zip bombs). Default `maxValueBytes` + 1 MiB (the envelope: times, tags), so a read never takes
@@ -174,6 +183,7 @@ export interface ResolvedNamedCache {
   /** With the cold tier: writes reach PostgreSQL after Redis, in batches. */
   writeBehind: boolean;
   compressThreshold: number | false;
+  compression: CompressionCodec;
   failSafe: ResolvedFailSafe | undefined;
   timeouts: ResolvedTimeouts;
   ttlJitter: number;
@@ -196,6 +206,7 @@ export interface ResolvedCacheOptions {
   failureThreshold: number;
   probeInterval: number;
   compressThreshold: number | false;
+  compression: CompressionCodec;
   maxInflatedBytes: number;
   maxValueBytes: number;
   maxKeyLength: number;
@@ -224,7 +235,7 @@ export const DEFAULT_CACHE_NAME = 'default';
 const KNOWN = new Set<string>(
   Object.keys({
     prefix: true, namespace: true, ttl: true, grace: true, redis: true, store: true, memory: true, commandTimeout: true,
-    connectTimeout: true, failureThreshold: true, probeInterval: true, compressThreshold: true, maxInflatedBytes: true,
+    connectTimeout: true, failureThreshold: true, probeInterval: true, compressThreshold: true, compression: true, maxInflatedBytes: true,
     maxValueBytes: true, maxKeyLength: true, hashKeys: true, strict: true, caches: true, logger: true, isGlobal: true,
     metrics: true, advice: true, lock: true, failSafe: true, timeouts: true, ttlJitter: true, encryption: true,
     bus: true, refreshAhead: true, warming: true, invalidation: true, version: true, tenancy: true, postgres: true,
@@ -233,7 +244,7 @@ const KNOWN = new Set<string>(
 /** Room for an entry's envelope (times, up to MAX_ENTRY_TAGS tags) over its value, in a read's size bound. */
 const ENVELOPE_ROOM_BYTES = 1024 * 1024;
 const KNOWN_NAMED = new Set<string>(
-  Object.keys({ ttl: true, grace: true, tiers: true, l2Ttl: true, writeBehind: true, compressThreshold: true, failSafe: true, timeouts: true, ttlJitter: true, version: true, refreshAhead: true } satisfies Record<keyof NamedCacheOptions, true>),
+  Object.keys({ ttl: true, grace: true, tiers: true, l2Ttl: true, writeBehind: true, compressThreshold: true, compression: true, failSafe: true, timeouts: true, ttlJitter: true, version: true, refreshAhead: true } satisfies Record<keyof NamedCacheOptions, true>),
 );
 
 /**
@@ -251,6 +262,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   const ttl = toMs(options.ttl ?? '5m', 'ttl');
   const grace = toMs(options.grace ?? 0, 'grace', { allowZero: true });
   const compressThreshold = threshold(options.compressThreshold, 'compressThreshold', 1024);
+  const compression = codecName(options.compression, 'compression', 'lz4');
   const memory = resolveMemory(options.memory);
   const maxValueBytes = positiveInt(options.maxValueBytes ?? 8 * 1024 * 1024, 'maxValueBytes', '8 * 1024 * 1024');
   const redis = resolveRedis(options.redis);
@@ -279,6 +291,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     failureThreshold,
     probeInterval: toMs(options.probeInterval ?? '500ms', 'probeInterval'),
     compressThreshold,
+    compression,
     maxInflatedBytes: positiveInt(options.maxInflatedBytes ?? maxValueBytes + ENVELOPE_ROOM_BYTES, 'maxInflatedBytes', 'maxValueBytes + 1 MiB'),
     maxValueBytes,
     maxKeyLength: positiveInt(options.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH, 'maxKeyLength', '200'),
@@ -308,6 +321,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     l2Ttl: undefined,
     writeBehind: false,
     compressThreshold,
+    compression,
     failSafe: resolveFailSafe(options.failSafe, 'failSafe', undefined),
     timeouts: resolveTimeouts(options.timeouts, 'timeouts', NO_TIMEOUTS),
     ttlJitter: resolveJitter(options.ttlJitter, 'ttlJitter', 0),
@@ -373,6 +387,7 @@ function resolveNamed(cacheName: string, named: NamedCacheOptions, base: Resolve
     useMemory,
     useRedis,
     compressThreshold: threshold(named.compressThreshold, `${at}.compressThreshold`, base.compressThreshold),
+    compression: codecName(named.compression, `${at}.compression`, base.compression),
     failSafe: resolveFailSafe(named.failSafe, `${at}.failSafe`, base.failSafe),
     timeouts: resolveTimeouts(named.timeouts, `${at}.timeouts`, base.timeouts),
     ttlJitter: resolveJitter(named.ttlJitter, `${at}.ttlJitter`, base.ttlJitter),
@@ -430,3 +445,8 @@ function resolveStore(store: CacheModuleOptions['store'], hasRedis: boolean): St
 
 
 
+function codecName(value: unknown, at: string, fallback: CompressionCodec): CompressionCodec {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (COMPRESSION_CODECS as readonly string[]).includes(value)) return value as CompressionCodec;
+  throw new InvalidOptionError(`${at} must be ${COMPRESSION_CODECS.map((c) => `'${c}'`).join(' or ')}, got ${describe(value)}`);
+}

@@ -60,7 +60,7 @@ export class CacheService {
       useL1: this.named.useMemory,
       useL2: this.named.useRedis,
       namespaceId: this.keys.namespaceId,
-      codec: stack.codec(this.named.compressThreshold),
+      codec: stack.codec(this.named.compressThreshold, this.named.compression),
       name: scope.name,
       counters: stack.telemetry.counters(scope.name),
       failSafe: this.named.failSafe,

@@ -8,6 +8,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import { EntryCodec } from './codec/entry.codec';
+import type { CompressionCodec } from './codec/compression';
 import { CACHE_CLOCK } from './cache.constants';
 import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
@@ -69,7 +70,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   private readonly stores: StoreAdapters | undefined;
   /** Redis with the PostgreSQL cold tier under it, when a named cache lists 'postgres' in its tiers. */
   readonly chain: ChainedAdapters | undefined;
-  private readonly codecs = new Map<number | false, EntryCodec>();
+  private readonly codecs = new Map<string, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
   private closed = false;
   /** Namespace ids of the views in use (bounded): what an overflow of pending deletes invalidates. */
@@ -90,7 +91,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.telemetry = telemetry;
     this.tenants = new TenantContext(options.tenancy.resolve);
     const quota = options.tenancy.maxL1Bytes;
-    const defaultCodec = this.codec(options.compressThreshold);
+    const defaultCodec = this.codec(options.compressThreshold, options.compression);
     if (options.memory !== false) {
       this.l1 = new MemoryTier({
         maxEntries: options.memory.maxEntries,
@@ -381,17 +382,19 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     return policy;
   }
 
-  /** One codec per compression threshold in use: named caches may compress differently. */
-  codec(threshold: number | false): EntryCodec {
-    let codec = this.codecs.get(threshold);
+  /** One codec per compression threshold and codec in use: named caches may compress differently. */
+  codec(threshold: number | false, compression: CompressionCodec): EntryCodec {
+    const id = `${threshold}:${compression}`;
+    let codec = this.codecs.get(id);
     if (codec === undefined) {
       codec = new EntryCodec({
         compressThreshold: threshold === false ? Number.POSITIVE_INFINITY : threshold,
+        compression,
         maxInflatedBytes: this.options.maxInflatedBytes,
         onCompress: (bytesIn, bytesOut) => this.telemetry.compressed(bytesIn, bytesOut),
         cipher: this.options.cipher,
       });
-      this.codecs.set(threshold, codec);
+      this.codecs.set(id, codec);
     }
     return codec;
   }

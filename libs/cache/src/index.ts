@@ -45,6 +45,7 @@ export type { StrataErrorCode } from './core/errors';
 export type { CacheStats, TierStats, NamedCacheStats, LatencyStats, WarmerStats, WarmerOutcome } from './observability/stats';
 export type { LatencySummary } from './observability/latency';
 export type { AdviceOptions } from './cache.options';
+export type { CompressionCodec } from './codec/compression';
 export type { Advice, AdviceCode } from './observability/advice';
 export { CacheEvents } from './observability/events';
 export type { CacheEventMap, CacheEventName, CacheEventListener } from './observability/events';

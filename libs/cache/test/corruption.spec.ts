@@ -3,7 +3,7 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import type Redis from 'ioredis';
 import type { CacheService } from '../src';
-import { EntryCodec, FLAG_COMPRESSED, HEADER_CHECKED, HEADER_PLAIN } from '../src/codec/entry.codec';
+import { EntryCodec, FLAG_COMPRESSED, FLAG_LZ4, HEADER_CHECKED, HEADER_PLAIN } from '../src/codec/entry.codec';
 import { useRedis, waitFor } from '../../../test/harness';
 import { CacheFactory } from './cache-factory';
 
@@ -138,6 +138,28 @@ describe('L2 bytes that do not decode', () => {
     );
   });
 
+  it('an LZ4 entry whose size field claims 4 GiB is a miss, and is deleted', async () => {
+    const body = Buffer.alloc(64, 1);
+    body.writeUInt32LE(0xffff_fff0, 0);
+    await admin.set(plain.keyOf('lz4bomb'), Buffer.concat([Buffer.from([HEADER_PLAIN | FLAG_COMPRESSED | FLAG_LZ4]), body]));
+    expect(await plain.get('lz4bomb')).toBeUndefined();
+    await waitFor(async () => (await admin.exists(plain.keyOf('lz4bomb'))) === 0, { message: 'the entry was not deleted' });
+  });
+
+  it("entries of either codec stay readable when the 'compression' option changes (the header names the codec)", async () => {
+    const brotli = (await apps.create({ redis: redis.url, prefix: 'plain', memory: false, compression: 'brotli' })).cache;
+    const value = { rows: Array.from({ length: 60 }, (_, i) => ({ id: i, name: 'Ada Lovelace', status: 'delivered' })) };
+    await plain.set('by-lz4', value);
+    await brotli.set('by-brotli', value);
+    const header = async (key: string) => (await admin.getBuffer(plain.keyOf(key)))![0] & (FLAG_COMPRESSED | FLAG_LZ4);
+    expect(await header('by-lz4')).toBe(FLAG_COMPRESSED | FLAG_LZ4);
+    expect(await header('by-brotli')).toBe(FLAG_COMPRESSED);
+    for (const reader of [plain, brotli]) {
+      expect(await reader.get('by-lz4')).toEqual(value);
+      expect(await reader.get('by-brotli')).toEqual(value);
+    }
+  });
+
   it('a 1 MiB value that inflates to 1 GiB is rejected quickly, with bounded memory', async () => {
     const compressed = await bomb(randomBytes(MiB - 256 * 1024), 1024 * MiB);
     expect(compressed.length).toBeLessThanOrEqual(1.1 * MiB);
@@ -173,7 +195,8 @@ describe('L2 bytes that do not decode', () => {
 
   describe('hostile entries that decode: each a counted corrupt miss, the key removed', () => {
     // Written with a codec that checks nothing about the value, as a hostile writer would.
-    const raw = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 2 ** 28 });
+    // Brotli: the codec that packs the most into a small entry (LZ4's size field is checked before it inflates).
+    const raw = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 2 ** 28, compression: 'brotli' });
     const entryOf = (text: string, tags: string[] = []) =>
       raw.encode({ value: undefined, createdAt: Date.now(), expiresAt: Date.now() + 3_600_000, staleUntil: Date.now() + 3_600_000, tags }, { text, tagged: false });
 

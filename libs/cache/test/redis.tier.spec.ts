@@ -65,16 +65,25 @@ describe('RemoteTier on RedisStore (real redis-server)', () => {
     expect((await tier.get('corrupt:race'))?.value).toBe('fresh');
   });
 
-  it('stores 10 KB LLM-like texts at no more than 30% of their size (mean of 12 texts, as STRLEN sees it)', async () => {
+  // Brotli where bytes matter more than CPU; LZ4 (the default) reads ~10× cheaper for ~1.7× the bytes.
+  it.each([
+    ['brotli', 0.3, 0.33],
+    ['lz4', 0.6, 0.65],
+  ] as const)('compression %s stores 10 KB LLM-like texts at no more than %s of their size (mean of 12 texts, as STRLEN sees it)', async (compression, mean, worst) => {
     const { llmText } = await import('./fixtures/llm-text.fixture');
+    const codecTier = new RemoteTier(new RedisStore(client), {
+      codec: new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024, compression }),
+      now: Date.now,
+      onCorrupt: (key: string, _error: CorruptEntryError) => corrupt.push(key),
+    });
     const ratios: number[] = [];
     for (let seed = 1; seed <= 12; seed++) {
       const text = llmText(10 * 1024, seed);
-      await tier.set(write(`llm:${seed}`, text));
-      ratios.push((await client.strlen(`llm:${seed}`)) / Buffer.byteLength(text));
-      expect((await tier.get(`llm:${seed}`))!.value).toBe(text);
+      await codecTier.set(write(`llm:${compression}:${seed}`, text));
+      ratios.push((await client.strlen(`llm:${compression}:${seed}`)) / Buffer.byteLength(text));
+      expect((await tier.get(`llm:${compression}:${seed}`))!.value).toBe(text);
     }
-    expect(ratios.reduce((a, b) => a + b) / ratios.length).toBeLessThanOrEqual(0.3);
-    expect(Math.max(...ratios)).toBeLessThanOrEqual(0.33);
+    expect(ratios.reduce((a, b) => a + b) / ratios.length).toBeLessThanOrEqual(mean);
+    expect(Math.max(...ratios)).toBeLessThanOrEqual(worst);
   });
 });

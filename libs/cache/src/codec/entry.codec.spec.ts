@@ -1,12 +1,15 @@
 import fc from 'fast-check';
 import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError, InvalidArgumentError, InvalidOptionError } from '../core/errors';
-import { compress } from './compression';
+import { compress, lz4Compress } from './compression';
 import { crc32 } from 'node:zlib';
-import { EntryCodec, FLAG_CHECKSUM, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
+import { EntryCodec, FLAG_CHECKSUM, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_LZ4, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
 import { llmText } from '../../test/fixtures/llm-text.fixture';
 
 const codec = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024 });
+/** The codec for bytes over CPU (a cold tier); the default one reads what it writes and vice versa. */
+const brotli = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024, compression: 'brotli' });
+const LZ4 = FLAG_COMPRESSED | FLAG_LZ4;
 const times = { createdAt: 1_700_000_000_000, expiresAt: 1_700_000_060_000, staleUntil: 1_700_000_360_000 };
 
 function entryOf(value: unknown, tags: string[] = ['t:users', 'tenant:7']): CacheEntry {
@@ -89,9 +92,9 @@ describe('EntryCodec', () => {
       const justBelow = 'a'.repeat(200 - 2 - 1); // the value's JSON text adds two quotes
       const atThreshold = `${justBelow}a`;
       expect(encodeValue(justBelow, c)[0]).toBe(PLAIN);
-      expect(encodeValue(atThreshold, c)[0]).toBe(PLAIN | FLAG_COMPRESSED);
+      expect(encodeValue(atThreshold, c)[0]).toBe(PLAIN | LZ4);
       // Brotli's output for a 32-byte envelope is 36 bytes: compressing it would only cost space.
-      const always = new EntryCodec({ compressThreshold: 0 });
+      const always = new EntryCodec({ compressThreshold: 0, compression: 'brotli' });
       const tiny = always.encode({ value: 1, createdAt: 1, expiresAt: 2, staleUntil: 3, tags: [] }, always.serializeValue(1));
       expect(tiny.subarray(5).toString('latin1')).toBe('{"c":1,"e":2,"s":3,"t":[],"v":1}');
       expect(tiny[0]).toBe(PLAIN);
@@ -104,7 +107,7 @@ describe('EntryCodec', () => {
     it('encode: stores a 10 KB LLM-like text at about a third of its size (mean ≤ 35 %, worst ≤ 38 %)', () => {
       const ratios = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => {
         const text = llmText(10 * 1024, seed);
-        const bytes = encodeValue(text);
+        const bytes = encodeValue(text, brotli);
         expect(bytes[0]).toBe(PLAIN | FLAG_COMPRESSED);
         expect(codec.decode(bytes).value).toBe(text);
         return bytes.length / Buffer.byteLength(text);
@@ -119,7 +122,7 @@ describe('EntryCodec', () => {
       const ratios = await Promise.all(
         Array.from({ length: 12 }, async (_, i) => {
           const text = llmText(10 * 1024, i + 1);
-          const bytes = await codec.encodeAsync(entryOf(text), codec.serializeValue(text));
+          const bytes = await brotli.encodeAsync(entryOf(text), brotli.serializeValue(text));
           expect(codec.decode(bytes).value).toBe(text);
           return bytes.length / Buffer.byteLength(text);
         }),
@@ -130,7 +133,46 @@ describe('EntryCodec', () => {
 
     it('encodeAsync compresses small values synchronously with the fast quality, like encode', async () => {
       const text = llmText(2048, 3);
-      expect(await codec.encodeAsync(entryOf(text), codec.serializeValue(text))).toEqual(codec.encode(entryOf(text), codec.serializeValue(text)));
+      for (const c of [codec, brotli]) expect(await c.encodeAsync(entryOf(text), c.serializeValue(text))).toEqual(c.encode(entryOf(text), c.serializeValue(text)));
+    });
+
+    // LZ4 is the default: cheap to read on every hit, at about twice Brotli's bytes on JSON.
+    it('LZ4 by default, Brotli on request; each codec reads entries of the other (the header says which)', async () => {
+      const value = { rows: Array.from({ length: 40 }, (_, i) => ({ id: i, name: 'Ada Lovelace', status: 'delivered' })) };
+      const fast = await codec.encodeAsync(entryOf(value), codec.serializeValue(value));
+      const small = await brotli.encodeAsync(entryOf(value), brotli.serializeValue(value));
+      expect(fast[0]).toBe(PLAIN | LZ4);
+      expect(small[0]).toBe(PLAIN | FLAG_COMPRESSED);
+      expect(fast.length).toBeLessThan(Buffer.byteLength(JSON.stringify(value)) / 2);
+      for (const c of [codec, brotli]) {
+        expect(c.decode(fast).value).toEqual(value);
+        expect(c.decode(small).value).toEqual(value);
+      }
+      const tagged = { when: new Date(0), text: llmText(3000, 2) };
+      const bytes = codec.encode(entryOf(tagged), codec.serializeValue(tagged));
+      expect(bytes[0]).toBe(PLAIN | FLAG_TAGGED | LZ4);
+      expect(brotli.decode(bytes).value).toEqual(tagged);
+    });
+
+    it('a value over the threshold that LZ4 does not shrink by an eighth is stored plain (no codec flag), and reads back', async () => {
+      // 1 KiB of prose: LZ4 saves ~9 %, not worth an inflate on every read.
+      const text = llmText(1000, 7);
+      const lz4 = new EntryCodec({ compressThreshold: 100 });
+      for (const bytes of [lz4.encode(entryOf(text), lz4.serializeValue(text)), await lz4.encodeAsync(entryOf(text), lz4.serializeValue(text))]) {
+        expect(bytes[0]).toBe(PLAIN);
+        expect(codec.decode(bytes).value).toBe(text);
+      }
+    });
+
+    it('LZ4 compresses large values on the threadpool and stores the same bytes', async () => {
+      const text = llmText(100 * 1024, 5);
+      const bytes = await codec.encodeAsync(entryOf(text), codec.serializeValue(text));
+      expect(bytes).toEqual(codec.encode(entryOf(text), codec.serializeValue(text)));
+      expect(codec.decode(bytes).value).toBe(text);
+    });
+
+    it('refuses an unknown compression codec at construction', () => {
+      expect(() => new EntryCodec({ compression: 'zstd' as 'lz4' })).toThrow(InvalidOptionError);
     });
   });
 
@@ -142,7 +184,7 @@ describe('EntryCodec', () => {
       ['version 0', withHeader(0x00, ok)],
       ['version 2', withHeader(0x40, ok)],
       ['version 7', withHeader(0xe0, ok)],
-      ['reserved flag bits', withHeader(HEADER_PLAIN | 0b1_0000, ok)],
+      ['the LZ4 flag without the compressed flag', withHeader(HEADER_PLAIN | FLAG_LZ4, ok)],
       ['no checksum and no encryption', Buffer.concat([Buffer.from([HEADER_PLAIN]), Buffer.from(ok)])],
       ['a checksum that does not match', Buffer.concat([Buffer.from([HEADER_PLAIN | FLAG_CHECKSUM, 0, 0, 0, 0]), Buffer.from(ok)])],
       ['a flipped bit in the body', (() => { const b = withHeader(HEADER_PLAIN, ok); b[b.length - 3] ^= 0b100; return b; })()],
@@ -151,6 +193,12 @@ describe('EntryCodec', () => {
       ['compressed flag on plain JSON', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, ok)],
       ['truncated compressed data', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, compress(Buffer.from(ok)).subarray(0, 10))],
       ['compressed garbage', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, Buffer.from('garbage garbage garbage'))],
+      ['LZ4 flag on plain JSON', withHeader(HEADER_PLAIN | LZ4, ok)],
+      ['LZ4 flag on Brotli data', withHeader(HEADER_PLAIN | LZ4, compress(Buffer.from(ok)))],
+      ['truncated LZ4 data', withHeader(HEADER_PLAIN | LZ4, lz4Compress(Buffer.from(ok.repeat(4))).subarray(0, 12))],
+      ['LZ4 data shorter than its size field', withHeader(HEADER_PLAIN | LZ4, Buffer.from([1, 0]))],
+      ['LZ4 data whose recorded size is wrong', withHeader(HEADER_PLAIN | LZ4, (() => { const b = lz4Compress(Buffer.from(ok)); b.writeUInt32LE(ok.length + 1, 0); return b; })())],
+      ['Brotli flag on LZ4 data', withHeader(HEADER_PLAIN | FLAG_COMPRESSED, lz4Compress(Buffer.from(ok)))],
       ['truncated JSON', withHeader(HEADER_PLAIN, ok.slice(0, -1))],
       ['not JSON', withHeader(HEADER_PLAIN, 'hello')],
       ['JSON null', withHeader(HEADER_PLAIN, 'null')],
@@ -170,11 +218,17 @@ describe('EntryCodec', () => {
       expect(() => codec.decode(bytes)).toThrow(CorruptEntryError);
     });
 
-    it('a payload that inflates past maxInflatedBytes', () => {
+    it.each([['LZ4', codec], ['Brotli', brotli]])('a %s payload that inflates past maxInflatedBytes', (_name, writer) => {
       const small = new EntryCodec({ maxInflatedBytes: 4096 });
-      const bytes = encodeValue(llmText(10 * 1024, 4));
+      const bytes = encodeValue(llmText(10 * 1024, 4), writer);
       expect(bytes[0] & FLAG_COMPRESSED).toBe(FLAG_COMPRESSED);
       expect(() => small.decode(bytes)).toThrow(/inflates to more than 4096 bytes/);
+    });
+
+    it('an LZ4 payload claiming gigabytes fails before anything is allocated', () => {
+      const bomb = lz4Compress(Buffer.from('x'.repeat(64)));
+      bomb.writeUInt32LE(0xffff_fff0, 0);
+      expect(() => codec.decode(withHeader(HEADER_PLAIN | LZ4, bomb))).toThrow(/inflates to more than/);
     });
   });
 
@@ -189,6 +243,8 @@ describe('EntryCodec', () => {
       [`#${i} plain`, withHeader(HEADER_PLAIN, body)],
       [`#${i} tagged`, withHeader(HEADER_PLAIN | FLAG_TAGGED, body)],
       [`#${i} tagged+compressed`, withHeader(HEADER_PLAIN | FLAG_TAGGED | FLAG_COMPRESSED, compress(Buffer.from(body)))],
+      [`#${i} tagged+LZ4`, withHeader(HEADER_PLAIN | FLAG_TAGGED | LZ4, lz4Compress(Buffer.from(body)))],
+      [`#${i} LZ4`, withHeader(HEADER_PLAIN | LZ4, lz4Compress(Buffer.from(body)))],
     ]);
     it.each(variants)('payload %s', (_name, bytes) => {
       const entry = codec.decode(bytes);
@@ -224,6 +280,8 @@ describe('EntryCodec', () => {
     const valid = [
       encodeValue({ id: 1, name: 'Ada', tags: ['x'] }),
       encodeValue(new Map<unknown, unknown>([['d', new Date(0)], [1n, new Set([Buffer.from('hi')])]])),
+      encodeValue(llmText(2048, 5), brotli),
+      encodeValue({ when: new Date(0), text: llmText(3000, 6) }, brotli),
       encodeValue(llmText(2048, 5)),
       encodeValue({ when: new Date(0), text: llmText(3000, 6) }),
     ];
@@ -239,7 +297,9 @@ describe('EntryCodec', () => {
           return copy;
         });
       // One seed encoding per header kind, so flips land in every decoding path.
-      expect(valid.map((b) => b[0])).toEqual([PLAIN, PLAIN | FLAG_TAGGED, PLAIN | FLAG_COMPRESSED, PLAIN | FLAG_TAGGED | FLAG_COMPRESSED]);
+      expect(valid.map((b) => b[0])).toEqual([
+        PLAIN, PLAIN | FLAG_TAGGED, PLAIN | FLAG_COMPRESSED, PLAIN | FLAG_TAGGED | FLAG_COMPRESSED, PLAIN | LZ4, PLAIN | FLAG_TAGGED | LZ4,
+      ]);
       fc.assert(fc.property(flipped, expectWellFormedOrCorrupt), { numRuns: 2000 });
       // With the checksum (over the header byte too), no flip gets through: every one is refused. Flips
       // that cancel out (the same bit twice) leave a valid entry, which is not a corruption.
@@ -254,11 +314,11 @@ describe('EntryCodec', () => {
     });
 
     it('random bytes, alone or behind a valid header, do the same', () => {
-      const header = fc.constantFrom(HEADER_PLAIN, HEADER_PLAIN | FLAG_TAGGED, HEADER_PLAIN | FLAG_COMPRESSED);
+      const header = fc.constantFrom(HEADER_PLAIN, HEADER_PLAIN | FLAG_TAGGED, HEADER_PLAIN | FLAG_COMPRESSED, HEADER_PLAIN | LZ4);
       const input = fc.oneof(
         fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)),
         fc.tuple(header, fc.uint8Array({ maxLength: 256 })).map(([h, a]) => withHeader(h, Buffer.from(a))),
-        fc.tuple(header, fc.json()).map(([h, text]) => withHeader(h & ~FLAG_COMPRESSED, text)),
+        fc.tuple(header, fc.json()).map(([h, text]) => withHeader(h & ~(FLAG_COMPRESSED | FLAG_LZ4), text)),
         // Envelopes that are nearly right, so the field checks (not the JSON parser) are what is tested.
         fc
           .record(

@@ -1,4 +1,5 @@
 import type { CacheEntry } from '../core/entry';
+import { type DistributedLock, LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import type { EngineContext } from './engine.context';
@@ -84,6 +85,31 @@ export class EntryReader {
     }
     const accepted = await this.accepted(key, entry, policy, count, mark);
     return accepted === undefined ? undefined : { entry: accepted, state: this.stateOf(accepted, policy) };
+  }
+
+  /**
+   * `readL2` and, when the key is missing, the cluster-wide lock, in one round trip (one script): a miss
+   * then costs this and the fenced write, like a get and a set. A hit takes no lock. The lease is
+   * undefined when the entry exists (usable or not), another holder has the lock (the miss path then
+   * waits for it as before), or the store did not answer.
+   */
+  async readL2OrLock(key: string, policy: CachePolicy, lock: DistributedLock): Promise<{ found: EntryRead | undefined; lease: Lease | undefined }> {
+    const l2 = this.ctx.l2!;
+    const mark = this.ctx.coherence.mark();
+    const started = performance.now();
+    let step: Awaited<ReturnType<DistributedLock['readOrAcquire']>>;
+    try {
+      step = await lock.readOrAcquire(key);
+    } finally {
+      this.ctx.meter.observe(policy, 'l2Get', performance.now() - started);
+    }
+    if (step === LOCK_FAILED) {
+      this.ctx.meter.count(policy, 'l2Misses');
+      return { found: undefined, lease: undefined };
+    }
+    const entry = step.bytes === undefined || l2.inDoubt(key) ? undefined : l2.tier.decode(key, step.bytes);
+    const accepted = await this.accepted(key, entry, policy, true, mark);
+    return { found: accepted === undefined ? undefined : { entry: accepted, state: this.stateOf(accepted, policy) }, lease: step.lease };
   }
 
   /** Reads the L1 misses of a `getMany` from L2 in one call; fresh current ones are hits, promoted. */

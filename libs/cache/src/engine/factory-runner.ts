@@ -28,11 +28,16 @@ export class FactoryRunner {
     private readonly onComputed: ComputedListener,
   ) {}
 
-  /** The miss path: the cluster-wide lock (or the holder's result), then the factory under its timeouts. */
-  async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry): Promise<T> {
+  /**
+   * The miss path: the cluster-wide lock (or the holder's result), then the factory under its timeouts.
+   * `held`: the lock, already taken with the first read (`EntryReader.readL2OrLock`).
+   */
+  async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry, held?: Lease): Promise<T> {
     const { lock, l2, meter } = this.ctx;
-    let lease: Lease | undefined;
-    if (lock !== undefined && policy.useL2 && l2?.healthy) {
+    let lease: Lease | undefined = held;
+    if (lease !== undefined) {
+      meter.count(policy, 'lockAcquired');
+    } else if (lock !== undefined && policy.useL2 && l2?.healthy) {
       const mark = this.ctx.coherence.mark();
       const outcome = await meter.traced(policy, 'strata.lock', () => lock.acquireOrWait(key, (bytes) => this.reader.freshFrom(key, bytes, policy, mark)));
       if (outcome.kind === 'result') {

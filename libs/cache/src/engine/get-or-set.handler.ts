@@ -57,8 +57,13 @@ export class GetOrSetHandler {
   /** An L1 miss: L2 (fresh: done; stale: kept), then a stale copy within grace, fail-safe, or the factory. */
   private async load<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
     let stale: CacheEntry | undefined = this.ctx.l1 ? this.reader.usableL1(key, policy, this.ctx.now()) : undefined;
+    let lease: Lease | undefined;
     if (policy.useL2) {
-      const found = await this.reader.readL2(key, policy);
+      const { lock, l2 } = this.ctx;
+      let found: Awaited<ReturnType<EntryReader['readL2']>>;
+      // The first read and the lock in one round trip, unless a tracer wants the read and the lock as spans.
+      if (lock !== undefined && l2?.healthy && !this.ctx.meter.tracing) ({ found, lease } = await this.reader.readL2OrLock(key, policy, lock));
+      else found = await this.reader.readL2(key, policy);
       if (found !== undefined) {
         const entry = found.entry;
         if (found.state === 'fresh') {
@@ -70,6 +75,11 @@ export class GetOrSetHandler {
       }
     }
     const now = this.ctx.now();
+    // Served from a stale copy after all: the lock taken with the first read goes back at once.
+    if (lease !== undefined && stale !== undefined && (stale.staleUntil > now || this.runner.throttled(key, now))) {
+      void this.ctx.lock?.release(lease);
+      lease = undefined;
+    }
     if (stale !== undefined && stale.staleUntil > now) {
       this.ctx.meter.hitStale(policy, key);
       this.refresh.start(key, factory, policy, spec);
@@ -78,6 +88,6 @@ export class GetOrSetHandler {
     // Past grace, a stale copy is only there for fail-safe: the factory failed lately, so do not call it yet.
     if (stale !== undefined && this.runner.throttled(key, now)) return this.runner.serveFailSafe(key, stale, policy);
     this.ctx.meter.missed(policy, key);
-    return this.runner.compute(key, factory, policy, spec, stale);
+    return this.runner.compute(key, factory, policy, spec, stale, lease);
   }
 }

@@ -1,4 +1,4 @@
-import type { LockStep, LockStore } from '../ports/lock-store';
+import type { LockStep, LockStepOptions, LockStore } from '../ports/lock-store';
 import type { MemoryBackend } from './memory-backend';
 
 /** The stampede lock in process: caches sharing one backend share its locks, like instances on one Redis. */
@@ -10,9 +10,10 @@ export class MemoryLockStore implements LockStore {
     return this.take(key, token, ttlMs);
   }
 
-  async step(key: string, token: string, ttlMs: number): Promise<LockStep> {
+  async step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep> {
     this.backend.check();
     const bytes = this.backend.live(this.backend.bytes, key);
+    if (bytes !== undefined && options?.onlyIfMissing === true) return { bytes, taken: false, remainingMs: -3 };
     const taken = this.take(key, token, ttlMs);
     return { bytes, taken, remainingMs: this.backend.pttl(this.backend.locks, key) };
   }

@@ -13,12 +13,27 @@ export interface LockStore {
    * One step of waiting, in one round trip where the store can: the entry bytes under `key` (a holder's
    * result?), the lock taken with `token` if it is free, and how long the lock has left.
    */
-  step(key: string, token: string, ttlMs: number): Promise<LockStep>;
+  step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep>;
   /** Releases the lock of `key` only if `token` still holds it; true when it did. */
   release(key: string, token: string): Promise<boolean>;
+  /**
+   * Where the store can notify: resolves as soon as the lock of `key` is released (its holder's result
+   * written, or given up), in any instance, or after `ms` at the latest. `notifying` says whether
+   * notifications arrive now (a subscription is up); without them, waiters poll.
+   */
+  waitForRelease?(key: string, ms: number): Promise<void>;
+  readonly notifying?: boolean;
 }
 
 export const LockStore = Symbol('LockStore');
+
+export interface LockStepOptions {
+  /**
+   * Take the lock only when no entry is stored under the key: the first read of a `getOrSet` that
+   * missed L1, so that a miss reads and locks in one round trip and a hit takes no lock.
+   */
+  readonly onlyIfMissing?: boolean;
+}
 
 export interface LockStep {
   /** The entry bytes stored under the key now, if any. */

@@ -1,15 +1,20 @@
-import type { LockStep, LockStore } from '../ports/lock-store';
+import type { LockStep, LockStepOptions, LockStore } from '../ports/lock-store';
 import type { RedisClient } from './redis.types';
 import { runScript, script } from './redis.script';
 
 // Compare-and-delete: only the holder's token releases the lock, never a lock someone else took over.
+// ARGV[2], when not empty, is the channel told of the release, with the entry key ARGV[3].
 const RELEASE_SCRIPT = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`);
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return 1`);
 // One step of waiting in one round trip: the entry's bytes (another holder's result?), the lock taken
-// if free, and its remaining TTL. KEYS: entry, lock (one slot). ARGV: token, ttl (ms).
+// if free, and its remaining TTL. KEYS: entry, lock (one slot). ARGV: token, ttl (ms), '1' to take the
+// lock only when the entry is missing (then a hit returns the bytes alone: no lock, no PTTL).
 const STEP_SCRIPT = script(`
 local value = redis.call('GET', KEYS[1])
+if value and ARGV[3] == '1' then return {value, 0, -3} end
 local taken = redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
 return {value, taken, redis.call('PTTL', KEYS[2])}`);
 
@@ -25,16 +30,76 @@ export function lockKeyOf(key: string): string {
   return end < 0 ? `{${key}}:lock` : `${key.slice(0, end)}:{${key}}:lock`;
 }
 
-/** The stampede lock in Redis: `SET <prefix>:{<key>}:lock <token> NX PX ttl`, released by compare-and-delete. */
+/**
+ * The stampede lock in Redis: `SET <prefix>:{<key>}:lock <token> NX PX ttl`, released by compare-and-delete.
+ * With a `releasedChannel`, every release (the holder's fenced write, or giving up) is published there
+ * with the entry key, and `waitForRelease` listens on its own subscriber connection, opened at the first
+ * wait and kept: waiters in other instances wake when the result is written rather than at their next poll.
+ */
 export class RedisLockStore implements LockStore {
-  constructor(private readonly client: RedisClient) {}
+  private subscriber: RedisClient | undefined;
+  private subscribed = false;
+  private closed = false;
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly releasedChannel = '',
+  ) {}
+
+  get notifying(): boolean {
+    return this.subscribed;
+  }
+
+  waitForRelease(key: string, ms: number): Promise<void> {
+    if (this.releasedChannel !== '' && this.subscriber === undefined && !this.closed) this.listen();
+    return new Promise((resolve) => {
+      let set = this.waiters.get(key);
+      if (set === undefined) this.waiters.set(key, (set = new Set()));
+      const waiters = set;
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.waiters.get(key) === waiters) this.waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      waiters.add(done);
+    });
+  }
+
+  /** Stops listening; waiters still waiting wake at their timer. */
+  close(): void {
+    this.closed = true;
+    this.subscribed = false;
+    this.subscriber?.disconnect();
+    this.subscriber = undefined;
+  }
+
+  private listen(): void {
+    const subscriber = this.client.duplicate() as RedisClient;
+    this.subscriber = subscriber;
+    subscriber.on('error', () => undefined); // a lost subscription only means polling until it is back
+    subscriber.on('end', () => void (this.subscribed = false));
+    subscriber.on('ready', () => {
+      subscriber.subscribe(this.releasedChannel).then(
+        () => void (this.subscribed = !this.closed),
+        () => void (this.subscribed = false),
+      );
+    });
+    subscriber.on('message', (_channel: string, key: string) => {
+      const waiters = this.waiters.get(key);
+      if (waiters !== undefined) for (const wake of [...waiters]) wake();
+    });
+  }
 
   async acquire(key: string, token: string, ttlMs: number): Promise<boolean> {
     return (await this.client.set(lockKeyOf(key), token, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  async step(key: string, token: string, ttlMs: number): Promise<LockStep> {
-    const [bytes, taken, remaining] = (await runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key)], [token, ttlMs], true)) as [
+  async step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep> {
+    const args = [token, ttlMs, options?.onlyIfMissing === true ? '1' : '0'];
+    const [bytes, taken, remaining] = (await runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key)], args, true)) as [
       Buffer | null,
       number,
       number,
@@ -43,6 +108,6 @@ export class RedisLockStore implements LockStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    return Number(await runScript(this.client, RELEASE_SCRIPT, [lockKeyOf(key)], [token])) === 1;
+    return Number(await runScript(this.client, RELEASE_SCRIPT, [lockKeyOf(key)], [token, this.releasedChannel, key])) === 1;
   }
 }

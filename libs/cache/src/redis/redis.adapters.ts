@@ -48,9 +48,12 @@ export class RedisAdapters implements StoreAdapters {
     this.connection = createRedisClient(options, { commandTimeout: settings.commandTimeout, connectTimeout: settings.connectTimeout });
     const client = this.connection.client;
     const prefix = settings.prefix;
-    this.remote = new RedisStore(client);
+    // Lock releases are published (under the prefix, naming the database like the bus) so that waiters
+    // in other instances get the holder's result as soon as it is written.
+    const released = `${prefix}:__lock:db${databaseOf(client)}`;
+    this.remote = new RedisStore(client, released);
     this.times = new RedisTimesStore(client, `${prefix}:__inv:`);
-    this.lock = new RedisLockStore(client);
+    this.lock = new RedisLockStore(client, released);
     this.scanner = new RedisKeyScanner(client);
     this.tagIndex = new RedisTagIndex(client, prefix);
     this.schedule = new RedisScheduleStore(client, `${prefix}:__sched`);
@@ -75,6 +78,7 @@ export class RedisAdapters implements StoreAdapters {
 
   async close(): Promise<void> {
     await this.bus?.close();
+    this.lock.close();
     const connection = this.connection;
     if (!connection.owned) return;
     // QUIT waits for pending replies; a dead or paused server would never answer it.

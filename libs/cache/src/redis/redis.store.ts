@@ -16,10 +16,12 @@ return 0`);
 // Writes the entry only while the token still holds the lock, and releases the lock in the same step:
 // a holder whose lock expired (and was perhaps taken over) must not overwrite the newer holder's value.
 // KEYS[2] is `<prefix>:{KEYS[1]}:lock`, in KEYS[1]'s Cluster slot (see lockKeyOf).
+// ARGV[4], when not empty, is the channel told of the release (waiters in other instances wake at once).
 const FENCED_SET_SCRIPT = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('UNLINK', KEYS[1]) end
 redis.call('DEL', KEYS[2])
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
 return 1`);
 
 /**
@@ -32,7 +34,11 @@ export class RedisStore implements RemoteStore {
   readonly capabilities: RemoteStoreCapabilities;
   readonly clustered: boolean;
 
-  constructor(readonly client: RedisClient) {
+  /** `releasedChannel`: where a fenced write announces that the key's lock was released (see RedisLockStore). */
+  constructor(
+    readonly client: RedisClient,
+    private readonly releasedChannel = '',
+  ) {
     this.clustered = isCluster(client);
     const options = (client as { options?: { enableAutoPipelining?: boolean; commandTimeout?: number } }).options;
     this.capabilities = {
@@ -83,7 +89,7 @@ export class RedisStore implements RemoteStore {
   }
 
   async setFenced(item: StoredBytes, fence: Fence): Promise<boolean> {
-    const reply = await runScript(this.client, FENCED_SET_SCRIPT, [item.key, lockKeyOf(fence.key)], [fence.token, item.bytes, Math.max(0, item.ttlMs)]);
+    const reply = await runScript(this.client, FENCED_SET_SCRIPT, [item.key, lockKeyOf(fence.key)], [fence.token, item.bytes, Math.max(0, item.ttlMs), this.releasedChannel]);
     return Number(reply) === 1;
   }
 

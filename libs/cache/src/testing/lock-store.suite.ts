@@ -46,6 +46,23 @@ export function registerLockStoreSuite(name: string, factory: AdaptersFactory): 
       expect(third.taken).toBe(true);
     });
 
+    it('a first step (onlyIfMissing) takes the lock only when the entry is missing: a hit takes none', async () => {
+      const key = uniqueKey('first');
+      const missing = await lock().step(key, 'a', 10_000, { onlyIfMissing: true });
+      expect(missing.bytes).toBeUndefined();
+      expect(missing.taken).toBe(true);
+      const held = await lock().step(key, 'b', 10_000, { onlyIfMissing: true });
+      expect(held.taken).toBe(false);
+      expect(held.remainingMs).toBeGreaterThan(0);
+      await adapters.current.remote.set(key, Buffer.from('result'), 60_000);
+      expect(await lock().release(key, 'a')).toBe(true);
+      const hit = await lock().step(key, 'c', 10_000, { onlyIfMissing: true });
+      expect(hit.bytes?.toString()).toBe('result');
+      expect(hit.taken).toBe(false);
+      // No lock was taken by the hit: another holder gets it at once.
+      expect(await lock().acquire(key, 'd', 60_000)).toBe(true);
+    });
+
     it('a fenced write lands only while its token holds the lock, and releases it', async () => {
       const remote = adapters.current.remote;
       if (!remote.capabilities.fencing || remote.setFenced === undefined) return;

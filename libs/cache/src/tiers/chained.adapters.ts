@@ -3,6 +3,7 @@ import { segment } from '../core/keys';
 import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
 import type { KeyScanner } from '../ports/key-scanner';
 import type { LockStore } from '../ports/lock-store';
+import type { RemoteStore } from '../ports/remote-store';
 import type { StoreAdapters } from '../ports/store-adapters';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import { ChainedStore, type ColdStore, type ColdTelemetry, type HotPromoter } from './chained.store';
@@ -102,9 +103,10 @@ export class ChainedAdapters implements StoreAdapters {
     this.deadline = (hot.deadline ?? 0) + settings.deadline;
   }
 
-  get lock() {
-    return this.hot.lock;
+  get lock(): LockStore {
+    return (this.coldAwareLock ??= coldAwareLock(this.hot.lock, this.remote, (key) => this.coldCacheOf(key) !== undefined));
   }
+  private coldAwareLock: LockStore | undefined;
   get tagIndex() {
     return this.hot.tagIndex;
   }
@@ -134,4 +136,27 @@ export class ChainedAdapters implements StoreAdapters {
     this.guard.dispose();
     await Promise.all([this.cold.close(), this.hot.close()]);
   }
+}
+
+/**
+ * The hot lock store, except that the first read of a miss (`step` with `onlyIfMissing`) on a cold key
+ * reads through the chain (Redis, then PostgreSQL) before it locks: the Redis script alone would see a
+ * value that lives only in L3 as missing and run the factory for it.
+ */
+function coldAwareLock(hot: LockStore, remote: RemoteStore, isCold: (key: string) => boolean): LockStore {
+  return {
+    acquire: (key, token, ttlMs) => hot.acquire(key, token, ttlMs),
+    release: (key, token) => hot.release(key, token),
+    step: async (key, token, ttlMs, options) => {
+      if (options?.onlyIfMissing === true && isCold(key)) {
+        const bytes = await remote.get(key);
+        if (bytes !== undefined) return { bytes, taken: false, remainingMs: -3 };
+      }
+      return hot.step(key, token, ttlMs, options);
+    },
+    waitForRelease: hot.waitForRelease === undefined ? undefined : (key, ms) => hot.waitForRelease!(key, ms),
+    get notifying() {
+      return hot.notifying;
+    },
+  };
 }

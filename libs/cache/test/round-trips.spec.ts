@@ -1,0 +1,52 @@
+import type Redis from 'ioredis';
+import type { CacheService } from '../src';
+import { useRedis, waitFor } from '../../../test/harness';
+import { CacheFactory } from './cache-factory';
+
+/**
+ * What one call costs in round trips: the commands the cache's clients sent (not those run inside a
+ * script), seen by the real server through MONITOR.
+ */
+describe('round trips of a getOrSet (real redis-server)', () => {
+  const apps = new CacheFactory();
+  afterAll(() => apps.closeAll());
+  const redis = useRedis();
+
+  async function sent(options: { lock?: false }, prepare: (cache: CacheService) => Promise<unknown>, run: (cache: CacheService) => Promise<unknown>): Promise<string[]> {
+    const prefix = `rt${Math.random().toString(36).slice(2, 8)}`;
+    const { cache } = await apps.create({ redis: redis.url, prefix, memory: false, ...options });
+    await cache.getOrSet('warm', async () => 1); // scripts loaded, connections up
+    await prepare(cache);
+    const monitor = (await redis.client().monitor()) as unknown as Redis & { on(event: 'monitor', cb: (time: string, args: string[], source: string) => void): void };
+    const commands: string[] = [];
+    // A marker before and after: MONITOR may start a little late or report a little after the call.
+    monitor.on('monitor', (_time, args, source) => {
+      if (source !== 'lua') commands.push(args.map((a, i) => (i === 0 ? a.toLowerCase() : a)).join(' '));
+    });
+    const admin = redis.client();
+    await admin.echo('start');
+    await waitFor(() => commands.some((c) => c === 'echo start'), { message: 'MONITOR saw nothing' });
+    await run(cache);
+    await admin.echo('end');
+    await waitFor(() => commands.some((c) => c === 'echo end'), { message: 'MONITOR missed the end marker' });
+    monitor.disconnect();
+    const between = commands.slice(commands.indexOf('echo start') + 1, commands.indexOf('echo end'));
+    // Only the commands about the entry (the bus and the times' own traffic is not the call's).
+    return between.filter((c) => c.includes(`${prefix}:`) && (c.includes('fresh') || c.includes('there'))).map((c) => c.split(' ')[0]);
+  }
+
+  it('a miss with the cluster-wide lock: one script reads and locks, one fenced write (2 round trips, as a get and a set)', async () => {
+    const commands = await sent({}, async () => undefined, (cache) => cache.getOrSet('fresh', async () => ({ a: 1 })));
+    expect(commands).toEqual(['evalsha', 'evalsha']);
+  });
+
+  it('a hit through getOrSet takes no lock: one script, nothing else', async () => {
+    const commands = await sent({}, (cache) => cache.set('there', { a: 1 }), async (cache) => expect(await cache.getOrSet('there', async () => ({ a: 2 }))).toEqual({ a: 1 }));
+    expect(commands).toEqual(['evalsha']);
+  });
+
+  it('a miss without the lock: a GET and a SET', async () => {
+    const commands = await sent({ lock: false }, async () => undefined, (cache) => cache.getOrSet('fresh', async () => ({ a: 1 })));
+    expect(commands).toEqual(['get', 'set']);
+  });
+});

@@ -57,7 +57,7 @@ export type { MetricsOptions, MetricsRegistry } from './observability/prometheus
 export type { IoRedisClient, IoRedisOptions, RedisConnectionOptions } from './redis/redis.types';
 export type { PostgresOptions } from './postgres/postgres.options';
 export type { PostgresConnectionOptions, PgPool, PgPoolOptions } from './postgres/postgres.types';
-export { migratePostgresSchema } from './postgres/postgres.adapters';
+export { migratePostgresSchema } from './postgres/postgres.migrate';
 export type { BreakerState } from './resilience/circuit-breaker';
 export type { FailSafeOptions, FactoryTimeoutOptions, LockOptions } from './resilience/resilience.options';
 export type { EncryptionOptions } from './codec/encryption';

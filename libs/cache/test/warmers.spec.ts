@@ -339,7 +339,7 @@ describe('@CacheWarmer', () => {
       expect(logger.count(/@CacheWarmer Flaky\.broken failed after 0 entries: catalog database down/)).toBe(1);
       expect(logger.count(/@CacheWarmer Flaky\.partly: 2 of 3 entries failed \(first: 'bad': upstream 503\)/)).toBe(1);
       expect(logger.count(/@CacheWarmer Flaky\.midway failed after 2 entries: cursor lost/)).toBe(1);
-      expect(logger.count(/@CacheWarmer Flaky\.notEntries failed after 0 entries: it returned number, not WarmEntry\[\]/)).toBe(1);
+      expect(logger.count(/@CacheWarmer Flaky\.notEntries failed after 0 entries: Strata cache: the warmer returned number, not WarmEntry\[\]/)).toBe(1);
       const { warmers } = app.cache.stats();
       expect(warmers).toMatchObject({ runs: 4, errors: 3, warmed: 3, failed: 2 });
       expect(warmers.byWarmer['Flaky.midway']).toMatchObject({ runs: 1, errors: 1, warmed: 2 });

@@ -144,7 +144,7 @@ export class WarmerRunner {
    */
   private entries(produced: unknown, onError: (error: unknown) => void): WarmEntries {
     if (!isEntries(produced)) {
-      throw new InvalidArgumentError(`it returned ${produced === null ? 'null' : typeof produced}, not WarmEntry[] or an (async) iterable of WarmEntry`);
+      throw new InvalidArgumentError(`the warmer returned ${produced === null ? 'null' : typeof produced}, not WarmEntry[] or an (async) iterable of WarmEntry`);
     }
     const isStopped = () => this.stopped;
     return (async function* guarded(): AsyncGenerator<WarmEntry> {

@@ -21,7 +21,8 @@ import { L1Coherence } from './invalidation/coherence';
 import { InvalidationTimes } from './invalidation/invalidation-times';
 import { CacheAdvisor, type L1Capacity } from './observability/advice';
 import { PrometheusExporter } from './observability/prometheus';
-import { type CacheStats, latencyStats, namedStats, rate, warmerStats } from './observability/stats';
+import type { CacheStats } from './observability/stats';
+import { snapshotStats } from './observability/stats-snapshot';
 import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
 import { describeError } from './resilience/circuit-breaker';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
@@ -298,75 +299,13 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
 
   /** The JSON snapshot `CacheService.stats()` returns: totals, per cache name, latency percentiles, advice. */
   stats(): CacheStats {
-    const t = this.telemetry;
-    const c = t.total();
-    const l1 = this.l1Capacity();
-    const caches: CacheStats['caches'] = {};
-    for (const name of t.names()) if (name !== NO_CACHE) caches[name] = namedStats(t.counters(name));
-    const { bytesIn, bytesOut, values } = t.compression;
-    const busConnected = t.isBusConnected();
-    return {
-      hits: c.hits,
-      misses: c.misses,
-      hitRate: rate(c.hits, c.misses),
-      l1: {
-        hits: c.l1Hits,
-        misses: c.l1Misses,
-        hitRate: rate(c.l1Hits, c.l1Misses),
-        entries: l1?.entries ?? 0,
-        bytes: l1?.bytes ?? 0,
-        maxEntries: l1?.maxEntries ?? 0,
-        maxBytes: l1?.maxBytes ?? 0,
-        evictions: c.evictions,
-      },
-      l2: {
-        hits: c.l2Hits,
-        misses: c.l2Misses,
-        hitRate: rate(c.l2Hits, c.l2Misses),
-        state: this.l2?.state ?? 'disabled',
-        errors: c.l2Errors,
-      },
-      l3: {
-        hits: c.l3Hits,
-        misses: c.l3Misses,
-        hitRate: rate(c.l3Hits, c.l3Misses),
-        state: this.chain?.guard.state ?? 'disabled',
-        errors: c.l3Errors,
-        promotions: c.l3Promotions,
-        pending: this.chain?.guard.pending ?? 0,
-        queued: this.chain?.remote.behind?.size ?? 0,
-      },
-      stale: c.staleHits,
-      factory: { runs: c.factoryRuns, errors: c.factoryErrors },
-      errors: c.l2Errors + c.factoryErrors,
-      corrupt: c.corrupt,
-      notCacheable: c.notCacheable,
-      tooLarge: c.tooLarge,
-      keyErrors: c.keyErrors,
-      failSafe: c.failSafe,
-      timeouts: { soft: c.softTimeouts, hard: c.hardTimeouts },
-      lock: { acquired: c.lockAcquired, waited: c.lockWaited, timedOut: c.lockTimeouts, lost: c.lockLost },
-      compression: { values, bytesIn, bytesOut, ratio: bytesIn === 0 ? undefined : bytesOut / bytesIn },
-      bus: {
-        enabled: busConnected !== undefined,
-        connected: busConnected,
-        state: this.coherence.busState,
-        published: t.bus.published,
-        received: t.bus.received,
-        reconciles: t.bus.reconnects,
-        recovered: t.bus.recovered,
-        clears: t.bus.clears,
-        unsent: this.bus?.pendingAnnouncements ?? 0,
-        delayMs: { ...this.coherence.delayPercentiles(), max: Math.round(t.bus.maxDelayMs * 100) / 100 },
-      },
-      refreshes: { ahead: c.refreshAhead, predictive: c.predictiveRefreshes },
-      purged: c.purged,
-      saved: { tokens: c.tokensSaved, cost: c.costSaved },
-      latency: latencyStats(c.latency),
-      caches,
+    return snapshotStats(this.telemetry, {
+      l1: this.l1Capacity(),
+      l2State: this.l2?.state ?? 'disabled',
+      l3: { state: this.chain?.guard.state ?? 'disabled', pending: this.chain?.guard.pending ?? 0, queued: this.chain?.remote.behind?.size ?? 0 },
+      bus: { state: this.coherence.busState, unsent: this.bus?.pendingAnnouncements ?? 0, delay: this.coherence.delayPercentiles() },
       advice: this.advisor?.lifetime() ?? [],
-      warmers: { ...warmerStats(t.warmers.values()), byWarmer: Object.fromEntries([...t.warmers].map(([name, w]) => [name, warmerStats([w])])) },
-    };
+    });
   }
 
   /** The policy of a named cache; throws a clear error for a name that was not declared. */

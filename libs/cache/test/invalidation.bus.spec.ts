@@ -127,6 +127,18 @@ describe('Invalidation bus', () => {
     expect(b.cache.stats().bus.state).toBe('disabled');
   });
 
+  it('two instances writing one key in the same millisecond: the replaced copy does not stay in L1', async () => {
+    const p = prefix();
+    const a = await apps.create({ redis: redis.url, prefix: p }, { fakeClock: true });
+    const b = await apps.create({ redis: redis.url, prefix: p }, { fakeClock: true });
+    b.clock.now = a.clock.now; // both clocks stopped on one millisecond: the two writes carry one time
+    await waitFor(() => [a, b].every((app) => app.cache.stats().bus.state === 'up'), { message: 'the buses to come up' });
+    await b.cache.set('k', 'first');
+    await a.cache.set('k', 'second');
+    await waitFor(async () => (await b.cache.get('k')) === 'second', { timeoutMs: 30_000, message: "B to drop its copy of the replaced write" });
+    expect(await a.cache.get('k')).toBe('second');
+  });
+
   it('apps on different databases with one prefix keep their buses apart (pub/sub ignores database numbers)', async () => {
     const p = prefix();
     const db = (n: number) => `${redis.url}/${n}`;
@@ -140,8 +152,7 @@ describe('Invalidation bus', () => {
     const receivedBefore = b4.cache.stats().bus.received;
     await a3.cache.set('k', 'three again');
     // A's message reached its own database's instance...
-    await waitFor(() => c3.cache.stats().bus.received >= 1, { timeoutMs: 30_000, message: 'C (db 3) never got the message' });
-    expect(await c3.cache.get('k')).toBe('three again');
+    await waitFor(async () => (await c3.cache.get('k')) === 'three again', { timeoutMs: 30_000, message: 'C (db 3) to get the message' });
     // ...and not the instance on db 4, whose L1 copy stays.
     expect(b4.cache.stats().bus.received).toBe(receivedBefore);
     const hits = b4.cache.stats().l1.hits;

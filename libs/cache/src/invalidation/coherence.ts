@@ -2,6 +2,8 @@ import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import { type BusCatchUp, type BusChange, type BusListener, type BusMessage, type BusState, type InvalidationBus, preciseNow } from './bus';
 import type { InvalidationTimes } from './invalidation-times';
+import { isDeepStrictEqual } from 'node:util';
+import type { CacheEntry } from '../core/entry';
 import { globMatcher } from '../core/glob';
 
 
@@ -134,13 +136,17 @@ export class L1Coherence implements BusListener {
   /**
    * Whether an entry read from Redis after `mark` may be put into L1: yes unless its key was dropped
    * since, by a delete or by a write of something newer than it (a write message carries the creation
-   * time of what it wrote, so reading that very write back is fine).
+   * time of what it wrote, so reading that very write back is fine). A copy of the same millisecond may
+   * also be a write the announced one replaced: it is promoted and then checked (see `settleTie`).
    */
   mayPromote(key: string, createdAt: number, mark: number): boolean {
     if (this.seq === mark) return true;
     if (this.wipedAt > mark) return false;
     const drop = this.drops.get(key);
-    return drop === undefined || drop.seq <= mark || createdAt >= drop.floor;
+    if (drop === undefined || drop.seq <= mark || createdAt > drop.floor) return true;
+    if (createdAt < drop.floor) return false;
+    void this.settleTie(key, createdAt);
+    return true;
   }
 
   /**
@@ -202,9 +208,12 @@ export class L1Coherence implements BusListener {
         this.seq += 1;
         this.drops.set(key, { seq: this.seq, floor });
         // A copy of the announced write itself (read back from Redis before the message came) or of
-        // something newer stays: only older copies must go.
+        // something newer stays: only older copies must go. One of the same millisecond may be either
+        // that write or one it replaced: Redis tells (see `settleTie`).
         const held = this.l1?.createdAtOf(key);
-        if (held !== undefined && !(held >= floor)) this.l1!.remove(key);
+        if (held === undefined || held > floor) continue;
+        if (held < floor) this.l1!.remove(key);
+        else void this.settleTie(key, held);
       }
       // Bounded: forgetting old drops is safe as long as reads begun before are treated as wiped.
       if (this.drops.size > 10_000) this.wipe();
@@ -219,6 +228,25 @@ export class L1Coherence implements BusListener {
       this.delays[this.delayCount++ % this.delays.length] = delay;
       this.meter.busDelay(delay);
     }
+  }
+
+  /**
+   * An L1 copy created in the same millisecond as a write another instance announced may be that write
+   * or one it replaced (two writes within a millisecond carry one time, on any clock): it stays only if
+   * it is what Redis holds now. If Redis cannot be asked, it stays, as L1 does through any outage.
+   */
+  private async settleTie(key: string, createdAt: number): Promise<void> {
+    const { l1, l2 } = this;
+    if (l1 === undefined || l2 === undefined) return;
+    let stored: CacheEntry | undefined;
+    try {
+      stored = await l2.tier.get(key);
+    } catch {
+      return;
+    }
+    const held = l1.peek(key);
+    if (held === undefined || held.createdAt !== createdAt) return; // changed meanwhile: not this copy any more
+    if (stored === undefined || !sameEntry(held, stored)) l1.remove(key);
   }
 
   /** The bus delay (publish on another instance to applied here) over the last 1024 messages. */
@@ -311,4 +339,9 @@ export class L1Coherence implements BusListener {
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Two copies of one key that are interchangeable: same times, tags and value. */
+function sameEntry(a: CacheEntry, b: CacheEntry): boolean {
+  return a.createdAt === b.createdAt && a.expiresAt === b.expiresAt && a.staleUntil === b.staleUntil && isDeepStrictEqual(a.tags, b.tags) && isDeepStrictEqual(a.value, b.value);
 }

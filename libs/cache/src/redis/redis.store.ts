@@ -57,6 +57,15 @@ export class RedisStore implements RemoteStore {
     return this.client.status === 'ready' ? 'ready' : 'down';
   }
 
+  /**
+   * Commands the client holds in memory now: waiting for a connection (the offline queue, kept empty by
+   * `enableOfflineQueue: false`) and sent but not answered. Read by `CacheInspector.redisQueues()` (tests).
+   */
+  queued(): { offline: number; commands: number } {
+    const queues = this.client as unknown as { offlineQueue?: { length: number }; commandQueue?: { length: number } };
+    return { offline: queues.offlineQueue?.length ?? 0, commands: queues.commandQueue?.length ?? 0 };
+  }
+
   get(key: string): Promise<Buffer | undefined> {
     return this.client.getBuffer(key).then(orUndefined);
   }

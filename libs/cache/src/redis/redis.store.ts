@@ -62,8 +62,9 @@ export class RedisStore implements RemoteStore {
    * `enableOfflineQueue: false`) and sent but not answered. Read by `CacheInspector.redisQueues()` (tests).
    */
   queued(): { offline: number; commands: number } {
-    const queues = this.client as unknown as { offlineQueue?: { length: number }; commandQueue?: { length: number } };
-    return { offline: queues.offlineQueue?.length ?? 0, commands: queues.commandQueue?.length ?? 0 };
+    const offline = (this.client as unknown as { offlineQueue: { length: number } }).offlineQueue.length;
+    const nodes = isCluster(this.client) ? this.client.nodes() : [this.client];
+    return { offline, commands: nodes.reduce((sum, node) => sum + node.commandQueue.length, 0) };
   }
 
   get(key: string): Promise<Buffer | undefined> {

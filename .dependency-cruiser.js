@@ -53,7 +53,7 @@ module.exports = {
       name: 'the-engine-knows-no-adapter',
       comment: 'The engine and everything above it reach stores through ports; only the composition root picks adapters.',
       severity: 'error',
-      from: { path: SRC, pathNot: `${SRC}(redis|memory|postgres|testing)/|${SRC}cache\\.stack\\.ts$|${SRC}cache\\.options\\.ts$|${SRC}index\\.ts$` },
+      from: { path: SRC, pathNot: `${SRC}(redis|memory|postgres|testing)/|${SRC}cache\\.stack\\.ts$|${SRC}(cache|named-cache)\\.options\\.ts$|${SRC}index\\.ts$` },
       to: { path: `${SRC}(redis|memory|postgres)/` },
     },
     {

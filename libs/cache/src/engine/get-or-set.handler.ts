@@ -1,6 +1,7 @@
 import type { CacheEntry } from '../core/entry';
 import { SingleFlight } from '../core/single-flight';
 import { LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
+import { resolvedValue } from '../tiers/memory.tier';
 import type { PredictiveWarmer } from '../warming/predictive-warmer';
 import type { BackgroundRefresh } from './background-refresh';
 import type { EngineContext } from './engine.context';
@@ -33,7 +34,7 @@ export class GetOrSetHandler {
     if (hit !== undefined) {
       if (nearEnd(hit, policy.refreshAhead, now)) this.refresh.ahead(key, factory, policy, spec, hit.createdAt);
       if (this.warmer !== undefined) this.warmer.read(key);
-      return Promise.resolve(hit.value as T);
+      return resolvedValue(hit) as Promise<T>;
     }
     return this.flights.run(key, () => this.load(key, factory, policy, spec));
   }

@@ -26,7 +26,7 @@ export type {
 export type { WarmEntries, WarmEntry, WarmOptions, WarmResult } from './warming/warm';
 export type { Duration } from './core/durations';
 export type { CacheEntry } from './core/entry';
-export type { Factory, FactoryContext } from './engine/engine.types';
+export type { Factory, FactoryContext, GetOrSetResult } from './engine/engine.types';
 export {
   StrataError,
   InvalidOptionError,

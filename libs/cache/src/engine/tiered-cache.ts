@@ -10,12 +10,12 @@ import type { CacheTelemetry } from '../observability/telemetry';
 import type { KeyScanner } from '../ports/key-scanner';
 import type { DistributedLock } from '../resilience/distributed-lock';
 import type { L2Facade } from '../tiers/l2.facade';
-import type { MemoryTier } from '../tiers/memory.tier';
+import { type MemoryTier, resolvedValue } from '../tiers/memory.tier';
 import { PredictiveWarmer, type PredictiveWarmingSettings } from '../warming/predictive-warmer';
 import { BackgroundRefresh } from './background-refresh';
 import type { EngineContext } from './engine.context';
 import { EngineMeter } from './engine.meter';
-import type { CachePolicy, Factory, WriteSpec } from './engine.types';
+import type { CachePolicy, Factory, GetOrSetResult, WriteSpec } from './engine.types';
 import { EntryReader } from './entry-reader';
 import { EntrySerializer } from './entry-serializer';
 import { EntryWriter } from './entry-writer';
@@ -105,7 +105,7 @@ export class TieredCache {
   /** A fresh value, or undefined. An L1 hit skips the async machinery: it is the hottest path there is. */
   get<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
     const hit = this.reader.freshL1(key, policy, this.ctx.now());
-    if (hit !== undefined) return Promise.resolve(hit.value as T);
+    if (hit !== undefined) return resolvedValue(hit) as Promise<T | undefined>;
     return this.getFromL2(key, policy);
   }
 
@@ -173,6 +173,11 @@ export class TieredCache {
   /** The value under `key`, or the factory's result (see `GetOrSetHandler`). */
   getOrSet<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
     return this.handler.handle(key, factory, policy, spec);
+  }
+
+  /** `getOrSet`, telling how it answered: `{ value, status, tier, age }` (see `GetOrSetResult`). */
+  getOrSetWithStatus<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<GetOrSetResult<T>> {
+    return this.handler.handleWithStatus(key, factory, policy, spec);
   }
 
   /** Fills a key from its factory now, cached or not (warming with `force`), and tells the other instances. */

@@ -32,7 +32,7 @@ export interface CacheInspector {
   l1TenantBytes(tenant: string): number;
   /** Whether L1 answers reads now: false while the invalidation bus is down and Redis answers (L1 is bypassed). */
   readonly servesL1: boolean;
-  /** Commands the Redis client holds in memory now (undefined without Redis as L2): waiting for a connection, and sent but not answered. */
+  /** Commands the Redis client holds in memory now (undefined unless L2 is Redis alone): waiting for a connection, and sent but not answered. */
   redisQueues(): { offline: number; commands: number } | undefined;
 }
 

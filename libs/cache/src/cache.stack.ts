@@ -37,23 +37,16 @@ type SideStore = 'times' | 'schedule' | 'leases' | 'registry' | 'vectorLogs';
  */
 @Injectable()
 export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
-  readonly options: ResolvedCacheOptions;
   readonly engine: TieredCache;
-  /** Counters, events, tracing and the hooks of the bus and the AI cache (see `CacheTelemetry`). */
-  readonly telemetry: CacheTelemetry;
   /** Judges the counters against the `advice` thresholds; undefined with `advice: false`. */
   readonly advisor: CacheAdvisor | undefined;
   readonly l1: MemoryTier | undefined;
   readonly l2: L2Facade | undefined;
-  readonly logger: LoggerService;
-  readonly now: () => number;
   /** This instance on the invalidation bus: it ignores its own messages. */
   readonly instanceId = randomUUID();
   readonly coherence: L1Coherence;
   readonly bus: InvalidationBus | undefined;
   readonly schedule: ScheduledInvalidations;
-  /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
-  readonly tenants: TenantContext;
   /** The adapters of the remote store and its side stores; undefined without one (memory only). */
   private readonly stores: StoreAdapters | undefined;
   /** Redis with the PostgreSQL cold tier under it, when a named cache lists 'postgres' in its tiers. */
@@ -64,20 +57,17 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   private readonly namespaceIds = new Set<string>();
 
   constructor(
-    @Inject(RESOLVED_CACHE_OPTIONS) options: ResolvedCacheOptions,
-    @Inject(CACHE_LOGGER) logger: LoggerService,
-    telemetry: CacheTelemetry,
-    tenants: TenantContext,
+    @Inject(RESOLVED_CACHE_OPTIONS) readonly options: ResolvedCacheOptions,
+    @Inject(CACHE_LOGGER) readonly logger: LoggerService,
+    /** Counters, events, tracing and the hooks of the bus and the AI cache (see `CacheTelemetry`). */
+    readonly telemetry: CacheTelemetry,
+    /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
+    readonly tenants: TenantContext,
     private readonly codecs: EntryCodecs,
     @Inject(L1_TIER) l1: MemoryTier | null,
     @Inject(STORE_ADAPTERS) selected: SelectedStores,
-    @Inject(CACHE_CLOCK) now: () => number,
+    @Inject(CACHE_CLOCK) readonly now: () => number,
   ) {
-    this.options = options;
-    this.logger = logger;
-    this.telemetry = telemetry;
-    this.tenants = tenants;
-    this.now = now;
     this.stores = selected.stores;
     this.chain = selected.chain;
     this.l1 = l1 ?? undefined;

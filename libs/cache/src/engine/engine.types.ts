@@ -48,6 +48,11 @@ export interface FactoryContext {
    * `fetch`, an SDK or a query so the work stops. A factory that finishes anyway still fills the cache.
    */
   readonly signal: AbortSignal;
+  /**
+   * True when the factory runs as a background refresh (stale-while-revalidate, refresh-ahead, predictive
+   * warming): no caller waits for this result, it only refreshes the cache.
+   */
+  readonly background?: boolean;
 }
 
 export type Factory<T> = (context: FactoryContext) => Promise<T> | T;

@@ -271,7 +271,7 @@ export class AiResponseCache {
       return produce();
     };
     const tags = ['ai', `ai:model:${fp.model}`, `ai:provider:${fp.provider}`, `ai:op:${fp.operation}`, ...(options.tags ?? [])];
-    const answer = await this.view.getOrSetWithStatus<Produced>(fp.key, factory, { ttl: freshTtlOf, grace: this.settings.grace, tags, unless: (value) => !isStoredAnswer(value) });
+    const answer = await this.view.getOrSetWithStatus<Produced>(fp.key, factory, { ttl: freshTtlOf, grace: this.settings.grace, tags, refreshAhead: false, unless: (value) => !isStoredAnswer(value) });
     return { answer, ran, probe };
   }
 

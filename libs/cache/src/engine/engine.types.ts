@@ -32,6 +32,8 @@ export interface WriteSpec {
   readonly tagIds: readonly string[];
   /** This call's factory timeouts, instead of the policy's. */
   readonly timeouts?: ResolvedTimeouts;
+  /** This call's refresh-ahead fraction (0: off), instead of the policy's. */
+  readonly refreshAhead?: number;
   /** Full keys this entry depends on (cascade: deleting or overwriting one invalidates the entry). */
   readonly dependsOn?: readonly string[];
   /**

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import request from 'supertest';
-import { CacheStack } from '@strata/cache';
+import { CacheService } from '@strata/cache';
 import { startRedis, useRedis, waitFor, waitForValue } from './harness';
 import { Calls, type Platform, scenarioControllers } from './scenarios/interceptor/scenario.controllers';
 import { type ScenarioApp, startScenario } from './scenarios/interceptor/scenario.app';
@@ -281,8 +281,8 @@ describe.each<Platform>(['express', 'fastify'])('CacheInterceptor when the cache
       expect(calls.of('item:1')).toBe(2);
       // Back up before closing, so shutdown does not wait on a socket to a dead server.
       await server.restart();
-      const stack = scenario.app.get(CacheStack);
-      await waitFor(() => stack.l2?.state === 'closed');
+      const cache = scenario.app.get(CacheService);
+      await waitFor(() => cache.stats().l2.state === 'closed');
     } finally {
       await scenario.close();
       await server.stop();

@@ -3,7 +3,6 @@ export { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 export type { CacheModuleExtras } from './cache.module-definition';
 export { CacheService } from './cache.service';
 export type { SetOptions, SetManyItem, GetOrSetOptions } from './cache.service';
-export { CacheStack } from './cache.stack';
 export {
   CACHE_CLOCK,
   CACHEABLE_METADATA,

@@ -4,7 +4,7 @@ import { type CacheEntry, MAX_ENTRY_TAGS } from '../core/entry';
 import { CorruptEntryError, InvalidArgumentError, InvalidOptionError, NotSerializableError } from '../core/errors';
 import { type CompressionCodec, compress, compressAsync, decompress, lz4Compress, lz4CompressOffLoop, lz4Decompress } from './compression';
 import type { EntryCipher } from './encryption';
-import { MAX_VALUE_DEPTH, nestsDeeperThan } from './json-depth';
+import { MAX_VALUE_DEPTH, mayNestDeeperThan, nestsDeeperThan, valueNestsDeeperThan } from './json-depth';
 import { JsonSerializer, type SerializedValue } from './json.serializer';
 
 /**
@@ -208,7 +208,7 @@ export class EntryCodec {
       } catch (err) {
         throw new CorruptEntryError('payload is not JSON', { cause: err });
       }
-      return toEntry(envelope, text);
+      return toEntry(envelope, text, false);
     }
     if (header === HEADER_CHECKED_LZ4 && this.cipher === undefined) {
       let envelope: unknown;
@@ -218,7 +218,7 @@ export class EntryCodec {
       } catch (err) {
         throw new CorruptEntryError('payload is not JSON', { cause: err });
       }
-      return toEntry(envelope, text);
+      return toEntry(envelope, text, false);
     }
 
     const version = header >>> VERSION_SHIFT;
@@ -246,7 +246,7 @@ export class EntryCodec {
       if (err instanceof CorruptEntryError) throw err;
       throw new CorruptEntryError('payload is not JSON', { cause: err });
     }
-    return toEntry(envelope, text);
+    return toEntry(envelope, text, (header & FLAG_TAGGED) !== 0);
   }
 
   /** The same bound for a payload stored as it is as for one that inflates: no write makes a larger one. */
@@ -304,7 +304,7 @@ function packed(payload: string, header: number, compressed: Buffer): Buffer {
 }
 
 /** Builds a fresh entry rather than returning the parsed object, so stray envelope keys never leak out. */
-function toEntry(envelope: unknown, text: string): CacheEntry {
+function toEntry(envelope: unknown, text: string, tagged: boolean): CacheEntry {
   if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
     throw new CorruptEntryError('payload is not an envelope object');
   }
@@ -314,8 +314,12 @@ function toEntry(envelope: unknown, text: string): CacheEntry {
   }
   if (!Array.isArray(t)) throw new CorruptEntryError('envelope tags are not an array');
   if (t.length > MAX_ENTRY_TAGS) throw new CorruptEntryError(`envelope carries ${t.length} tags, more than ${MAX_ENTRY_TAGS}`);
-  // The envelope is one level more than the value.
-  if (nestsDeeperThan(text, MAX_VALUE_DEPTH + 1)) throw new CorruptEntryError(`value nested more than ${MAX_VALUE_DEPTH} levels deep`);
+  // The envelope is one level more than the value. Revived values (Maps, Sets) hide their nesting from a
+  // walk, so tagged text is scanned; a plain one is walked, which is cheaper than the scan.
+  const bound = MAX_VALUE_DEPTH + 1;
+  if (mayNestDeeperThan(text, bound) && (tagged ? nestsDeeperThan(text, bound) : valueNestsDeeperThan(envelope, bound))) {
+    throw new CorruptEntryError(`value nested more than ${MAX_VALUE_DEPTH} levels deep`);
+  }
   for (let i = 0; i < t.length; i++) {
     if (typeof t[i] !== 'string') throw new CorruptEntryError('envelope tags are not all strings');
   }

@@ -1,6 +1,7 @@
 import type { CacheEntry } from '../core/entry';
 import { SingleFlight } from '../core/single-flight';
 import { LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
+import { resolvedValue } from '../tiers/memory.tier';
 import type { PredictiveWarmer } from '../warming/predictive-warmer';
 import type { BackgroundRefresh } from './background-refresh';
 import type { EngineContext } from './engine.context';
@@ -32,7 +33,7 @@ export class GetOrSetHandler {
     const hit = this.reader.freshL1(key, policy, now);
     if (hit !== undefined) {
       this.servedFresh(key, hit, factory, policy, spec, now);
-      return Promise.resolve(hit.value as T);
+      return resolvedValue(hit) as Promise<T>;
     }
     return this.flights.run(key, () => this.load(key, factory, policy, spec)).then(valueOf);
   }

@@ -10,7 +10,7 @@ import type { CacheTelemetry } from '../observability/telemetry';
 import type { KeyScanner } from '../ports/key-scanner';
 import type { DistributedLock } from '../resilience/distributed-lock';
 import type { L2Facade } from '../tiers/l2.facade';
-import type { MemoryTier } from '../tiers/memory.tier';
+import { type MemoryTier, resolvedValue } from '../tiers/memory.tier';
 import { PredictiveWarmer, type PredictiveWarmingSettings } from '../warming/predictive-warmer';
 import { BackgroundRefresh } from './background-refresh';
 import type { EngineContext } from './engine.context';
@@ -105,7 +105,7 @@ export class TieredCache {
   /** A fresh value, or undefined. An L1 hit skips the async machinery: it is the hottest path there is. */
   get<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
     const hit = this.reader.freshL1(key, policy, this.ctx.now());
-    if (hit !== undefined) return Promise.resolve(hit.value as T);
+    if (hit !== undefined) return resolvedValue(hit) as Promise<T | undefined>;
     return this.getFromL2(key, policy);
   }
 

@@ -1,7 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import type { RedisBusTransport } from '../libs/cache/src/redis/redis-bus.transport';
 import request from 'supertest';
-import { CACHE_CLOCK, CacheService, CacheStack, CacheTelemetry } from '@strata/cache';
+import { CACHE_CLOCK, CacheService, CacheTelemetry } from '@strata/cache';
 import { useRedis, waitFor } from './harness';
 import { startSampleApp } from './sample-app';
 
@@ -86,7 +85,9 @@ describe('sample app: /metrics and /health', () => {
     // (a reconnect), and reads back from the bus log a message that another instance's publish put there
     // but that never reached it on the channel.
     const stats = () => app.get(CacheService).stats();
-    const bus = (app.get(CacheStack).bus!.transport as RedisBusTransport).logKeys;
+    // The bus log and its epoch, under the app's prefix (README: ACL and key layout).
+    const prefix = reports.keyOf('8').split(':')[0];
+    const bus = { log: `${prefix}:{__bus}:log`, epoch: `${prefix}:{__bus}:epoch` };
     await redis.client().xadd(bus.log, '*', 'm', JSON.stringify({ o: 'another-instance', at: Date.now(), k: [reports.keyOf('8')] }));
     await redis.client().client('KILL', 'TYPE', 'pubsub');
     await waitFor(() => stats().bus.reconciles >= 1 && stats().bus.state === 'up', { timeoutMs: 30_000, message: 'bus never came back' });

@@ -4,7 +4,7 @@ import type { ResolvedNamedCache } from './cache.options';
 import { type Duration, toMs } from './core/durations';
 import type { CacheEntry } from './core/entry';
 import { KeySpace } from './core/keys';
-import type { CachePolicy, Factory, WriteSpec } from './engine/engine.types';
+import type { CachePolicy, Factory, GetOrSetResult, WriteSpec } from './engine/engine.types';
 import type { CacheEvents } from './observability/events';
 import type { CacheStats } from './observability/stats';
 import type { TenantContext } from './tenancy/tenant-context';
@@ -139,6 +139,19 @@ export class CacheService {
   }
 
   /** Values in the order of `keys`; the ones L1 lacks are read from Redis in one round trip. */
+  /**
+   * `getOrSet` that tells how it answered: `{ value, status: 'hit' | 'stale' | 'miss', tier: 'l1' | 'l2' |
+   * 'factory', age }` (age: ms since the entry was created). Same sharing, refresh and fail-safe rules.
+   */
+  getOrSetWithStatus<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<GetOrSetResult<T>> {
+    const view = this.route();
+    try {
+      return this.stack.engine.getOrSetWithStatus(view.keys.key(key), factory, view.policy, view.spec(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
     const view = this.route();
     return this.stack.engine.getMany<T>(keys.map((key) => view.keys.key(key)), view.policy);

@@ -301,7 +301,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   stats(): CacheStats {
     return snapshotStats(this.telemetry, {
       l1: this.l1Capacity(),
-      l2State: this.l2?.state ?? 'disabled',
+      l2: { state: this.l2?.state ?? 'disabled', pending: this.l2?.pending ?? 0 },
       l3: { state: this.chain?.guard.state ?? 'disabled', pending: this.chain?.guard.pending ?? 0, queued: this.chain?.remote.behind?.size ?? 0 },
       bus: { state: this.coherence.busState, unsent: this.bus?.pendingAnnouncements ?? 0, delay: this.coherence.delayPercentiles() },
       advice: this.advisor?.lifetime() ?? [],

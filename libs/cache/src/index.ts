@@ -3,7 +3,6 @@ export { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 export type { CacheModuleExtras } from './cache.module-definition';
 export { CacheService } from './cache.service';
 export type { SetOptions, SetManyItem, GetOrSetOptions } from './cache.service';
-export { CacheStack } from './cache.stack';
 export {
   CACHE_CLOCK,
   CACHEABLE_METADATA,
@@ -27,7 +26,7 @@ export type {
 export type { WarmEntries, WarmEntry, WarmOptions, WarmResult } from './warming/warm';
 export type { Duration } from './core/durations';
 export type { CacheEntry } from './core/entry';
-export type { Factory, FactoryContext } from './engine/engine.types';
+export type { Factory, FactoryContext, GetOrSetResult } from './engine/engine.types';
 export {
   StrataError,
   InvalidOptionError,

@@ -12,14 +12,12 @@ import {
   AiResponseCache,
   SemanticCache,
 } from '../src/ai';
-import { CacheStack } from '../src/cache.stack';
 
 export interface AiApp {
   app: INestApplicationContext;
   ai: AiResponseCache;
   semantic: SemanticCache;
   cache: CacheService;
-  stack: CacheStack;
   clock: { now: number; advance(ms: number): void };
 }
 
@@ -52,7 +50,7 @@ export class AiFactory {
     if (fakeClock) builder = builder.overrideProvider(CACHE_CLOCK).useValue(() => clock.now);
     const app = await (await builder.compile()).init();
     this.apps.push(app);
-    return { app, ai: app.get(AiResponseCache), semantic: app.get(SemanticCache), cache: app.get(CacheService), stack: app.get(CacheStack), clock };
+    return { app, ai: app.get(AiResponseCache), semantic: app.get(SemanticCache), cache: app.get(CacheService), clock };
   }
 
   async closeAll(): Promise<void> {

@@ -186,7 +186,7 @@ describe('AiResponseCache (Redis)', () => {
 
   describe('cost accounting', () => {
     it('adds up tokens and money saved per hit, by model, with prefix prices', async () => {
-      const { ai, stack } = await make({ prices: { 'gpt-4o': { input: 2.5, output: 10 }, 'gpt-4o-mini': { input: 0.15, output: 0.6 } } });
+      const { ai, cache } = await make({ prices: { 'gpt-4o': { input: 2.5, output: 10 }, 'gpt-4o-mini': { input: 0.15, output: 0.6 } } });
       const call = (model: string) => async () => ({ output: 'x', model, usage: { promptTokens: 1000, completionTokens: 500 } });
       await ai.getOrCall(ask('p', { model: 'gpt-4o-2024-08-06' }), call('gpt-4o-2024-08-06'));
       await ai.getOrCall(ask('p', { model: 'gpt-4o-mini' }), call('gpt-4o-mini'));
@@ -202,7 +202,7 @@ describe('AiResponseCache (Redis)', () => {
       expect(stats.byModel['gpt-4o-mini'].hits).toBe(1);
       expect(stats.hitRate).toBeCloseTo(4 / 6, 10);
       // The cache stack's metrics (Prometheus, dashboard) see the same savings.
-      expect(stack.stats().caches.ai.saved).toEqual({ tokens: 4 * 1500, cost: expect.closeTo(3 * big + mini, 12) });
+      expect(cache.stats().caches.ai.saved).toEqual({ tokens: 4 * 1500, cost: expect.closeTo(3 * big + mini, 12) });
     });
   });
 

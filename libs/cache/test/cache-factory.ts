@@ -1,12 +1,13 @@
 import { Test } from '@nestjs/testing';
 import type { INestApplicationContext, Provider, Type } from '@nestjs/common';
 import { CACHE_CLOCK, CacheModule, CacheService, type CacheModuleOptions } from '../src';
-import { CacheStack } from '../src/cache.stack';
+import { type CacheInspector, inspectCache } from '../src/testing';
 
 export interface CacheApp {
   app: INestApplicationContext;
   cache: CacheService;
-  stack: CacheStack;
+  /** Background work driven now and figures the stats do not carry (`@strata/cache/testing`). */
+  inspector: CacheInspector;
   /** The fake clock, when the app was built with one. */
   clock: { now: number; advance(ms: number): void };
 }
@@ -44,7 +45,7 @@ export class CacheFactory {
       throw error;
     }
     this.apps.push(app);
-    return { app, cache: app.get(CacheService), stack: app.get(CacheStack), clock };
+    return { app, cache: app.get(CacheService), inspector: inspectCache(app), clock };
   }
 
   async closeAll(): Promise<void> {

@@ -1,5 +1,4 @@
 import type { CacheStats } from '../src';
-import type { RedisStore } from '../src/redis/redis.store';
 import { getFreePort, startRedis, useRedis, waitFor } from '../../../test/harness';
 import { type HttpCacheApp, startHttpApp } from './support/http-app';
 import { Workers } from './support/workers';
@@ -37,7 +36,7 @@ describe('HTTP under load while Redis fails', () => {
     const ids = Array.from({ length: 2000 }, (_, i) => `k${i}`);
     await app.cache.setMany(ids.map((id) => ({ key: id, value: { id, v: 1 } })));
     const transitions: Array<{ state: string; at: number }> = [];
-    app.stack.l2!.onStateChange((state) => transitions.push({ state, at: performance.now() }));
+    for (const event of ['circuit-open', 'circuit-close'] as const) app.cache.events.on(event, ({ state }) => transitions.push({ state, at: performance.now() }));
 
     const load = startLoad({ baseUrl: app.baseUrl, rate: RATE, path: keys(2000, 'k') });
     const issued = () => load.samples.length;
@@ -94,14 +93,14 @@ describe('HTTP under load while Redis fails', () => {
     const issued = () => load.samples.length;
     await forRequests(issued, RATE);
 
-    const client = (app.stack.l2!.tier.store as RedisStore).client as unknown as { offlineQueue: { length: number }; commandQueue: { length: number } };
     let maxOffline = 0;
     let maxCommands = 0;
     let maxPending = 0;
     const sampler = setInterval(() => {
-      maxOffline = Math.max(maxOffline, client.offlineQueue.length);
-      maxCommands = Math.max(maxCommands, client.commandQueue.length);
-      maxPending = Math.max(maxPending, app.stack.l2!.pending);
+      const queued = app.inspector.redisQueues()!;
+      maxOffline = Math.max(maxOffline, queued.offline);
+      maxCommands = Math.max(maxCommands, queued.commands);
+      maxPending = Math.max(maxPending, app.cache.stats().l2.pending);
     }, 20);
     const killedAt = performance.now();
     await redis.process.kill();

@@ -1,7 +1,6 @@
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import { waitFor } from '../../../test/harness';
 import { preciseNow } from '../src/invalidation/bus';
-import type { RedisStore } from '../src/redis/redis.store';
 import { RecordingLogger } from './cache-factory';
 import { useInvalidationSuite } from './invalidation-suite';
 import { TcpProxy } from './tcp-proxy';
@@ -66,9 +65,15 @@ describe('Invalidation bus', () => {
   it('runs as an ACL user limited to the documented commands and to keys and channels under its prefix', async () => {
     const p = prefix();
     const a = await apps.create({ redis: redis.url, prefix: p });
-    const client = (a.stack.l2!.tier.store as RedisStore).client as Redis;
-    await expect(client.set('elsewhere:k', 'v')).rejects.toThrow(/NOPERM/);
-    await expect(client.call('FLUSHALL')).rejects.toThrow(/NOPERM/);
+    // The app's user, on a connection of the test's own: the limits are the user's, whoever connects as it.
+    const client = new Redis(redis.url, { lazyConnect: true });
+    try {
+      await client.connect();
+      await expect(client.set('elsewhere:k', 'v')).rejects.toThrow(/NOPERM/);
+      await expect(client.call('FLUSHALL')).rejects.toThrow(/NOPERM/);
+    } finally {
+      client.disconnect();
+    }
     await admin().call('ACL', 'LOG', 'RESET'); // those two denials were on purpose
     await a.cache.set('k', 'v', { tags: ['t'] });
     expect(await a.cache.get('k')).toBe('v');
@@ -216,7 +221,7 @@ describe('Invalidation bus', () => {
     try {
       await waitFor(() => rounds.length > 5 && b.cache.stats().l1.hits > 3 * KEYS, { timeoutMs: 120_000, message: 'B reading from L1' });
       const receivedBefore = b.cache.stats().bus.received - b.cache.stats().bus.recovered;
-      const l1Before = b.stack.l1!.entries;
+      const l1Before = b.cache.stats().l1.entries;
       const publishedBefore = a.cache.stats().bus.published;
       const killed = await admin().client('KILL', 'TYPE', 'pubsub');
       expect(Number(killed)).toBeGreaterThanOrEqual(2);
@@ -224,7 +229,7 @@ describe('Invalidation bus', () => {
       const reconnectedAt = preciseNow();
       const busAfter = b.cache.stats().bus;
       const lost = a.cache.stats().bus.published - publishedBefore - (busAfter.received - busAfter.recovered - receivedBefore);
-      const l1After = b.stack.l1!.entries;
+      const l1After = b.cache.stats().l1.entries;
       // At least 1.5 s and 20 full rounds of reads (20,000 reads) from reconnect on.
       const checked = () => rounds.filter((at) => at >= reconnectedAt).length;
       await waitFor(() => preciseNow() > reconnectedAt + 1500 && checked() >= 20, { timeoutMs: 120_000 });
@@ -304,7 +309,7 @@ describe('Invalidation bus', () => {
       await waitFor(() => b.cache.stats().bus.state === 'down', { timeoutMs: 30_000, intervalMs: 5, message: 'B to notice the dead socket' });
       const detectedIn = preciseNow() - frozenAt;
       // One PING on the main connection tells a dead subscription from a Redis that answers nobody.
-      await waitFor(() => !b.stack.coherence.trustL1, { timeoutMs: 30_000, intervalMs: 5, message: 'B to find that Redis answers' });
+      await waitFor(() => !b.inspector.servesL1, { timeoutMs: 30_000, intervalMs: 5, message: 'B to find that Redis answers' });
       expect(logger.count(/Invalidation bus down \(no PONG .*\): L1 keeps serving while Redis itself does not answer, and is bypassed if it does/)).toBe(1);
 
       // Messages cannot reach B now; L1 is bypassed, so B still never serves what A invalidated.
@@ -346,27 +351,29 @@ describe('Invalidation bus', () => {
       await waitFor(() => b.cache.stats().bus.state === 'up', { timeoutMs: 30_000, message: 'B to resubscribe' });
       const after = b.cache.stats().bus;
       expect([after.reconciles - before.reconciles, after.clears - before.clears]).toEqual([1, 1]);
-      expect(b.stack.l1!.entries).toBe(0);
+      expect(b.cache.stats().l1.entries).toBe(0);
       for (let i = 0; i < 20; i++) expect(await b.cache.get(`k${i}`)).toBe(11);
     });
 
     it('an announcement Redis did not take (its change had) is published again once Redis answers', async () => {
       const p = prefix();
-      const a = await apps.create({ redis: proxy.url, prefix: p, probeInterval: 50, bus: { pingInterval: 100, pingTimeout: 100 } });
-      const b = await apps.create({ redis: redis.url, prefix: p });
-      await b.cache.set('k', 'v1');
-      expect(await b.cache.get('k')).toBe('v1');
+      // A memory-only cache: its change is complete without Redis (each instance holds its own copy), only
+      // its announcement needs Redis, and nothing else (no replay, no L2 read) can make B drop its copy.
+      const caches = { local: { tiers: ['memory' as const] } };
+      const a = await apps.create({ redis: proxy.url, prefix: p, probeInterval: 50, bus: { pingInterval: 100, pingTimeout: 100 }, caches });
+      const b = await apps.create({ redis: redis.url, prefix: p, caches });
+      const [onA, onB] = [a.cache.cache('local'), b.cache.cache('local')];
+      await onB.set('k', 'v1');
+      expect(await onB.get('k')).toBe('v1');
       proxy.refuseAll = true;
       proxy.dropAll();
       await waitFor(() => a.cache.stats().l2.state === 'open');
-      // As if Redis failed between a change that landed (here: made by an admin) and its announcement.
-      await admin().set(b.cache.keyOf('k'), 'garbage');
-      await admin().del(b.cache.keyOf('k'));
-      await a.stack.coherence.announce({ k: [b.cache.keyOf('k')] });
+      // The change lands (A's L1), Redis cannot take its announcement.
+      await onA.delete('k');
       expect(a.cache.stats().bus.unsent).toBe(1);
-      expect(await b.cache.get('k')).toBe('v1'); // B's L1 copy: nobody told it yet
+      expect(await onB.get('k')).toBe('v1'); // B's L1 copy: nobody told it yet
       proxy.refuseAll = false;
-      await waitFor(async () => (await b.cache.get('k')) === undefined, { timeoutMs: 30_000, message: 'B to drop k once A published again' });
+      await waitFor(async () => (await onB.get('k')) === undefined, { timeoutMs: 30_000, message: 'B to drop k once A published again' });
       expect(a.cache.stats().bus.unsent).toBe(0);
     });
 

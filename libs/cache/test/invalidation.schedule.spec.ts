@@ -16,7 +16,7 @@ describe('expireAt', () => {
     // b's clock is the real one: only a finds the item due, once its clock is moved on.
     await a.cache.expireAt(['promo:1', 'promo:2'], a.clock.now + 60_000);
     expect(await admin().zcard(`${p}:__sched`)).toBe(1);
-    expect(await a.stack.schedule.poll()).toBe(0);
+    expect(await a.inspector.pollSchedule()).toBe(0);
     expect(await a.cache.get('promo:1')).toBe('on');
     a.clock.advance(60_000);
     await waitFor(async () => (await admin().zcard(`${p}:__sched`)) === 0, { message: 'the poller to apply the item' });
@@ -26,12 +26,12 @@ describe('expireAt', () => {
 
   it('invalidates tags as of the scheduled time: entries written after it stay', async () => {
     const p = prefix();
-    const { cache, clock, stack } = await apps.create({ redis: redis.url, prefix: p, ...fast }, { fakeClock: true });
+    const { cache, clock, inspector } = await apps.create({ redis: redis.url, prefix: p, ...fast }, { fakeClock: true });
     await cache.set('old', 1, { tags: ['sale'] });
     await cache.expireAt({ tags: ['sale'] }, clock.now + 1000);
     clock.advance(2000);
     await cache.set('new', 2, { tags: ['sale'] }); // written after the scheduled time
-    await waitFor(async () => (await stack.schedule.poll()) === 0 && (await admin().zcard(`${p}:__sched`)) === 0);
+    await waitFor(async () => (await inspector.pollSchedule()) === 0 && (await admin().zcard(`${p}:__sched`)) === 0);
     expect(await cache.get('old')).toBeUndefined();
     expect(await cache.get('new')).toBe(2);
   });

@@ -186,7 +186,7 @@ describe('observability', () => {
   describe('advice', () => {
     it('flags a low hit rate, an L1 near capacity and a high eviction rate, with the thresholds', async () => {
       const logger = new RecordingLogger();
-      const { stack, cache } = await apps.create({
+      const { inspector, cache } = await apps.create({
         prefix: prefix(), logger, metrics: false, memory: { maxEntries: 10 },
         advice: { interval: false, minLookups: 20, hitRate: 0.5, l1Fill: 0.8, evictionRate: 0.1 },
       });
@@ -197,15 +197,15 @@ describe('observability', () => {
       expect(low).toMatchObject({ cache: 'default', value: 0, threshold: 0.5, option: 'advice.hitRate' });
       expect(advice.find((a) => a.code === 'high-eviction-rate')).toMatchObject({ value: 20 / 30, threshold: 0.1 });
       // The log line: once per condition while it lasts, again after it cleared and came back.
-      stack.advisor!.check();
+      inspector.adviseNow();
       expect(logger.count(/Cache advice: cache 'default': hit rate 0\.0% over 30 lookups is below 50\.0% \(advice\.hitRate\)/)).toBe(1);
       for (let i = 0; i < 30; i++) await cache.getOrSet(`k${i}`, () => i); // misses again (evicted): still low
-      stack.advisor!.check();
+      inspector.adviseNow();
       expect(logger.count(/hit rate/)).toBe(1);
       for (let i = 0; i < 40; i++) await cache.get('k29'); // a window of hits clears it
-      stack.advisor!.check();
+      inspector.adviseNow();
       for (let i = 0; i < 30; i++) await cache.getOrSet(`m${i}`, () => i);
-      stack.advisor!.check();
+      inspector.adviseNow();
       expect(logger.count(/hit rate/)).toBe(2);
     });
 
@@ -253,7 +253,7 @@ describe('observability', () => {
 
     it('opens no span without a tracer provider, and spans Redis calls and factories with one', async () => {
       const untraced = await apps.create({ redis: redis.url, prefix: prefix(), metrics: false });
-      expect(untraced.stack.telemetry.tracing.tracer()).toBeUndefined();
+      expect(untraced.app.get(CacheTelemetry).tracing.tracer()).toBeUndefined();
       await untraced.cache.getOrSet('k', () => 1);
 
       const recorded: Array<{ name: string; attributes: SpanOptions['attributes']; ended: boolean; error: boolean }> = [];

@@ -31,7 +31,7 @@ describe('on Redis Sentinel', () => {
     }));
     expect(app.cache.stats().l2.state).toBe('closed');
     const transitions: Array<[BreakerState, number]> = [];
-    app.stack.l2!.onStateChange((state) => transitions.push([state, performance.now()]));
+    for (const event of ['circuit-open', 'circuit-close'] as const) app.cache.events.on(event, ({ state }) => transitions.push([state, performance.now()]));
 
     // Every request is a new key: a miss, a lock and a write, so the load is a steady stream of writes.
     const load = startLoad({ baseUrl: app.baseUrl, rate: RATE, path: (i) => `/items/w${i}` });

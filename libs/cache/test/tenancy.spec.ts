@@ -127,20 +127,20 @@ describe('tenancy on a real Redis', () => {
   });
 
   it('per-tenant L1 quota: a tenant over its share loses its own oldest entries, nobody else\'s', async () => {
-    const { app, cache, stack } = await apps.create({ memory: { maxBytes: 1_000_000 }, tenancy: { maxL1Bytes: 20_000 } });
+    const { app, cache, inspector } = await apps.create({ memory: { maxBytes: 1_000_000 }, tenancy: { maxL1Bytes: 20_000 } });
     const tenants = app.get(TenantContext);
     const blob = 'x'.repeat(1_000); // ~2 KB in L1
     await tenants.run('quiet', async () => {
       for (let i = 0; i < 5; i++) await cache.set(`hot${i}`, blob);
     });
     await cache.set('shared', blob);
-    const quietBytes = stack.l1!.groupBytes('quiet');
+    const quietBytes = inspector.l1TenantBytes('quiet');
     await tenants.run('noisy', async () => {
       for (let i = 0; i < 100; i++) await cache.set(`k${i}`, blob);
     });
-    expect(stack.l1!.groupBytes('noisy')).toBeLessThanOrEqual(20_000);
-    expect(stack.l1!.groupBytes('noisy')).toBeGreaterThan(15_000);
-    expect(stack.l1!.groupBytes('quiet')).toBe(quietBytes);
+    expect(inspector.l1TenantBytes('noisy')).toBeLessThanOrEqual(20_000);
+    expect(inspector.l1TenantBytes('noisy')).toBeGreaterThan(15_000);
+    expect(inspector.l1TenantBytes('quiet')).toBe(quietBytes);
     await tenants.run('quiet', async () => {
       for (let i = 0; i < 5; i++) expect(await cache.get(`hot${i}`)).toBe(blob);
     });
@@ -152,15 +152,15 @@ describe('tenancy on a real Redis', () => {
     expect(cache.stats().l1.evictions).toBeGreaterThanOrEqual(90);
     // Deleting and rewriting keeps the accounting exact.
     await tenants.run('noisy', () => cache.delete([...Array(100).keys()].map((i) => `k${i}`)));
-    expect(stack.l1!.groupBytes('noisy')).toBe(0);
+    expect(inspector.l1TenantBytes('noisy')).toBe(0);
   });
 
   it('the quota of a tenant whose id needs escaping is kept under its escaped segment', async () => {
-    const { cache, stack } = await apps.create({ tenancy: { maxL1Bytes: 5_000 } });
+    const { cache, inspector } = await apps.create({ tenancy: { maxL1Bytes: 5_000 } });
     const tenant = 'a:b*c';
     for (let i = 0; i < 20; i++) await cache.forTenant(tenant).set(`k${i}`, 'y'.repeat(500));
-    expect(stack.l1!.groupBytes('a%3Ab%2Ac')).toBeLessThanOrEqual(5_000);
-    expect(stack.l1!.groupBytes('a%3Ab%2Ac')).toBeGreaterThan(3_000);
+    expect(inspector.l1TenantBytes('a%3Ab%2Ac')).toBeLessThanOrEqual(5_000);
+    expect(inspector.l1TenantBytes('a%3Ab%2Ac')).toBeGreaterThan(3_000);
   });
 });
 

@@ -171,7 +171,7 @@ describe('@CacheWarmer', () => {
       const probe = new Probe();
       const app = await apps.create({ prefix: prefix(), ttl: '1h' }, { providers: [warmerClass(probe, { onBootstrap: false, every: '1m' })] });
       const outcomes: WarmerOutcome[] = [];
-      app.stack.telemetry.events.on('warmer', ({ outcome }) => outcomes.push(outcome));
+      app.cache.events.on('warmer', ({ outcome }) => outcomes.push(outcome));
       expect(probe.calls).toBe(0); // no bootstrap run
 
       jest.advanceTimersByTime(60_000);
@@ -215,7 +215,7 @@ describe('@CacheWarmer', () => {
       probe.release();
       expect(await running).toBe('ok');
       expect(probe.mostRunning).toBe(1);
-      expect(await admin.get(lease)).toBe(a.stack.instanceId);
+      expect(await admin.get(lease)).toBe(a.inspector.instanceId);
     });
 
     it('shutdown stops the interval: no timer is left and the warmer never runs again', async () => {

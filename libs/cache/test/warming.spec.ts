@@ -76,7 +76,7 @@ describe('Warming', () => {
     ['refresh-ahead off (control)', { refreshAhead: false as const }, 6],
   ])('%s: a key read at a steady rate through 6 TTLs', (_title, options, expectedMisses) => {
     it(expectedMisses === 0 ? 'never misses after the first fill' : 'misses once per TTL', async () => {
-      const { cache, clock, stack } = await apps.create({ redis: redis.url, prefix: prefix(), ttl: '10s', ...options }, { fakeClock: true });
+      const { cache, clock, inspector } = await apps.create({ redis: redis.url, prefix: prefix(), ttl: '10s', ...options }, { fakeClock: true });
       let runs = 0;
       const factory = async () => `v${++runs}`;
       const misses = () => cache.stats().misses;
@@ -87,7 +87,7 @@ describe('Warming', () => {
       for (let i = 0; i < 240; i++) {
         clock.advance(250);
         seen.add(await cache.getOrSet('hot', factory));
-        await stack.engine.settled(); // a refresh started by this read has landed before the next one
+        await inspector.settled(); // a refresh started by this read has landed before the next one
       }
       expect(misses() - afterFill).toBe(expectedMisses);
       if (expectedMisses === 0) {
@@ -144,15 +144,15 @@ describe('Warming', () => {
     await waitFor(() => runs === 2, { message: 'the refresh to run the factory' });
     expect(a.cache.stats().refreshes.ahead).toBe(1); // 20 reads in the window, one refresh
     release();
-    await a.stack.engine.settled();
+    await a.inspector.settled();
     expect(await b.cache.getOrSet('k', factory)).toBe('v1'); // B's L1 copy, still fresh for it
-    await b.stack.engine.settled();
+    await b.inspector.settled();
     expect(runs).toBe(2); // B found A's refresh in Redis
     expect(await b.cache.get('k')).toBe('v2');
   });
 
   it('predictive warming refreshes often-read keys before they expire, at most maxRefreshes a tick', async () => {
-    const { cache, clock, stack } = await apps.create(
+    const { cache, clock, inspector } = await apps.create(
       // A long interval: the test drives the ticks itself.
       { redis: redis.url, prefix: prefix(), ttl: '10s', refreshAhead: false, warming: { interval: '1h', minReads: 3, maxRefreshes: 2 } },
       { fakeClock: true },
@@ -164,13 +164,12 @@ describe('Warming', () => {
     };
     for (const key of ['hot1', 'hot2', 'hot3', 'cold']) await cache.getOrSet(key, factory(key));
     for (let i = 0; i < 5; i++) for (const key of ['hot1', 'hot2', 'hot3']) await cache.getOrSet(key, factory(key));
-    const warmer = stack.engine.warmer!;
     clock.advance(9_000); // close to the end of the first fills' TTL
-    expect(warmer.tick()).toBe(2); // the bound
-    await stack.engine.settled();
-    expect(warmer.tick()).toBe(1); // the third hot key; the two refreshed need new reads first
-    await stack.engine.settled();
-    expect(warmer.tick()).toBe(0);
+    expect(inspector.warmNow()).toBe(2); // the bound
+    await inspector.settled();
+    expect(inspector.warmNow()).toBe(1); // the third hot key; the two refreshed need new reads first
+    await inspector.settled();
+    expect(inspector.warmNow()).toBe(0);
     expect(cache.stats().refreshes.predictive).toBe(3);
     clock.advance(1_500); // past the first fills' expiry
     const missesBefore = cache.stats().misses;

@@ -38,10 +38,11 @@ export class BackgroundRefresh {
    * Starts a refresh unless one runs or the factory is throttled after a failure. A refresh before
    * expiry (refresh-ahead, predictive warming: `seenCreatedAt` given) first looks in L2: another
    * instance may have refreshed the key already, and a newer entry not itself near its end is taken.
+   * Returns the refresh it started (settles when it ends, never rejects), or undefined when none.
    */
-  start<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, seenCreatedAt?: number): void {
-    if (this.refreshes.has(key) || this.runner.throttled(key, this.ctx.now())) return;
-    this.refreshes
+  start<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, seenCreatedAt?: number): Promise<void> | undefined {
+    if (this.refreshes.has(key) || this.runner.throttled(key, this.ctx.now())) return undefined;
+    return this.refreshes
       .run(key, async () => {
         if (seenCreatedAt !== undefined && policy.useL2) {
           const found = (await this.reader.readL2(key, policy, false))?.entry;

@@ -52,6 +52,41 @@ export interface FactoryContext {
 
 export type Factory<T> = (context: FactoryContext) => Promise<T> | T;
 
+/**
+ * How a `getOrSet` answered: `hit` from a fresh stored entry (in `l1`, or in `l2`, the shared store and
+ * the cold tier under it; a value another instance stored while this call waited for its lock is one),
+ * `stale` from a stale entry (within grace, refreshed in the background; or fail-safe in place of a
+ * failing factory), `miss` from the factory (this call's, or the one a concurrent call ran).
+ */
+export interface GetOrSetResult<T> {
+  readonly value: T;
+  readonly status: 'hit' | 'stale' | 'miss';
+  readonly tier: 'l1' | 'l2' | 'factory';
+  /** Milliseconds since the entry was created (when its factory started); 0 for a miss. */
+  readonly age: number;
+  /**
+   * Set when this call's own factory was handed to a background refresh (a `stale` answer): settles when
+   * that refresh ends, whether it ran the factory or found it done elsewhere. Undefined otherwise.
+   */
+  readonly refreshing?: Promise<void>;
+}
+
+/** How a `getOrSet` answered, as the handler records it on its way (see `GetOrSetResult`). */
+export interface Answered {
+  status: GetOrSetResult<unknown>['status'];
+  tier: GetOrSetResult<unknown>['tier'];
+  /** The served entry's `createdAt`; undefined for a factory result (age 0). */
+  createdAt: number | undefined;
+  /** Where the stale copy the miss path holds came from (what a fail-safe answer reports). */
+  staleTier: 'l1' | 'l2';
+}
+
+export function answered(how: Answered, status: Answered['status'], tier: Answered['tier'], createdAt: number | undefined): void {
+  how.status = status;
+  how.tier = tier;
+  how.createdAt = createdAt;
+}
+
 /** How long dependency records are kept when the ttl is adaptive (only known once the value is). */
 const ADAPTIVE_TTL_BOUND = 30 * 24 * 3600 * 1000;
 

@@ -4,7 +4,7 @@ import { dependencyId } from '../invalidation/dependencies';
 import type { Lease } from '../resilience/distributed-lock';
 import { RetryThrottle, raceTimeouts } from '../resilience/factory-guard';
 import type { EngineContext } from './engine.context';
-import { type CachePolicy, type Factory, type WriteSpec, lifetimeBound } from './engine.types';
+import { type Answered, type CachePolicy, type Factory, type WriteSpec, answered, lifetimeBound } from './engine.types';
 import type { EntryReader } from './entry-reader';
 import type { EntryWriter } from './entry-writer';
 
@@ -32,7 +32,7 @@ export class FactoryRunner {
    * The miss path: the cluster-wide lock (or the holder's result), then the factory under its timeouts.
    * `held`: the lock, already taken with the first read (`EntryReader.readL2OrLock`).
    */
-  async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry, held?: Lease): Promise<T> {
+  async compute<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, stale?: CacheEntry, held?: Lease, how?: Answered): Promise<T> {
     const { lock, l2, meter } = this.ctx;
     let lease: Lease | undefined = held;
     if (lease !== undefined) {
@@ -42,6 +42,7 @@ export class FactoryRunner {
       const outcome = await meter.traced(policy, 'strata.lock', () => lock.acquireOrWait(key, (bytes) => this.reader.freshFrom(key, bytes, policy, mark)));
       if (outcome.kind === 'result') {
         meter.count(policy, 'lockWaited');
+        if (how !== undefined) answered(how, 'hit', 'l2', outcome.result.createdAt);
         return outcome.result.value as T;
       }
       if (outcome.kind === 'acquired') {
@@ -63,6 +64,7 @@ export class FactoryRunner {
       if (raced.kind === 'value') return raced.value;
       if (raced.kind === 'soft') {
         meter.count(policy, 'softTimeouts');
+        if (how !== undefined) answered(how, 'stale', how.staleTier, stale!.createdAt);
         return this.serveFailSafe(key, stale!, policy);
       }
       meter.count(policy, 'hardTimeouts');
@@ -70,7 +72,9 @@ export class FactoryRunner {
       abort?.abort(timedOut);
       throw timedOut;
     } catch (error) {
-      return this.failSafe(key, error, stale, policy);
+      const value = this.failSafe<T>(key, error, stale, policy);
+      if (how !== undefined) answered(how, 'stale', how.staleTier, stale!.createdAt);
+      return value;
     }
   }
 

@@ -5,7 +5,7 @@ import { resolvedValue } from '../tiers/memory.tier';
 import type { PredictiveWarmer } from '../warming/predictive-warmer';
 import type { BackgroundRefresh } from './background-refresh';
 import type { EngineContext } from './engine.context';
-import type { CachePolicy, Factory, WriteSpec } from './engine.types';
+import type { Answered, CachePolicy, Factory, GetOrSetResult, WriteSpec } from './engine.types';
 import type { EntryReader } from './entry-reader';
 import type { FactoryRunner } from './factory-runner';
 import { nearEnd } from './freshness';
@@ -32,11 +32,29 @@ export class GetOrSetHandler {
     const now = this.ctx.now();
     const hit = this.reader.freshL1(key, policy, now);
     if (hit !== undefined) {
-      if (nearEnd(hit, policy.refreshAhead, now)) this.refresh.ahead(key, factory, policy, spec, hit.createdAt);
-      if (this.warmer !== undefined) this.warmer.read(key);
+      this.servedFresh(key, hit, factory, policy, spec, now);
       return resolvedValue(hit) as Promise<T>;
     }
-    return this.flights.run(key, () => this.load(key, factory, policy, spec));
+    return this.flights.run(key, () => this.load(key, factory, policy, spec)).then(valueOf);
+  }
+
+  /**
+   * `handle`, telling how it answered (see `GetOrSetResult`). Concurrent callers share one answer; only
+   * the call whose factory a background refresh took is handed that refresh (`refreshing`).
+   */
+  handleWithStatus<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<GetOrSetResult<T>> {
+    const now = this.ctx.now();
+    const hit = this.reader.freshL1(key, policy, now);
+    if (hit !== undefined) {
+      this.servedFresh(key, hit, factory, policy, spec, now);
+      return Promise.resolve({ value: hit.value as T, status: 'hit', tier: 'l1', age: now - hit.createdAt });
+    }
+    let leader = false;
+    const flight = this.flights.run(key, () => {
+      leader = true;
+      return this.load(key, factory, policy, spec);
+    });
+    return leader ? flight : flight.then(withoutRefresh);
   }
 
   /**
@@ -55,9 +73,16 @@ export class GetOrSetHandler {
     });
   }
 
+  /** A fresh entry served: refresh-ahead near its end, and predictive warming told of the read. */
+  private servedFresh<T>(key: string, entry: CacheEntry, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, now: number): void {
+    if (nearEnd(entry, policy.refreshAhead, now)) this.refresh.ahead(key, factory, policy, spec, entry.createdAt);
+    this.warmer?.read(key);
+  }
+
   /** An L1 miss: L2 (fresh: done; stale: kept), then a stale copy within grace, fail-safe, or the factory. */
-  private async load<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
+  private async load<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<GetOrSetResult<T>> {
     let stale: CacheEntry | undefined = this.ctx.l1 ? this.reader.usableL1(key, policy, this.ctx.now()) : undefined;
+    let staleTier: 'l1' | 'l2' = 'l1';
     let lease: Lease | undefined;
     if (policy.useL2) {
       const { lock, l2 } = this.ctx;
@@ -68,11 +93,14 @@ export class GetOrSetHandler {
       if (found !== undefined) {
         const entry = found.entry;
         if (found.state === 'fresh') {
-          if (nearEnd(entry, policy.refreshAhead, this.ctx.now())) this.refresh.ahead(key, factory, policy, spec, entry.createdAt);
-          this.warmer?.read(key);
-          return entry.value as T;
+          const now = this.ctx.now();
+          this.servedFresh(key, entry, factory, policy, spec, now);
+          return { value: entry.value as T, status: 'hit', tier: 'l2', age: Math.max(0, now - entry.createdAt) };
         }
-        if (stale === undefined || entry.createdAt > stale.createdAt) stale = entry;
+        if (stale === undefined || entry.createdAt > stale.createdAt) {
+          stale = entry;
+          staleTier = 'l2';
+        }
       }
     }
     const now = this.ctx.now();
@@ -83,12 +111,28 @@ export class GetOrSetHandler {
     }
     if (stale !== undefined && stale.staleUntil > now) {
       this.ctx.meter.hitStale(policy, key);
-      this.refresh.start(key, factory, policy, spec);
-      return stale.value as T;
+      const refreshing = this.refresh.start(key, factory, policy, spec);
+      const age = Math.max(0, now - stale.createdAt);
+      const value = stale.value as T;
+      return refreshing === undefined ? { value, status: 'stale', tier: staleTier, age } : { value, status: 'stale', tier: staleTier, age, refreshing };
     }
     // Past grace, a stale copy is only there for fail-safe: the factory failed lately, so do not call it yet.
-    if (stale !== undefined && this.runner.throttled(key, now)) return this.runner.serveFailSafe(key, stale, policy);
+    if (stale !== undefined && this.runner.throttled(key, now)) {
+      return { value: this.runner.serveFailSafe<T>(key, stale, policy), status: 'stale', tier: staleTier, age: Math.max(0, now - stale.createdAt) };
+    }
     this.ctx.meter.missed(policy, key);
-    return this.runner.compute(key, factory, policy, spec, stale, lease);
+    const how: Answered = { status: 'miss', tier: 'factory', createdAt: undefined, staleTier };
+    const value = await this.runner.compute(key, factory, policy, spec, stale, lease, how);
+    return { value, status: how.status, tier: how.tier, age: how.createdAt === undefined ? 0 : Math.max(0, this.ctx.now() - how.createdAt) };
   }
+}
+
+function valueOf<T>(result: GetOrSetResult<T>): T {
+  return result.value;
+}
+
+/** A caller that joined another's flight: the refresh runs that caller's factory, not its own. */
+function withoutRefresh<T>(result: GetOrSetResult<T>): GetOrSetResult<T> {
+  if (result.refreshing === undefined) return result;
+  return { value: result.value, status: result.status, tier: result.tier, age: result.age };
 }

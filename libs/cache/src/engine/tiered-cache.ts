@@ -15,7 +15,7 @@ import { PredictiveWarmer, type PredictiveWarmingSettings } from '../warming/pre
 import { BackgroundRefresh } from './background-refresh';
 import type { EngineContext } from './engine.context';
 import { EngineMeter } from './engine.meter';
-import type { CachePolicy, Factory, WriteSpec } from './engine.types';
+import type { CachePolicy, Factory, GetOrSetResult, WriteSpec } from './engine.types';
 import { EntryReader } from './entry-reader';
 import { EntrySerializer } from './entry-serializer';
 import { EntryWriter } from './entry-writer';
@@ -176,6 +176,11 @@ export class TieredCache {
   /** The value under `key`, or the factory's result (see `GetOrSetHandler`). */
   getOrSet<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<T> {
     return this.handler.handle(key, factory, policy, spec);
+  }
+
+  /** `getOrSet`, telling how it answered: `{ value, status, tier, age }` (see `GetOrSetResult`). */
+  getOrSetWithStatus<T>(key: string, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec): Promise<GetOrSetResult<T>> {
+    return this.handler.handleWithStatus(key, factory, policy, spec);
   }
 
   /** Fills a key from its factory now, cached or not (warming with `force`), and tells the other instances. */

@@ -3,7 +3,9 @@ import { finished } from 'node:stream';
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type Observable, finalize, map, mergeMap, of } from 'rxjs';
-import { CacheService } from '../cache.service';
+import { CacheService, type GetOrSetOptions } from '../cache.service';
+import { StrataError } from '../core/errors';
+import type { GetOrSetResult } from '../engine/engine.types';
 import { CacheStack } from '../cache.stack';
 import { CacheMetadataAccessor } from '../decorators/cache-metadata.accessor';
 import type { CacheOwner } from '../decorators/cache-options.types';
@@ -22,18 +24,23 @@ import {
   notModified,
   resourceOf,
   snapshot,
-  strongEtag,
+  storedBody,
 } from './http-record';
 import { type RoutePlan, routePlan } from './route-plan';
 
 type CacheState = 'HIT' | 'MISS' | 'STALE';
 
-/** What a handler run hands the requests that waited for it: its response, and whether the cache kept it. */
-interface SharedResponse {
-  readonly record: HttpCacheRecord;
-  readonly stored: boolean;
+/** What a request's lookup came to first: its own handler run (it is the factory), or the cache's answer. */
+interface Step {
+  readonly handler?: Observable<unknown>;
+  readonly answer?: GetOrSetResult<unknown>;
 }
 
+/** What a handler run hands the requests that waited for it when its response must not be stored. */
+const NOT_STORED = Object.freeze({ notStored: true });
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** The tags of a record about to be stored (computed from the handler's value and request, once it was sent). */
+const RECORD_TAGS = new WeakMap<HttpCacheRecord, readonly string[]>();
 
 /**
  * HTTP caching for routes, per handler (`@UseInterceptors(CacheInterceptor)`), per controller, or for
@@ -47,8 +54,10 @@ interface SharedResponse {
  * - Not stored: non-2xx, `Set-Cookie`, `Cache-Control: no-store|no-cache|private` (private is fine on a
  *   per-user route), requests with `Authorization` or `Cookie` unless the route is `per` user/tenant.
  *   The decision is taken once the response is sent, on the headers that actually went out.
- * - Concurrent identical requests run the handler once; a stale entry (within grace) is served as
- *   `STALE` while one request refreshes it.
+ * - Concurrent identical requests run the handler once (with a lock store, once in the cluster); a stale
+ *   entry (within grace) is served as `STALE` while one request refreshes it. All of it is the engine's
+ *   `getOrSetWithStatus`, the factory being the request's own handler run.
+ * - A hit writes the stored body as it was serialized (JSON text) with the stored headers.
  * - `@CacheEvict` on a handler evicts after a 2xx response. A cache error falls through to the handler.
  */
 @Injectable()
@@ -56,8 +65,7 @@ export class CacheInterceptor implements NestInterceptor {
   /** Methods whose responses are cached. */
   protected allowedMethods: readonly string[] = ['GET', 'HEAD'];
   private readonly routes = new WeakMap<object, RoutePlan>();
-  /** One refresh per full key (tenant included): later identical requests wait for it. */
-  private readonly flights = new Map<string, Promise<SharedResponse | undefined>>();
+  private readonly options = new WeakMap<RoutePlan, GetOrSetOptions<unknown>>();
   private readonly faults: DecoratorFaults;
 
   constructor(
@@ -142,18 +150,14 @@ export class CacheInterceptor implements NestInterceptor {
       return next.handle();
     }
     if (key === undefined) return next.handle();
-    // A fresh L1 hit answers without a promise; anything else goes through `get` (Redis, stale, flights).
+    // A fresh L1 hit answers without a promise; anything else goes through getOrSet (Redis, stale, flights).
     let found: unknown;
     try {
       found = route.store.cache.peek(key);
     } catch (error) {
       return this.unreadable(route, error, next);
     }
-    if (isHttpRecord(found)) {
-      const now = this.stack.now();
-      if (now < found.expiresAt) return this.serve(context, route, found, 'HIT', now);
-      return this.decide(context, next, route, key, found);
-    }
+    if (isHttpRecord(found)) return this.serve(context, route, found, 'HIT');
     return this.lookup(context, next, route, key);
   }
 
@@ -162,49 +166,73 @@ export class CacheInterceptor implements NestInterceptor {
     return next.handle();
   }
 
+  /**
+   * The engine's getOrSet decides: a hit (HIT), a stale copy within grace (STALE), or a miss, where the
+   * factory is this request's own handler run: it answers this request (MISS) and resolves once the
+   * response was sent with the record to store, or NOT_STORED. Requests that joined the run get the record.
+   */
   private async lookup(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string): Promise<Observable<unknown>> {
-    let found: unknown;
+    let run!: (handler: Observable<unknown>) => void;
+    const ran = new Promise<Step>((resolve) => (run = (handler) => resolve({ handler })));
+    // Once this request is answered from the cache, its handler cannot run for it any more: a refresh that
+    // calls this factory later (refresh-ahead) is told there is nothing to store.
+    let answered = false;
+    const factory = () => (answered ? NOT_STORED : new Promise<unknown>((resolve) => run(this.fill(context, next, route, resolve))));
+    const answering = route.store.cache.getOrSetWithStatus<unknown>(key, factory, this.optionsOf(route));
+    answering.catch(() => undefined); // this request may be the one running the handler: its errors are the response's
+    let step: Step;
     try {
-      found = await route.store.cache.get(key);
+      step = await Promise.race([ran, answering.then((answer): Step => ({ answer }))]);
     } catch (error) {
-      return this.unreadable(route, error, next);
+      // A cache fault (strict), or the run this request joined failed: the handler answers on its own.
+      return error instanceof StrataError ? this.unreadable(route, error, next) : next.handle();
     }
-    return this.decide(context, next, route, key, found);
+    if (step.handler !== undefined) return step.handler;
+    const answer = step.answer!;
+    answered = answer.refreshing === undefined;
+    const record = answer.value;
+    if (!isHttpRecord(record)) {
+      // Not storable (the run said so), or a value this interceptor did not write there: the handler answers.
+      if (record !== NOT_STORED && answer.status !== 'miss') void route.store.cache.delete(key).catch(() => undefined);
+      return next.handle();
+    }
+    if (answer.status === 'stale') {
+      // This request's handler may be the refresh (as the first request to find it stale, it answers MISS).
+      if (answer.refreshing !== undefined) {
+        const refresh = await Promise.race([ran, answer.refreshing.then((): Step => ({}))]);
+        if (refresh.handler !== undefined) return refresh.handler;
+        answered = true;
+      }
+      return this.serve(context, route, record, 'STALE');
+    }
+    if (answer.status === 'hit') return this.serve(context, route, record, 'HIT');
+    // Another request's run: a hit only if the cache kept it (too large to store is still this key's answer).
+    return this.serve(context, route, record, (await this.storedNow(route, key, record)) ? 'HIT' : 'MISS');
   }
 
-  /** What to do with what the cache holds (or not): serve it, serve it stale, wait for a flight, or fill. */
-  private async decide(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string, found: unknown): Promise<Observable<unknown>> {
-    const cache = route.store.cache;
-    let now = 0;
-    if (isHttpRecord(found)) {
-      now = this.stack.now();
-      if (now < found.expiresAt) return this.serve(context, route, found, 'HIT', now);
+  private async storedNow(route: RoutePlan, key: string, record: HttpCacheRecord): Promise<boolean> {
+    try {
+      const now = route.store.cache.peek(key) ?? (await route.store.cache.get(key));
+      return isHttpRecord(now) && now.etag === record.etag && now.at === record.at;
+    } catch {
+      return false;
     }
-    // The flight key is the full key: it holds the tenant, so tenants never share a flight.
-    const full = cache.keyOf(key);
-    if (isHttpRecord(found) && this.flights.has(full)) return this.serve(context, route, found, 'STALE', now);
-    const flight = this.flights.get(full);
-    if (flight !== undefined) {
-      const shared = await flight;
-      if (shared === undefined) return next.handle();
-      // A response that could not be stored (over maxValueBytes, say) is still this key's answer, but not a hit.
-      return this.serve(context, route, shared.record, shared.stored ? 'HIT' : 'MISS', this.stack.now());
-    }
-    return this.fill(context, next, route, key, full);
   }
 
-  private serve(context: ExecutionContext, route: RoutePlan, record: HttpCacheRecord, state: CacheState, now: number): Observable<unknown> {
+  /** Writes a stored response: its headers, the body as it was serialized (no second JSON.stringify). */
+  private serve(context: ExecutionContext, route: RoutePlan, record: HttpCacheRecord, state: CacheState): Observable<unknown> {
     const response = responseOf(context);
     const adapter = this.adapterHost.httpAdapter;
     // A Node response (Express) takes headers directly; a Fastify reply goes through the adapter.
-    const set = response.raw === undefined && typeof response.setHeader === 'function'
-      ? (name: string, value: string) => response.setHeader!(name, value)
-      : (name: string, value: string) => adapter.setHeader(response, name, value);
-    for (const name in record.headers) set(name, headerText(record.headers[name])!);
+    const direct = response.raw === undefined && typeof response.setHeader === 'function';
+    const set = direct ? (name: string, value: string) => response.setHeader!(name, value) : (name: string, value: string) => adapter.setHeader(response, name, value);
+    const headers = record.headers;
+    for (const name in headers) set(name, headerText(headers[name])!);
+    if (record.json && headers['content-type'] === undefined) set('Content-Type', JSON_TYPE);
     set('X-Cache', state);
-    set('Age', String(Math.max(0, Math.floor((now - record.at) / 1000))));
+    set('Age', String(Math.max(0, Math.floor((this.stack.now() - record.at) / 1000))));
     set('ETag', record.etag);
-    if (route.varyHeader !== undefined) set('Vary', mergeVary(headerText(record.headers.vary), route.varyHeader));
+    if (route.varyHeader !== undefined) set('Vary', mergeVary(headerText(headers.vary), route.varyHeader));
     if (response.statusCode !== record.status) adapter.status(response, record.status);
     if (notModified(requestOf(context), record.etag)) {
       adapter.status(response, 304);
@@ -213,21 +241,14 @@ export class CacheInterceptor implements NestInterceptor {
     return of(record.body);
   }
 
-  /** Runs the handler for everyone waiting on this key; stores the response once it is sent, if it may be. */
-  private fill(context: ExecutionContext, next: CallHandler, route: RoutePlan, key: string, full: string): Observable<unknown> {
+  /**
+   * Runs the handler for this request (and those waiting on this key): `done` gets the record to store
+   * once the response was sent, or NOT_STORED. Returns the handler's Observable for this request.
+   */
+  private fill(context: ExecutionContext, next: CallHandler, route: RoutePlan, done: (value: HttpCacheRecord | typeof NOT_STORED) => void): Observable<unknown> {
     const request = requestOf(context);
     const response = responseOf(context);
     const adapter = this.adapterHost.httpAdapter;
-    let settle!: (shared: SharedResponse | undefined) => void;
-    const flight = new Promise<SharedResponse | undefined>((resolve) => (settle = resolve));
-    this.flights.set(full, flight);
-    let released = false;
-    const release = (shared: SharedResponse | undefined) => {
-      if (released) return;
-      released = true;
-      if (this.flights.get(full) === flight) this.flights.delete(full);
-      settle(shared);
-    };
     const before = snapshot(response);
     let watching = false;
     // Values of the handler's Observable arrive outside the request's async context (RxJS subscribes to
@@ -238,7 +259,7 @@ export class CacheInterceptor implements NestInterceptor {
         adapter.setHeader(response, 'X-Cache', 'MISS');
         if (route.varyHeader !== undefined) adapter.setHeader(response, 'Vary', mergeVary(headerText(response.getHeaders().vary), route.varyHeader));
         if (record === undefined) {
-          release(undefined);
+          done(NOT_STORED);
           return value;
         }
         adapter.setHeader(response, 'ETag', record.etag);
@@ -247,7 +268,7 @@ export class CacheInterceptor implements NestInterceptor {
           // The store decision waits for what was really sent (status, Set-Cookie added by a session
           // middleware at write time). Bound to this request's async context: its tenant scope.
           const stream = (response.raw ?? response) as NodeJS.WritableStream;
-          finished(stream, AsyncResource.bind((error?: Error | null) => void this.store(route, key, record, request, response, !error).then(release)));
+          finished(stream, AsyncResource.bind((error?: Error | null) => done(this.storable(route, value, record, request, response, !error))));
         }
         if (notModified(request, record.etag)) {
           adapter.status(response, 304);
@@ -256,7 +277,7 @@ export class CacheInterceptor implements NestInterceptor {
         return value;
       })),
       // Errors, an empty result, or a client gone before the handler answered: waiters run their own handler.
-      finalize(() => watching || release(undefined)),
+      finalize(() => watching || done(NOT_STORED)),
     );
   }
 
@@ -266,9 +287,8 @@ export class CacheInterceptor implements NestInterceptor {
     if (status < 200 || status > 299 || !isStorableBody(value)) return undefined;
     const headers = handlerHeaders(before, response);
     if (!this.mayStore(route, response)) return undefined;
-    const at = this.stack.now();
-    const etag = headerText(response.getHeaders().etag) ?? strongEtag(value);
-    return { v: 1, body: value, status, headers, etag, at, expiresAt: at + route.ttl };
+    const { body, json, etag } = storedBody(value);
+    return { v: 2, body, json, status, headers, etag: headerText(response.getHeaders().etag) ?? etag, at: this.stack.now() };
   }
 
   private mayStore(route: RoutePlan, response: HttpResponseLike): boolean {
@@ -277,24 +297,28 @@ export class CacheInterceptor implements NestInterceptor {
     return cacheControlAllows(headerText(headers['cache-control']), route.per !== undefined && route.per !== 'tenant');
   }
 
-  private async store(route: RoutePlan, key: string, record: HttpCacheRecord, request: HttpRequestLike, response: HttpResponseLike, sent: boolean): Promise<SharedResponse | undefined> {
+  /** Once the response was sent: the record to store (its tags noted for `tagsOf`), or NOT_STORED. */
+  private storable(route: RoutePlan, value: unknown, record: HttpCacheRecord, request: HttpRequestLike, response: HttpResponseLike, sent: boolean): HttpCacheRecord | typeof NOT_STORED {
     const status = response.statusCode;
-    if (!sent || (status !== record.status && status !== 304) || !this.mayStore(route, response)) return undefined;
-    let tags: string[];
+    if (!sent || (status !== record.status && status !== 304) || !this.mayStore(route, response)) return NOT_STORED;
     try {
-      if (route.store.unless?.(record.body, [request])) return undefined;
-      tags = route.store.tags.of(record.body, [request]);
+      if (route.store.unless?.(value, [request])) return NOT_STORED;
+      RECORD_TAGS.set(record, route.store.tags.of(value, [request]));
     } catch (error) {
       this.faults.report(route.where, 'unless or a tag function threw, so the response was not cached', error);
-      return undefined;
+      return NOT_STORED;
     }
-    try {
-      // Kept in the tiers through the grace; `expiresAt` inside the record says when it turns stale.
-      return { record, stored: await route.store.cache.set(key, record, { ttl: route.ttl + route.grace, grace: 0, tags }) };
-    } catch (error) {
-      this.faults.warnOnce(`write:${route.where}`, `${route.where}: the response could not be cached: ${String(error)}`);
-      return { record, stored: false };
+    return record;
+  }
+
+  /** The getOrSet options of a route: its ttl and grace; only records are stored, with their tags. */
+  private optionsOf(route: RoutePlan): GetOrSetOptions<unknown> {
+    let options = this.options.get(route);
+    if (options === undefined) {
+      options = { ttl: route.ttl, grace: route.grace, unless: (value) => !isHttpRecord(value), tagsOf: (value) => RECORD_TAGS.get(value as HttpCacheRecord) ?? [] };
+      this.options.set(route, options);
     }
+    return options;
   }
 
   private evicting(context: ExecutionContext, next: CallHandler, route: RoutePlan, request: HttpRequestLike): Observable<unknown> | Promise<Observable<unknown>> {

@@ -20,20 +20,34 @@ export interface HttpResponseLike {
   readonly raw?: NodeJS.WritableStream;
 }
 
-/** A cached route response. `at` and `expiresAt` are the cache clock's ms; the entry outlives `expiresAt` by the grace. */
+/**
+ * A cached route response. `at` is the cache clock's ms when it was made; when it turns stale is the
+ * cache entry's business (`ttl` and `grace` of the route). The body is kept as it is sent: an object
+ * or array as its JSON text (`json: true`), so a hit writes it without serializing it again.
+ */
 export interface HttpCacheRecord {
-  readonly v: 1;
+  readonly v: 2;
+  /** The JSON text of an object body (`json`), else the handler's value (a string, number, boolean or null). */
   readonly body: unknown;
+  readonly json: boolean;
   readonly status: number;
   /** Headers the handler set (its own `Vary` included), replayed on hits. */
   readonly headers: Readonly<Record<string, string | string[]>>;
   readonly etag: string;
   readonly at: number;
-  readonly expiresAt: number;
 }
 
 export function isHttpRecord(value: unknown): value is HttpCacheRecord {
-  return typeof value === 'object' && value !== null && (value as HttpCacheRecord).v === 1 && typeof (value as HttpCacheRecord).etag === 'string';
+  return typeof value === 'object' && value !== null && (value as HttpCacheRecord).v === 2 && typeof (value as HttpCacheRecord).etag === 'string';
+}
+
+/** The body as a record keeps it, and its strong validator: the same body always gets the same tag. */
+export function storedBody(value: unknown): { body: unknown; json: boolean; etag: string } {
+  if (typeof value === 'object' && value !== null) {
+    const text = JSON.stringify(value);
+    return { body: text, json: true, etag: `"${digest(`j${text}`)}"` };
+  }
+  return { body: value, json: false, etag: strongEtag(value) };
 }
 
 /**

@@ -5,7 +5,7 @@ import { type CacheTelemetry, NO_CACHE } from './telemetry';
 /** What `snapshotStats` reads besides the counters: the state of each part of the stack, as it is now. */
 export interface StatsParts {
   readonly l1: L1Capacity | undefined;
-  readonly l2State: CacheStats['l2']['state'];
+  readonly l2: { readonly state: CacheStats['l2']['state']; readonly pending: number };
   readonly l3: { readonly state: CacheStats['l3']['state']; readonly pending: number; readonly queued: number };
   readonly bus: { readonly state: CacheStats['bus']['state']; readonly unsent: number; readonly delay: { p50: number; p99: number } };
   readonly advice: CacheStats['advice'];
@@ -37,8 +37,9 @@ export function snapshotStats(t: CacheTelemetry, parts: StatsParts): CacheStats 
       hits: c.l2Hits,
       misses: c.l2Misses,
       hitRate: rate(c.l2Hits, c.l2Misses),
-      state: parts.l2State,
+      state: parts.l2.state,
       errors: c.l2Errors,
+      pending: parts.l2.pending,
     },
     l3: {
       hits: c.l3Hits,

@@ -213,7 +213,8 @@ export interface CacheStats {
   misses: number;
   hitRate: number;
   l1: TierStats & { entries: number; bytes: number; maxEntries: number; maxBytes: number; evictions: number };
-  l2: TierStats & { state: 'closed' | 'open' | 'half-open' | 'disabled'; errors: number };
+  /** `pending`: keys and invalidations in doubt, waiting to be replayed once Redis answers (see the circuit breaker). */
+  l2: TierStats & { state: 'closed' | 'open' | 'half-open' | 'disabled'; errors: number; pending: number };
   /**
    * The PostgreSQL cold tier: Redis misses it answered (also in `l2.hits`) or not, its failures (never the
    * caller's), rows promoted to Redis, its breaker, the changes waiting to be replayed into it, and the

@@ -61,6 +61,16 @@ export class RedisStore implements RemoteStore {
     return this.client.status === 'ready' ? 'ready' : 'down';
   }
 
+  /**
+   * Commands the client holds in memory now: waiting for a connection (the offline queue, kept empty by
+   * `enableOfflineQueue: false`) and sent but not answered. Read by `CacheInspector.redisQueues()` (tests).
+   */
+  queued(): { offline: number; commands: number } {
+    const offline = (this.client as unknown as { offlineQueue: { length: number } }).offlineQueue.length;
+    const nodes = isCluster(this.client) ? this.client.nodes() : [this.client];
+    return { offline, commands: nodes.reduce((sum, node) => sum + node.commandQueue.length, 0) };
+  }
+
   get(key: string): Promise<Buffer | undefined> {
     this.hold();
     return this.client.getBuffer(key).then(orUndefined);

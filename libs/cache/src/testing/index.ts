@@ -28,3 +28,4 @@ export function registerStoreAdaptersSuite(name: string, factory: AdaptersFactor
 
 // Helpers for testing an app that uses the cache.
 export { ManualClock } from './manual-clock';
+export { CacheInspector, inspectCache } from './cache-inspector';

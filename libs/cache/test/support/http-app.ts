@@ -1,7 +1,7 @@
 import { Controller, Get, Injectable, type INestApplication, Module, Param, Put, Query } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheModule, type CacheModuleOptions, CacheService } from '../../src';
-import { CacheStack } from '../../src/cache.stack';
+import { type CacheInspector, inspectCache } from '../../src/testing';
 
 /** The source of truth behind the cache (the "database"): a version per key, and factory calls per key. */
 @Injectable()
@@ -53,7 +53,7 @@ export interface HttpCacheApp {
   app: INestApplication;
   baseUrl: string;
   cache: CacheService;
-  stack: CacheStack;
+  inspector: CacheInspector;
   source: ItemSource;
 }
 
@@ -74,7 +74,7 @@ export async function startHttpApp(options: CacheModuleOptions): Promise<HttpCac
     app,
     baseUrl: `http://127.0.0.1:${address.port}`,
     cache: app.get(CacheService),
-    stack: app.get(CacheStack),
+    inspector: inspectCache(app),
     source: app.get(ItemSource),
   };
 }

@@ -1,0 +1,78 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { CacheStack } from '../cache.stack';
+import type { Advice } from '../observability/advice.types';
+import { RedisStore } from '../redis/redis.store';
+
+/**
+ * What a test of an app that uses the cache may need to observe or drive beyond the public API
+ * (`CacheService`, `stats()`, `events`, `CacheHealthIndicator`): the cache's background work, run now
+ * instead of waiting for its timer, and a few read-only figures the stats do not carry. Each method is a
+ * stable, documented view; none hands out a part of the engine.
+ *
+ * ```ts
+ * const inspector = inspectCache(app); // app: the Nest application (context) that imports CacheModule
+ * await cache.getOrSet('k', load);    // starts a background refresh
+ * await inspector.settled();          // ... which has landed now
+ * ```
+ */
+export class CacheInspector {
+  /** @internal Use `inspectCache(app)`. */
+  constructor(private readonly stack: CacheStack) {}
+
+  /** This instance's id: on the invalidation bus, and as the holder of the `@CacheWarmer` leases it takes. */
+  get instanceId(): string {
+    return this.stack.instanceId;
+  }
+
+  /** Resolves once the background refreshes running now (refresh-ahead, grace, predictive warming) are done. */
+  settled(): Promise<void> {
+    return this.stack.engine.settled();
+  }
+
+  /** Runs one tick of predictive warming now (as its `interval` would); how many refreshes it started (0 without warming). */
+  warmNow(): number {
+    return this.stack.engine.warmer?.tick() ?? 0;
+  }
+
+  /** Applies the scheduled invalidations (`expireAt`) due now (as the poller would); resolves with how many it applied. */
+  pollSchedule(): Promise<number> {
+    return this.stack.schedule.poll();
+  }
+
+  /** Judges the counters against the `advice` thresholds now and logs what tripped (as its `interval` would). */
+  adviseNow(): Advice[] {
+    return this.stack.advisor?.check() ?? [];
+  }
+
+  /** The full keys L1 holds now, fresh or not (empty without L1). */
+  l1Keys(): string[] {
+    return this.stack.l1 === undefined ? [] : [...this.stack.l1.keys()];
+  }
+
+  /** The L1 bytes held for one tenant (`tenancy.maxL1Bytes`); `tenant` as it appears in keys (escaped). */
+  l1TenantBytes(tenant: string): number {
+    return this.stack.l1?.groupBytes(tenant) ?? 0;
+  }
+
+  /**
+   * Whether L1 answers reads now: false while the invalidation bus is down and Redis answers (L1 could
+   * miss a change, so it is bypassed), true otherwise.
+   */
+  get servesL1(): boolean {
+    return this.stack.coherence.trustL1;
+  }
+
+  /**
+   * Commands the Redis client holds in memory now (undefined without Redis as L2): `offline`, waiting for a
+   * connection (kept at 0: commands fail at once while disconnected), and `commands`, sent and not yet answered.
+   */
+  redisQueues(): { offline: number; commands: number } | undefined {
+    const store = this.stack.l2?.tier.store;
+    return store instanceof RedisStore ? store.queued() : undefined;
+  }
+}
+
+/** The inspector of the `CacheModule` in `app` (a Nest application or application context). */
+export function inspectCache(app: Pick<INestApplicationContext, 'get'>): CacheInspector {
+  return new CacheInspector(app.get(CacheStack, { strict: false }));
+}

@@ -9,7 +9,8 @@ import { LIB, REPO, ensureBuiltLibrary } from '../support/built-library';
 /**
  * The library as an npm user gets it: `npm pack` of libs/cache, installed from the tarball into a Nest 11
  * CommonJS app and a Nest 12 ESM app (their package.json/tsconfig in ./nest11-cjs and ./nest12-esm, one
- * shared source in ./app), each compiled by strict tsc without skipLibCheck, started, and exercised over
+ * shared source in ./app), each compiled by strict tsc without skipLibCheck (the ESM app also with
+ * exactOptionalPropertyTypes, which the public types must pass), started, and exercised over
  * HTTP: first with none of the optional peers installed, then with ioredis and a harness Redis.
  * Installs come from npm's own cache when they can (--prefer-offline), so a run after the first is quick.
  */

@@ -37,91 +37,91 @@ export type { ResolvedTenancy, TenancyOptions, TenantRequest } from './tenancy/t
 
 export interface CacheModuleOptions {
   /** First segment of every Redis key. Default `'strata'`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Namespace of the injected `CacheService`. Default `'default'`. */
-  namespace?: string;
+  namespace?: string | undefined;
   /** How long an entry is fresh. Default `'5m'`. */
-  ttl?: Duration;
+  ttl?: Duration | undefined;
   /** How long after `ttl` a stale entry may still be served (stale-while-revalidate, fail-safe). Default `0`. */
-  grace?: Duration;
+  grace?: Duration | undefined;
   /** Redis (L2). Absent: memory only. */
-  redis?: RedisConnectionOptions;
+  redis?: RedisConnectionOptions | undefined;
   /** PostgreSQL, the cold tier (L3) of the named caches that list 'postgres' in their `tiers`. Needs `redis`. */
-  postgres?: PostgresOptions;
+  postgres?: PostgresOptions | undefined;
   /**
    * The L2 adapters, instead of `redis`: `new MemoryAdapters()` for an L2-shaped tier in process (a
    * single node, or tests without a server), or your own (PostgreSQL, Keyv) implementing the ports.
    * What the adapters lack (no lock store, no bus) is simply not used.
    */
-  store?: StoreAdapters;
+  store?: StoreAdapters | undefined;
   /** L1, in process; `false` turns it off. */
-  memory?: false | { maxEntries?: number; maxBytes?: number };
+  memory?: false | { maxEntries?: number; maxBytes?: number } | undefined;
   /** Redis command timeout: a slow or paused Redis costs a call at most this. Default `'250ms'`. */
-  commandTimeout?: Duration;
+  commandTimeout?: Duration | undefined;
   /** Connect timeout for Redis. Default `'2s'`. */
-  connectTimeout?: Duration;
+  connectTimeout?: Duration | undefined;
   /** Consecutive Redis failures that open the circuit breaker. Default `3`. */
-  failureThreshold?: number;
+  failureThreshold?: number | undefined;
   /** While the circuit is open, how often Redis is probed. Default `'500ms'`. */
-  probeInterval?: Duration;
+  probeInterval?: Duration | undefined;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default `1024`. */
-  compressThreshold?: number | false;
+  compressThreshold?: number | false | undefined;
   /**
    * How values over the threshold are compressed: `'lz4'` (fast to read on every hit) or `'brotli'`
    * (fewer bytes, ~10× the CPU per read; for rarely read, byte-priced storage). Entries written with
    * either stay readable when this changes. Default `'lz4'`.
    */
-  compression?: CompressionCodec;
+  compression?: CompressionCodec | undefined;
   /**
    * The largest entry a read accepts, inflated or stored as is; larger ones are rejected as corrupt (no
    * zip bombs). Default `maxValueBytes` + 1 MiB (the envelope: times, tags), so a read never takes
    * more than a write could have stored.
    */
-  maxInflatedBytes?: number;
+  maxInflatedBytes?: number | undefined;
   /** Values whose serialized size is over this are not cached (and counted). Default 8 MiB. */
-  maxValueBytes?: number;
+  maxValueBytes?: number | undefined;
   /** Caller key segments longer than this are hashed. Default `200`. */
-  maxKeyLength?: number;
+  maxKeyLength?: number | undefined;
   /** Hash every caller key segment, so no caller data (PII) appears in Redis keys. Default `false`. */
-  hashKeys?: boolean;
+  hashKeys?: boolean | undefined;
   /** Throw cache errors (Redis down, not serializable) instead of degrading. Default `false`. */
-  strict?: boolean;
+  strict?: boolean | undefined;
   /** Named caches with their own policy. */
-  caches?: Record<string, NamedCacheOptions>;
+  caches?: Record<string, NamedCacheOptions> | undefined;
   /**
    * The invalidation bus between instances (needs `redis`). `false` turns it off: only for a single
    * instance, or with L1 off, since other instances' L1 would then keep invalidated values. Default on.
    */
-  bus?: false | BusOptions;
+  bus?: false | BusOptions | undefined;
   /** Refresh-ahead: a `getOrSet` hit in this last fraction of its TTL refreshes it in the background. Default `0.1`; `false`: off. */
-  refreshAhead?: number | false;
+  refreshAhead?: number | false | undefined;
   /** Predictive warming of often-read keys. Default off. */
-  warming?: false | WarmingOptions;
+  warming?: false | WarmingOptions | undefined;
   /** Pattern and scheduled invalidation settings. */
-  invalidation?: InvalidationOptions;
+  invalidation?: InvalidationOptions | undefined;
   /** Schema version of cached values, part of every key of the default cache (and of named caches that set none). */
-  version?: string | number;
+  version?: string | number | undefined;
   /** Multi-tenancy: how a request's tenant is found, and each tenant's share of L1. Default: off. */
-  tenancy?: TenancyOptions;
+  tenancy?: TenancyOptions | undefined;
   /** Where the cache logs state changes. Default: Nest's `Logger` with context `StrataCache`. */
-  logger?: LoggerService;
+  logger?: LoggerService | undefined;
   /**
    * Cluster-wide stampede lock on a miss (Redis only): one instance runs the factory, the others wait
    * for its result, at most `ttl`. Default `{ ttl: '10s', pollInterval: '100ms' }` with Redis; `false` turns it off.
    */
-  lock?: false | LockOptions;
+  lock?: false | LockOptions | undefined;
   /** Serve a stale copy (for at most `window` past its grace) when the factory fails. Default: off. */
-  failSafe?: false | FailSafeOptions;
+  failSafe?: false | FailSafeOptions | undefined;
   /** Factory timeouts: `soft` (return a stale copy early) and `hard` (give up). Default: none. */
-  timeouts?: FactoryTimeoutOptions;
+  timeouts?: FactoryTimeoutOptions | undefined;
   /** Shorten each ttl by a random fraction up to this, e.g. `0.1`, so entries written together expire apart. Default `0`. */
-  ttlJitter?: number;
+  ttlJitter?: number | undefined;
   /** AES-256-GCM encryption of values in Redis, with key ids for rotation. Default: off. */
-  encryption?: EncryptionOptions;
+  encryption?: EncryptionOptions | undefined;
   /** Prometheus metrics (prom-client, an optional peer), read at scrape time; `false` registers none. Default: prom-client's default registry when prom-client is installed, else none. */
-  metrics?: false | MetricsOptions;
+  metrics?: false | MetricsOptions | undefined;
   /** When `stats().advice` and the periodic log line flag trouble; `false` turns advice off. */
-  advice?: false | AdviceOptions;
+  advice?: false | AdviceOptions | undefined;
 }
 
 export interface ResolvedCacheOptions {

@@ -21,28 +21,28 @@ export const DEFAULT_CACHE_NAME = 'default';
 /** The policy of a named cache (`caches: { ai: {...} }`, injected with `@InjectCache('ai')`). */
 export interface NamedCacheOptions extends ColdCacheOptions {
   /** How long an entry is fresh. Default: the module's `ttl`. */
-  ttl?: Duration;
+  ttl?: Duration | undefined;
   /** How long after `ttl` a stale entry may still be served while it is refreshed. Default: the module's `grace`. */
-  grace?: Duration;
+  grace?: Duration | undefined;
   /**
    * Which tiers hold this cache's entries. Default: memory and Redis, as configured. 'postgres' (the
    * cold tier, needs the module's `postgres` and 'redis') is opt-in per cache: `['memory', 'redis', 'postgres']`.
    */
-  tiers?: TierName[];
+  tiers?: TierName[] | undefined;
   /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
-  compressThreshold?: number | false;
+  compressThreshold?: number | false | undefined;
   /** How values over the threshold are compressed (see the module option). Default: the module's. */
-  compression?: CompressionCodec;
+  compression?: CompressionCodec | undefined;
   /** Serve a stale copy when the factory fails; `false` turns it off. Default: the module's. */
-  failSafe?: false | FailSafeOptions;
+  failSafe?: false | FailSafeOptions | undefined;
   /** Factory timeouts. Default: the module's. */
-  timeouts?: FactoryTimeoutOptions;
+  timeouts?: FactoryTimeoutOptions | undefined;
   /** Shorten each ttl by a random fraction up to this (spreads expiries). Default: the module's. */
-  ttlJitter?: number;
+  ttlJitter?: number | undefined;
   /** Schema version of this cache's values, part of its keys: bump it to leave old entries behind. Default: the module's. */
-  version?: string | number;
+  version?: string | number | undefined;
   /** Refresh-ahead fraction for this cache (see the module option). Default: the module's. */
-  refreshAhead?: number | false;
+  refreshAhead?: number | false | undefined;
 }
 
 export interface ResolvedNamedCache extends ResolvedColdCache {

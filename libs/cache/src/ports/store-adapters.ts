@@ -17,23 +17,23 @@ import type { VectorLogStore } from './vector-log-store';
  */
 export interface StoreAdapters {
   readonly remote: RemoteStore;
-  readonly times?: InvalidationTimesStore;
+  readonly times?: InvalidationTimesStore | undefined;
   /** Only when `remote.capabilities.lock`; fenced writes need `remote.capabilities.fencing` too. */
-  readonly lock?: LockStore;
+  readonly lock?: LockStore | undefined;
   /** Only when `remote.capabilities.scan`. */
-  readonly scanner?: KeyScanner;
-  readonly tagIndex?: TagIndex;
-  readonly bus?: BusTransport;
-  readonly schedule?: ScheduleStore;
-  readonly leases?: LeaseStore;
-  readonly registry?: RegistryStore;
-  readonly vectorLogs?: VectorLogStore;
+  readonly scanner?: KeyScanner | undefined;
+  readonly tagIndex?: TagIndex | undefined;
+  readonly bus?: BusTransport | undefined;
+  readonly schedule?: ScheduleStore | undefined;
+  readonly leases?: LeaseStore | undefined;
+  readonly registry?: RegistryStore | undefined;
+  readonly vectorLogs?: VectorLogStore | undefined;
   /**
    * The most a caller waits for one remote call (ms), whatever the client does underneath (queues,
    * redirects, retries through a failover); the call goes on, and the keys it writes stay in doubt
    * until it settles. Absent: no deadline beyond the store's own timeouts.
    */
-  readonly deadline?: number;
+  readonly deadline?: number | undefined;
   /** Releases what the adapters opened (connections); never what the user passed in. */
   close(): Promise<void>;
 }

@@ -6,23 +6,23 @@ import type { PostgresConnectionOptions } from './postgres.types';
 /** The cold tier (L3) on PostgreSQL: `postgres: { url }` or `{ pool }`, plus these settings. */
 export type PostgresOptions = PostgresConnectionOptions & {
   /** Base name of the tables (`<table>`, `<table>_times`, `<table>_counters`, `<table>_schema`). Default `'strata_cache'`. */
-  table?: string;
+  table?: string | undefined;
   /** Each statement's timeout (server and client side): a slow or frozen database costs a call at most this. Default `'500ms'`. */
-  statementTimeout?: Duration;
+  statementTimeout?: Duration | undefined;
   /** Most time to get a connection (open one, or wait for a free one). Default `'2s'`. */
-  connectTimeout?: Duration;
+  connectTimeout?: Duration | undefined;
   /** Connections of the pool the cache opens (not of a pool you pass). Default `5`. */
-  poolSize?: number;
+  poolSize?: number | undefined;
   /** Create or migrate the tables at startup; `false` when `migratePostgresSchema()` runs at deploy. Default `true`. */
-  migrate?: boolean;
+  migrate?: boolean | undefined;
   /** Removal of expired rows in batches by one instance at a time; `false` turns it off. */
-  cleanup?: false | { interval?: Duration; batch?: number; pause?: Duration };
+  cleanup?: false | { interval?: Duration; batch?: number; pause?: Duration } | undefined;
   /** Consecutive cold-tier failures that open its circuit breaker. Default: the module's `failureThreshold`. */
-  failureThreshold?: number;
+  failureThreshold?: number | undefined;
   /** While its circuit is open, how often PostgreSQL is probed. Default `'1s'`. */
-  probeInterval?: Duration;
+  probeInterval?: Duration | undefined;
   /** For caches with `writeBehind: true`: how long a write waits at most, and how many wait at most. Default `{ flushInterval: '100ms', maxQueued: 10000 }`. */
-  writeBehind?: { flushInterval?: Duration; maxQueued?: number };
+  writeBehind?: { flushInterval?: Duration; maxQueued?: number } | undefined;
 };
 
 export interface ResolvedPostgres {
@@ -106,13 +106,13 @@ export interface ColdCacheOptions {
    * With 'postgres': how long Redis keeps an entry of this cache at most (written or promoted from
    * PostgreSQL), so Redis memory holds the recent part and PostgreSQL the whole `ttl`. Default: the entry's own lifetime.
    */
-  l2Ttl?: Duration;
+  l2Ttl?: Duration | undefined;
   /**
    * With 'postgres': acknowledge a write once Redis has it and send it to PostgreSQL within
    * `postgres.writeBehind.flushInterval`, in batches. Faster writes, but a crash (or a PostgreSQL failure,
    * counted and logged) loses the PostgreSQL copy of the writes not yet sent. Default `false`: write-through.
    */
-  writeBehind?: boolean;
+  writeBehind?: boolean | undefined;
 }
 
 export interface ResolvedColdCache {

@@ -9,7 +9,7 @@ export interface FailSafeOptions {
   /** How long past `staleUntil` (ttl + grace) a copy is kept and may be served when the factory fails. */
   window: Duration;
   /** After a failure, the factory of that key is not called again for this long. Default `'10s'`. */
-  throttle?: Duration;
+  throttle?: Duration | undefined;
 }
 
 /** Factory timeouts (soft: a stale copy instead, with fail-safe; hard: the call fails and the factory is aborted). */
@@ -18,9 +18,9 @@ export interface FactoryTimeoutOptions {
    * With a stale copy at hand (fail-safe), return it when the factory takes longer than this; the
    * factory finishes in the background and updates the cache. Default: none.
    */
-  soft?: Duration;
+  soft?: Duration | undefined;
   /** Fail the call with `E_FACTORY_TIMEOUT` (or serve the stale copy, with fail-safe) after this long. Default: none. */
-  hard?: Duration;
+  hard?: Duration | undefined;
 }
 
 /** The distributed stampede lock (Redis `SET NX PX` with a random token, released by compare-and-delete). */
@@ -29,9 +29,9 @@ export interface LockOptions {
    * How long a lock lives, and so the most other instances wait for its holder's result before they
    * run the factory themselves. Default `'10s'`.
    */
-  ttl?: Duration;
+  ttl?: Duration | undefined;
   /** The longest pause between two looks at the key while waiting (they start at 5 ms and grow). Default `'100ms'`. */
-  pollInterval?: Duration;
+  pollInterval?: Duration | undefined;
 }
 
 export interface ResolvedFailSafe {

@@ -12,12 +12,12 @@ export interface EmbeddingProvider {
    */
   readonly id: string;
   /** The vector length, when known in advance. */
-  readonly dimensions?: number;
+  readonly dimensions?: number | undefined;
   /**
    * The similarity threshold measured for this embedder (the semantic cache's default for it). Scales
    * differ: unrelated texts score about 0.1 with the local embedder and 0.7 with some API models.
    */
-  readonly suggestedThreshold?: number;
+  readonly suggestedThreshold?: number | undefined;
   /** One vector per text, in order. */
   embed(texts: readonly string[]): Promise<Float32Array[]>;
 }

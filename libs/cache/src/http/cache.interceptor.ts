@@ -23,9 +23,8 @@ import {
   mergeVary,
   notModified,
   resourceOf,
-  rememberText,
   snapshot,
-  validatorOf,
+  strongEtag,
 } from './http-record';
 import { type CacheState, RecordWriter, isNodeResponse } from './record-writer';
 import { type RoutePlan, routePlan } from './route-plan';
@@ -290,11 +289,8 @@ export class CacheInterceptor implements NestInterceptor {
     if (status < 200 || status > 299 || !isStorableBody(value)) return undefined;
     const headers = handlerHeaders(before, response);
     if (!this.mayStore(route, response)) return undefined;
-    const own = headerText(response.getHeaders().etag);
-    const validator = own === undefined ? validatorOf(value) : undefined;
-    const record: HttpCacheRecord = { v: 2, body: value, status, headers, etag: own ?? validator!.etag, at: this.stack.now() };
-    if (validator?.text !== undefined) rememberText(record, validator.text);
-    return record;
+    const etag = headerText(response.getHeaders().etag) ?? strongEtag(value);
+    return { v: 2, body: value, status, headers, etag, at: this.stack.now() };
   }
 
   private mayStore(route: RoutePlan, response: HttpResponseLike): boolean {

@@ -40,7 +40,7 @@ export function isHttpRecord(value: unknown): value is HttpCacheRecord {
 
 /**
  * The JSON text of a record's object body, made once per record object: L1 hands every hit the same
- * object, so a hit written directly serializes nothing (kept beside the record, never stored with it).
+ * object, so only its first direct write serializes (kept beside the record, never stored with it).
  */
 const TEXTS = new WeakMap<HttpCacheRecord, string>();
 
@@ -53,16 +53,10 @@ export function jsonText(record: HttpCacheRecord): string {
   return text;
 }
 
-/** Remembers the JSON text a new record's ETag was computed from (the first hit then serializes nothing). */
-export function rememberText(record: HttpCacheRecord, text: string): void {
-  TEXTS.set(record, text);
-}
-
-/** The strong validator of a body, and its JSON text when it is an object (the same body, the same tag). */
-export function validatorOf(value: unknown): { etag: string; text: string | undefined } {
-  if (typeof value === 'string') return { etag: `"${digest(`s${value}`)}"`, text: undefined };
-  const text = JSON.stringify(value);
-  return { etag: `"${digest(`j${text}`)}"`, text: typeof value === 'object' && value !== null ? text : undefined };
+/** A strong validator of the body: the same body always gets the same tag. */
+export function strongEtag(body: unknown): string {
+  const text = typeof body === 'string' ? `s${body}` : `j${JSON.stringify(body)}`;
+  return `"${digest(text)}"`;
 }
 
 /**

@@ -22,7 +22,9 @@ export class RecordWriter {
   /** Writes the response and returns true, or returns false: the caller hands the value on instead. */
   write(request: HttpRequestLike, response: HttpResponseLike, route: RoutePlan, record: HttpCacheRecord, state: CacheState): boolean {
     const headers = record.headers;
-    if (this.direct.get(route) !== true || request.method !== 'GET' || !isNodeResponse(response) || headers['content-type'] !== undefined) return false;
+    if (this.direct.get(route) !== true || request.method !== 'GET' || !isNodeResponse(response)) return false;
+    // A type of the handler's own (stored, or `@Header` set before the interceptor): Express adds its charset.
+    if (headers['content-type'] !== undefined || response.hasHeader('content-type')) return false;
     if (request.headers['if-none-match'] !== undefined || request.headers['if-modified-since'] !== undefined) return false;
     for (const name in headers) response.setHeader(name, headers[name]);
     response.setHeader('Content-Type', JSON_TYPE);

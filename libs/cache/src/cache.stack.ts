@@ -1,19 +1,12 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  type LoggerService,
-  type OnModuleInit,
-  Optional,
-} from '@nestjs/common';
-import { EntryCodec } from './codec/entry.codec';
+import { type BeforeApplicationShutdown, Inject, Injectable, type LoggerService, type OnModuleInit } from '@nestjs/common';
+import type { EntryCodec } from './codec/entry.codec';
+import { EntryCodecs } from './codec/entry-codecs';
 import type { CompressionCodec } from './codec/compression';
+import { type SelectedStores, THIRTY_DAYS, storeFallbacks } from './cache.adapters';
 import { CACHE_CLOCK } from './cache.constants';
-import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
-import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
+import type { ResolvedCacheOptions, ResolvedNamedCache } from './cache.options';
+import { CACHE_LOGGER, L1_TIER, RESOLVED_CACHE_OPTIONS, STORE_ADAPTERS } from './cache.providers';
 import { StrataError } from './core/errors';
-import { segment, tenantOfKey } from './core/keys';
 import { TieredCache } from './engine/tiered-cache';
 import { randomUUID } from 'node:crypto';
 import { InvalidationBus } from './invalidation/bus';
@@ -23,25 +16,19 @@ import { CacheAdvisor, type L1Capacity } from './observability/advice';
 import { PrometheusExporter } from './observability/prometheus';
 import type { CacheStats } from './observability/stats';
 import { snapshotStats } from './observability/stats-snapshot';
-import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
-import { describeError } from './resilience/circuit-breaker';
+import { CacheTelemetry } from './observability/telemetry';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { ScheduledInvalidations } from './invalidation/schedule';
 import { TagPurge, indexWrites } from './invalidation/tag-purge';
 import type { StoreAdapters } from './ports/store-adapters';
-import { RedisAdapters } from './redis/redis.adapters';
-import { PostgresAdapters } from './postgres/postgres.adapters';
-import { RedisPromoter } from './redis/redis-promoter';
-import { ChainedAdapters } from './tiers/chained.adapters';
+import type { ChainedAdapters } from './tiers/chained.adapters';
 import { L2Facade } from './tiers/l2.facade';
-import { MemoryTier } from './tiers/memory.tier';
+import type { MemoryTier } from './tiers/memory.tier';
 import { RemoteTier } from './tiers/remote.tier';
 import { TenantContext } from './tenancy/tenant-context';
-import { TenantQuota } from './tenancy/tenant-quota';
 
 const MAX_NAMESPACES_NOTED = 10_000;
 type SideStore = 'times' | 'schedule' | 'leases' | 'registry' | 'vectorLogs';
-const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 
 /**
  * Everything one `CacheModule` owns: the resolved options, the tiers, the Redis connection and its
@@ -50,71 +37,41 @@ const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
  */
 @Injectable()
 export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
-  readonly options: ResolvedCacheOptions;
   readonly engine: TieredCache;
-  /** Counters, events, tracing and the hooks of the bus and the AI cache (see `CacheTelemetry`). */
-  readonly telemetry: CacheTelemetry;
   /** Judges the counters against the `advice` thresholds; undefined with `advice: false`. */
   readonly advisor: CacheAdvisor | undefined;
   readonly l1: MemoryTier | undefined;
   readonly l2: L2Facade | undefined;
-  readonly logger: LoggerService;
-  readonly now: () => number;
   /** This instance on the invalidation bus: it ignores its own messages. */
   readonly instanceId = randomUUID();
   readonly coherence: L1Coherence;
   readonly bus: InvalidationBus | undefined;
   readonly schedule: ScheduledInvalidations;
-  /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
-  readonly tenants: TenantContext;
   /** The adapters of the remote store and its side stores; undefined without one (memory only). */
   private readonly stores: StoreAdapters | undefined;
   /** Redis with the PostgreSQL cold tier under it, when a named cache lists 'postgres' in its tiers. */
   readonly chain: ChainedAdapters | undefined;
-  private readonly codecs = new Map<string, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
   private closed = false;
   /** Namespace ids of the views in use (bounded): what an overflow of pending deletes invalidates. */
   private readonly namespaceIds = new Set<string>();
 
   constructor(
-    @Inject(CACHE_MODULE_OPTIONS) input: CacheModuleOptions,
-    @Optional() @Inject(CACHE_CLOCK) clock?: () => number,
+    @Inject(RESOLVED_CACHE_OPTIONS) readonly options: ResolvedCacheOptions,
+    @Inject(CACHE_LOGGER) readonly logger: LoggerService,
+    /** Counters, events, tracing and the hooks of the bus and the AI cache (see `CacheTelemetry`). */
+    readonly telemetry: CacheTelemetry,
+    /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
+    readonly tenants: TenantContext,
+    private readonly codecs: EntryCodecs,
+    @Inject(L1_TIER) l1: MemoryTier | null,
+    @Inject(STORE_ADAPTERS) selected: SelectedStores,
+    @Inject(CACHE_CLOCK) readonly now: () => number,
   ) {
-    const now = clock ?? Date.now;
-    this.now = now;
-    this.options = resolveOptions(input);
-    const options = this.options;
-    this.logger = options.logger ?? new Logger('StrataCache');
-    const telemetry = new CacheTelemetry(options.caches.keys(), (error, event) =>
-      this.logger.warn(`a '${event}' event listener threw (${describeError(error)}); the cache call went on. Logged once.`),
-    );
-    this.telemetry = telemetry;
-    this.tenants = new TenantContext(options.tenancy.resolve);
-    const quota = options.tenancy.maxL1Bytes;
+    this.stores = selected.stores;
+    this.chain = selected.chain;
+    this.l1 = l1 ?? undefined;
     const defaultCodec = this.codec(options.compressThreshold, options.compression);
-    if (options.memory !== false) {
-      this.l1 = new MemoryTier({
-        maxEntries: options.memory.maxEntries,
-        maxBytes: options.memory.maxBytes,
-        parse: (serialized) => defaultCodec.parseValue(serialized.text, serialized.tagged),
-        onEvict: () => void (telemetry.evictions += 1),
-        quota: quota === undefined ? undefined : new TenantQuota(quota, tenantOfKey),
-      });
-    }
-    if (options.redis !== undefined) {
-      const redis = new RedisAdapters(options.redis, {
-        commandTimeout: options.commandTimeout,
-        connectTimeout: options.connectTimeout,
-        prefix: segment(options.prefix),
-        bus: options.bus,
-        logger: this.logger,
-      });
-      this.chain = this.coldChain(redis, now);
-      this.stores = this.chain ?? redis;
-    } else {
-      this.stores = options.store;
-    }
     if (this.stores !== undefined) {
       const { times: timesStore, tagIndex } = this.stores;
       const tier = new RemoteTier(this.stores.remote, {
@@ -225,59 +182,6 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
-   * The cold tier chained under Redis for the named caches that list 'postgres' (undefined when none
-   * does: a configured but unused PostgreSQL opens no pool). `pg` is loaded here, only then.
-   */
-  private coldChain(redis: RedisAdapters, now: () => number): ChainedAdapters | undefined {
-    const pg = this.options.postgres;
-    const cold = [...this.options.caches.values()].filter((policy) => policy.usePostgres);
-    if (pg === undefined) return undefined;
-    if (cold.length === 0) {
-      this.logger.warn(`postgres is configured but no cache lists 'postgres' in its tiers: the cold tier is not used (e.g. caches: { ocr: { tiers: ['memory', 'redis', 'postgres'] } })`);
-      return undefined;
-    }
-    const telemetry = this.telemetry;
-    // Times must outlive every cold entry: its ttl, grace and fail-safe window.
-    const longest = Math.max(THIRTY_DAYS, ...cold.map((p) => p.ttl + p.grace + (p.failSafe?.window ?? 0)));
-    const postgres = new PostgresAdapters(pg.connection, {
-      table: pg.table,
-      statementTimeout: pg.statementTimeout,
-      connectTimeout: pg.connectTimeout,
-      poolSize: pg.poolSize,
-      migrate: pg.migrate,
-      cleanup: pg.cleanup,
-      minRetentionMs: longest,
-      now,
-      logger: this.logger,
-    });
-    const chain: ChainedAdapters = new ChainedAdapters(redis, postgres, new RedisPromoter(redis.remote.client), {
-      caches: new Map(cold.map((p) => [p.name, { hotTtl: p.l2Ttl ?? Number.POSITIVE_INFINITY, writeBehind: p.writeBehind }])),
-      writeBehind: pg.writeBehind,
-      failureThreshold: pg.failureThreshold,
-      probeInterval: pg.probeInterval,
-      deadline: pg.statementTimeout + pg.connectTimeout,
-      promotionLockTtl: 2 * (pg.statementTimeout + pg.connectTimeout) + this.options.commandTimeout,
-      logger: this.logger,
-      telemetry: {
-        read: (key, found, ms) => {
-          const c = telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE);
-          if (found) c.l3Hits += 1;
-          else c.l3Misses += 1;
-          c.latency.l3Get.observe(ms);
-        },
-        wrote: (key, ms) => telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE).latency.l3Set.observe(ms),
-        promoted: (key) => void (telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE).l3Promotions += 1),
-      },
-      onError: (error, key) => {
-        const cache = key === undefined ? NO_CACHE : (chain.coldCacheOf(key) ?? NO_CACHE);
-        telemetry.counters(cache).l3Errors += 1;
-        if (telemetry.events.listening !== 0) telemetry.events.emit('error', { cache, tier: 'l3', error, key });
-      },
-    });
-    return chain;
-  }
-
-  /**
    * A side store of the remote store's adapters with the L2 facade its calls go through (breaker,
    * deadline), or undefined when there is no remote store or it lacks that side store.
    */
@@ -323,19 +227,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
 
   /** One codec per compression threshold and codec in use: named caches may compress differently. */
   codec(threshold: number | false, compression: CompressionCodec): EntryCodec {
-    const id = `${threshold}:${compression}`;
-    let codec = this.codecs.get(id);
-    if (codec === undefined) {
-      codec = new EntryCodec({
-        compressThreshold: threshold === false ? Number.POSITIVE_INFINITY : threshold,
-        compression,
-        maxInflatedBytes: this.options.maxInflatedBytes,
-        onCompress: (bytesIn, bytesOut) => this.telemetry.compressed(bytesIn, bytesOut),
-        cipher: this.options.cipher,
-      });
-      this.codecs.set(id, codec);
-    }
-    return codec;
+    return this.codecs.get(threshold, compression);
   }
 
   /** Waits (at most `connectTimeout`) for Redis, so the first requests can use it; never fails startup. */
@@ -378,22 +270,4 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     await this.l1?.close();
     await this.stores?.close();
   }
-}
-
-/** What a user's L2 adapters lack and what the cache does instead (said once at startup). */
-export function storeFallbacks(stores: StoreAdapters, l1: boolean, bus: boolean): string[] {
-  const caps = stores.remote.capabilities;
-  const notes: string[] = [];
-  if (stores.lock === undefined || !caps.lock) notes.push('no lock store, so a miss runs the factory once per instance (not once across instances)');
-  if (caps.shared && !bus) {
-    notes.push(
-      l1
-        ? 'no bus, so another instance keeps its L1 copy of a key changed or invalidated here until that copy expires (memory: false when several instances share this store)'
-        : 'no bus (L1 is off, so every read goes to the store)',
-    );
-  }
-  if (caps.shared && stores.times === undefined) notes.push('no shared invalidation times, so tags and namespaces are invalidated in this process only');
-  else if (caps.shared && !bus) notes.push('invalidation times are read from the store before each L2 hit');
-  if (stores.scanner === undefined) notes.push('no key scanner, so invalidatePattern reaches L1 only');
-  return notes;
 }

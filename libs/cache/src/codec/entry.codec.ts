@@ -258,9 +258,12 @@ export class EntryCodec {
 
 const CHECKSUM_BYTES = 4;
 
+/** The CRC-32 of each header byte alone, the start of every checksum: one native call fewer per read. */
+const HEADER_CRCS = Array.from({ length: 256 }, (_, byte) => crc32(Buffer.of(byte)));
+
 /** The CRC-32 of the header byte and the body: a flipped flag (tagged, compressed) is caught too. */
 function checksumOf(out: Buffer): number {
-  return crc32(out.subarray(1 + CHECKSUM_BYTES), crc32(out.subarray(0, 1)));
+  return crc32(out.subarray(1 + CHECKSUM_BYTES), HEADER_CRCS[out[0]]);
 }
 
 /** header | checksum flag, the CRC-32 of header and body, the body. */

@@ -109,9 +109,12 @@ export class TieredCache {
     return this.getFromL2(key, policy);
   }
 
-  private async getFromL2<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
-    const found = policy.useL2 ? await this.reader.readL2(key, policy) : undefined;
-    if (found !== undefined && found.state === 'fresh') return found.entry.value as T;
+  private getFromL2<T>(key: string, policy: CachePolicy): Promise<T | undefined> {
+    if (!policy.useL2) return Promise.resolve(this.missed(key, policy));
+    return this.reader.readL2(key, policy).then((found) => (found !== undefined && found.state === 'fresh' ? (found.entry.value as T) : this.missed(key, policy)));
+  }
+
+  private missed(key: string, policy: CachePolicy): undefined {
     this.ctx.meter.missed(policy, key);
     return undefined;
   }

@@ -1,6 +1,7 @@
 import type { LockStep, LockStepOptions, LockStore } from '../ports/lock-store';
 import type { RedisClient } from './redis.types';
 import { runScript, script } from './redis.script';
+import { tickWrites } from './redis.tick-writes';
 
 // Compare-and-delete: only the holder's token releases the lock, never a lock someone else took over.
 // ARGV[2], when not empty, is the channel told of the release, with the entry key ARGV[3].
@@ -42,10 +43,15 @@ export class RedisLockStore implements LockStore {
   private closed = false;
   private readonly waiters = new Map<string, Set<() => void>>();
 
+  /** Sends this tick's commands in one socket write (see tickWrites). */
+  private readonly hold: () => void;
+
   constructor(
     private readonly client: RedisClient,
     private readonly releasedChannel = '',
-  ) {}
+  ) {
+    this.hold = tickWrites(client);
+  }
 
   get notifying(): boolean {
     return this.subscribed;
@@ -94,11 +100,13 @@ export class RedisLockStore implements LockStore {
   }
 
   async acquire(key: string, token: string, ttlMs: number): Promise<boolean> {
+    this.hold();
     return (await this.client.set(lockKeyOf(key), token, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   async step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep> {
     const args = [token, ttlMs, options?.onlyIfMissing === true ? '1' : '0'];
+    this.hold();
     const [bytes, taken, remaining] = (await runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key)], args, true)) as [
       Buffer | null,
       number,
@@ -108,6 +116,7 @@ export class RedisLockStore implements LockStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
+    this.hold();
     return Number(await runScript(this.client, RELEASE_SCRIPT, [lockKeyOf(key)], [token, this.releasedChannel, key])) === 1;
   }
 }

@@ -3,6 +3,7 @@ import { type RedisClient, isCluster } from './redis.types';
 import { lockKeyOf } from './redis-lock.store';
 import { runScript, script } from './redis.script';
 import { addressOf } from './redis.connection';
+import { tickWrites } from './redis.tick-writes';
 
 // Adds to a counter and sets its TTL only when this call created it, in one atomic step.
 const INCREMENT_SCRIPT = script(`
@@ -33,6 +34,8 @@ export class RedisStore implements RemoteStore {
   readonly name = 'redis';
   readonly capabilities: RemoteStoreCapabilities;
   readonly clustered: boolean;
+  /** Sends this tick's commands in one socket write (see tickWrites). */
+  private readonly hold: () => void;
 
   /** `releasedChannel`: where a fenced write announces that the key's lock was released (see RedisLockStore). */
   constructor(
@@ -40,6 +43,7 @@ export class RedisStore implements RemoteStore {
     private readonly releasedChannel = '',
   ) {
     this.clustered = isCluster(client);
+    this.hold = tickWrites(client);
     const options = (client as { options?: { enableAutoPipelining?: boolean; commandTimeout?: number } }).options;
     this.capabilities = {
       fencing: true,
@@ -68,16 +72,19 @@ export class RedisStore implements RemoteStore {
   }
 
   get(key: string): Promise<Buffer | undefined> {
+    this.hold();
     return this.client.getBuffer(key).then(orUndefined);
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     if (keys.length === 0) return [];
+    this.hold();
     const raw = this.clustered ? await Promise.all(keys.map((key) => this.client.getBuffer(key))) : await this.client.mgetBuffer(...keys);
     return raw.map(orUndefined);
   }
 
   async set(key: string, bytes: Buffer, ttlMs: number): Promise<void> {
+    this.hold();
     if (ttlMs <= 0) await this.client.unlink(key);
     else await this.client.set(key, bytes, 'PX', ttlMs);
   }
@@ -99,12 +106,14 @@ export class RedisStore implements RemoteStore {
   }
 
   async setFenced(item: StoredBytes, fence: Fence): Promise<boolean> {
+    this.hold();
     const reply = await runScript(this.client, FENCED_SET_SCRIPT, [item.key, lockKeyOf(fence.key)], [fence.token, item.bytes, Math.max(0, item.ttlMs), this.releasedChannel]);
     return Number(reply) === 1;
   }
 
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
+    this.hold();
     if (!this.clustered) return this.client.unlink(...keys);
     // Keys of one batch span slots: one UNLINK a key, each routed to its master by the client.
     const removed = await Promise.all(keys.map((key) => this.client.unlink(key)));

@@ -16,11 +16,19 @@ export interface MemoryTierOptions {
   quota?: TenantQuota;
 }
 
-/** An L1 item: the entry (with a frozen value) and what it takes to copy the value when it cannot be frozen. */
+/**
+ * An L1 item: the entry (with a frozen value) and what it takes to copy the value when it cannot be
+ * frozen. L1's own copy of the value is made from its serialized text on the first read, not on the
+ * write: a key written and never read here (a miss path that only fills the cache, an entry evicted or
+ * invalidated first) never pays to parse and freeze it.
+ */
 interface L1Item extends CacheEntry {
+  value: unknown;
   readonly size: number;
+  /** The serialized value, until the first read parses it (`value` is undefined until then). */
+  pending: SerializedValue | undefined;
   /** Set when the value holds Maps, Sets, Dates or typed arrays: each hit parses a fresh copy. */
-  readonly copyFrom?: SerializedValue;
+  copyFrom: SerializedValue | undefined;
   /** The quota group (tenant) the entry is counted in. */
   readonly group?: string;
   /** The frozen value as a settled promise, made on the first hit that asks for one (see `resolvedValue`). */
@@ -72,9 +80,20 @@ export class MemoryTier implements CacheTier {
   /** The entry as stored, or undefined. The value is either frozen or a fresh copy. */
   peek(key: string): CacheEntry | undefined {
     const item = this.lru.get(key);
-    if (item === undefined || item.copyFrom === undefined) return item;
+    if (item === undefined) return undefined;
+    if (item.pending !== undefined) this.ownCopy(item);
+    if (item.copyFrom === undefined) return item;
     const copy: L1Item = { ...item, value: this.options.parse(item.copyFrom), resolved: undefined };
     return copy;
+  }
+
+  /** The first read: the value parsed from its text and frozen, or kept as text to copy on each hit. */
+  private ownCopy(item: L1Item): void {
+    const serialized = item.pending!;
+    item.pending = undefined;
+    const value = this.options.parse(serialized);
+    if (deepFreeze(value)) item.value = value;
+    else item.copyFrom = serialized;
   }
 
   /** When the entry under `key` was created, without touching its recency or copying its value. */
@@ -91,16 +110,15 @@ export class MemoryTier implements CacheTier {
       this.lru.delete(key);
       return;
     }
-    const value = this.options.parse(serialized);
-    const frozen = deepFreeze(value);
     const item: L1Item = {
-      value,
+      value: undefined,
       createdAt: entry.createdAt,
       expiresAt: entry.expiresAt,
       staleUntil: entry.staleUntil,
       tags: Object.freeze([...entry.tags]),
       size,
-      copyFrom: frozen ? undefined : serialized,
+      pending: serialized,
+      copyFrom: undefined,
       group,
       resolved: undefined,
     };

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EmbeddingProvider } from '../../libs/cache/src/ai/embeddings/embedding.provider';
-import { type GuardName, type SemanticGuardOptions, guardConflict, signatureOf } from '../../libs/cache/src/ai/semantic/guards';
+import { type GuardName, type SemanticGuardOptions, guardConflict } from '../../libs/cache/src/ai/semantic/guards';
+import { signatureOf } from '../../libs/cache/src/ai/semantic/prompt-signature';
 import { cosine } from '../../libs/cache/src/ai/semantic/vector-math';
 
 /** One labelled pair of prompts: would the answer to `a` be a right answer to `b`? */

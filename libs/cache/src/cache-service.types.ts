@@ -23,6 +23,8 @@ export interface SetOptions<T = unknown> {
 export interface GetOrSetOptions<T = unknown> extends SetOptions<T> {
   /** Overrides the cache's `timeouts` for this call. */
   timeouts?: FactoryTimeoutOptions;
+  /** Overrides the cache's `refreshAhead` for this call (`false`: a hit near its end is not refreshed). */
+  refreshAhead?: number | false;
   /** Called with the factory's result: true hands it back to every waiting caller without storing it. */
   unless?: (value: T) => boolean;
   /** Tags derived from the factory's result, added to `tags` (called after `unless`, only when storing). */

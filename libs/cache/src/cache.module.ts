@@ -1,7 +1,8 @@
 import { type DynamicModule, Inject, Module, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './cache.module-definition';
-import { CACHE_CLOCK, getCacheToken } from './cache.constants';
+import { getCacheToken } from './cache.constants';
+import { CACHE_PART_PROVIDERS } from './cache.providers';
 import { DEFAULT_CACHE_NAME } from './cache.options';
 import { CacheService } from './cache.service';
 import { CacheStack } from './cache.stack';
@@ -23,13 +24,11 @@ import { TenantInterceptor } from './tenancy/tenant.interceptor';
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    { provide: CACHE_CLOCK, useValue: Date.now },
+    ...CACHE_PART_PROVIDERS,
     CacheStack,
     { provide: CacheService, useFactory: (stack: CacheStack) => defaultView(stack), inject: [CacheStack] },
-    { provide: CacheTelemetry, useFactory: (stack: CacheStack) => stack.telemetry, inject: [CacheStack] },
-    { provide: CacheEvents, useFactory: (stack: CacheStack) => stack.telemetry.events, inject: [CacheStack] },
+    { provide: CacheEvents, useFactory: (telemetry: CacheTelemetry) => telemetry.events, inject: [CacheTelemetry] },
     CacheHealthIndicator,
-    { provide: TenantContext, useFactory: (stack: CacheStack) => stack.tenants, inject: [CacheStack] },
     CacheMetadataAccessor,
     CacheExplorer,
     WarmerExplorer,

@@ -1,4 +1,4 @@
-import { COMPRESSION_CODECS, type CompressionCodec } from './codec/compression';
+import type { CompressionCodec } from './codec/compression';
 import type { LoggerService } from '@nestjs/common';
 import { EntryCipher, type EncryptionOptions } from './codec/encryption';
 import { type Duration, describe, toMs } from './core/durations';
@@ -7,15 +7,13 @@ import { DEFAULT_MAX_KEY_LENGTH } from './core/keys';
 import type { MetricsOptions, ResolvedMetrics } from './observability/prometheus';
 import { type AdviceOptions, type ResolvedAdvice, resolveAdvice, resolveMetrics } from './observability/observability.options';
 import { type ResolvedTenancy, type TenancyOptions, resolveTenancy } from './tenancy/tenancy.options';
-import { bool, fraction, group, name, positiveInt, threshold } from './core/option-checks';
+import { bool, group, name, positiveInt, threshold } from './core/option-checks';
 import {
   type FactoryTimeoutOptions,
   type FailSafeOptions,
   type LockOptions,
   NO_TIMEOUTS,
-  type ResolvedFailSafe,
   type ResolvedLock,
-  type ResolvedTimeouts,
   resolveFailSafe,
   resolveJitter,
   resolveLock,
@@ -26,58 +24,16 @@ import type { RedisConnectionOptions } from './redis/redis.types';
 import { resolveRedis } from './redis/redis.options';
 import { type BusOptions, type InvalidationOptions, type ResolvedBus, resolveBus } from './invalidation/invalidation.options';
 import { type WarmingOptions, resolveWarming } from './warming/warming.options';
-import { type PostgresOptions, type ResolvedPostgres, resolvePostgres } from './postgres/postgres.options';
+import { type PostgresOptions, type ResolvedPostgres, checkColdUnderRedis, resolvePostgres } from './postgres/postgres.options';
+import { DEFAULT_CACHE_NAME, type NamedCacheOptions, type ResolvedNamedCache, codecName, refreshFraction, resolveNamed, version } from './named-cache.options';
 
-/** `postgres` is the cold tier (L3), under Redis: a cache that lists it lists 'redis' too. */
-export type TierName = 'memory' | 'redis' | 'postgres';
+export { DEFAULT_CACHE_NAME } from './named-cache.options';
+export type { NamedCacheOptions, ResolvedNamedCache, TierName } from './named-cache.options';
 export type { PostgresOptions, ResolvedPostgres } from './postgres/postgres.options';
 export type { BusOptions, InvalidationOptions } from './invalidation/invalidation.options';
 export type { WarmingOptions } from './warming/warming.options';
 export type { AdviceOptions, ResolvedAdvice } from './observability/observability.options';
 export type { ResolvedTenancy, TenancyOptions, TenantRequest } from './tenancy/tenancy.options';
-
-
-
-/** The policy of a named cache (`caches: { ai: {...} }`, injected with `@InjectCache('ai')`). */
-export interface NamedCacheOptions {
-  /** How long an entry is fresh. Default: the module's `ttl`. */
-  ttl?: Duration;
-  /** How long after `ttl` a stale entry may still be served while it is refreshed. Default: the module's `grace`. */
-  grace?: Duration;
-  /**
-   * Which tiers hold this cache's entries. Default: memory and Redis, as configured. 'postgres' (the
-   * cold tier, needs the module's `postgres` and 'redis') is opt-in per cache: `['memory', 'redis', 'postgres']`.
-   */
-  tiers?: TierName[];
-  /**
-   * With 'postgres': how long Redis keeps an entry of this cache at most (written or promoted from
-   * PostgreSQL), so Redis memory holds the recent part and PostgreSQL the whole `ttl`. Default: the entry's own lifetime.
-   */
-  l2Ttl?: Duration;
-  /**
-   * With 'postgres': acknowledge a write once Redis has it and send it to PostgreSQL within
-   * `postgres.writeBehind.flushInterval`, in batches. Faster writes, but a crash (or a PostgreSQL failure,
-   * counted and logged) loses the PostgreSQL copy of the writes not yet sent. Default `false`: write-through.
-   */
-  writeBehind?: boolean;
-  /** Compress values of at least this many bytes in Redis; `false` never compresses. Default: the module's. */
-  compressThreshold?: number | false;
-  /** How values over the threshold are compressed (see the module option). Default: the module's. */
-  compression?: CompressionCodec;
-  /** Serve a stale copy when the factory fails; `false` turns it off. Default: the module's. */
-  failSafe?: false | FailSafeOptions;
-  /** Factory timeouts. Default: the module's. */
-  timeouts?: FactoryTimeoutOptions;
-  /** Shorten each ttl by a random fraction up to this (spreads expiries). Default: the module's. */
-  ttlJitter?: number;
-  /** Schema version of this cache's values, part of its keys: bump it to leave old entries behind. Default: the module's. */
-  version?: string | number;
-  /** Refresh-ahead fraction for this cache (see the module option). Default: the module's. */
-  refreshAhead?: number | false;
-}
-
-
-
 
 export interface CacheModuleOptions {
   /** First segment of every Redis key. Default `'strata'`. */
@@ -168,29 +124,6 @@ export interface CacheModuleOptions {
   advice?: false | AdviceOptions;
 }
 
-
-
-export interface ResolvedNamedCache {
-  name: string;
-  ttl: number;
-  grace: number;
-  useMemory: boolean;
-  useRedis: boolean;
-  /** The cold tier holds this cache's entries too. */
-  usePostgres: boolean;
-  /** With the cold tier: how long Redis keeps an entry at most (ms); undefined: its own lifetime. */
-  l2Ttl: number | undefined;
-  /** With the cold tier: writes reach PostgreSQL after Redis, in batches. */
-  writeBehind: boolean;
-  compressThreshold: number | false;
-  compression: CompressionCodec;
-  failSafe: ResolvedFailSafe | undefined;
-  timeouts: ResolvedTimeouts;
-  ttlJitter: number;
-  version: string | undefined;
-  refreshAhead: number;
-}
-
 export interface ResolvedCacheOptions {
   prefix: string;
   namespace: string;
@@ -228,9 +161,6 @@ export interface ResolvedCacheOptions {
   purge: boolean;
 }
 
-
-export const DEFAULT_CACHE_NAME = 'default';
-
 /** The module's option keys, derived from the type (with the builder's `isGlobal`) so a new option cannot be forgotten here. */
 const KNOWN = new Set<string>(
   Object.keys({
@@ -243,10 +173,6 @@ const KNOWN = new Set<string>(
 );
 /** Room for an entry's envelope (times, up to MAX_ENTRY_TAGS tags) over its value, in a read's size bound. */
 const ENVELOPE_ROOM_BYTES = 1024 * 1024;
-const KNOWN_NAMED = new Set<string>(
-  Object.keys({ ttl: true, grace: true, tiers: true, l2Ttl: true, writeBehind: true, compressThreshold: true, compression: true, failSafe: true, timeouts: true, ttlJitter: true, version: true, refreshAhead: true } satisfies Record<keyof NamedCacheOptions, true>),
-);
-
 /**
  * Checks every option once, at startup, and fills in the defaults. Each mistake gets one message that
  * names the option and says how to fix it.
@@ -273,9 +199,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   }
   const failureThreshold = positiveInt(options.failureThreshold ?? 3, 'failureThreshold', '3');
   const postgres = resolvePostgres(options.postgres, failureThreshold);
-  if (postgres !== undefined && redis === undefined) {
-    throw new InvalidOptionError(`postgres (the cold tier, L3) sits under Redis: add the module's 'redis' option, or remove 'postgres'`);
-  }
+  checkColdUnderRedis(postgres, redis !== undefined);
   const invalidation = group<InvalidationOptions>(options.invalidation, 'invalidation', ['scanCount', 'scanPause', 'pollInterval', 'purge'], false);
   const resolved: ResolvedCacheOptions = {
     prefix: name(options.prefix ?? 'strata', 'prefix'),
@@ -335,88 +259,6 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   return resolved;
 }
 
-function resolveNamed(cacheName: string, named: NamedCacheOptions, base: ResolvedNamedCache, hasPostgres: boolean): ResolvedNamedCache {
-  const at = `caches.${cacheName}`;
-  name(cacheName, 'a cache name');
-  if (typeof named !== 'object' || named === null) {
-    throw new InvalidOptionError(`${at} must be an object such as { ttl: '1h' }; got ${describe(named)}`);
-  }
-  for (const key of Object.keys(named)) {
-    if (!KNOWN_NAMED.has(key)) {
-      throw new InvalidOptionError(`unknown option '${at}.${key}'; a named cache takes ${[...KNOWN_NAMED].join(', ')}`);
-    }
-  }
-  let { useMemory, useRedis } = base;
-  let usePostgres = false;
-  if (named.tiers !== undefined) {
-    if (!Array.isArray(named.tiers) || named.tiers.length === 0 || named.tiers.some((t) => t !== 'memory' && t !== 'redis' && t !== 'postgres')) {
-      throw new InvalidOptionError(`${at}.tiers must list 'memory', 'redis' and/or 'postgres', e.g. ['memory', 'redis']; got ${describe(named.tiers)}`);
-    }
-    useMemory = named.tiers.includes('memory');
-    useRedis = named.tiers.includes('redis');
-    usePostgres = named.tiers.includes('postgres');
-    if (usePostgres && !hasPostgres) {
-      throw new InvalidOptionError(
-        `${at}.tiers names 'postgres' but no PostgreSQL is configured; add the module's postgres option, e.g. ` +
-          `postgres: { url: process.env.DATABASE_URL } (there is no memory-only cold tier)`,
-      );
-    }
-    if (usePostgres && !useRedis) {
-      throw new InvalidOptionError(`${at}.tiers names 'postgres' without 'redis': the cold tier sits under Redis; use ['memory', 'redis', 'postgres']`);
-    }
-    if (useMemory && !base.useMemory) throw new InvalidOptionError(`${at}.tiers names 'memory' but the module has memory: false`);
-    if (useRedis && !base.useRedis) {
-      throw new InvalidOptionError(`${at}.tiers names 'redis' but no redis connection (or store) is configured; add the module's 'redis' option`);
-    }
-  }
-  for (const option of ['l2Ttl', 'writeBehind'] as const) {
-    if (named[option] !== undefined && !usePostgres) {
-      throw new InvalidOptionError(`${at}.${option} only applies with the cold tier: add 'postgres' to ${at}.tiers, or remove ${option}`);
-    }
-  }
-  if (named.writeBehind !== undefined && typeof named.writeBehind !== 'boolean') {
-    throw new InvalidOptionError(`${at}.writeBehind must be true or false; got ${describe(named.writeBehind)}`);
-  }
-  return {
-    name: cacheName,
-    usePostgres,
-    l2Ttl: named.l2Ttl === undefined ? undefined : toMs(named.l2Ttl, `${at}.l2Ttl`),
-    writeBehind: named.writeBehind ?? false,
-    ttl: named.ttl === undefined ? base.ttl : toMs(named.ttl, `${at}.ttl`),
-    grace: named.grace === undefined ? base.grace : toMs(named.grace, `${at}.grace`, { allowZero: true }),
-    useMemory,
-    useRedis,
-    compressThreshold: threshold(named.compressThreshold, `${at}.compressThreshold`, base.compressThreshold),
-    compression: codecName(named.compression, `${at}.compression`, base.compression),
-    failSafe: resolveFailSafe(named.failSafe, `${at}.failSafe`, base.failSafe),
-    timeouts: resolveTimeouts(named.timeouts, `${at}.timeouts`, base.timeouts),
-    ttlJitter: resolveJitter(named.ttlJitter, `${at}.ttlJitter`, base.ttlJitter),
-    version: named.version === undefined ? base.version : version(named.version, `${at}.version`),
-    refreshAhead: refreshFraction(named.refreshAhead, `${at}.refreshAhead`, base.refreshAhead),
-  };
-}
-
-
-
-
-
-
-
-function refreshFraction(value: number | false | undefined, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (value === false) return 0;
-  if (typeof value !== 'number' || !(value > 0 && value < 1)) {
-    throw new InvalidOptionError(`${option} must be a fraction of the TTL between 0 and 1 (e.g. 0.1 for the last 10%) or false; got ${describe(value)}`);
-  }
-  return value;
-}
-
-function version(value: unknown, option: string): string | undefined {
-  if (value === undefined) return undefined;
-  if ((typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length > 0)) return String(value);
-  throw new InvalidOptionError(`${option} must be a non-empty string or a number, e.g. 2 or '2024-06'; got ${describe(value)}`);
-}
-
 function resolveMemory(memory: CacheModuleOptions['memory']): ResolvedCacheOptions['memory'] {
   if (memory === false) return false;
   if (memory !== undefined && (typeof memory !== 'object' || memory === null)) {
@@ -428,8 +270,6 @@ function resolveMemory(memory: CacheModuleOptions['memory']): ResolvedCacheOptio
   };
 }
 
-
-
 function resolveStore(store: CacheModuleOptions['store'], hasRedis: boolean): StoreAdapters | undefined {
   if (store === undefined || store === null) return undefined;
   if (hasRedis) throw new InvalidOptionError(`redis and store are two ways to give L2; pass one of them`);
@@ -440,13 +280,3 @@ function resolveStore(store: CacheModuleOptions['store'], hasRedis: boolean): St
   return store;
 }
 
-
-
-
-
-
-function codecName(value: unknown, at: string, fallback: CompressionCodec): CompressionCodec {
-  if (value === undefined) return fallback;
-  if (typeof value === 'string' && (COMPRESSION_CODECS as readonly string[]).includes(value)) return value as CompressionCodec;
-  throw new InvalidOptionError(`${at} must be ${COMPRESSION_CODECS.map((c) => `'${c}'`).join(' or ')}, got ${describe(value)}`);
-}

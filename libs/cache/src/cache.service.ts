@@ -297,6 +297,7 @@ export class CacheService {
       tagIds: options.tags === undefined ? [] : options.tags.map((tag) => this.keys.tagId(tag)),
       timeouts: options.timeouts === undefined ? undefined : resolveTimeouts(options.timeouts, 'timeouts', this.policy.timeouts),
       dependsOn: options.dependsOn === undefined ? undefined : options.dependsOn.map((key) => this.keys.key(key)),
+      refreshAhead: refreshAheadOf(options.refreshAhead),
     };
     const { unless, tagsOf } = options;
     if (unless === undefined && tagsOf === undefined) return spec;
@@ -309,4 +310,12 @@ export class CacheService {
       },
     };
   }
+}
+
+/** A call's `refreshAhead`: a fraction in [0, 1), or false (off); undefined: the cache's. */
+function refreshAheadOf(value: number | false | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === false) return 0;
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new InvalidArgumentError(`refreshAhead must be a fraction from 0 to 1 (or false); got ${String(value)}`);
+  return value;
 }

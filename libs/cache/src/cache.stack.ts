@@ -1,19 +1,12 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  type LoggerService,
-  type OnModuleInit,
-  Optional,
-} from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type LoggerService, type OnModuleInit } from '@nestjs/common';
 import { EntryCodec } from './codec/entry.codec';
 import type { CompressionCodec } from './codec/compression';
+import { type SelectedStores, THIRTY_DAYS, storeFallbacks } from './cache.adapters';
 import { CACHE_CLOCK } from './cache.constants';
-import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
-import { type CacheModuleOptions, type ResolvedCacheOptions, type ResolvedNamedCache, resolveOptions } from './cache.options';
+import type { ResolvedCacheOptions, ResolvedNamedCache } from './cache.options';
+import { CACHE_LOGGER, RESOLVED_CACHE_OPTIONS, STORE_ADAPTERS } from './cache.providers';
 import { StrataError } from './core/errors';
-import { segment, tenantOfKey } from './core/keys';
+import { tenantOfKey } from './core/keys';
 import { TieredCache } from './engine/tiered-cache';
 import { randomUUID } from 'node:crypto';
 import { InvalidationBus } from './invalidation/bus';
@@ -23,16 +16,12 @@ import { CacheAdvisor, type L1Capacity } from './observability/advice';
 import { PrometheusExporter } from './observability/prometheus';
 import type { CacheStats } from './observability/stats';
 import { snapshotStats } from './observability/stats-snapshot';
-import { CacheTelemetry, NO_CACHE } from './observability/telemetry';
-import { describeError } from './resilience/circuit-breaker';
+import { CacheTelemetry } from './observability/telemetry';
 import { DistributedLock, LOCK_FAILED } from './resilience/distributed-lock';
 import { ScheduledInvalidations } from './invalidation/schedule';
 import { TagPurge, indexWrites } from './invalidation/tag-purge';
 import type { StoreAdapters } from './ports/store-adapters';
-import { RedisAdapters } from './redis/redis.adapters';
-import { PostgresAdapters } from './postgres/postgres.adapters';
-import { RedisPromoter } from './redis/redis-promoter';
-import { ChainedAdapters } from './tiers/chained.adapters';
+import type { ChainedAdapters } from './tiers/chained.adapters';
 import { L2Facade } from './tiers/l2.facade';
 import { MemoryTier } from './tiers/memory.tier';
 import { RemoteTier } from './tiers/remote.tier';
@@ -41,7 +30,6 @@ import { TenantQuota } from './tenancy/tenant-quota';
 
 const MAX_NAMESPACES_NOTED = 10_000;
 type SideStore = 'times' | 'schedule' | 'leases' | 'registry' | 'vectorLogs';
-const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 
 /**
  * Everything one `CacheModule` owns: the resolved options, the tiers, the Redis connection and its
@@ -78,19 +66,20 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   private readonly namespaceIds = new Set<string>();
 
   constructor(
-    @Inject(CACHE_MODULE_OPTIONS) input: CacheModuleOptions,
-    @Optional() @Inject(CACHE_CLOCK) clock?: () => number,
+    @Inject(RESOLVED_CACHE_OPTIONS) options: ResolvedCacheOptions,
+    @Inject(CACHE_LOGGER) logger: LoggerService,
+    telemetry: CacheTelemetry,
+    tenants: TenantContext,
+    @Inject(STORE_ADAPTERS) selected: SelectedStores,
+    @Inject(CACHE_CLOCK) now: () => number,
   ) {
-    const now = clock ?? Date.now;
-    this.now = now;
-    this.options = resolveOptions(input);
-    const options = this.options;
-    this.logger = options.logger ?? new Logger('StrataCache');
-    const telemetry = new CacheTelemetry(options.caches.keys(), (error, event) =>
-      this.logger.warn(`a '${event}' event listener threw (${describeError(error)}); the cache call went on. Logged once.`),
-    );
+    this.options = options;
+    this.logger = logger;
     this.telemetry = telemetry;
-    this.tenants = new TenantContext(options.tenancy.resolve);
+    this.tenants = tenants;
+    this.now = now;
+    this.stores = selected.stores;
+    this.chain = selected.chain;
     const quota = options.tenancy.maxL1Bytes;
     const defaultCodec = this.codec(options.compressThreshold, options.compression);
     if (options.memory !== false) {
@@ -101,19 +90,6 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         onEvict: () => void (telemetry.evictions += 1),
         quota: quota === undefined ? undefined : new TenantQuota(quota, tenantOfKey),
       });
-    }
-    if (options.redis !== undefined) {
-      const redis = new RedisAdapters(options.redis, {
-        commandTimeout: options.commandTimeout,
-        connectTimeout: options.connectTimeout,
-        prefix: segment(options.prefix),
-        bus: options.bus,
-        logger: this.logger,
-      });
-      this.chain = this.coldChain(redis, now);
-      this.stores = this.chain ?? redis;
-    } else {
-      this.stores = options.store;
     }
     if (this.stores !== undefined) {
       const { times: timesStore, tagIndex } = this.stores;
@@ -225,59 +201,6 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
-   * The cold tier chained under Redis for the named caches that list 'postgres' (undefined when none
-   * does: a configured but unused PostgreSQL opens no pool). `pg` is loaded here, only then.
-   */
-  private coldChain(redis: RedisAdapters, now: () => number): ChainedAdapters | undefined {
-    const pg = this.options.postgres;
-    const cold = [...this.options.caches.values()].filter((policy) => policy.usePostgres);
-    if (pg === undefined) return undefined;
-    if (cold.length === 0) {
-      this.logger.warn(`postgres is configured but no cache lists 'postgres' in its tiers: the cold tier is not used (e.g. caches: { ocr: { tiers: ['memory', 'redis', 'postgres'] } })`);
-      return undefined;
-    }
-    const telemetry = this.telemetry;
-    // Times must outlive every cold entry: its ttl, grace and fail-safe window.
-    const longest = Math.max(THIRTY_DAYS, ...cold.map((p) => p.ttl + p.grace + (p.failSafe?.window ?? 0)));
-    const postgres = new PostgresAdapters(pg.connection, {
-      table: pg.table,
-      statementTimeout: pg.statementTimeout,
-      connectTimeout: pg.connectTimeout,
-      poolSize: pg.poolSize,
-      migrate: pg.migrate,
-      cleanup: pg.cleanup,
-      minRetentionMs: longest,
-      now,
-      logger: this.logger,
-    });
-    const chain: ChainedAdapters = new ChainedAdapters(redis, postgres, new RedisPromoter(redis.remote.client), {
-      caches: new Map(cold.map((p) => [p.name, { hotTtl: p.l2Ttl ?? Number.POSITIVE_INFINITY, writeBehind: p.writeBehind }])),
-      writeBehind: pg.writeBehind,
-      failureThreshold: pg.failureThreshold,
-      probeInterval: pg.probeInterval,
-      deadline: pg.statementTimeout + pg.connectTimeout,
-      promotionLockTtl: 2 * (pg.statementTimeout + pg.connectTimeout) + this.options.commandTimeout,
-      logger: this.logger,
-      telemetry: {
-        read: (key, found, ms) => {
-          const c = telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE);
-          if (found) c.l3Hits += 1;
-          else c.l3Misses += 1;
-          c.latency.l3Get.observe(ms);
-        },
-        wrote: (key, ms) => telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE).latency.l3Set.observe(ms),
-        promoted: (key) => void (telemetry.counters(chain.coldCacheOf(key) ?? NO_CACHE).l3Promotions += 1),
-      },
-      onError: (error, key) => {
-        const cache = key === undefined ? NO_CACHE : (chain.coldCacheOf(key) ?? NO_CACHE);
-        telemetry.counters(cache).l3Errors += 1;
-        if (telemetry.events.listening !== 0) telemetry.events.emit('error', { cache, tier: 'l3', error, key });
-      },
-    });
-    return chain;
-  }
-
-  /**
    * A side store of the remote store's adapters with the L2 facade its calls go through (breaker,
    * deadline), or undefined when there is no remote store or it lacks that side store.
    */
@@ -378,22 +301,4 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     await this.l1?.close();
     await this.stores?.close();
   }
-}
-
-/** What a user's L2 adapters lack and what the cache does instead (said once at startup). */
-export function storeFallbacks(stores: StoreAdapters, l1: boolean, bus: boolean): string[] {
-  const caps = stores.remote.capabilities;
-  const notes: string[] = [];
-  if (stores.lock === undefined || !caps.lock) notes.push('no lock store, so a miss runs the factory once per instance (not once across instances)');
-  if (caps.shared && !bus) {
-    notes.push(
-      l1
-        ? 'no bus, so another instance keeps its L1 copy of a key changed or invalidated here until that copy expires (memory: false when several instances share this store)'
-        : 'no bus (L1 is off, so every read goes to the store)',
-    );
-  }
-  if (caps.shared && stores.times === undefined) notes.push('no shared invalidation times, so tags and namespaces are invalidated in this process only');
-  else if (caps.shared && !bus) notes.push('invalidation times are read from the store before each L2 hit');
-  if (stores.scanner === undefined) notes.push('no key scanner, so invalidatePattern reaches L1 only');
-  return notes;
 }

@@ -3,16 +3,7 @@ export { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 export type { CacheModuleExtras } from './cache.module-definition';
 export { CacheService } from './cache.service';
 export type { SetOptions, SetManyItem, GetOrSetOptions } from './cache.service';
-export {
-  CACHE_CLOCK,
-  CACHEABLE_METADATA,
-  CACHE_EVICT_METADATA,
-  CACHE_PUT_METADATA,
-  CACHE_TAGS_METADATA,
-  CACHE_WARMER_METADATA,
-  NO_CACHE_METADATA,
-  getCacheToken,
-} from './cache.constants';
+export { CACHE_CLOCK, getCacheToken } from './cache.constants';
 export type {
   BusOptions,
   CacheModuleOptions,
@@ -78,9 +69,6 @@ export type {
   CacheWarmerOptions,
   CacheableOptions,
 } from './decorators/cache-options.types';
-export { CacheMetadataAccessor } from './decorators/cache-metadata.accessor';
-export type { CacheMetadata } from './decorators/cache-metadata.accessor';
-export { CacheExplorer } from './decorators/cache.explorer';
 export { CacheInterceptor } from './http/cache.interceptor';
 export type { HttpCacheRecord, HttpRequestLike, HttpResponseLike } from './http/http-record';
 export { TenantContext } from './tenancy/tenant-context';

@@ -1,5 +1,9 @@
 import { Test } from '@nestjs/testing';
 import { CACHE_CLOCK, CacheModule, CacheService } from '../src';
+import * as ai from '../src/ai';
+import * as compat from '../src/compat';
+import * as root from '../src';
+import * as testing from '../src/testing';
 import { ManualClock, inspectCache } from '../src/testing';
 
 /** `inspectCache(app)` (`@strata/cache/testing`): what a test may drive or read beyond the public API. */
@@ -29,5 +33,10 @@ describe('CacheInspector', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('no entry point exports the stack or the engine parts: apps and tests go through the public API and this inspector', () => {
+    const internals = ['CacheStack', 'TieredCache', 'L2Facade', 'MemoryTier', 'InvalidationBus', 'L1Coherence', 'RedisAdapters', 'RedisStore', 'CacheExplorer', 'CacheMetadataAccessor', 'CACHEABLE_METADATA'];
+    for (const entry of [root, ai, compat, testing]) expect(Object.keys(entry).filter((name) => internals.includes(name))).toEqual([]);
   });
 });

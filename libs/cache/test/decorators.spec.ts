@@ -4,7 +4,6 @@ import { Test } from '@nestjs/testing';
 import type Redis from 'ioredis';
 import {
   CacheEvict,
-  CacheExplorer,
   CacheModule,
   CacheService,
   CacheInterceptor,
@@ -14,6 +13,7 @@ import {
   StrataError,
   TenantContext,
 } from '../src';
+import { CacheExplorer } from '../src/decorators/cache.explorer';
 import { useRedis, waitFor } from '../../../test/harness';
 import { CacheFactory, RecordingLogger } from './cache-factory';
 

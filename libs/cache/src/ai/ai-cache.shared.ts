@@ -1,7 +1,6 @@
 import type { CacheService } from '../cache.service';
 import type { CacheStack } from '../cache.stack';
 import { InvalidOptionError } from '../core/errors';
-import { SingleFlight } from '../core/single-flight';
 import type { ResolvedAiCacheOptions } from './ai-cache.options';
 import { AiCounters } from './ai-cache.counters';
 import { AiCachePolicy } from './ai-cache.policy';
@@ -32,17 +31,15 @@ export interface Outcome {
   freshUntil?: number;
 }
 
-/** A call (or stream) in progress for one key: later identical requests wait for it instead of calling. */
-export interface Pending {
-  outcome: Promise<Outcome>;
-  recording?: StreamRecording;
-}
 
 /** What every view of one `AiCacheModule` shares. */
 export class AiCacheShared {
   readonly counters = new AiCounters();
-  readonly pending = new Map<string, Pending>();
-  readonly refreshes = new SingleFlight();
+  /**
+   * Model streams being recorded, by full key: a stream request that arrives meanwhile reads the same
+   * recording from its first chunk. Which call runs is the engine's getOrSet (one per key).
+   */
+  readonly streams = new Map<string, StreamRecording>();
   readonly policy: AiCachePolicy;
   readonly registry: AiRegistry;
   private readonly warned = new Set<string>();

@@ -1,16 +1,13 @@
 import { InvalidArgumentError, InvalidKeyError } from '../core/errors';
 import type { CacheService } from '../cache.service';
-import { toMs } from '../core/durations';
+import type { FactoryContext, GetOrSetResult } from '../engine/engine.types';
 import { indexWarmedAnswers } from './ai-warm-up';
-import { type AiCacheShared, type Outcome, type Pending, type StoredAnswer, type ViewSettings, isStoredAnswer, pick, viewSettings } from './ai-cache.shared';
+import { type Answer, AiAnswers, NOTHING, type Produced, type Skipped, freshTtlOf, isSkipped } from './ai-answers';
+import { type AiCacheShared, type Outcome, type StoredAnswer, type ViewSettings, isStoredAnswer, viewSettings } from './ai-cache.shared';
 import { type RequestFingerprint, fingerprint } from './ai-request.key';
-import { type StreamSource, StreamNotRecordedError, StreamRecording, collect, replay, replayLater } from './ai-stream.recording';
-import type { AiCacheResult, AiCacheStats, AiCallOptions, AiRequest, AiResponse, AiSavings, AiSkipReason, AiStreamResult } from './ai.types';
-import type { SemanticCache, SemanticProbe, SemanticScope } from './semantic/semantic.cache';
-
-type Lookup =
-  | { hit: AiCacheResult<unknown>; record: StoredAnswer; probe?: undefined }
-  | { hit?: undefined; record?: undefined; probe: SemanticProbe | undefined };
+import { type StreamSource, StreamRecording, replay } from './ai-stream.recording';
+import type { AiCacheResult, AiCacheStats, AiCallOptions, AiRequest, AiResponse, AiStreamResult } from './ai.types';
+import type { SemanticProbe } from './semantic/semantic.cache';
 
 /**
  * Caches model answers. `getOrCall(request, () => callTheModel())` looks the answer up exactly (same
@@ -21,11 +18,15 @@ type Lookup =
  * the same state and counters.
  */
 export class AiResponseCache {
+  private readonly answers: AiAnswers;
+
   constructor(
     private readonly shared: AiCacheShared,
     private readonly view: CacheService,
     private readonly settings: ViewSettings,
-  ) {}
+  ) {
+    this.answers = new AiAnswers(shared, view, settings);
+  }
 
   /** The same cache for one tenant: its own keys, its own invalidations. */
   forTenant(tenant: string): AiResponseCache {
@@ -63,29 +64,23 @@ export class AiResponseCache {
     const counters = this.shared.counters;
     counters.requests += 1;
     const fp = this.fingerprint(request);
+    const model = () => this.answers.callAndProduce(fp, () => this.invoke(call), options);
     if (fp.inputLength > this.shared.options.maxInputLength) {
       counters.misses += 1;
-      counters.calls += 1;
-      counters.skip('inputTooLong');
-      const response = await this.invoke(call);
-      return { response, status: 'miss', key: fp.key, stored: false, skipped: 'inputTooLong' };
+      return this.missOf(fp, await this.answers.tooLong(() => this.invoke(call))) as AiCacheResult<T>;
     }
-    const found = options.refresh ? { probe: undefined } : await this.find(fp, options);
-    if (found.hit) {
-      if (found.hit.status === 'stale') this.refreshInBackground(fp, () => this.invoke(call), options);
-      return found.hit as AiCacheResult<T>;
+    if (!options.refresh) {
+      const { answer, ran, probe } = await this.answer(fp, options, model);
+      const found = this.found(fp, answer);
+      if (found.hit !== undefined) return found.hit as AiCacheResult<T>;
+      counters.misses += 1;
+      if (!ran) counters.coalesced += 1;
+      if (isStoredAnswer(answer.value) || isSkipped(answer.value)) return this.missOf(fp, await this.answers.settled(fp, answer.value, options, ran, probe)) as AiCacheResult<T>;
+    } else {
+      counters.misses += 1;
     }
-    counters.misses += 1;
-    const fullKey = this.view.keyOf(fp.key);
-    const pending = this.shared.pending.get(fullKey);
-    if (pending !== undefined) {
-      counters.coalesced += 1;
-      const outcome = pending.recording ? await this.drain(pending.recording, pending.outcome) : await pending.outcome;
-      return { response: outcome.response as AiResponse<T>, status: 'miss', key: fp.key, stored: outcome.stored, skipped: outcome.skipped };
-    }
-    const outcome = this.track(fullKey, { outcome: this.callAndStore(fp, () => this.invoke(call), found.probe, options) });
-    const done = await outcome;
-    return { response: done.response as AiResponse<T>, status: 'miss', key: fp.key, stored: done.stored, skipped: done.skipped };
+    // A refresh, or the key holds something this cache did not write: the model answers, and it is stored.
+    return this.missOf(fp, await this.answers.kept(fp, await model(), options)) as AiCacheResult<T>;
   }
 
   /**
@@ -97,61 +92,76 @@ export class AiResponseCache {
     const counters = this.shared.counters;
     counters.requests += 1;
     const fp = this.fingerprint(request);
-    const cacheable = fp.inputLength <= this.shared.options.maxInputLength;
-    const found = options.refresh || !cacheable ? { probe: undefined } : await this.find(fp, options);
-    if (found.hit) {
-      if (found.hit.status === 'stale') this.refreshInBackground(fp, () => collect(call), options);
-      const { status, similarity, key, saved } = found.hit;
-      const response = found.record.response as AiResponse<string>;
-      return { status, similarity, key, saved, stream: replay(response, found.record.pieces), response: Promise.resolve(response) };
-    }
-    counters.misses += 1;
     const fullKey = this.view.keyOf(fp.key);
-    const pending = this.shared.pending.get(fullKey);
-    if (pending !== undefined) {
+    const live = this.shared.streams.get(fullKey);
+    if (live !== undefined) {
+      counters.misses += 1;
       counters.coalesced += 1;
-      if (pending.recording) return { status: 'miss', key: fp.key, stream: pending.recording.read(), response: pending.recording.result };
-      const response = pending.outcome.then((o) => o.response as AiResponse<string>);
-      return { status: 'miss', key: fp.key, stream: replayLater(response), response };
+      return { status: 'miss', key: fp.key, stream: live.read(), response: live.result };
     }
-    counters.calls += 1;
-    const recording = new StreamRecording(call, this.shared.options.maxResponseBytes);
-    const started = performance.now();
-    const outcome = recording.result.then(
-      async (response): Promise<Outcome> => {
-        if (!cacheable) return this.skipped(response, 'inputTooLong');
-        if (recording.tooLarge) return this.skipped(response, 'tooLarge');
-        return this.save(fp, response, performance.now() - started, found.probe, options, recording.recordedTexts);
-      },
-      (error: unknown) => {
-        const reason = error instanceof StreamNotRecordedError ? error.reason : 'streamFailed';
-        if (reason === 'streamFailed') counters.callErrors += 1;
-        counters.skip(reason);
-        throw error;
-      },
-    );
-    this.track(fullKey, { outcome, recording }).catch(() => undefined);
+    let started!: (recording: StreamRecording) => void;
+    const ran = new Promise<StreamRecording>((resolve) => (started = resolve));
+    const record = (): Promise<Produced> => {
+      const recording = new StreamRecording(call, this.shared.options.maxResponseBytes);
+      started(recording);
+      return this.answers.recorded(fp, fullKey, recording, options);
+    };
+    let outside = fp.inputLength > this.shared.options.maxInputLength || options.refresh === true;
+    if (!outside) {
+      const answering = this.answer(fp, options, record);
+      answering.catch(() => undefined); // this caller streams; the failure is its stream's
+      const first = await Promise.race([ran, answering]);
+      if (first instanceof StreamRecording) {
+        counters.misses += 1;
+        void answering.then(({ answer, probe }) => isStoredAnswer(answer.value) ? this.answers.settled(fp, answer.value, options, true, probe) : undefined).catch(() => undefined);
+      } else {
+        const found = this.found(fp, first.answer);
+        if (found.hit !== undefined) {
+          const { status, similarity, key, saved } = found.hit;
+          const response = found.record!.response as AiResponse<string>;
+          return { status, similarity, key, saved, stream: replay(response, found.record!.pieces), response: Promise.resolve(response) };
+        }
+        const produced = first.answer.value;
+        outside = !isStoredAnswer(produced) && !isSkipped(produced);
+        if (!outside) {
+          // Another caller's run, ended by now: replayed from what it produced.
+          counters.misses += 1;
+          counters.coalesced += 1;
+          const response = (await this.answers.settled(fp, produced as StoredAnswer | Skipped, options, false)).response as AiResponse<string>;
+          return { status: 'miss', key: fp.key, stream: replay(response, isStoredAnswer(produced) ? produced.pieces : undefined), response: Promise.resolve(response) };
+        }
+      }
+    }
+    if (outside) {
+      // Not through the engine (input too long, a refresh, or a key holding something else): recorded, then stored.
+      counters.misses += 1;
+      void record().then((produced) => this.answers.kept(fp, produced, options)).catch(() => undefined);
+    }
+    const recording = await ran;
     return { status: 'miss', key: fp.key, stream: recording.read(), response: recording.result };
   }
 
   /**
    * The cached answer (exact, stale or semantic) without calling anything: undefined on a miss. A stale
-   * answer is returned with status 'stale' and not refreshed (there is no call to refresh it with).
+   * answer is returned with status 'stale' (its refresh has no call to run, so it stores nothing).
    */
   async lookup<T = string>(request: AiRequest, options: AiCallOptions = {}): Promise<AiCacheResult<T> | undefined> {
     const counters = this.shared.counters;
     counters.requests += 1;
     const fp = this.fingerprint(request);
-    const found = fp.inputLength > this.shared.options.maxInputLength ? { hit: undefined } : await this.find(fp, options);
-    if (found.hit === undefined) counters.misses += 1;
-    return found.hit as AiCacheResult<T> | undefined;
+    let hit: AiCacheResult<unknown> | undefined;
+    if (fp.inputLength <= this.shared.options.maxInputLength) {
+      hit = this.found(fp, (await this.answer(fp, options, async () => NOTHING)).answer).hit;
+    }
+    if (hit === undefined) counters.misses += 1;
+    return hit as AiCacheResult<T> | undefined;
   }
 
   /** Stores an answer you already have (rules apply as for `getOrCall`). Resolves whether it was stored. */
   async store<T>(request: AiRequest, response: AiResponse<T>, options: AiCallOptions & { latencyMs?: number } = {}): Promise<boolean> {
     const fp = this.fingerprint(request);
     if (fp.inputLength > this.shared.options.maxInputLength) return false;
-    return (await this.save(fp, response, options.latencyMs ?? 0, undefined, options)).stored;
+    return (await this.answers.kept(fp, this.answers.produce(fp, response, options.latencyMs ?? 0, options), options)).stored;
   }
 
   /**
@@ -164,10 +174,10 @@ export class AiResponseCache {
       response: typeof item.output === 'string' ? { output: item.output } : item.output,
       ttl: item.ttl,
     }));
-    const outcomes = await Promise.all(prepared.map((p) => this.save(p.fp, p.response, 0, undefined, { ttl: p.ttl, semantic: false })));
-    const semantic = this.semanticFor(undefined);
+    const outcomes = await Promise.all(prepared.map((p) => this.answers.kept(p.fp, this.answers.produce(p.fp, p.response, 0, { ttl: p.ttl }), { ttl: p.ttl, semantic: false })));
+    const semantic = this.answers.semanticFor(undefined);
     if (semantic) {
-      const answers = prepared.map((p, i) => ({ text: p.fp.semanticText, scope: this.scopeOf(p.fp), scopeId: p.fp.scope, model: p.fp.model, key: p.fp.key, expiresAt: outcomes[i].freshUntil }));
+      const answers = prepared.map((p, i) => ({ text: p.fp.semanticText, scope: this.answers.scopeOf(p.fp), scopeId: p.fp.scope, model: p.fp.model, key: p.fp.key, expiresAt: outcomes[i].freshUntil }));
       await indexWarmedAnswers(semantic, this.shared.registry, this.view.keyOf('__semscopes'), answers, (error) =>
         this.shared.warnOnce('embed', `AI cache: embedding failed, answers are cached exactly only: ${String(error)}`),
       );
@@ -215,169 +225,44 @@ export class AiResponseCache {
     return response;
   }
 
-  /** Exact, then semantic. A stale exact answer is returned as such (the caller refreshes it). */
-  private async find(fp: RequestFingerprint, options: AiCallOptions): Promise<Lookup> {
-    const record = await this.read(fp.key);
-    const now = this.shared.stack.now();
-    if (record !== undefined) {
-      const status = record.freshUntil > now ? 'exact' : 'stale';
-      return { hit: this.hit(status, fp, record, fp.key), record };
-    }
-    const semantic = this.semanticFor(options);
-    if (semantic === undefined || !semantic.accepts(fp.semanticText)) return { probe: undefined };
-    this.shared.counters.semanticLookups += 1;
-    try {
-      const probe = await semantic.probe(fp.semanticText);
-      const scope = this.scopeOf(fp);
-      const { matches } = await semantic.search(scope, probe, { threshold: options.threshold });
-      if (matches.length === 0) return { probe };
-      const records = await this.view.getMany<StoredAnswer>(matches.map((m) => m.key));
-      for (let i = 0; i < matches.length; i++) {
-        const candidate = records[i];
-        if (isStoredAnswer(candidate) && candidate.freshUntil > now) {
-          const hit = this.hit('semantic', fp, candidate, matches[i].key, matches[i].similarity);
-          return { hit: { ...hit, matchedPrompt: candidate.prompt }, record: candidate };
-        }
-        semantic.forget(scope, matches[i].slot);
-      }
-      return { probe };
-    } catch (error) {
-      this.shared.warnOnce('embed', `AI cache: semantic lookup failed, serving exact matches only: ${String(error)}`);
-      return { probe: undefined };
-    }
-  }
-
-  private async read(key: string): Promise<StoredAnswer | undefined> {
-    try {
-      const value = await this.view.get<StoredAnswer>(key);
-      return isStoredAnswer(value) ? value : undefined;
-    } catch (error) {
-      if (this.shared.stack.options.strict) throw error;
-      this.shared.warnOnce('read', `AI cache: read failed, calling the model: ${String(error)}`);
-      return undefined;
-    }
-  }
-
-  private hit(status: 'exact' | 'stale' | 'semantic', fp: RequestFingerprint, record: StoredAnswer, key: string, similarity?: number): AiCacheResult<unknown> {
-    const usage = record.response.usage;
-    const saved: AiSavings = {
-      promptTokens: usage?.promptTokens ?? 0,
-      completionTokens: usage?.completionTokens ?? 0,
-      cost: record.cost,
-      latencyMs: record.latencyMs,
-    };
-    this.shared.counters.hit(status, record.response.model ?? fp.model, saved, similarity);
-    // The cache stack's metrics (Prometheus, dashboard): money and tokens saved, semantic similarity.
-    const telemetry = this.shared.stack.telemetry;
-    telemetry.recordSavings(this.settings.name, { tokens: saved.promptTokens + saved.completionTokens, cost: saved.cost });
-    if (status === 'semantic' && similarity !== undefined) telemetry.recordSemanticHit(this.settings.name, Math.min(1, Math.max(0, similarity)));
-    return { response: record.response, status, similarity, key, saved, age: Math.max(0, this.shared.stack.now() - record.createdAt) };
-  }
-
-  private async callAndStore(
-    fp: RequestFingerprint,
-    call: () => Promise<AiResponse<unknown>>,
-    probe: SemanticProbe | undefined,
-    options: AiCallOptions,
-  ): Promise<Outcome> {
-    this.shared.counters.calls += 1;
-    const started = performance.now();
-    const response = await call();
-    return this.save(fp, response, performance.now() - started, probe, options);
-  }
-
-  private async save(
-    fp: RequestFingerprint,
-    response: AiResponse<unknown>,
-    latencyMs: number,
-    probe: SemanticProbe | undefined,
-    options: AiCallOptions,
-    pieces?: string[],
-  ): Promise<Outcome> {
-    const shared = this.shared;
-    const reason = shared.policy.skipReason(response);
-    if (reason !== undefined) return this.skipped(response, reason);
-    const model = response.model ?? fp.model;
-    const cost = shared.policy.cost(model, response.usage);
-    const fresh = options.ttl === undefined ? shared.policy.freshTtl(fp.operation, model, response, cost, latencyMs) : toMs(options.ttl, 'ttl');
-    const now = shared.stack.now();
-    const record: StoredAnswer = {
-      v: 1,
-      response: pick(response),
-      pieces,
-      prompt: fp.semanticText?.slice(0, 500),
-      createdAt: now,
-      freshUntil: now + fresh,
-      latencyMs: Math.round(latencyMs),
-      cost,
+  /**
+   * The exact entry through the engine's getOrSet: a hit, a stale answer (refreshed in the background
+   * with `produce`), or one run for every concurrent caller of the key: the semantic search, then
+   * `produce`. `ran`: this caller's run (its post-store steps are this caller's to do).
+   */
+  private async answer(fp: RequestFingerprint, options: AiCallOptions, produce: () => Promise<Produced>): Promise<Answer> {
+    let ran = false;
+    let probe: SemanticProbe | undefined;
+    const factory = async (context: FactoryContext): Promise<Produced> => {
+      if (context.background) return this.answers.refreshed(fp, await produce(), options);
+      ran = true;
+      const semantic = await this.answers.findSemantic(fp, options);
+      if (semantic.found !== undefined) return semantic.found;
+      probe = semantic.probe;
+      return produce();
     };
     const tags = ['ai', `ai:model:${fp.model}`, `ai:provider:${fp.provider}`, `ai:op:${fp.operation}`, ...(options.tags ?? [])];
-    let stored: boolean;
-    try {
-      stored = await this.view.set(fp.key, record, { ttl: fresh + this.settings.grace, grace: 0, tags });
-    } catch (error) {
-      if (shared.stack.options.strict) throw error;
-      shared.warnOnce('write', `AI cache: an answer was not stored: ${String(error)}`);
-      stored = false;
+    const answer = await this.view.getOrSetWithStatus<Produced>(fp.key, factory, { ttl: freshTtlOf, grace: this.settings.grace, tags, refreshAhead: false, unless: (value) => !isStoredAnswer(value) });
+    return { answer, ran, probe };
+  }
+
+  /** A hit (exact, stale or semantic), counted, or nothing when the answer is a miss. */
+  private found(fp: RequestFingerprint, answer: GetOrSetResult<Produced>): { hit?: AiCacheResult<unknown>; record?: StoredAnswer } {
+    const value = answer.value;
+    if (answer.status !== 'miss' && isStoredAnswer(value)) {
+      // An entry stored with the grace inside its ttl (before the engine kept grace) says itself when it turns stale.
+      const stale = answer.status === 'stale' || value.freshUntil <= this.shared.stack.now();
+      return { hit: this.answers.hit(stale ? 'stale' : 'exact', fp, value, fp.key), record: value };
     }
-    if (!stored) return this.skipped(response, 'notCacheable');
-    shared.counters.stored += 1;
-    if (this.settings.tenant !== undefined) await shared.registry.rememberTenant(this.tenantsKey(), this.settings.tenant);
-    await this.index(fp, probe, options, record.freshUntil);
-    return { response, stored: true, freshUntil: record.freshUntil };
-  }
-
-  private async index(fp: RequestFingerprint, probe: SemanticProbe | undefined, options: AiCallOptions, expiresAt: number): Promise<void> {
-    const semantic = this.semanticFor(options);
-    if (semantic === undefined || !semantic.accepts(fp.semanticText)) return;
-    try {
-      const ready = probe ?? (await semantic.probe(fp.semanticText));
-      const scope = this.scopeOf(fp);
-      await semantic.add(scope, ready, fp.key, expiresAt);
-      this.shared.registry.rememberScope(this.view.keyOf('__semscopes'), semantic.logKeyOf(scope), fp.model);
-    } catch (error) {
-      this.shared.warnOnce('embed', `AI cache: an answer was stored but not indexed for semantic lookups: ${String(error)}`);
+    if (typeof value === 'object' && value !== null && 'kind' in value && value.kind === 'semantic') {
+      const hit = this.answers.hit('semantic', fp, value.record, value.key, value.similarity);
+      return { hit: { ...hit, matchedPrompt: value.record.prompt }, record: value.record };
     }
+    return {};
   }
 
-  private skipped(response: AiResponse<unknown>, reason: AiSkipReason): Outcome {
-    this.shared.counters.skip(reason);
-    return { response, stored: false, skipped: reason };
-  }
-
-  private track(fullKey: string, pending: Pending): Promise<Outcome> {
-    const pendingMap = this.shared.pending;
-    pendingMap.set(fullKey, pending);
-    const clear = () => {
-      if (pendingMap.get(fullKey) === pending) pendingMap.delete(fullKey);
-    };
-    pending.outcome.then(clear, clear);
-    return pending.outcome;
-  }
-
-  /** A non-streaming caller joins a stream in progress: it reads it to the end (so it is not abandoned). */
-  private async drain(recording: StreamRecording, outcome: Promise<Outcome>): Promise<Outcome> {
-    for await (const chunk of recording.read()) void chunk;
-    return outcome;
-  }
-
-  private refreshInBackground(fp: RequestFingerprint, call: () => Promise<AiResponse<unknown>>, options: AiCallOptions): void {
-    const fullKey = this.view.keyOf(fp.key);
-    if (this.shared.refreshes.has(fullKey)) return;
-    this.shared.refreshes
-      .run(fullKey, () => this.callAndStore(fp, call, undefined, options))
-      .catch((error: unknown) => this.shared.warnOnce(`refresh:${fp.key}`, `AI cache: background refresh failed: ${String(error)}`));
-  }
-
-  private semanticFor(options: AiCallOptions | undefined): SemanticCache | undefined {
-    const semantic = this.shared.semantic;
-    if (semantic === undefined || !semantic.enabled) return undefined;
-    const on = options?.semantic ?? this.settings.semantic;
-    return on ? semantic : undefined;
-  }
-
-  private scopeOf(fp: RequestFingerprint): SemanticScope {
-    return { space: this.view, id: fp.scope, shared: this.shared.stack.policyOf(this.settings.name).useRedis };
+  private missOf(fp: RequestFingerprint, outcome: Outcome): AiCacheResult<unknown> {
+    return { response: outcome.response, status: 'miss', key: fp.key, stored: outcome.stored, skipped: outcome.skipped };
   }
 
   private async invalidateHere(tags: string[], model: string | undefined): Promise<void> {
@@ -390,12 +275,8 @@ export class AiResponseCache {
 
   private async viewsToInvalidate(): Promise<AiResponseCache[]> {
     if (this.settings.tenant !== undefined) return [this];
-    const tenants = await this.shared.registry.tenants(this.tenantsKey());
+    const tenants = await this.shared.registry.tenants(this.answers.tenantsKey());
     return [this, ...tenants.map((tenant) => this.forTenant(tenant))];
   }
 
-  /** One set of tenants per named cache, kept under its root view. */
-  private tenantsKey(): string {
-    return this.settings.root.keyOf('__tenants');
-  }
 }

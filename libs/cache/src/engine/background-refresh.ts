@@ -59,7 +59,7 @@ export class BackgroundRefresh {
           if (taken === undefined) return; // another instance is computing it
           if (taken !== LOCK_FAILED) lease = taken;
         }
-        await this.runner.run(key, factory, policy, spec, lease);
+        await this.runner.run(key, (context) => factory({ signal: context.signal, background: true }), policy, spec, lease);
       })
       .catch((error: unknown) => this.ctx.warnOnce(`refresh:${key}`, `background refresh of ${key} failed: ${String(error)}`));
   }

@@ -32,6 +32,8 @@ export interface WriteSpec {
   readonly tagIds: readonly string[];
   /** This call's factory timeouts, instead of the policy's. */
   readonly timeouts?: ResolvedTimeouts;
+  /** This call's refresh-ahead fraction (0: off), instead of the policy's. */
+  readonly refreshAhead?: number;
   /** Full keys this entry depends on (cascade: deleting or overwriting one invalidates the entry). */
   readonly dependsOn?: readonly string[];
   /**
@@ -48,6 +50,11 @@ export interface FactoryContext {
    * `fetch`, an SDK or a query so the work stops. A factory that finishes anyway still fills the cache.
    */
   readonly signal: AbortSignal;
+  /**
+   * True when the factory runs as a background refresh (stale-while-revalidate, refresh-ahead, predictive
+   * warming): no caller waits for this result, it only refreshes the cache.
+   */
+  readonly background?: boolean;
 }
 
 export type Factory<T> = (context: FactoryContext) => Promise<T> | T;

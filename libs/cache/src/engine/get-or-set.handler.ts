@@ -75,7 +75,7 @@ export class GetOrSetHandler {
 
   /** A fresh entry served: refresh-ahead near its end, and predictive warming told of the read. */
   private servedFresh<T>(key: string, entry: CacheEntry, factory: Factory<T>, policy: CachePolicy, spec: WriteSpec, now: number): void {
-    if (nearEnd(entry, policy.refreshAhead, now)) this.refresh.ahead(key, factory, policy, spec, entry.createdAt);
+    if (nearEnd(entry, spec.refreshAhead ?? policy.refreshAhead, now)) this.refresh.ahead(key, factory, policy, spec, entry.createdAt);
     this.warmer?.read(key);
   }
 

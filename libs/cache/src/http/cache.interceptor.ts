@@ -315,7 +315,7 @@ export class CacheInterceptor implements NestInterceptor {
   private optionsOf(route: RoutePlan): GetOrSetOptions<unknown> {
     let options = this.options.get(route);
     if (options === undefined) {
-      options = { ttl: route.ttl, grace: route.grace, unless: (value) => !isHttpRecord(value), tagsOf: (value) => RECORD_TAGS.get(value as HttpCacheRecord) ?? [] };
+      options = { ttl: route.ttl, grace: route.grace, refreshAhead: false, unless: (value) => !isHttpRecord(value), tagsOf: (value) => RECORD_TAGS.get(value as HttpCacheRecord) ?? [] };
       this.options.set(route, options);
     }
     return options;

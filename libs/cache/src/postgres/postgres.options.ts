@@ -99,3 +99,64 @@ export function resolvePostgres(input: PostgresOptions | undefined, failureThres
     writeBehind: { flushInterval: toMs(behind.flushInterval ?? '100ms', 'postgres.writeBehind.flushInterval'), maxQueued },
   };
 }
+
+/** A named cache's cold-tier settings (`caches: { ocr: { tiers: ['memory', 'redis', 'postgres'], l2Ttl: '1h' } }`). */
+export interface ColdCacheOptions {
+  /**
+   * With 'postgres': how long Redis keeps an entry of this cache at most (written or promoted from
+   * PostgreSQL), so Redis memory holds the recent part and PostgreSQL the whole `ttl`. Default: the entry's own lifetime.
+   */
+  l2Ttl?: Duration;
+  /**
+   * With 'postgres': acknowledge a write once Redis has it and send it to PostgreSQL within
+   * `postgres.writeBehind.flushInterval`, in batches. Faster writes, but a crash (or a PostgreSQL failure,
+   * counted and logged) loses the PostgreSQL copy of the writes not yet sent. Default `false`: write-through.
+   */
+  writeBehind?: boolean;
+}
+
+export interface ResolvedColdCache {
+  /** The cold tier holds this cache's entries too. */
+  usePostgres: boolean;
+  /** With the cold tier: how long Redis keeps an entry at most (ms); undefined: its own lifetime. */
+  l2Ttl: number | undefined;
+  /** With the cold tier: writes reach PostgreSQL after Redis, in batches. */
+  writeBehind: boolean;
+}
+
+/** The module's `postgres` sits under Redis: it needs the module's `redis`. */
+export function checkColdUnderRedis(postgres: ResolvedPostgres | undefined, hasRedis: boolean): void {
+  if (postgres !== undefined && !hasRedis) {
+    throw new InvalidOptionError(`postgres (the cold tier, L3) sits under Redis: add the module's 'redis' option, or remove 'postgres'`);
+  }
+}
+
+/** A named cache (at `at`) that lists 'postgres' in its tiers: there is a PostgreSQL, and 'redis' is listed too. */
+export function checkColdTiers(at: string, tiers: { usePostgres: boolean; useRedis: boolean }, hasPostgres: boolean): void {
+  if (tiers.usePostgres && !hasPostgres) {
+    throw new InvalidOptionError(
+      `${at}.tiers names 'postgres' but no PostgreSQL is configured; add the module's postgres option, e.g. ` +
+        `postgres: { url: process.env.DATABASE_URL } (there is no memory-only cold tier)`,
+    );
+  }
+  if (tiers.usePostgres && !tiers.useRedis) {
+    throw new InvalidOptionError(`${at}.tiers names 'postgres' without 'redis': the cold tier sits under Redis; use ['memory', 'redis', 'postgres']`);
+  }
+}
+
+/** The cold-tier settings of a named cache (at `at`), which only apply when it lists 'postgres'. */
+export function resolveColdCache(at: string, named: ColdCacheOptions, usePostgres: boolean): ResolvedColdCache {
+  for (const option of ['l2Ttl', 'writeBehind'] as const) {
+    if (named[option] !== undefined && !usePostgres) {
+      throw new InvalidOptionError(`${at}.${option} only applies with the cold tier: add 'postgres' to ${at}.tiers, or remove ${option}`);
+    }
+  }
+  if (named.writeBehind !== undefined && typeof named.writeBehind !== 'boolean') {
+    throw new InvalidOptionError(`${at}.writeBehind must be true or false; got ${describe(named.writeBehind)}`);
+  }
+  return {
+    usePostgres,
+    l2Ttl: named.l2Ttl === undefined ? undefined : toMs(named.l2Ttl, `${at}.l2Ttl`),
+    writeBehind: named.writeBehind ?? false,
+  };
+}

@@ -15,57 +15,62 @@ import { RedisStore } from '../redis/redis.store';
  * await inspector.settled();          // ... which has landed now
  * ```
  */
-export class CacheInspector {
-  /** @internal Use `inspectCache(app)`. */
+export interface CacheInspector {
+  /** This instance's id: on the invalidation bus, and as the holder of the `@CacheWarmer` leases it takes. */
+  readonly instanceId: string;
+  /** Resolves once the background refreshes running now (refresh-ahead, grace, predictive warming) are done. */
+  settled(): Promise<void>;
+  /** Runs one tick of predictive warming now (as its `interval` would); how many refreshes it started (0 without warming). */
+  warmNow(): number;
+  /** Applies the scheduled invalidations (`expireAt`) due now (as the poller would); resolves with how many it applied. */
+  pollSchedule(): Promise<number>;
+  /** Judges the counters against the `advice` thresholds now and logs what tripped (as its `interval` would). */
+  adviseNow(): Advice[];
+  /** The full keys L1 holds now, fresh or not (empty without L1). */
+  l1Keys(): string[];
+  /** The L1 bytes held for one tenant (`tenancy.maxL1Bytes`); `tenant` as it appears in keys (escaped). */
+  l1TenantBytes(tenant: string): number;
+  /** Whether L1 answers reads now: false while the invalidation bus is down and Redis answers (L1 is bypassed). */
+  readonly servesL1: boolean;
+  /** Commands the Redis client holds in memory now (undefined unless L2 is Redis alone): waiting for a connection, and sent but not answered. */
+  redisQueues(): { offline: number; commands: number } | undefined;
+}
+
+class StackInspector implements CacheInspector {
   constructor(private readonly stack: CacheStack) {}
 
-  /** This instance's id: on the invalidation bus, and as the holder of the `@CacheWarmer` leases it takes. */
   get instanceId(): string {
     return this.stack.instanceId;
   }
 
-  /** Resolves once the background refreshes running now (refresh-ahead, grace, predictive warming) are done. */
   settled(): Promise<void> {
     return this.stack.engine.settled();
   }
 
-  /** Runs one tick of predictive warming now (as its `interval` would); how many refreshes it started (0 without warming). */
   warmNow(): number {
     return this.stack.engine.warmer?.tick() ?? 0;
   }
 
-  /** Applies the scheduled invalidations (`expireAt`) due now (as the poller would); resolves with how many it applied. */
   pollSchedule(): Promise<number> {
     return this.stack.schedule.poll();
   }
 
-  /** Judges the counters against the `advice` thresholds now and logs what tripped (as its `interval` would). */
   adviseNow(): Advice[] {
     return this.stack.advisor?.check() ?? [];
   }
 
-  /** The full keys L1 holds now, fresh or not (empty without L1). */
   l1Keys(): string[] {
     return this.stack.l1 === undefined ? [] : [...this.stack.l1.keys()];
   }
 
-  /** The L1 bytes held for one tenant (`tenancy.maxL1Bytes`); `tenant` as it appears in keys (escaped). */
   l1TenantBytes(tenant: string): number {
     return this.stack.l1?.groupBytes(tenant) ?? 0;
   }
 
-  /**
-   * Whether L1 answers reads now: false while the invalidation bus is down and Redis answers (L1 could
-   * miss a change, so it is bypassed), true otherwise.
-   */
   get servesL1(): boolean {
     return this.stack.coherence.trustL1;
   }
 
-  /**
-   * Commands the Redis client holds in memory now (undefined without Redis as L2): `offline`, waiting for a
-   * connection (kept at 0: commands fail at once while disconnected), and `commands`, sent and not yet answered.
-   */
   redisQueues(): { offline: number; commands: number } | undefined {
     const store = this.stack.l2?.tier.store;
     return store instanceof RedisStore ? store.queued() : undefined;
@@ -74,5 +79,5 @@ export class CacheInspector {
 
 /** The inspector of the `CacheModule` in `app` (a Nest application or application context). */
 export function inspectCache(app: Pick<INestApplicationContext, 'get'>): CacheInspector {
-  return new CacheInspector(app.get(CacheStack, { strict: false }));
+  return new StackInspector(app.get(CacheStack, { strict: false }));
 }

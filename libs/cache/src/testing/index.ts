@@ -28,4 +28,5 @@ export function registerStoreAdaptersSuite(name: string, factory: AdaptersFactor
 
 // Helpers for testing an app that uses the cache.
 export { ManualClock } from './manual-clock';
-export { CacheInspector, inspectCache } from './cache-inspector';
+export { inspectCache } from './cache-inspector';
+export type { CacheInspector } from './cache-inspector';

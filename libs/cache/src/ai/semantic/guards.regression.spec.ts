@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { guardConflict, signatureOf } from './guards';
+import { guardConflict } from './guards';
+import { signatureOf } from './prompt-signature';
 import { canonical } from './prompt-text';
 
 const conflict = (a: string, b: string) => guardConflict(signatureOf(a), signatureOf(b));

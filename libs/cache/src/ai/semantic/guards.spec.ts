@@ -1,5 +1,6 @@
 import { loadPairs } from '../../../../../test/semantic/pair-eval';
-import { blockOf, blockingApplies, decodeSignature, encodeSignature, guardConflict, oneEditApart, signatureOf } from './guards';
+import { blockOf, blockingApplies, guardConflict, oneEditApart } from './guards';
+import { decodeSignature, encodeSignature, signatureOf } from './prompt-signature';
 
 const conflict = (a: string, b: string, options = {}) => guardConflict(signatureOf(a), signatureOf(b), options);
 

@@ -304,6 +304,23 @@ describe('AiResponseCache (Redis)', () => {
       expect(again.saved).toMatchObject({ completionTokens: 4 });
     });
 
+    it('replays a stale stream within grace and reads the model stream to its end to refresh it', async () => {
+      const { ai, clock } = await make({ adaptiveTtl: false, ttl: { qa: '1h' } }, { caches: { ai: { ttl: '1h', grace: '10m' } } }, true);
+      const request = ask('stream me', { operation: 'qa' });
+      const first = fakeStream(pieces);
+      expect(await readAll((await ai.stream(request, first.source)).stream)).toEqual(pieces);
+      await waitFor(async () => (await ai.lookup(request))?.status === 'exact');
+      clock.advance(3_600_000 + 1000);
+      const newer = fakeStream(['Now ', 'it ', 'is ', '43.']);
+      const stale = await ai.stream(request, newer.source);
+      expect(stale.status).toBe('stale');
+      expect(await readAll(stale.stream)).toEqual(pieces);
+      // Nobody reads the refresh: it reads the model's stream itself, and the new answer is served next.
+      await waitFor(async () => (await ai.getOrCall(request, async () => ({ output: 'never' }))).response.output === 'Now it is 43.');
+      expect(newer.state.opened).toBe(1);
+      expect(newer.state.closedEarly).toBe(false);
+    });
+
     it('does not cache a stream that fails midway, and the reader sees the error', async () => {
       const { ai } = await make();
       const broken = fakeStream(pieces, { failAfter: 2 });

@@ -190,6 +190,22 @@ describe.each(CONSUMERS)(`a Nest $nest app ($name) with the packed @strata/cache
       await app.stop();
     }
   }, SETUP_TIMEOUT_MS);
+
+  // lz4-napi's binary is an optional platform package, which npm can leave out (npm/cli#4828, --omit=optional);
+  // NAPI_RS_NATIVE_LIBRARY_PATH pointing nowhere makes its loader fail the same way, without touching the install.
+  it("without lz4-napi's native binary: runs memory-only, and with Redis fails at startup saying how to fix it", async () => {
+    const noBinary = { NAPI_RS_NATIVE_LIBRARY_PATH: join(consumerDir(name), 'no-such-binary.node') };
+    const app = await start(name, noBinary);
+    try {
+      await exercise(app.base);
+    } finally {
+      await app.stop();
+    }
+    const { code, output } = await startFailing(name, { ...noBinary, REDIS_URL: redis.url });
+    expect(code).not.toBe(0);
+    expect(output).toContain("the 'lz4' compression (the default for Redis/L2 values) needs lz4-napi's native binary");
+    expect(output).toContain("or set compression: 'brotli'");
+  });
 });
 
 // A source map that names a file the package does not ship makes bundlers and debuggers warn (webpack's

@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type LoggerService, type OnModuleInit } from '@nestjs/common';
 import type { EntryCodec } from './codec/entry.codec';
 import { EntryCodecs } from './codec/entry-codecs';
-import type { CompressionCodec } from './codec/compression';
+import { type CompressionCodec, lz4Binding } from './codec/compression';
 import { type SelectedStores, THIRTY_DAYS, storeFallbacks } from './cache.adapters';
 import { CACHE_CLOCK } from './cache.constants';
 import type { ResolvedCacheOptions, ResolvedNamedCache } from './cache.options';
@@ -73,6 +73,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     this.l1 = l1 ?? undefined;
     const defaultCodec = this.codec(options.compressThreshold, options.compression);
     if (this.stores !== undefined) {
+      if ([...options.caches.values()].some((cache) => cache.compression === 'lz4')) lz4Binding(); // fails now, with the fix, if its binary is missing
       const { times: timesStore, tagIndex } = this.stores;
       const tier = new RemoteTier(this.stores.remote, {
         codec: defaultCodec,

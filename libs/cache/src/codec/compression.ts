@@ -42,8 +42,31 @@
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { compress as lz4CompressAsync, compressSync as lz4CompressSync, uncompressSync as lz4UncompressSync } from 'lz4-napi';
-import { CorruptEntryError } from '../core/errors';
+import { CorruptEntryError, StrataError } from '../core/errors';
+
+type Lz4Binding = typeof import('lz4-napi');
+let lz4Loaded: Lz4Binding | undefined;
+
+/**
+ * lz4-napi, loaded on first use rather than at import: its native binary comes as an optional platform
+ * package, which npm can leave out (a lock file made on another OS, npm/cli#4828; `--omit=optional`), and
+ * then an app that never compresses for an L2 (memory only, or `compression: 'brotli'`) still starts.
+ * The stack calls it at startup when an L2 is configured with the `lz4` codec, so the fix is told at once.
+ * @internal
+ */
+export function lz4Binding(): Lz4Binding {
+  if (lz4Loaded !== undefined) return lz4Loaded;
+  try {
+    lz4Loaded = require('lz4-napi') as Lz4Binding;
+    return lz4Loaded;
+  } catch (error) {
+    throw new StrataError(
+      'E_MISSING_PEER',
+      `Strata cache: the 'lz4' compression (the default for Redis/L2 values) needs lz4-napi's native binary for ${process.platform}-${process.arch}, which did not load (npm can leave out optional platform packages: npm/cli#4828, --omit=optional); reinstall without --omit=optional (rm -rf node_modules package-lock.json && npm install), or set compression: 'brotli'`,
+      { cause: error },
+    );
+  }
+}
 
 /** How entries are compressed: `lz4` (fast to read, the default) or `brotli` (smaller, slower to read). */
 export type CompressionCodec = 'lz4' | 'brotli';
@@ -99,11 +122,12 @@ const LZ4_SIZE_BYTES = 4;
 
 /** LZ4 block with its inflated size prepended (4 bytes, little-endian). */
 export function lz4Compress(input: Buffer): Buffer {
-  return lz4CompressSync(input);
+  return lz4Binding().compressSync(input);
 }
 
 export function lz4CompressOffLoop(input: Buffer): Promise<Buffer> | Buffer {
-  return input.length < LZ4_ASYNC_MIN_BYTES ? lz4CompressSync(input) : lz4CompressAsync(input);
+  const lz4 = lz4Binding();
+  return input.length < LZ4_ASYNC_MIN_BYTES ? lz4.compressSync(input) : lz4.compress(input);
 }
 
 /**
@@ -116,7 +140,7 @@ export function lz4Decompress(input: Buffer, maxOutputBytes: number): Buffer {
   if (size > maxOutputBytes) throw new CorruptEntryError(`inflates to more than ${maxOutputBytes} bytes`);
   let out: Buffer;
   try {
-    out = lz4UncompressSync(input);
+    out = lz4Binding().uncompressSync(input);
   } catch (err) {
     throw new CorruptEntryError('compressed payload does not decompress', { cause: err });
   }

@@ -92,7 +92,7 @@ export class CacheService {
   getEntry<T>(key: string): Promise<CacheEntry<T> | undefined> {
     const view = this.route();
     try {
-      return this.stack.engine.getEntry<T>(view.keys.key(key), view.policy);
+      return this.stack.engine.getEntry<T>(view.keys.key(key), view.policy).then(publicEntry);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -318,4 +318,15 @@ function refreshAheadOf(value: number | false | undefined): number | undefined {
   if (value === false) return 0;
   if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new InvalidArgumentError(`refreshAhead must be a fraction from 0 to 1 (or false); got ${String(value)}`);
   return value;
+}
+
+/**
+ * What `getEntry` hands out: the entry's value, times and tags in a frozen object of their own. The
+ * engine's entry is L1's live record (with bookkeeping beside those fields): changing it would change the
+ * entry for every caller, and serializing it would show the bookkeeping.
+ */
+function publicEntry<T>(entry: CacheEntry<T> | undefined): CacheEntry<T> | undefined {
+  if (entry === undefined) return undefined;
+  const { value, createdAt, expiresAt, staleUntil, tags } = entry;
+  return Object.freeze({ value, createdAt, expiresAt, staleUntil, tags });
 }

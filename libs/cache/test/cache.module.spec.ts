@@ -39,6 +39,18 @@ describe('CacheModule', () => {
       expect(() => a!.list.push(3)).toThrow(TypeError);
       expect(await cache.get('obj')).toEqual({ list: [1, 2] });
     });
+
+    it('hands out getEntry as a frozen copy of the value, times and tags: changing it changes nothing cached', async () => {
+      const { cache } = await apps.create({});
+      await cache.set('obj', { list: [1, 2] }, { ttl: '1m', tags: ['t'] });
+      await cache.get('obj'); // in L1
+      const entry = await cache.getEntry<{ list: number[] }>('obj');
+      expect(Object.keys(entry!).sort()).toEqual(['createdAt', 'expiresAt', 'staleUntil', 'tags', 'value']);
+      expect(Object.isFrozen(entry)).toBe(true);
+      expect(() => ((entry as { expiresAt: number }).expiresAt = 0)).toThrow(TypeError);
+      expect(await cache.get('obj')).toEqual({ list: [1, 2] });
+      expect((await cache.getEntry('obj'))!.expiresAt).toBe(entry!.expiresAt);
+    });
   });
 
   describe('forRootAsync', () => {

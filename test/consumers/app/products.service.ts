@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CacheEvict, CacheService, Cacheable, InjectCache } from '@strata/cache';
+import { CacheEvict, CacheService, Cacheable, type Duration, InjectCache } from '@strata/cache';
 
 export interface Product {
   id: string;
@@ -26,11 +26,14 @@ export class ProductsService {
     this.names.set(id, name);
   }
 
+  /** A per-call ttl that may be unset (then the named cache's): passing `undefined` type-checks under exactOptionalPropertyTypes. */
+  private readonly priceTtl: Duration | undefined = process.env.PRICE_TTL_MS === undefined ? undefined : Number(process.env.PRICE_TTL_MS);
+
   /** The same named cache through the injected service. */
   async price(id: string): Promise<{ id: string; cents: number; loads: number }> {
     return this.cache.getOrSet(`price:${id}`, async () => {
       this.loads += 1;
       return { id, cents: 100 * id.length, loads: this.loads };
-    });
+    }, { ttl: this.priceTtl, tags: undefined });
   }
 }

@@ -13,9 +13,9 @@ export type WarmEntries<T = unknown> = Iterable<WarmEntry<T>> | AsyncIterable<Wa
 
 export interface WarmOptions {
   /** Factories run at once, at most. Default `4`. */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Refresh keys that are already cached and fresh. Default `false` (they are left alone). */
-  force?: boolean;
+  force?: boolean | undefined;
 }
 
 export interface WarmResult {

@@ -52,44 +52,44 @@ export interface SemanticCacheOptions {
 
 export interface AiCacheModuleOptions {
   /** The named cache that holds the answers (declare it in `CacheModule.forRoot({ caches })`). Default `'ai'`. */
-  cache?: string;
+  cache?: string | undefined;
   /** Provider name for requests that do not say. Default `'default'`. */
-  provider?: string;
+  provider?: string | undefined;
   /**
    * TTL by operation; `default` for the others. Defaults: summarize 2 h, sentiment 24 h, qa 30 min,
    * classify 24 h, extract 24 h, translate 7 d, transcribe 30 d, completion 1 h, chat 30 min, default 1 h.
    */
-  ttl?: Record<string, Duration>;
+  ttl?: Record<string, Duration> | undefined;
   /**
    * Lengthen or shorten the TTL from the answer. `true` (default): ×2 for confidence ≥ 0.9, ×0.5 under
    * 0.7, ×2 for costly answers (cost ≥ `costlyAbove` or ≥ 2,000 tokens or ≥ 5 s); then capped by `maxTtl`.
    * A function replaces the rule; `false` keeps the operation's TTL.
    */
-  adaptiveTtl?: boolean | AdaptiveTtl;
+  adaptiveTtl?: boolean | AdaptiveTtl | undefined;
   /** An answer costing at least this much counts as costly for the adaptive TTL. Default 0.01. */
-  costlyAbove?: number;
+  costlyAbove?: number | undefined;
   /** No answer is kept fresh longer than this. Default `'7d'`. */
-  maxTtl?: Duration;
+  maxTtl?: Duration | undefined;
   /** How long a stale answer may still be served while it is refreshed. Default: the named cache's `grace`. */
-  grace?: Duration;
+  grace?: Duration | undefined;
   /** Answers with a `confidence` under this are not cached. Default 0 (all). */
-  minConfidence?: number;
+  minConfidence?: number | undefined;
   /** Requests whose prompt and messages exceed this many characters are not cached. Default 100,000. */
-  maxInputLength?: number;
+  maxInputLength?: number | undefined;
   /** Answers larger than this (bytes of JSON) are not cached. Default 1 MiB. */
-  maxResponseBytes?: number;
+  maxResponseBytes?: number | undefined;
   /** Fold case in prompts before hashing. Default false: case can change the meaning. */
-  normalizeCase?: boolean;
+  normalizeCase?: boolean | undefined;
   /** Request fields that never change the answer, left out of the key. Default: request ids, timestamps, user ids, stream flags, metadata. */
-  ignoreParams?: string[];
+  ignoreParams?: string[] | undefined;
   /** Keep the user id (`user`, `userId`, `user_id`) in the key: each user gets their own answers. Default false. */
-  includeUser?: boolean;
+  includeUser?: boolean | undefined;
   /** Prices per million tokens by model (an exact name, or a prefix: `'gpt-4o'` prices `'gpt-4o-2024-08-06'`). */
-  prices?: Record<string, ModelPrice>;
+  prices?: Record<string, ModelPrice> | undefined;
   /** The semantic cache; `false` (or `{ enabled: false }`) for exact matching only. Default: on, local embedder. */
-  semantic?: false | SemanticCacheOptions;
+  semantic?: false | SemanticCacheOptions | undefined;
   /** Settings per named cache used through `aiCache.cache(name)`: `{ 'ai-legal': { semantic: false } }`. */
-  caches?: Record<string, { semantic?: boolean }>;
+  caches?: Record<string, { semantic?: boolean }> | undefined;
 }
 
 export const DEFAULT_OPERATION_TTLS: Readonly<Record<string, Duration>> = {

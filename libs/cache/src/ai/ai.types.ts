@@ -110,15 +110,15 @@ export type AiSkipReason = 'error' | 'noCache' | 'lowConfidence' | 'inputTooLong
 /** Per-call options of `getOrCall` and `stream`. */
 export interface AiCallOptions {
   /** Look up and store semantically for this call. Default: the cache's setting. */
-  semantic?: boolean;
+  semantic?: boolean | undefined;
   /** Similarity threshold for this call. */
-  threshold?: number;
+  threshold?: number | undefined;
   /** Override the TTL for this answer. */
-  ttl?: number | string;
+  ttl?: number | string | undefined;
   /** Extra tags for the stored answer. */
-  tags?: readonly string[];
+  tags?: readonly string[] | undefined;
   /** Skip the cache read (and still store the fresh answer). */
-  refresh?: boolean;
+  refresh?: boolean | undefined;
 }
 
 export interface AiSemanticStats {

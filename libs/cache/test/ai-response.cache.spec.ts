@@ -130,6 +130,7 @@ describe('AiResponseCache (Redis)', () => {
       expect(calls).toBe(1);
       expect(results.every((r) => r.response.output === 'shared' && r.status === 'miss')).toBe(true);
     });
+
     it('lookup calls nothing: undefined on a miss, and an identical call in progress is waited for', async () => {
       const { ai } = await make();
       expect(await ai.lookup(ask('nothing here'))).toBeUndefined();
@@ -147,6 +148,28 @@ describe('AiResponseCache (Redis)', () => {
       expect((await calling).status).toBe('miss');
       expect(await looking).toMatchObject({ status: 'exact', response: { output: 'done' } });
       expect(calls).toBe(1);
+    });
+
+    it('runs one model call for identical requests on two instances sharing Redis (the stampede lock)', async () => {
+      const one = await make();
+      const two = await factory.create({ redis: redis.url, prefix: `t${prefix}` }, { semantic: false });
+      let calls = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const call = async () => {
+        calls += 1;
+        await gate;
+        return { output: 'once' };
+      };
+      const first = one.ai.getOrCall(ask('across instances'), call);
+      await waitFor(() => calls === 1);
+      const second = two.ai.getOrCall(ask('across instances'), call); // waits for the lock holder's answer
+      release();
+      const [a, b] = await Promise.all([first, second]);
+      expect(calls).toBe(1);
+      expect([a.response.output, b.response.output]).toEqual(['once', 'once']);
+      expect(a.status).toBe('miss');
+      expect(b.status).toBe('exact');
     });
   });
 

@@ -71,28 +71,33 @@ export class JsonSerializer {
  * path, which is always right, just slower.
  */
 function isPlainJson(x: unknown, depth: number): boolean {
-  switch (typeof x) {
-    case 'string':
-    case 'boolean':
-    case 'undefined':
-      return true;
-    case 'number':
-      return x === x && x !== Infinity && x !== -Infinity && (x !== 0 || 1 / x > 0);
-    case 'object': {
-      if (x === null) return true;
-      if (depth >= PLAIN_SCAN_MAX_DEPTH || hasOwn.call(x, 'toJSON')) return false;
-      const proto: unknown = Object.getPrototypeOf(x);
-      if (proto === Array.prototype) {
-        const xs = x as unknown[];
-        for (let i = 0; i < xs.length; i++) if (!isPlainJson(xs[i], depth + 1)) return false;
-        return true;
-      }
-      if ((proto !== Object.prototype && proto !== null) || hasOwn.call(x, '$t')) return false;
-      const obj = x as Record<string, unknown>;
-      for (const key of Object.keys(obj)) if (!isPlainJson(obj[key], depth + 1)) return false;
-      return true;
+  if (typeof x === 'string' || typeof x === 'boolean' || x === undefined || x === null) return true;
+  if (typeof x === 'number') return plainNumber(x);
+  if (typeof x !== 'object' || depth >= PLAIN_SCAN_MAX_DEPTH) return false;
+  // Strings and non-zero finite numbers (most leaves) are answered in the loops, without a call each;
+  // objects are walked with for-in, which allocates no key array (an inherited enumerable key, on a
+  // polluted Object.prototype, only makes the answer more conservative).
+  if (Array.isArray(x)) {
+    if (Object.getPrototypeOf(x) !== Array.prototype || hasOwn.call(x, 'toJSON')) return false;
+    for (let i = 0; i < x.length; i++) {
+      const item: unknown = x[i];
+      if (typeof item === 'string' || (typeof item === 'number' && item !== 0 && plainNumber(item))) continue;
+      if (!isPlainJson(item, depth + 1)) return false;
     }
-    default:
-      return false;
+    return true;
   }
+  const proto: unknown = Object.getPrototypeOf(x);
+  if ((proto !== Object.prototype && proto !== null) || hasOwn.call(x, 'toJSON') || hasOwn.call(x, '$t')) return false;
+  const obj = x as Record<string, unknown>;
+  for (const key in obj) {
+    const item = obj[key];
+    if (typeof item === 'string' || (typeof item === 'number' && item !== 0 && plainNumber(item))) continue;
+    if (!isPlainJson(item, depth + 1)) return false;
+  }
+  return true;
+}
+
+/** Finite, and not -0 (JSON would write 0). */
+function plainNumber(x: number): boolean {
+  return x === x && x !== Infinity && x !== -Infinity && (x !== 0 || 1 / x > 0);
 }

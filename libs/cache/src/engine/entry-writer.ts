@@ -143,9 +143,9 @@ export class EntryWriter {
     const mark = coherence.mark();
     if (policy.useL2 && l2) {
       if (lease === undefined) {
-        await meter.timed(policy, 'strata.l2.set', 'l2Set', () => l2.set(write));
+        await this.timedSet(policy, () => l2.set(write));
       } else {
-        const written = await meter.timed(policy, 'strata.l2.set', 'l2Set', () => this.fencedSet(l2, write, lease));
+        const written = await this.timedSet(policy, () => this.fencedSet(l2, write, lease));
         if (written === false) {
           // Our lock expired and someone else may have written since: their value stands, in L1 too.
           meter.count(policy, 'lockLost');
@@ -159,10 +159,26 @@ export class EntryWriter {
     return write.entry;
   }
 
-  /** The spec with the tags a dependent entry needs (see `dependentTags`), its `dep:` ids tracked. */
-  async withDependencies(spec: WriteSpec, policy: CachePolicy): Promise<WriteSpec> {
+  /** The L2 write timed inline (no promise layer of its own) unless a tracer wants it as a span. */
+  private timedSet<T>(policy: CachePolicy, op: () => Promise<T>): Promise<T> {
+    const meter = this.ctx.meter;
+    if (meter.tracing) return meter.timed(policy, 'strata.l2.set', 'l2Set', op);
+    const started = performance.now();
+    const done = () => meter.observe(policy, 'l2Set', performance.now() - started);
+    return op().finally(done);
+  }
+
+  /**
+   * The spec with the tags a dependent entry needs (see `dependentTags`), its `dep:` ids tracked; the
+   * spec itself, synchronously, when it depends on nothing (the common case: no promise to wait on).
+   */
+  withDependencies(spec: WriteSpec, policy: CachePolicy): WriteSpec | Promise<WriteSpec> {
     const keys = spec.dependsOn;
     if (keys === undefined || keys.length === 0) return spec;
+    return this.trackDependencies(spec, keys, policy);
+  }
+
+  private async trackDependencies(spec: WriteSpec, keys: readonly string[], policy: CachePolicy): Promise<WriteSpec> {
     const entries = await Promise.all(keys.map((key) => this.reader.peekAny(key, policy)));
     const tagIds = dependentTags(spec.tagIds, keys.map(dependencyId), entries);
     await this.ctx.times.track(tagIds.filter((id) => id.startsWith('dep:')), lifetimeBound(spec));
@@ -174,8 +190,11 @@ export class EntryWriter {
    * write, then the release (a holder that lost its lock may then overwrite a newer value: the store
    * declared it cannot prevent that).
    */
-  private async fencedSet(l2: L2Facade, write: TierWrite, lease: Lease): Promise<boolean | undefined> {
-    if (l2.tier.fencing) return l2.setFenced(write, lease);
+  private fencedSet(l2: L2Facade, write: TierWrite, lease: Lease): Promise<boolean | undefined> {
+    return l2.tier.fencing ? l2.setFenced(write, lease) : this.setThenRelease(l2, write, lease);
+  }
+
+  private async setThenRelease(l2: L2Facade, write: TierWrite, lease: Lease): Promise<boolean> {
     await l2.set(write);
     void this.ctx.lock?.release(lease);
     return true;

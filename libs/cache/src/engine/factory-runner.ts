@@ -109,7 +109,8 @@ export class FactoryRunner {
         if (lease !== undefined) void lock?.release(lease);
         return value;
       }
-      const resolved = await this.writer.withDependencies(settled, policy);
+      const withDeps = this.writer.withDependencies(settled, policy);
+      const resolved = withDeps instanceof Promise ? await withDeps : withDeps;
       const entry = await this.writer.write(key, value, policy, resolved, startedAt, lease);
       if (entry === undefined) await this.writer.remove([key], policy.useL2, policy);
       else if (entry !== null) this.onComputed(key, factory as Factory<unknown>, policy, settled, startedAt, entry.expiresAt);

@@ -1,4 +1,4 @@
-import { startRedis, useRedis, waitFor } from '../../../test/harness';
+import { startRedis, useRedis, waitFor } from './harness';
 import type { AiRequest } from '../src/ai';
 import { AiFactory, FakeModel, fakeStream, readAll } from './ai-factory';
 

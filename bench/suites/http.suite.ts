@@ -1,6 +1,6 @@
 /**
  * HTTP: a cached route (L1 hit) on Nest + Express under autocannon (50 connections), against the same
- * app's constant handler (goal ≥ 0.95×) and @nestjs/cache-manager's CacheInterceptor with its in-memory
+ * app's constant handler (goal ≥ 1.1×, issue 18) and @nestjs/cache-manager's CacheInterceptor with its in-memory
  * store (goal ≥ 1.2×). The app runs in a child process; autocannon runs here; every candidate is run
  * `runs` times, interleaved, and reported as the median with min–max.
  * Alone: `node -r ts-node/register/transpile-only -r tsconfig-paths/register bench/suites/http.suite.ts`
@@ -53,14 +53,14 @@ export async function run(options: HttpSuiteOptions = {}): Promise<BenchRow[]> {
       'The same runs, as requests per CPU-second of the server process (`process.cpuUsage()`): what one request costs the ' +
       'server, which other load on the machine disturbs far less than wall-clock req/s.';
     const goals = [
-      { candidate: 'Strata CacheInterceptor (L1 hit)', baseline: 'constant handler (no cache)', ratio: 0.95 },
+      { candidate: 'Strata CacheInterceptor (L1 hit)', baseline: 'constant handler (no cache)', ratio: 1.1 },
       { candidate: 'Strata CacheInterceptor (L1 hit)', baseline: '@nestjs/cache-manager CacheInterceptor (memory)', ratio: 1.2 },
     ];
     return [
       {
         suite: 'HTTP cached route vs the same app\'s constant handler (Nest + Express)',
         figures,
-        goal: { candidate: 'Strata CacheInterceptor (L1 hit)', baseline: 'constant handler (no cache)', ratio: 0.95 },
+        goal: { candidate: 'Strata CacheInterceptor (L1 hit)', baseline: 'constant handler (no cache)', ratio: 1.1 },
         note,
       },
       {

@@ -9,3 +9,11 @@ if (!fs.existsSync(path.join(here, 'dist', 'index.js'))) {
   process.exit(1);
 }
 for (const file of ['README.md', 'LICENSE']) fs.copyFileSync(path.join(root, file), path.join(here, file));
+
+// The generated WordNet lexicon is one 0.8 MB string: a source map of it (its source inlined, as every map's
+// is) would ship it twice for nothing to debug, so the package leaves that map out.
+const lexicon = path.join(here, 'dist', 'ai', 'semantic', 'lexicon.data.js');
+if (fs.existsSync(`${lexicon}.map`)) {
+  fs.rmSync(`${lexicon}.map`);
+  fs.writeFileSync(lexicon, fs.readFileSync(lexicon, 'utf8').replace(/\n\/\/# sourceMappingURL=lexicon\.data\.js\.map\s*$/, '\n'));
+}

@@ -191,6 +191,19 @@ describe.each(CONSUMERS)(`a Nest $nest app ($name) with the packed @strata/cache
   }, SETUP_TIMEOUT_MS);
 });
 
+// A source map that names a file the package does not ship makes bundlers and debuggers warn (webpack's
+// source-map-loader, Vite: "points to missing source files"); the maps carry their sources inline.
+it('ships source maps whose sources are inside them', () => {
+  const dist = join(consumerDir(CONSUMERS[0].name), 'node_modules', '@strata', 'cache', 'dist');
+  const maps = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js.map'));
+  expect(maps.length).toBeGreaterThan(0);
+  const withoutSources = maps.filter((file) => {
+    const map = JSON.parse(readFileSync(join(dist, file), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+    return map.sources.some((_source, i) => typeof map.sourcesContent?.[i] !== 'string');
+  });
+  expect(withoutSources).toEqual([]);
+});
+
 // Keeps the consumer apps' manifests honest: they pin the majors the README's matrix states.
 it('pins one Nest major per consumer app', () => {
   for (const { name, nest } of CONSUMERS) {

@@ -1,12 +1,12 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type LoggerService, type OnModuleInit } from '@nestjs/common';
-import { EntryCodec } from './codec/entry.codec';
+import type { EntryCodec } from './codec/entry.codec';
+import { EntryCodecs } from './codec/entry-codecs';
 import type { CompressionCodec } from './codec/compression';
 import { type SelectedStores, THIRTY_DAYS, storeFallbacks } from './cache.adapters';
 import { CACHE_CLOCK } from './cache.constants';
 import type { ResolvedCacheOptions, ResolvedNamedCache } from './cache.options';
-import { CACHE_LOGGER, RESOLVED_CACHE_OPTIONS, STORE_ADAPTERS } from './cache.providers';
+import { CACHE_LOGGER, L1_TIER, RESOLVED_CACHE_OPTIONS, STORE_ADAPTERS } from './cache.providers';
 import { StrataError } from './core/errors';
-import { tenantOfKey } from './core/keys';
 import { TieredCache } from './engine/tiered-cache';
 import { randomUUID } from 'node:crypto';
 import { InvalidationBus } from './invalidation/bus';
@@ -23,10 +23,9 @@ import { TagPurge, indexWrites } from './invalidation/tag-purge';
 import type { StoreAdapters } from './ports/store-adapters';
 import type { ChainedAdapters } from './tiers/chained.adapters';
 import { L2Facade } from './tiers/l2.facade';
-import { MemoryTier } from './tiers/memory.tier';
+import type { MemoryTier } from './tiers/memory.tier';
 import { RemoteTier } from './tiers/remote.tier';
 import { TenantContext } from './tenancy/tenant-context';
-import { TenantQuota } from './tenancy/tenant-quota';
 
 const MAX_NAMESPACES_NOTED = 10_000;
 type SideStore = 'times' | 'schedule' | 'leases' | 'registry' | 'vectorLogs';
@@ -38,59 +37,41 @@ type SideStore = 'times' | 'schedule' | 'leases' | 'registry' | 'vectorLogs';
  */
 @Injectable()
 export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
-  readonly options: ResolvedCacheOptions;
   readonly engine: TieredCache;
-  /** Counters, events, tracing and the hooks of the bus and the AI cache (see `CacheTelemetry`). */
-  readonly telemetry: CacheTelemetry;
   /** Judges the counters against the `advice` thresholds; undefined with `advice: false`. */
   readonly advisor: CacheAdvisor | undefined;
   readonly l1: MemoryTier | undefined;
   readonly l2: L2Facade | undefined;
-  readonly logger: LoggerService;
-  readonly now: () => number;
   /** This instance on the invalidation bus: it ignores its own messages. */
   readonly instanceId = randomUUID();
   readonly coherence: L1Coherence;
   readonly bus: InvalidationBus | undefined;
   readonly schedule: ScheduledInvalidations;
-  /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
-  readonly tenants: TenantContext;
   /** The adapters of the remote store and its side stores; undefined without one (memory only). */
   private readonly stores: StoreAdapters | undefined;
   /** Redis with the PostgreSQL cold tier under it, when a named cache lists 'postgres' in its tiers. */
   readonly chain: ChainedAdapters | undefined;
-  private readonly codecs = new Map<string, EntryCodec>();
   private readonly exporter: PrometheusExporter | undefined;
   private closed = false;
   /** Namespace ids of the views in use (bounded): what an overflow of pending deletes invalidates. */
   private readonly namespaceIds = new Set<string>();
 
   constructor(
-    @Inject(RESOLVED_CACHE_OPTIONS) options: ResolvedCacheOptions,
-    @Inject(CACHE_LOGGER) logger: LoggerService,
-    telemetry: CacheTelemetry,
-    tenants: TenantContext,
+    @Inject(RESOLVED_CACHE_OPTIONS) readonly options: ResolvedCacheOptions,
+    @Inject(CACHE_LOGGER) readonly logger: LoggerService,
+    /** Counters, events, tracing and the hooks of the bus and the AI cache (see `CacheTelemetry`). */
+    readonly telemetry: CacheTelemetry,
+    /** The current tenant (AsyncLocalStorage); the injected `CacheService` routes every call by it. */
+    readonly tenants: TenantContext,
+    private readonly codecs: EntryCodecs,
+    @Inject(L1_TIER) l1: MemoryTier | null,
     @Inject(STORE_ADAPTERS) selected: SelectedStores,
-    @Inject(CACHE_CLOCK) now: () => number,
+    @Inject(CACHE_CLOCK) readonly now: () => number,
   ) {
-    this.options = options;
-    this.logger = logger;
-    this.telemetry = telemetry;
-    this.tenants = tenants;
-    this.now = now;
     this.stores = selected.stores;
     this.chain = selected.chain;
-    const quota = options.tenancy.maxL1Bytes;
+    this.l1 = l1 ?? undefined;
     const defaultCodec = this.codec(options.compressThreshold, options.compression);
-    if (options.memory !== false) {
-      this.l1 = new MemoryTier({
-        maxEntries: options.memory.maxEntries,
-        maxBytes: options.memory.maxBytes,
-        parse: (serialized) => defaultCodec.parseValue(serialized.text, serialized.tagged),
-        onEvict: () => void (telemetry.evictions += 1),
-        quota: quota === undefined ? undefined : new TenantQuota(quota, tenantOfKey),
-      });
-    }
     if (this.stores !== undefined) {
       const { times: timesStore, tagIndex } = this.stores;
       const tier = new RemoteTier(this.stores.remote, {
@@ -246,19 +227,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
 
   /** One codec per compression threshold and codec in use: named caches may compress differently. */
   codec(threshold: number | false, compression: CompressionCodec): EntryCodec {
-    const id = `${threshold}:${compression}`;
-    let codec = this.codecs.get(id);
-    if (codec === undefined) {
-      codec = new EntryCodec({
-        compressThreshold: threshold === false ? Number.POSITIVE_INFINITY : threshold,
-        compression,
-        maxInflatedBytes: this.options.maxInflatedBytes,
-        onCompress: (bytesIn, bytesOut) => this.telemetry.compressed(bytesIn, bytesOut),
-        cipher: this.options.cipher,
-      });
-      this.codecs.set(id, codec);
-    }
-    return codec;
+    return this.codecs.get(threshold, compression);
   }
 
   /** Waits (at most `connectTimeout`) for Redis, so the first requests can use it; never fails startup. */

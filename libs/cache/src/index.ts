@@ -42,7 +42,7 @@ export type { CacheEventMap, CacheEventName, CacheEventListener } from './observ
 export { CacheTelemetry } from './observability/telemetry';
 export type { Savings } from './observability/telemetry';
 export { CacheHealthIndicator } from './observability/cache-health.indicator';
-export type { CacheHealth, CacheHealthIndicatorResult } from './observability/cache-health.indicator';
+export type { CacheHealth, CacheHealthIndicatorResult, CacheHealthOptions } from './observability/cache-health.indicator';
 export type { MetricsOptions, MetricsRegistry } from './observability/prometheus';
 export type { IoRedisClient, IoRedisOptions, RedisConnectionOptions } from './redis/redis.types';
 export type { PostgresOptions } from './postgres/postgres.options';

@@ -130,6 +130,28 @@ describe('AiResponseCache (Redis)', () => {
       expect(calls).toBe(1);
       expect(results.every((r) => r.response.output === 'shared' && r.status === 'miss')).toBe(true);
     });
+
+    it('runs one model call for identical requests on two instances sharing Redis (the stampede lock)', async () => {
+      const one = await make();
+      const two = await factory.create({ redis: redis.url, prefix: `t${prefix}` }, { semantic: false });
+      let calls = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const call = async () => {
+        calls += 1;
+        await gate;
+        return { output: 'once' };
+      };
+      const first = one.ai.getOrCall(ask('across instances'), call);
+      await waitFor(() => calls === 1);
+      const second = two.ai.getOrCall(ask('across instances'), call); // waits for the lock holder's answer
+      release();
+      const [a, b] = await Promise.all([first, second]);
+      expect(calls).toBe(1);
+      expect([a.response.output, b.response.output]).toEqual(['once', 'once']);
+      expect(a.status).toBe('miss');
+      expect(b.status).toBe('exact');
+    });
   });
 
   describe('TTL', () => {
@@ -280,6 +302,23 @@ describe('AiResponseCache (Redis)', () => {
       expect(await readAll(again.stream)).toEqual(pieces);
       expect(model.state.opened).toBe(1);
       expect(again.saved).toMatchObject({ completionTokens: 4 });
+    });
+
+    it('replays a stale stream within grace and reads the model stream to its end to refresh it', async () => {
+      const { ai, clock } = await make({ adaptiveTtl: false, ttl: { qa: '1h' } }, { caches: { ai: { ttl: '1h', grace: '10m' } } }, true);
+      const request = ask('stream me', { operation: 'qa' });
+      const first = fakeStream(pieces);
+      expect(await readAll((await ai.stream(request, first.source)).stream)).toEqual(pieces);
+      await waitFor(async () => (await ai.lookup(request))?.status === 'exact');
+      clock.advance(3_600_000 + 1000);
+      const newer = fakeStream(['Now ', 'it ', 'is ', '43.']);
+      const stale = await ai.stream(request, newer.source);
+      expect(stale.status).toBe('stale');
+      expect(await readAll(stale.stream)).toEqual(pieces);
+      // Nobody reads the refresh: it reads the model's stream itself, and the new answer is served next.
+      await waitFor(async () => (await ai.getOrCall(request, async () => ({ output: 'never' }))).response.output === 'Now it is 43.');
+      expect(newer.state.opened).toBe(1);
+      expect(newer.state.closedEarly).toBe(false);
     });
 
     it('does not cache a stream that fails midway, and the reader sees the error', async () => {

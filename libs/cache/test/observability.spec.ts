@@ -230,10 +230,13 @@ describe('observability', () => {
 
       const { app } = await apps.create({ redis: redis.url, prefix: prefix(), metrics: false, commandTimeout: 100, probeInterval: 100 });
       const health = app.get(CacheHealthIndicator);
-      expect(await health.check()).toMatchObject({ status: 'up', redis: { status: 'up', breaker: 'closed' }, bus: { status: 'up' } });
+      expect(await health.check()).toMatchObject({ status: 'up', degraded: false, redis: { status: 'up', breaker: 'closed' }, bus: { status: 'up' } });
       await redis.process.kill();
       await waitFor(async () => (await health.check()).status === 'down', { timeoutMs: 30_000, message: 'never down' });
-      expect((await health.isHealthy('redis-cache'))['redis-cache']).toMatchObject({ status: 'down', redis: { status: 'down' } });
+      expect((await health.isHealthy('redis-cache'))['redis-cache']).toMatchObject({ status: 'down', degraded: true, redis: { status: 'down' } });
+      // A readiness probe that keeps the instance in service while it answers from L1 and the factories.
+      expect((await health.isHealthy('redis-cache', { whenDegraded: 'up' }))['redis-cache']).toMatchObject({ status: 'up', degraded: true, redis: { status: 'down' } });
+      await expect(health.isHealthy('x', { whenDegraded: 'maybe' as 'up' })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
       await redis.process.restart();
       await waitFor(async () => (await health.check()).status === 'up', { timeoutMs: 30_000, message: 'never up again' });
     });

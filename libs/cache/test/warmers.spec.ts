@@ -2,7 +2,6 @@ import { Injectable, Scope, type Type } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { CacheWarmer, type CacheWarmerOptions, type CacheModuleOptions, StrataError, type WarmEntry, type WarmerOutcome } from '../src';
 import { leaseTtl } from '../src/warming/warmer.runner';
-import { WarmerExplorer } from '../src/warming/warmer.explorer';
 import { getFreePort, useRedis, waitFor } from '../../../test/harness';
 import { type CacheApp, CacheFactory, RecordingLogger } from './cache-factory';
 
@@ -94,7 +93,7 @@ describe('@CacheWarmer', () => {
     await apps.closeAll();
   });
 
-  const runner = (app: CacheApp, name = 'Catalog.catalog') => app.app.get(WarmerExplorer).runner(name)!;
+  const runner = (app: CacheApp, name = 'Catalog.catalog') => ({ tick: () => app.inspector.runWarmer(name) });
 
   describe('at bootstrap', () => {
     it('blocking: the app starts with the entries cached; an instance started later fills its L1 from Redis without running factories', async () => {

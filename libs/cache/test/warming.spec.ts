@@ -97,9 +97,11 @@ describe('Warming', () => {
     });
   });
 
-  it('refresh-ahead in real time: two instances reading every 10 ms through 6 TTLs of 500 ms never miss after the first fill', async () => {
+  it('refresh-ahead in real time: two instances reading every 10 ms through 4 TTLs of 1 s never miss after the first fill', async () => {
     const p = prefix();
-    const options = { redis: redis.url, prefix: p, ttl: 500, refreshAhead: 0.3 };
+    // The refresh starts in the last half of the TTL: it has 500 ms to land, so a busy machine's stall of a
+    // few hundred ms (two shared cores, other suites) does not turn into a miss.
+    const options = { redis: redis.url, prefix: p, ttl: 1000, refreshAhead: 0.5 };
     const a = await apps.create(options);
     const b = await apps.create(options);
     let runs = 0;
@@ -111,15 +113,15 @@ describe('Warming', () => {
     const missesAfterFill = a.cache.stats().misses + b.cache.stats().misses;
     const start = performance.now();
     let reads = 0;
-    while (performance.now() - start < 3000) {
+    while (performance.now() - start < 4000) {
       await Promise.all([a.cache.getOrSet('hot', factory), b.cache.getOrSet('hot', factory)]);
       reads += 2;
       await new Promise((resolve) => setTimeout(resolve, 10)); // the steady read rate
     }
     const misses = a.cache.stats().misses + b.cache.stats().misses - missesAfterFill;
-    process.stdout.write(`refresh-ahead, real time: ${reads} reads over 3 s (6 TTLs), ${misses} misses, ${runs - 1} refreshes\n`);
+    process.stdout.write(`refresh-ahead, real time: ${reads} reads over 4 s (4 TTLs), ${misses} misses, ${runs - 1} refreshes\n`);
     expect(misses).toBe(0);
-    expect(runs).toBeGreaterThanOrEqual(6);
+    expect(runs).toBeGreaterThanOrEqual(4);
   });
 
   it('refresh-ahead: one refresh per key, and an instance takes a newer entry from Redis instead of running the factory', async () => {

@@ -5,7 +5,7 @@ import { indexWarmedAnswers } from './ai-warm-up';
 import { type Answer, AiAnswers, NOTHING, type Produced, type Skipped, freshTtlOf, isSkipped } from './ai-answers';
 import { type AiCacheShared, type Outcome, type StoredAnswer, type ViewSettings, isStoredAnswer, viewSettings } from './ai-cache.shared';
 import { type RequestFingerprint, fingerprint } from './ai-request.key';
-import { type StreamSource, StreamRecording, replay } from './ai-stream.recording';
+import { type StreamSource, StreamRecording, collect, replay } from './ai-stream.recording';
 import type { AiCacheResult, AiCacheStats, AiCallOptions, AiRequest, AiResponse, AiStreamResult } from './ai.types';
 import type { SemanticProbe } from './semantic/semantic.cache';
 
@@ -101,7 +101,9 @@ export class AiResponseCache {
     }
     let started!: (recording: StreamRecording) => void;
     const ran = new Promise<StreamRecording>((resolve) => (started = resolve));
-    const record = (): Promise<Produced> => {
+    const record = (background = false): Promise<Produced> => {
+      // A background refresh has no reader: the model's stream is read to its end here.
+      if (background) return this.answers.callAndProduce(fp, () => collect(call), options);
       const recording = new StreamRecording(call, this.shared.options.maxResponseBytes);
       started(recording);
       return this.answers.recorded(fp, fullKey, recording, options);
@@ -230,16 +232,16 @@ export class AiResponseCache {
    * with `produce`), or one run for every concurrent caller of the key: the semantic search, then
    * `produce`. `ran`: this caller's run (its post-store steps are this caller's to do).
    */
-  private async answer(fp: RequestFingerprint, options: AiCallOptions, produce: () => Promise<Produced>): Promise<Answer> {
+  private async answer(fp: RequestFingerprint, options: AiCallOptions, produce: (background: boolean) => Promise<Produced>): Promise<Answer> {
     let ran = false;
     let probe: SemanticProbe | undefined;
     const factory = async (context: FactoryContext): Promise<Produced> => {
-      if (context.background) return this.answers.refreshed(fp, await produce(), options);
+      if (context.background) return this.answers.refreshed(fp, await produce(true), options);
       ran = true;
       const semantic = await this.answers.findSemantic(fp, options);
       if (semantic.found !== undefined) return semantic.found;
       probe = semantic.probe;
-      return produce();
+      return produce(false);
     };
     const tags = ['ai', `ai:model:${fp.model}`, `ai:provider:${fp.provider}`, `ai:op:${fp.operation}`, ...(options.tags ?? [])];
     const answer = await this.view.getOrSetWithStatus<Produced>(fp.key, factory, { ttl: freshTtlOf, grace: this.settings.grace, tags, refreshAhead: false, unless: (value) => !isStoredAnswer(value) });

@@ -24,11 +24,11 @@ import {
   notModified,
   resourceOf,
   snapshot,
-  storedBody,
+  strongEtag,
 } from './http-record';
+import { type CacheState, RecordWriter, isNodeResponse } from './record-writer';
 import { type RoutePlan, routePlan } from './route-plan';
 
-type CacheState = 'HIT' | 'MISS' | 'STALE';
 
 /** What a request's lookup came to first: its own handler run (it is the factory), or the cache's answer. */
 interface Step {
@@ -38,7 +38,8 @@ interface Step {
 
 /** What a handler run hands the requests that waited for it when its response must not be stored. */
 const NOT_STORED = Object.freeze({ notStored: true });
-const JSON_TYPE = 'application/json; charset=utf-8';
+/** What `serve` hands Nest after writing a response itself: nothing (Express's `send()` then ends nothing). */
+const WRITTEN = of(undefined);
 /** The tags of a record about to be stored (computed from the handler's value and request, once it was sent). */
 const RECORD_TAGS = new WeakMap<HttpCacheRecord, readonly string[]>();
 
@@ -66,6 +67,8 @@ export class CacheInterceptor implements NestInterceptor {
   protected allowedMethods: readonly string[] = ['GET', 'HEAD'];
   private readonly routes = new WeakMap<object, RoutePlan>();
   private readonly options = new WeakMap<RoutePlan, GetOrSetOptions<unknown>>();
+  /** Routes whose hits may be written directly (see `learn`): true, false, or not known yet. */
+  private readonly writer: RecordWriter;
   private readonly faults: DecoratorFaults;
 
   constructor(
@@ -75,6 +78,7 @@ export class CacheInterceptor implements NestInterceptor {
     protected readonly adapterHost: HttpAdapterHost,
   ) {
     this.faults = new DecoratorFaults(stack);
+    this.writer = new RecordWriter(() => stack.now());
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
@@ -219,22 +223,19 @@ export class CacheInterceptor implements NestInterceptor {
     }
   }
 
-  /** Writes a stored response: its headers, the body as it was serialized (no second JSON.stringify). */
+  /** Answers from a stored response: written directly when it can be (see `RecordWriter`), else handed on. */
   private serve(context: ExecutionContext, route: RoutePlan, record: HttpCacheRecord, state: CacheState): Observable<unknown> {
     const response = responseOf(context);
+    const request = requestOf(context);
+    if (this.writer.write(request, response, route, record, state)) return WRITTEN;
+    const headers = record.headers;
     const adapter = this.adapterHost.httpAdapter;
     // A Node response (Express) takes headers directly; a Fastify reply goes through the adapter.
-    const direct = response.raw === undefined && typeof response.setHeader === 'function';
-    const set = direct ? (name: string, value: string) => response.setHeader!(name, value) : (name: string, value: string) => adapter.setHeader(response, name, value);
-    const headers = record.headers;
-    for (const name in headers) set(name, headerText(headers[name])!);
-    if (record.json && headers['content-type'] === undefined) set('Content-Type', JSON_TYPE);
-    set('X-Cache', state);
-    set('Age', String(Math.max(0, Math.floor((this.stack.now() - record.at) / 1000))));
-    set('ETag', record.etag);
-    if (route.varyHeader !== undefined) set('Vary', mergeVary(headerText(headers.vary), route.varyHeader));
+    const target = isNodeResponse(response) ? response : { setHeader: (name: string, value: string) => adapter.setHeader(response, name, value) };
+    for (const name in headers) target.setHeader(name, headerText(headers[name])!);
+    this.writer.ours(target, route, record, state);
     if (response.statusCode !== record.status) adapter.status(response, record.status);
-    if (notModified(requestOf(context), record.etag)) {
+    if (notModified(request, record.etag)) {
       adapter.status(response, 304);
       return of(undefined);
     }
@@ -274,6 +275,7 @@ export class CacheInterceptor implements NestInterceptor {
           adapter.status(response, 304);
           return undefined;
         }
+        this.writer.learn(route, response, value);
         return value;
       })),
       // Errors, an empty result, or a client gone before the handler answered: waiters run their own handler.
@@ -287,8 +289,8 @@ export class CacheInterceptor implements NestInterceptor {
     if (status < 200 || status > 299 || !isStorableBody(value)) return undefined;
     const headers = handlerHeaders(before, response);
     if (!this.mayStore(route, response)) return undefined;
-    const { body, json, etag } = storedBody(value);
-    return { v: 2, body, json, status, headers, etag: headerText(response.getHeaders().etag) ?? etag, at: this.stack.now() };
+    const etag = headerText(response.getHeaders().etag) ?? strongEtag(value);
+    return { v: 2, body: value, status, headers, etag, at: this.stack.now() };
   }
 
   private mayStore(route: RoutePlan, response: HttpResponseLike): boolean {
@@ -365,3 +367,4 @@ function requestOf(context: ExecutionContext): HttpRequestLike {
 function responseOf(context: ExecutionContext): HttpResponseLike {
   return context.getArgByIndex<HttpResponseLike>(1);
 }
+

@@ -21,15 +21,12 @@ export interface HttpResponseLike {
 }
 
 /**
- * A cached route response. `at` is the cache clock's ms when it was made; when it turns stale is the
- * cache entry's business (`ttl` and `grace` of the route). The body is kept as it is sent: an object
- * or array as its JSON text (`json: true`), so a hit writes it without serializing it again.
+ * A cached route response (v2: since the entry's ttl and grace are the route's, it no longer carries its
+ * own expiry). `at` is the cache clock's ms when it was made.
  */
 export interface HttpCacheRecord {
   readonly v: 2;
-  /** The JSON text of an object body (`json`), else the handler's value (a string, number, boolean or null). */
   readonly body: unknown;
-  readonly json: boolean;
   readonly status: number;
   /** Headers the handler set (its own `Vary` included), replayed on hits. */
   readonly headers: Readonly<Record<string, string | string[]>>;
@@ -41,13 +38,25 @@ export function isHttpRecord(value: unknown): value is HttpCacheRecord {
   return typeof value === 'object' && value !== null && (value as HttpCacheRecord).v === 2 && typeof (value as HttpCacheRecord).etag === 'string';
 }
 
-/** The body as a record keeps it, and its strong validator: the same body always gets the same tag. */
-export function storedBody(value: unknown): { body: unknown; json: boolean; etag: string } {
-  if (typeof value === 'object' && value !== null) {
-    const text = JSON.stringify(value);
-    return { body: text, json: true, etag: `"${digest(`j${text}`)}"` };
+/**
+ * The JSON text of a record's object body, made once per record object: L1 hands every hit the same
+ * object, so only its first direct write serializes (kept beside the record, never stored with it).
+ */
+const TEXTS = new WeakMap<HttpCacheRecord, string>();
+
+export function jsonText(record: HttpCacheRecord): string {
+  let text = TEXTS.get(record);
+  if (text === undefined) {
+    text = JSON.stringify(record.body);
+    TEXTS.set(record, text);
   }
-  return { body: value, json: false, etag: strongEtag(value) };
+  return text;
+}
+
+/** A strong validator of the body: the same body always gets the same tag. */
+export function strongEtag(body: unknown): string {
+  const text = typeof body === 'string' ? `s${body}` : `j${JSON.stringify(body)}`;
+  return `"${digest(text)}"`;
 }
 
 /**
@@ -110,12 +119,6 @@ export function handlerHeaders(before: Record<string, string | undefined>, respo
 export function isStorableBody(value: unknown): boolean {
   if (value === undefined || value instanceof StreamableFile) return false;
   return !(typeof value === 'object' && value !== null && typeof (value as { pipe?: unknown }).pipe === 'function');
-}
-
-/** A strong validator of the body: the same body always gets the same tag. */
-export function strongEtag(body: unknown): string {
-  const text = typeof body === 'string' ? `s${body}` : `j${JSON.stringify(body)}`;
-  return `"${digest(text)}"`;
 }
 
 /** `If-None-Match` against our tag, with the weak comparison RFC 9110 §13.1.2 prescribes. */

@@ -2,11 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { CacheStack } from '../cache.stack';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import { describeError } from '../resilience/circuit-breaker';
+import { InvalidArgumentError } from '../core/errors';
 
 /** The cache's health, from `CacheHealthIndicator.check()`. */
 export interface CacheHealth {
   /** `down` when Redis is configured but unreachable (PING failed or the breaker is not closed), or the bus is down. */
   status: 'up' | 'down';
+  /**
+   * A part is down (Redis, PostgreSQL or the bus) while the cache goes on answering from L1 and the
+   * factories: what `isHealthy(key, { whenDegraded: 'up' })` reports as up.
+   */
+  degraded: boolean;
   redis: {
     status: 'up' | 'down' | 'disabled';
     breaker: BreakerState | 'disabled';
@@ -28,6 +34,17 @@ export interface CacheHealth {
   /** `absent` until an invalidation bus registers itself (`CacheTelemetry.setBusConnected`). */
   bus: { status: 'up' | 'down' | 'absent' };
   l1: { entries: number; bytes: number } | undefined;
+}
+
+/** How `isHealthy` reports a degraded cache. */
+export interface CacheHealthOptions {
+  /**
+   * `'down'` (default): a part that is down makes the check fail (terminus answers 503), for a probe that
+   * must see Redis. `'up'`: the check passes with `degraded: true` in its details — the cache serves from
+   * L1 and the factories while Redis is away, so a readiness probe need not take every instance out of
+   * service when Redis goes down.
+   */
+  whenDegraded?: 'down' | 'up';
 }
 
 /** The shape `@nestjs/terminus` expects from an indicator: `{ [key]: { status, ...details } }`. */
@@ -55,6 +72,7 @@ export class CacheHealthIndicator {
     if (l2 === undefined) {
       return {
         status: busStatus === 'down' ? 'down' : 'up',
+        degraded: busStatus === 'down',
         redis: { status: 'disabled', breaker: 'disabled' },
         postgres: { status: 'disabled', breaker: 'disabled', pending: 0 },
         bus: { status: busStatus },
@@ -71,7 +89,7 @@ export class CacheHealthIndicator {
     }
     const postgres = await coldCheck;
     const status = redis.status === 'down' || busStatus === 'down' || postgres.status === 'down' ? 'down' : 'up';
-    return { status, redis, postgres, bus: { status: busStatus }, l1 };
+    return { status, degraded: status === 'down', redis, postgres, bus: { status: busStatus }, l1 };
   }
 
   private async checkPostgres(): Promise<CacheHealth['postgres']> {
@@ -93,11 +111,18 @@ export class CacheHealthIndicator {
     return health;
   }
 
-  /** `check()` in the shape `@nestjs/terminus` reads (`HealthCheckService.check([() => indicator.isHealthy('cache')])`). */
-  async isHealthy<Key extends string = 'cache'>(key: Key = 'cache' as Key): Promise<CacheHealthIndicatorResult<Key>> {
+  /**
+   * `check()` in the shape `@nestjs/terminus` reads (`HealthCheckService.check([() => indicator.isHealthy('cache')])`);
+   * with `{ whenDegraded: 'up' }`, a cache whose Redis, PostgreSQL or bus is down still passes (see `CacheHealthOptions`).
+   */
+  async isHealthy<Key extends string = 'cache'>(key: Key = 'cache' as Key, options: CacheHealthOptions = {}): Promise<CacheHealthIndicatorResult<Key>> {
+    const whenDegraded = options.whenDegraded ?? 'down';
+    if (whenDegraded !== 'down' && whenDegraded !== 'up') {
+      throw new InvalidArgumentError(`isHealthy: whenDegraded must be 'down' or 'up', got ${JSON.stringify(whenDegraded)}`);
+    }
     const { status, ...details } = await this.check();
     const result = {} as CacheHealthIndicatorResult<Key>;
-    result[key] = { status, ...details };
+    result[key] = { status: details.degraded && whenDegraded === 'up' ? 'up' : status, ...details };
     return result;
   }
 }

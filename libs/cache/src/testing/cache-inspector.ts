@@ -1,6 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { CacheStack } from '../cache.stack';
+import { InvalidArgumentError } from '../core/errors';
 import type { Advice } from '../observability/advice.types';
+import type { WarmerOutcome } from '../observability/stats';
+import { WarmerExplorer } from '../warming/warmer.explorer';
 import { RedisStore } from '../redis/redis.store';
 
 /**
@@ -24,6 +27,11 @@ export interface CacheInspector {
   warmNow(): number;
   /** Applies the scheduled invalidations (`expireAt`) due now (as the poller would); resolves with how many it applied. */
   pollSchedule(): Promise<number>;
+  /**
+   * Runs one interval tick of a `@CacheWarmer` now (as its `every` would), by `Class.method`: its lease
+   * taken first when it is exclusive; resolves with the outcome (rejects for a name no warmer has).
+   */
+  runWarmer(name: string): Promise<WarmerOutcome>;
   /** Judges the counters against the `advice` thresholds now and logs what tripped (as its `interval` would). */
   adviseNow(): Advice[];
   /** The full keys L1 holds now, fresh or not (empty without L1). */
@@ -37,7 +45,10 @@ export interface CacheInspector {
 }
 
 class StackInspector implements CacheInspector {
-  constructor(private readonly stack: CacheStack) {}
+  constructor(
+    private readonly stack: CacheStack,
+    private readonly warmers: WarmerExplorer,
+  ) {}
 
   get instanceId(): string {
     return this.stack.instanceId;
@@ -53,6 +64,12 @@ class StackInspector implements CacheInspector {
 
   pollSchedule(): Promise<number> {
     return this.stack.schedule.poll();
+  }
+
+  runWarmer(name: string): Promise<WarmerOutcome> {
+    const runner = this.warmers.runner(name);
+    if (runner === undefined) return Promise.reject(new InvalidArgumentError(`no @CacheWarmer named '${name}' (Class.method) in this app`));
+    return runner.tick();
   }
 
   adviseNow(): Advice[] {
@@ -79,5 +96,5 @@ class StackInspector implements CacheInspector {
 
 /** The inspector of the `CacheModule` in `app` (a Nest application or application context). */
 export function inspectCache(app: Pick<INestApplicationContext, 'get'>): CacheInspector {
-  return new StackInspector(app.get(CacheStack, { strict: false }));
+  return new StackInspector(app.get(CacheStack, { strict: false }), app.get(WarmerExplorer, { strict: false }));
 }

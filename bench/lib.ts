@@ -10,7 +10,7 @@
  * ```
  *
  * `bench/run.ts` finds every `*.suite.ts` in that folder (sorted by name), runs them one after another in
- * one process against one redis-server it started (test/harness), and writes each returned `Section` to
+ * one process against one redis-server it started (libs/cache/test/harness), and writes each returned `Section` to
  * `bench/RESULTS.md` in order: a title, a table, the goals with their verdict, and notes. Nothing else
  * needs wiring: drop a file in `bench/suites/` and it runs (`npm run bench -- --only=name,other` runs some).
  *

@@ -7,7 +7,7 @@
 import Redis from 'ioredis';
 import { compare, figureCell, openStrata } from './lib';
 import { type Kind, valueOf } from './suites/sizes.suite';
-import { startRedis } from '../test/harness';
+import { startRedis } from '../libs/cache/test/harness';
 (async () => {
   const [which, bytes = '1024', kind = 'json', compression = 'lz4'] = process.argv.slice(2);
   const value = valueOf(kind as Kind, Number(bytes));

@@ -7,7 +7,7 @@
  */
 import { compare, figureCell, openStrata } from './lib';
 import { jsonValue } from './suites/sizes.suite';
-import { startRedis } from '../test/harness';
+import { startRedis } from '../libs/cache/test/harness';
 (async () => {
   const [bytes = '1024', concurrency = '16'] = process.argv.slice(2);
   const value = jsonValue(Number(bytes));

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every suite in bench/suites (see the contract at the top of bench/lib.ts), side by
- * side in one run against one redis-server the bench starts on a free loopback port (test/harness), so
+ * side in one run against one redis-server the bench starts on a free loopback port (libs/cache/test/harness), so
  * results never depend on what else uses the shared Redis. Writes bench/RESULTS.md.
  *
  *   npm run bench                      # everything (≤ 15 minutes)
@@ -10,7 +10,7 @@
 import 'reflect-metadata';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startRedis } from '../test/harness';
+import { startRedis } from '../libs/cache/test/harness';
 import { type Section, type SuiteRun, machine, makeContext, redisVersion, versions } from './lib';
 import { ADAPTED } from './suites/adapters';
 

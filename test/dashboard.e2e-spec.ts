@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
-import { useRedis } from './harness';
+import { useRedis } from '../libs/cache/test/harness';
 import { startSampleApp } from './sample-app';
 
 /** The one DOM call the page functions below make (they run in the browser; the project has no DOM typings). */

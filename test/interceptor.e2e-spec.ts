@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import request from 'supertest';
 import { CacheService } from '@strata/cache';
-import { startRedis, useRedis, waitFor, waitForValue } from './harness';
+import { startRedis, useRedis, waitFor, waitForValue } from '../libs/cache/test/harness';
 import { Calls, type Platform, scenarioControllers } from './scenarios/interceptor/scenario.controllers';
 import { type ScenarioApp, startScenario } from './scenarios/interceptor/scenario.app';
 

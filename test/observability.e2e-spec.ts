@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { CACHE_CLOCK, CacheService, CacheTelemetry } from '@strata/cache';
-import { useRedis, waitFor } from './harness';
+import { useRedis, waitFor } from '../libs/cache/test/harness';
 import { startSampleApp } from './sample-app';
 
 /** Prometheus text → families (from `# TYPE`) and series values. */

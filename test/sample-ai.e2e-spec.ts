@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { useRedis, waitFor } from './harness';
+import { useRedis, waitFor } from '../libs/cache/test/harness';
 import { type SampleApp, parseSse, startSample } from './sample-app';
 
 /** The AI routes over HTTP: exact, semantic and stale hits, streams, transcription, tenants. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { useRedis } from './harness';
+import { useRedis } from '../libs/cache/test/harness';
 import { type SampleApp, startSample } from './sample-app';
 
 const SPEC = [

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { usePostgres, useRedis, waitFor } from './harness';
+import { usePostgres, useRedis, waitFor } from '../libs/cache/test/harness';
 import { startSampleApp } from './sample-app';
 
 const ROUNDS = 6;

@@ -1,7 +1,7 @@
 import { MemoryStore } from '../apps/sample/src/store/memory.store';
 import { PostgresStore } from '../apps/sample/src/store/postgres.store';
 import type { SampleStore } from '../apps/sample/src/store/sample.store';
-import { usePostgres } from './harness';
+import { usePostgres } from '../libs/cache/test/harness';
 
 interface Row {
   id: string;

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { useRedis } from './harness';
+import { useRedis } from '../libs/cache/test/harness';
 import { type SampleApp, startSample } from './sample-app';
 
 /** The template routes over HTTP: scores, matching, semantic matching, rendering, event-driven invalidation. */

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { useRedis } from './harness';
+import { useRedis } from '../libs/cache/test/harness';
 import { type SampleApp, startSample } from './sample-app';
 
 /** Users, sessions, conversations and the rate limiter over HTTP. */

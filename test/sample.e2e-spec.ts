@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { useRedis } from './harness';
+import { useRedis } from '../libs/cache/test/harness';
 import { startSampleApp } from './sample-app';
 
 /** The sample app over HTTP, memory-only and on Redis (REDIS_URL is read when the app starts). */

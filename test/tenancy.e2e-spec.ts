@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import request from 'supertest';
 import type { TenancyOptions } from '@strata/cache';
-import { useRedis } from './harness';
+import { useRedis } from '../libs/cache/test/harness';
 import type { Platform } from './scenarios/interceptor/scenario.controllers';
 import { type ScenarioApp, startScenario } from './scenarios/interceptor/scenario.app';
 import { CachedController, DirectController, ReportService } from './scenarios/tenancy/tenancy.scenario';

@@ -1,12 +1,12 @@
 /**
  * The PostgreSQL cold tier (L3): a hit answered by PostgreSQL (Redis miss, read, promotion to Redis) next
  * to an L2 hit; what write-through to PostgreSQL costs a `set`; and the batched expiry cleanup over
- * 1,000,000 expired rows, with a reader's latency during it. Starts its own PostgreSQL (test/harness).
+ * 1,000,000 expired rows, with a reader's latency during it. Starts its own PostgreSQL (libs/cache/test/harness).
  * `npm run bench -- --only=coldtier` runs it alone.
  */
 import type { NamedCacheOptions } from '@strata/cache';
 import { Redis } from 'ioredis';
-import { startPostgres } from '../../test/harness';
+import { startPostgres } from '../../libs/cache/test/harness';
 import { PostgresAdapters } from '../../libs/cache/src/postgres/postgres.adapters';
 import { type BenchContext, type Section, compare, pairedRatio, rangeCell, summarize, throughputSection } from '../lib';
 

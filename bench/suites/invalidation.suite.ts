@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { Test } from '@nestjs/testing';
 import { CacheModule, CacheService, type CacheModuleOptions } from '@strata/cache';
-import { findExecutable, startRedis } from '../../test/harness';
+import { findExecutable, startRedis } from '../../libs/cache/test/harness';
 import { machine } from '../lib';
 
 export interface TagInvalidationFigures {

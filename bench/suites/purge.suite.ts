@@ -4,7 +4,7 @@
  * how long purging a tag over 10,000 keys takes. `npm run bench -- --only=purge` runs it alone.
  */
 import { Redis } from 'ioredis';
-import { waitFor } from '../../test/harness';
+import { waitFor } from '../../libs/cache/test/harness';
 import { type BenchContext, type Section, compare, pairedRatio, throughputSection } from '../lib';
 
 export const title = 'purge';

@@ -20,7 +20,7 @@ import { CacheModule } from '@strata/cache';
 import { AiCacheModule, AiResponseCache, SemanticCache, type SemanticGuardOptions } from '@strata/cache/ai';
 import type { INestApplicationContext } from '@nestjs/common';
 import Redis from 'ioredis';
-import { startRedis } from '../../test/harness';
+import { startRedis } from '../../libs/cache/test/harness';
 import { VectorIndex } from '../../libs/cache/src/ai/semantic/vector-index';
 import { decodeRecord } from '../../libs/cache/src/ai/semantic/vector-record';
 import { blockOf } from '../../libs/cache/src/ai/semantic/guards';

@@ -2,7 +2,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { createCache } from 'cache-manager';
 import { CacheService, StrataError } from '@strata/cache';
 import { CACHE_MANAGER, type Cache, Cache as CacheClass, CacheModule, StrataCacheManager } from '@strata/cache/compat';
-import { useRedis, waitFor } from '../harness';
+import { useRedis, waitFor } from '../../libs/cache/test/harness';
 
 type Api = Pick<Cache, 'get' | 'mget' | 'set' | 'mset' | 'del' | 'mdel' | 'clear' | 'wrap' | 'ttl'>;
 

@@ -2,7 +2,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CACHE_MANAGER, type Cache, CacheModule, StrataCacheManager } from '@strata/cache/compat';
 import { StrataError } from '@strata/cache';
-import { useRedis, waitFor } from '../harness';
+import { useRedis, waitFor } from '../../libs/cache/test/harness';
 import { ASYNC_APPS, EXPECTED_TTL } from './scenarios/async-config/app.modules';
 import { redisApp } from './scenarios/redis-stores/app.module';
 import { PLATFORMS, type Platform, type RunningApp, startApp } from './scenarios/start-app';

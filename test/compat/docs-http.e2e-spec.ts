@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { CacheService } from '@strata/cache';
 import { CACHE_MANAGER, type Cache } from '@strata/cache/compat';
-import { waitFor } from '../harness';
+import { waitFor } from '../../libs/cache/test/harness';
 import { AppModule as AutoCachingModule } from './scenarios/auto-caching/app.module';
 import { AppModule as GlobalModule } from './scenarios/global/app.module';
 import { AppModule as InMemoryModule } from './scenarios/in-memory/app.module';

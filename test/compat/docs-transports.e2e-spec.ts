@@ -2,7 +2,7 @@ import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microse
 import { firstValueFrom } from 'rxjs';
 import { type Socket, io } from 'socket.io-client';
 import { CACHE_MANAGER, type Cache } from '@strata/cache/compat';
-import { getFreePort, waitFor } from '../harness';
+import { getFreePort, waitFor } from '../../libs/cache/test/harness';
 import { AppModule as GatewayModule } from './scenarios/gateway/app.module';
 import { AppModule as MicroserviceModule } from './scenarios/microservice/app.module';
 import { Calls, PLATFORMS, type Platform, type RunningApp, startApp } from './scenarios/start-app';

@@ -2,7 +2,7 @@ import KeyvPostgres from '@keyv/postgres';
 import KeyvRedis from '@keyv/redis';
 import { registerRemoteStoreSuite, registerTimesStoreSuite } from '@strata/cache/testing';
 import { KeyvAdapters } from '@strata/cache/compat';
-import { type PostgresProcess, startPostgres, useRedis, waitFor } from '../harness';
+import { type PostgresProcess, startPostgres, useRedis, waitFor } from '../../libs/cache/test/harness';
 
 /**
  * A Keyv store as Strata's L2 (`KeyvAdapters`) passes the port conformance suites for what it declares:

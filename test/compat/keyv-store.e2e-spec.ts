@@ -4,7 +4,7 @@ import type { LoggerService } from '@nestjs/common';
 import { CacheService } from '@strata/cache';
 import { KeyvAdapters } from '@strata/cache/compat';
 import { CacheFactory } from '../../libs/cache/test/cache-factory';
-import { type PostgresProcess, startPostgres, waitFor } from '../harness';
+import { type PostgresProcess, startPostgres, waitFor } from '../../libs/cache/test/harness';
 import { postgresApp } from './scenarios/keyv-postgres/app.module';
 import { PLATFORMS, type Platform, type RunningApp, startApp } from './scenarios/start-app';
 

@@ -3,7 +3,7 @@ import keyvTestSuite from '@keyv/test-suite';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import { CacheModule, type CacheModuleOptions, CacheService } from '@strata/cache';
 import { KeyvStrata } from '@strata/cache/compat';
-import { useRedis } from '../harness';
+import { useRedis } from '../../libs/cache/test/harness';
 
 /**
  * Keyv's own compliance suite (`@keyv/test-suite`: its api, values and namespace tests, the default

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { useRedis } from '../harness';
+import { useRedis } from '../../libs/cache/test/harness';
 import { LIB, REPO, ensureBuiltLibrary } from '../support/built-library';
 
 /**

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { waitFor } from '../harness';
+import { waitFor } from '../../libs/cache/test/harness';
 
 export const REPO = join(__dirname, '..', '..');
 export const LIB = join(REPO, 'libs', 'cache');

@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { mulberry32 } from '../../../libs/cache/test/fixtures/llm-text.fixture';
-import { startRedis } from '../../../test/harness';
+import { startRedis } from '../../../libs/cache/test/harness';
 
 interface Options {
   url?: string;

@@ -1,7 +1,7 @@
 import { RedisAdapters } from '../src/redis/redis.adapters';
 import type { RedisConnectionOptions } from '../src/redis/redis.types';
 import { registerStoreAdaptersSuite } from '../src/testing';
-import { type RedisClusterProcess, startCluster, useRedis } from '../../../test/harness';
+import { type RedisClusterProcess, startCluster, useRedis } from './harness';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 

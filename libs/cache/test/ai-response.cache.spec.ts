@@ -1,4 +1,4 @@
-import { startRedis, useRedis, waitFor } from '../../../test/harness';
+import { startRedis, useRedis, waitFor } from './harness';
 import type { AiRequest } from '../src/ai';
 import { AiFactory, FakeModel, fakeStream, readAll } from './ai-factory';
 
@@ -129,6 +129,25 @@ describe('AiResponseCache (Redis)', () => {
       expect(ai.stats().coalesced).toBe(19);
       expect(calls).toBe(1);
       expect(results.every((r) => r.response.output === 'shared' && r.status === 'miss')).toBe(true);
+    });
+
+    it('lookup calls nothing: undefined on a miss, and an identical call in progress is waited for', async () => {
+      const { ai } = await make();
+      expect(await ai.lookup(ask('nothing here'))).toBeUndefined();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let calls = 0;
+      const calling = ai.getOrCall(ask('in progress'), async () => {
+        calls += 1;
+        await gate;
+        return { output: 'done' };
+      });
+      await waitFor(() => calls === 1);
+      const looking = ai.lookup(ask('in progress'));
+      release();
+      expect((await calling).status).toBe('miss');
+      expect(await looking).toMatchObject({ status: 'exact', response: { output: 'done' } });
+      expect(calls).toBe(1);
     });
 
     it('runs one model call for identical requests on two instances sharing Redis (the stampede lock)', async () => {

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { L2UnavailableError } from '../src';
-import { getFreePort, startRedis, useRedis, waitFor } from '../../../test/harness';
+import { getFreePort, startRedis, useRedis, waitFor } from './harness';
 import { CacheFactory, RecordingLogger } from './cache-factory';
 
 /** Redis faults, on real processes: the harness kills, pauses and restarts the server. */

@@ -2,7 +2,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheModule, CacheService, InjectCache, InvalidOptionError, type CacheModuleOptions } from '../src';
 import { resolveOptions } from '../src/cache.options';
-import { useRedis } from '../../../test/harness';
+import { useRedis } from './harness';
 import { CacheFactory } from './cache-factory';
 
 describe('CacheModule', () => {

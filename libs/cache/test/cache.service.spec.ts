@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { InvalidOptionError, InvalidKeyError } from '../src';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 describe('CacheService on a real Redis', () => {

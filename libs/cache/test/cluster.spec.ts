@@ -1,5 +1,5 @@
 import type { CacheModuleOptions } from '../src';
-import { type RedisClusterNode, type RedisClusterProcess, startCluster, waitFor } from '../../../test/harness';
+import { type RedisClusterNode, type RedisClusterProcess, startCluster, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 import { type HttpCacheApp, startHttpApp } from './support/http-app';
 import { type LoadRequest, fmt, forRequests, startLoad, uniform, window } from './support/load';

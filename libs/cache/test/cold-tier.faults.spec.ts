@@ -1,4 +1,4 @@
-import { usePostgres, useRedis, waitFor } from '../../../test/harness';
+import { usePostgres, useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 /**

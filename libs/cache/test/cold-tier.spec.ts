@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { CacheHealthIndicator } from '../src';
 import { StrataError } from '../src/core/errors';
-import { usePostgres, useRedis, waitFor } from '../../../test/harness';
+import { usePostgres, useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 /**

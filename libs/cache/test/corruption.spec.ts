@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type Redis from 'ioredis';
 import type { CacheService } from '../src';
 import { EntryCodec, FLAG_COMPRESSED, FLAG_LZ4, HEADER_CHECKED, HEADER_PLAIN } from '../src/codec/entry.codec';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 const MiB = 1024 * 1024;

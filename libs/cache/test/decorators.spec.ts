@@ -14,7 +14,7 @@ import {
   TenantContext,
 } from '../src';
 import { CacheExplorer } from '../src/decorators/cache.explorer';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheFactory, RecordingLogger } from './cache-factory';
 
 /** A stand-in for slow work: counts its runs, answers after a turn of the event loop. */

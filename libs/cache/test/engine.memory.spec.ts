@@ -1,6 +1,6 @@
 import { MemoryBackend } from '../src/memory/memory-backend';
 import { MemoryAdapters } from '../src/memory/memory.adapters';
-import { waitFor } from '../../../test/harness';
+import { waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 /**

@@ -1,5 +1,5 @@
 import type { CacheStats } from '../src';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { type Worker, Workers } from './support/workers';
 import { fmt, forRequests, keys, startLoad, window } from './support/load';
 

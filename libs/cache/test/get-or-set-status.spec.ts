@@ -1,4 +1,4 @@
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 /** `getOrSetWithStatus` says how each call was answered: hit (l1, l2), stale, miss; with the entry's age. */

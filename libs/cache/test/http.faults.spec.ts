@@ -1,5 +1,5 @@
 import type { CacheStats } from '../src';
-import { getFreePort, startRedis, useRedis, waitFor } from '../../../test/harness';
+import { getFreePort, startRedis, useRedis, waitFor } from './harness';
 import { type HttpCacheApp, startHttpApp } from './support/http-app';
 import { Workers } from './support/workers';
 import { fmt, forRequests, keys, startLoad, window } from './support/load';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
-import { type RedisHandle, useRedis } from '../../../test/harness';
+import { type RedisHandle, useRedis } from './harness';
 import { CacheFactory } from './cache-factory';
 
 /** `KEYS` renamed away: any use of it by the invalidation code fails these suites. */

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { waitFor } from '../../../test/harness';
+import { waitFor } from './harness';
 import { preciseNow } from '../src/invalidation/bus';
 import { RecordingLogger } from './cache-factory';
 import { useInvalidationSuite } from './invalidation-suite';

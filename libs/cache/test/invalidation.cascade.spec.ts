@@ -1,4 +1,4 @@
-import { waitFor } from '../../../test/harness';
+import { waitFor } from './harness';
 import { useInvalidationSuite } from './invalidation-suite';
 
 /** Cascading invalidation (`dependsOn`), on real Redis with two instances. */

@@ -1,4 +1,4 @@
-import { type RedisClusterProcess, startCluster, waitFor } from '../../../test/harness';
+import { type RedisClusterProcess, startCluster, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 import { WITHOUT_KEYS } from './invalidation-suite';
 

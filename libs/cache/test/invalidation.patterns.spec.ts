@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { InvalidArgumentError } from '../src';
-import { waitFor } from '../../../test/harness';
+import { waitFor } from './harness';
 import { KeySpace } from '../src/core/keys';
 import { globMatcher } from '../src/core/glob';
 import { RecordingLogger } from './cache-factory';

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { preciseNow } from '../src/invalidation/bus';
 import { CacheFactory } from './cache-factory';
 import type { ChildMessage } from './fixtures/bus-reader.child';

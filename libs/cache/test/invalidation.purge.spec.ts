@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { Registry } from 'prom-client';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheFactory, RecordingLogger } from './cache-factory';
 import { WITHOUT_KEYS, useInvalidationSuite } from './invalidation-suite';
 

@@ -1,5 +1,5 @@
 import { CacheFactory } from './cache-factory';
-import { useRedis } from '../../../test/harness';
+import { useRedis } from './harness';
 
 /**
  * Writes and invalidations within one millisecond (the clock frozen): a write made after a `clear()` is

@@ -1,4 +1,4 @@
-import { waitFor } from '../../../test/harness';
+import { waitFor } from './harness';
 import { InvalidArgumentError } from '../src';
 import { useInvalidationSuite } from './invalidation-suite';
 

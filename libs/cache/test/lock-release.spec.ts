@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import { createRedisClient } from '../src/redis/redis.connection';
 import { RedisLockStore } from '../src/redis/redis-lock.store';
 import { RedisStore } from '../src/redis/redis.store';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 
 /**
  * Waiters in other instances are told of a lock's release (published by the fenced write and by the

@@ -1,4 +1,4 @@
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { type Worker, Workers } from './support/workers';
 
 interface Done {

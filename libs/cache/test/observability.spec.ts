@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { type Span, type SpanOptions, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheHealthIndicator, CacheEvents, CacheTelemetry, type CacheEventMap } from '../src';
 import { L1_SAMPLE_EVERY } from '../src/engine/entry-reader';
 import { CacheFactory, RecordingLogger } from './cache-factory';

@@ -5,7 +5,7 @@ import { globToLike } from '../src/postgres/postgres-key.scanner';
 import { migrateSchema, tablesOf } from '../src/postgres/postgres.schema';
 import { registerStoreAdaptersSuite } from '../src/testing';
 import { RemoteTier } from '../src/tiers/remote.tier';
-import { usePostgres } from '../../../test/harness';
+import { usePostgres } from './harness';
 import { tierConformance, write } from './tier-conformance';
 
 const silent = { log() {}, warn() {}, error() {} };

@@ -4,7 +4,7 @@ import type { CorruptEntryError } from '../src/core/errors';
 import { createRedisClient } from '../src/redis/redis.connection';
 import { RedisStore } from '../src/redis/redis.store';
 import { RemoteTier } from '../src/tiers/remote.tier';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { tierConformance, write } from './tier-conformance';
 
 describe('RemoteTier on RedisStore (real redis-server)', () => {

@@ -5,7 +5,7 @@ import { RedisLockStore } from '../src/redis/redis-lock.store';
 import { RedisStore } from '../src/redis/redis.store';
 import { EntryCodec } from '../src/codec/entry.codec';
 import { RemoteTier } from '../src/tiers/remote.tier';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

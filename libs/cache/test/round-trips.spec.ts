@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { CacheService } from '../src';
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 /**

@@ -1,4 +1,4 @@
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import type { AiRequest } from '../src/ai';
 import { AiFactory, FakeModel } from './ai-factory';
 

@@ -1,5 +1,5 @@
 import type { BreakerState } from '../src';
-import { type RedisSentinelProcess, startSentinel, waitFor } from '../../../test/harness';
+import { type RedisSentinelProcess, startSentinel, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 import { type HttpCacheApp, startHttpApp } from './support/http-app';
 import { fmt, forRequests, startLoad, window } from './support/load';

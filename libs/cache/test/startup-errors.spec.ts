@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { getFreePort, rawCommand, startRedis, startSentinel, useRedis } from '../../../test/harness';
+import { getFreePort, rawCommand, startRedis, startSentinel, useRedis } from './harness';
 import { CacheFactory, RecordingLogger } from './cache-factory';
 
 /** A Redis the app cannot use at startup: the log line names where it tried and why it failed (connectTimeout 5 s: time for the failure itself to happen on a busy machine). */

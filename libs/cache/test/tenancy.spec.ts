@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { CacheModule, InvalidOptionError, StrataError, TenantContext, type CacheModuleOptions, InvalidKeyError } from '../src';
 import { resolveOptions } from '../src/cache.options';
 import { tenantOfKey } from '../src/core/keys';
-import { useRedis } from '../../../test/harness';
+import { useRedis } from './harness';
 import { CacheFactory } from './cache-factory';
 
 const SPECIAL = [':', '*', '?', '[', ']', '\\', '=', '%', '#', '{', '}'];

@@ -2,7 +2,7 @@ import { Injectable, Scope, type Type } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { CacheWarmer, type CacheWarmerOptions, type CacheModuleOptions, StrataError, type WarmEntry, type WarmerOutcome } from '../src';
 import { leaseTtl } from '../src/warming/warmer.runner';
-import { getFreePort, useRedis, waitFor } from '../../../test/harness';
+import { getFreePort, useRedis, waitFor } from './harness';
 import { type CacheApp, CacheFactory, RecordingLogger } from './cache-factory';
 
 /** What a warmer under test did: calls of the method, factory runs per key, runs going at once. */

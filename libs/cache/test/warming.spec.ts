@@ -1,4 +1,4 @@
-import { useRedis, waitFor } from '../../../test/harness';
+import { useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
 /** Warming: `warm()`, refresh-ahead and predictive warming, on real Redis, with the injectable clock. */

@@ -145,7 +145,8 @@ export class AiResponseCache {
 
   /**
    * The cached answer (exact, stale or semantic) without calling anything: undefined on a miss. A stale
-   * answer is returned with status 'stale' (its refresh has no call to run, so it stores nothing).
+   * answer is returned with status 'stale' (its refresh has no call to run, so it stores nothing). An
+   * identical call in progress in this process is waited for, and its stored answer returned as exact.
    */
   async lookup<T = string>(request: AiRequest, options: AiCallOptions = {}): Promise<AiCacheResult<T> | undefined> {
     const counters = this.shared.counters;
@@ -153,7 +154,8 @@ export class AiResponseCache {
     const fp = this.fingerprint(request);
     let hit: AiCacheResult<unknown> | undefined;
     if (fp.inputLength <= this.shared.options.maxInputLength) {
-      hit = this.found(fp, (await this.answer(fp, options, async () => NOTHING)).answer).hit;
+      const { answer } = await this.answer(fp, options, async () => NOTHING);
+      hit = this.found(fp, answer.status === 'miss' && isStoredAnswer(answer.value) ? { ...answer, status: 'hit' } : answer).hit;
     }
     if (hit === undefined) counters.misses += 1;
     return hit as AiCacheResult<T> | undefined;

@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import { waitFor } from '../../../../test/harness';
+import { waitFor } from '../harness';
 import { mulberry32 } from '../fixtures/llm-text.fixture';
 
 /** One request of a load run: when it started (ms since the run began), how long it took, and how it ended. */

@@ -80,11 +80,10 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
                   'at 64 in flight, and a tick lost per command one at a time.',
               ]
             : [
-                'Where Strata\'s time goes at 64 in flight (`bench/.tmp`-style variants measured in one process while changing it, µs per read): ' +
-                  'raw GET + JSON.parse with a commandTimeout 11.0; the tier (GET of the bytes, CRC-32 check 0.4, envelope parse) 11.9; before this ' +
-                  'run the facade added 1.7 (its own deadline wrapper, needed only while auto-pipelining could hold a command back) and the engine ' +
-                  '1.7 (an async layer for timing, a promise to load known invalidation times). Now reads skip the facade deadline when the client ' +
-                  'writes at once, timing is inline and known times need no await: 62 k → 86 k ops/s in that comparison.',
+                "Where Strata's time goes at 64 in flight: one socket write per command was the largest cost (Node's writeUtf8String, " +
+                  'a syscall each; raw ioredis pays it too). Strata corks its socket until the end of the tick, so the commands its callers send ' +
+                  'in one tick leave in one write (redis/redis.tick-writes.ts; measured on raw ioredis alone: 94.5 k → 207 k reads/s). What is ' +
+                  'left is the CRC-32 check, LZ4 inflate of entries ≥ 1 KiB, the envelope parse, and one promise layer per tier boundary.',
               ],
         goals:
           concurrency === 64

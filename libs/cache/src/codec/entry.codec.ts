@@ -122,24 +122,31 @@ export class EntryCodec {
    */
   encode(entry: CacheEntry, value: SerializedValue, key?: string): Buffer {
     const { payload, header } = this.envelope(entry, value);
-    if (!this.shouldCompress(value)) return this.seal(plain(payload, header), key);
+    const gap = this.gap;
+    if (!this.shouldCompress(value)) return this.seal(plain(payload, header, gap), key);
     const bytes = Buffer.from(payload, 'utf8');
-    if (this.lz4) return this.seal(this.counted(bytes.length, packed(payload, header | FLAG_LZ4, lz4Compress(bytes))), key);
-    return this.seal(this.counted(bytes.length, packed(payload, header, compress(bytes))), key);
+    if (this.lz4) return this.seal(this.counted(bytes.length, packed(payload, header | FLAG_LZ4, lz4Compress(bytes), gap)), key);
+    return this.seal(this.counted(bytes.length, packed(payload, header, compress(bytes), gap)), key);
   }
 
   /** The write path: size-dependent compression quality, off the event loop for large values. */
   async encodeAsync(entry: CacheEntry, value: SerializedValue, key?: string): Promise<Buffer> {
     const { payload, header } = this.envelope(entry, value);
-    if (!this.shouldCompress(value)) return this.seal(plain(payload, header), key);
+    const gap = this.gap;
+    if (!this.shouldCompress(value)) return this.seal(plain(payload, header, gap), key);
     const bytes = Buffer.from(payload, 'utf8');
     const compressed = await (this.lz4 ? lz4CompressOffLoop(bytes) : compressAsync(bytes));
-    const out = packed(payload, this.lz4 ? header | FLAG_LZ4 : header, compressed);
+    const out = packed(payload, this.lz4 ? header | FLAG_LZ4 : header, compressed, gap);
     return this.seal(this.counted(bytes.length, out), key);
   }
 
+  /** Room left after the header for the checksum (not encrypted), so sealing fills it in place instead of copying the body. */
+  private get gap(): number {
+    return this.cipher === undefined ? CHECKSUM_BYTES : 0;
+  }
+
   private counted(bytesIn: number, out: Buffer): Buffer {
-    if (this.onCompress !== undefined && (out[0] & FLAG_COMPRESSED) !== 0) this.onCompress(bytesIn, out.length - 1);
+    if (this.onCompress !== undefined && (out[0] & FLAG_COMPRESSED) !== 0) this.onCompress(bytesIn, out.length - 1 - this.gap);
     return out;
   }
 
@@ -153,7 +160,7 @@ export class EntryCodec {
    * are refused rather than decoded as another, well-formed entry.
    */
   private seal(bytes: Buffer, key: string | undefined): Buffer {
-    if (this.cipher === undefined) return checksummed(bytes);
+    if (this.cipher === undefined) return checksummedInPlace(bytes);
     if (key === undefined) throw new InvalidArgumentError('EntryCodec: encryption needs the entry key (associated data); pass the key to encode()');
     return this.cipher.seal(bytes.subarray(1), bytes[0] | FLAG_ENCRYPTED, key);
   }
@@ -266,12 +273,9 @@ function checksumOf(out: Buffer): number {
   return crc32(out.subarray(1 + CHECKSUM_BYTES), HEADER_CRCS[out[0]]);
 }
 
-/** header | checksum flag, the CRC-32 of header and body, the body. */
-function checksummed(bytes: Buffer): Buffer {
-  const body = bytes.subarray(1);
-  const out = Buffer.allocUnsafe(1 + CHECKSUM_BYTES + body.length);
-  out[0] = bytes[0] | FLAG_CHECKSUM;
-  body.copy(out, 1 + CHECKSUM_BYTES);
+/** Header, a gap of CHECKSUM_BYTES, the body (from `plain`/`packed` with that gap) → header | checksum flag, the CRC-32 of header and body, the body. */
+function checksummedInPlace(out: Buffer): Buffer {
+  out[0] |= FLAG_CHECKSUM;
   out.writeUInt32BE(checksumOf(out), 1);
   return out;
 }
@@ -283,12 +287,13 @@ function verified(bytes: Buffer): Buffer {
   return bytes.subarray(1 + CHECKSUM_BYTES);
 }
 
-function plain(payload: string, header: number): Buffer {
+/** The header, `gap` bytes for a checksum (filled by the caller), the payload. */
+function plain(payload: string, header: number, gap: number): Buffer {
   const length = Buffer.byteLength(payload, 'utf8');
-  // allocUnsafe is safe here: the write below fills every byte after the header.
-  const out = Buffer.allocUnsafe(1 + length);
+  // allocUnsafe is safe here: the write below fills every byte after the header and the gap, and the gap is filled when sealed.
+  const out = Buffer.allocUnsafe(1 + gap + length);
   out[0] = header;
-  out.write(payload, 1, 'utf8');
+  out.write(payload, 1 + gap, 'utf8');
   return out;
 }
 
@@ -296,13 +301,13 @@ function plain(payload: string, header: number): Buffer {
  * The compressed form, unless it saves less than an eighth of the payload: every read of a compressed
  * entry pays to inflate it, which a few percent of bytes (LZ4 on 1 KiB of prose saves ~9 %) do not repay.
  */
-function packed(payload: string, header: number, compressed: Buffer): Buffer {
+function packed(payload: string, header: number, compressed: Buffer, gap: number): Buffer {
   const length = Buffer.byteLength(payload, 'utf8');
   // Stored plain: the codec's flag goes too (an LZ4 flag without the compressed flag is refused).
-  if (compressed.length > length - (length >>> 3)) return plain(payload, header & ~FLAG_LZ4);
-  const out = Buffer.allocUnsafe(1 + compressed.length);
+  if (compressed.length > length - (length >>> 3)) return plain(payload, header & ~FLAG_LZ4, gap);
+  const out = Buffer.allocUnsafe(1 + gap + compressed.length);
   out[0] = header | FLAG_COMPRESSED;
-  compressed.copy(out, 1);
+  compressed.copy(out, 1 + gap);
   return out;
 }
 

@@ -234,6 +234,8 @@ describe('observability', () => {
       await redis.process.kill();
       await waitFor(async () => (await health.check()).status === 'down', { timeoutMs: 30_000, message: 'never down' });
       expect((await health.isHealthy('redis-cache'))['redis-cache']).toMatchObject({ status: 'down', degraded: true, redis: { status: 'down' } });
+      // Says where and why, not the client's internals.
+      await waitFor(async () => /not connected to 127\.0\.0\.1:\d+ \(\w+; last error: .*ECONNREFUSED/.test((await health.check()).redis.error ?? ''), { timeoutMs: 30_000, message: 'the address and the cause in the health details' });
       // A readiness probe that keeps the instance in service while it answers from L1 and the factories.
       expect((await health.isHealthy('redis-cache', { whenDegraded: 'up' }))['redis-cache']).toMatchObject({ status: 'up', degraded: true, redis: { status: 'down' } });
       await expect(health.isHealthy('x', { whenDegraded: 'maybe' as 'up' })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });

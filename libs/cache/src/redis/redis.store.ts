@@ -1,4 +1,5 @@
 import type { Fence, RemoteStore, RemoteStoreCapabilities, RemoteStoreState, StoredBytes } from '../ports/remote-store';
+import { L2UnavailableError } from '../core/errors';
 import { type RedisClient, isCluster } from './redis.types';
 import { lockKeyOf } from './redis-lock.store';
 import { runScript, script } from './redis.script';
@@ -54,7 +55,8 @@ export class RedisStore implements RemoteStore {
       boundedCalls: !this.clustered && options?.enableAutoPipelining !== true && options?.commandTimeout !== undefined,
       shared: true,
     };
-    client.on('error', () => undefined); // ioredis logs unhandled 'error' events; the engine reports state.
+    // ioredis logs unhandled 'error' events; the engine reports state. The last one names the cause in `ping`.
+    client.on('error', (error: unknown) => (this.lastError = error instanceof Error ? error.message : String(error)));
   }
 
   get state(): RemoteStoreState {
@@ -129,8 +131,14 @@ export class RedisStore implements RemoteStore {
     return Number(await runScript(this.client, INCREMENT_SCRIPT, [key], [by, ttlMs]));
   }
 
+  /** One PING; while the client is not connected, an error that names the address, its state and the last cause. */
   async ping(): Promise<void> {
-    await this.client.ping();
+    const client = this.client;
+    if (!this.clustered && client.status !== 'ready') {
+      const cause = this.lastError === undefined ? '' : `; last error: ${this.lastError}`;
+      throw new L2UnavailableError(`not connected to ${this.address} (${client.status}${cause})`);
+    }
+    await client.ping();
   }
 
   lastError: string | undefined;

@@ -102,11 +102,15 @@ describe('HTTP under load while Redis fails', () => {
       maxCommands = Math.max(maxCommands, queued.commands);
       maxPending = Math.max(maxPending, app.cache.stats().l2.pending);
     }, 20);
+    // Calls made while Redis was down: the figure the promise is about. (A refresh whose write was in flight
+    // when Redis died may not be kept in L1 (the bus goes down with Redis), so its key may be computed once more in
+    // the outage: counted from the kill on, that is the one call the promise allows.)
+    const beforeKill = new Map(app.source.calls);
     const killedAt = performance.now();
     await redis.process.kill();
     await forRequests(issued, 10 * RATE);
-    // Calls made while Redis was down: the figure the promise is about.
-    const duringOutage = new Map(app.source.calls);
+    const atRestart = new Map(app.source.calls);
+    const duringOutage = new Map([...atRestart].map(([key, n]) => [key, n - (beforeKill.get(key) ?? 0)] as const).filter(([, n]) => n > 0));
     await redis.process.restart();
     const restartedAt = performance.now();
     await waitFor(() => app.cache.stats().l2.state === 'closed', { timeoutMs: 30_000, intervalMs: 10, message: 'never reconnected' });
@@ -136,7 +140,7 @@ describe('HTTP under load while Redis fails', () => {
     // Once Redis (and with it the invalidation bus) is back, the bus sees that Redis restarted during the
     // gap and reads the new log instead of clearing L1: no key is computed again.
     expect(app.cache.stats().bus).toMatchObject({ reconciles: 1, clears: 0 });
-    expect(maxCalls).toBeLessThanOrEqual(1);
+    expect(calls.filter(([key, n]) => n > (atRestart.get(key) ?? 0))).toEqual([]);
     expect(maxOffline).toBe(0);
     expect(maxCommands).toBeLessThan(1_000);
     expect(maxPending).toBeLessThanOrEqual(10_000);

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { useRedis, waitFor } from '../libs/cache/test/harness';
+import { useRedis, waitFor, waitForValue } from '../libs/cache/test/harness';
 import { type SampleApp, parseSse, startSample } from './sample-app';
 
 /** The AI routes over HTTP: exact, semantic and stale hits, streams, transcription, tenants. */
@@ -79,8 +79,16 @@ describe.each(['memory', 'redis'] as const)('sample app AI routes (%s)', (mode) 
     expect(done.event).toBe('done');
     expect((done.data as { cost: number }).cost).toBeGreaterThan(0);
 
-    const again = await request(sample.server).post('/ai/complete/stream').set('X-Tenant-Id', 'acme').send({ prompt: 'Write a haiku about caches' }).expect(200);
-    expect(again.headers['x-cache']).toBe('HIT');
+    const callsAfterFirst = (await request(sample.server).get('/ai/stats')).body.calls as number;
+    expect(callsAfterFirst).toBeGreaterThanOrEqual(1);
+    // The recording is stored once the stream has ended, a moment after its last event went out: a request in
+    // that moment joins the run and is replayed from it (MISS, no second model call); the next one is a HIT.
+    const again = await waitForValue(
+      () => request(sample.server).post('/ai/complete/stream').set('X-Tenant-Id', 'acme').send({ prompt: 'Write a haiku about caches' }).expect(200),
+      (res) => res.headers['x-cache'] === 'HIT',
+      { message: 'the streamed answer to be served from the cache' },
+    );
+    expect((await request(sample.server).get('/ai/stats')).body.calls).toBe(callsAfterFirst); // no second model call
     const replayed = parseSse(again.text);
     expect(replayed.filter((e) => e.event === 'message').map((e) => (e.data as { text: string }).text)).toEqual(pieces);
     expect((replayed[replayed.length - 1].data as { cost: number }).cost).toBe(0);

@@ -228,23 +228,33 @@ export async function startSentinel(options: StartSentinelOptions = {}): Promise
         if (first === undefined) {
           throw new Error('no Sentinel is running');
         }
-        const reply = await sentinelCommand(first, ['FAILOVER', masterName]);
-        if (reply !== 'OK') {
-          throw new Error(`SENTINEL FAILOVER ${masterName} answered ${JSON.stringify(reply)}`);
-        }
+        // A Sentinel that took FAILOVER can still give up (no replica it deems good yet: one still syncing
+        // after an earlier failover, on a busy machine) and does not try again by itself: asked again after
+        // twice its failover-timeout, until `timeoutMs`.
+        const askAgainMs = 2 * (options.failoverTimeoutMs ?? 5_000);
+        const deadline = Date.now() + timeoutMs;
         let seen = '';
-        await waitFor(
-          async () => {
-            const ports = await Promise.all(runningSentinels().map((s) => masterAddress(s, masterName)));
-            seen = ports.join(', ');
-            return ports.every((port) => port !== oldMaster.port && byPort(port) !== undefined);
-          },
-          {
-            timeoutMs,
-            intervalMs: 100,
-            message: () => `every Sentinel to name a new master instead of ${oldMaster.port} (they name ${seen})`,
-          },
-        );
+        let replies: string[] = [];
+        const switched = async () => {
+          const ports = await Promise.all(runningSentinels().map((s) => masterAddress(s, masterName)));
+          seen = ports.join(', ');
+          return ports.every((port) => port !== oldMaster.port && byPort(port) !== undefined);
+        };
+        for (;;) {
+          const reply = await sentinelCommand(first, ['FAILOVER', masterName]).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+          replies = [...replies, JSON.stringify(reply)];
+          if (replies.length === 1 && reply !== 'OK') throw new Error(`SENTINEL FAILOVER ${masterName} answered ${JSON.stringify(reply)}`);
+          try {
+            await waitFor(switched, {
+              timeoutMs: Math.max(100, Math.min(askAgainMs, deadline - Date.now())),
+              intervalMs: 100,
+              message: () => `every Sentinel to name a new master instead of ${oldMaster.port} (they name ${seen}; FAILOVER answered ${replies.join(', ')})`,
+            });
+            break;
+          } catch (error) {
+            if (Date.now() >= deadline) throw error;
+          }
+        }
         const newMaster = await currentMaster();
         await waitFor(async () => (await infoField(newMaster.port, 'role')) === 'master', {
           timeoutMs,

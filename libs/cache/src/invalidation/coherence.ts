@@ -1,8 +1,8 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
 import { type BusCatchUp, type BusChange, type BusListener, type BusMessage, type BusState, type InvalidationBus, preciseNow } from './bus';
 import type { InvalidationTimes } from './invalidation-times';
-import { isDeepStrictEqual } from 'node:util';
 import type { CacheEntry } from '../core/entry';
 import { globMatcher } from '../core/glob';
 

@@ -42,7 +42,7 @@
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { CorruptEntryError, StrataError } from '../core/errors';
+import { CorruptEntryError, MissingPeerError } from '../core/errors';
 
 type Lz4Binding = typeof import('lz4-napi');
 let lz4Loaded: Lz4Binding | undefined;
@@ -60,11 +60,10 @@ export function lz4Binding(): Lz4Binding {
     lz4Loaded = require('lz4-napi') as Lz4Binding;
     return lz4Loaded;
   } catch (error) {
-    throw new StrataError(
-      'E_MISSING_PEER',
-      `Strata cache: the 'lz4' compression (the default for Redis/L2 values) needs lz4-napi's native binary for ${process.platform}-${process.arch}, which did not load (npm can leave out optional platform packages: npm/cli#4828, --omit=optional); reinstall without --omit=optional (rm -rf node_modules package-lock.json && npm install), or set compression: 'brotli'`,
-      { cause: error },
-    );
+    throw new MissingPeerError('lz4-napi', "the 'lz4' compression (the default for Redis/L2 values)", {
+      cause: error,
+      needs: `lz4-napi's native binary for ${process.platform}-${process.arch}, which did not load (npm can leave out optional platform packages: npm/cli#4828, --omit=optional); reinstall without --omit=optional (rm -rf node_modules package-lock.json && npm install), or set compression: 'brotli'`,
+    });
   }
 }
 

@@ -108,9 +108,11 @@ export class MissingPeerError extends StrataError {
   constructor(
     readonly packageName: string,
     feature: string,
-    options?: { cause?: unknown },
+    /** `needs`: what is missing and how to fix it, when the package is there but did not load (a native binary left out). */
+    options?: { cause?: unknown; needs?: string },
   ) {
-    super('E_MISSING_PEER', `Strata cache: ${feature} needs the package '${packageName}', which is not installed; install ${packageName}: npm i ${packageName}`, options);
+    const needs = options?.needs ?? `the package '${packageName}', which is not installed; install ${packageName}: npm i ${packageName}`;
+    super('E_MISSING_PEER', `Strata cache: ${feature} needs ${needs}`, options);
     this.name = 'MissingPeerError';
   }
 }

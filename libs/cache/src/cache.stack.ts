@@ -121,7 +121,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
     const lockStore = stores?.lock;
     const lock =
       l2 && lockStore && options.lock
-        ? new DistributedLock(lockStore, options.lock, (op) => l2.guard(op, LOCK_FAILED).catch(() => LOCK_FAILED))
+        ? new DistributedLock(lockStore, options.lock, (op) => l2.call(op, LOCK_FAILED).catch(() => LOCK_FAILED))
         : undefined;
     const times = new InvalidationTimes(this.shared('times'));
     this.coherence = new L1Coherence(this.l1, this.l2, times, telemetry);

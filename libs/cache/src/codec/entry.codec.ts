@@ -129,15 +129,20 @@ export class EntryCodec {
     return this.seal(this.counted(bytes.length, packed(payload, header, compress(bytes), gap)), key);
   }
 
-  /** The write path: size-dependent compression quality, off the event loop for large values. */
-  async encodeAsync(entry: CacheEntry, value: SerializedValue, key?: string): Promise<Buffer> {
+  /**
+   * The write path: size-dependent compression quality, off the event loop for large values. The bytes
+   * at once when nothing went to the threadpool (LZ4 below 64 KiB, or no compression): a promise less on
+   * every write.
+   */
+  encodeAsync(entry: CacheEntry, value: SerializedValue, key?: string): Buffer | Promise<Buffer> {
     const { payload, header } = this.envelope(entry, value);
     const gap = this.gap;
     if (!this.shouldCompress(value)) return this.seal(plain(payload, header, gap), key);
     const bytes = Buffer.from(payload, 'utf8');
-    const compressed = await (this.lz4 ? lz4CompressOffLoop(bytes) : compressAsync(bytes));
-    const out = packed(payload, this.lz4 ? header | FLAG_LZ4 : header, compressed, gap);
-    return this.seal(this.counted(bytes.length, out), key);
+    const flags = this.lz4 ? header | FLAG_LZ4 : header;
+    const finish = (compressed: Buffer) => this.seal(this.counted(bytes.length, packed(payload, flags, compressed, gap)), key);
+    const compressed = this.lz4 ? lz4CompressOffLoop(bytes) : compressAsync(bytes);
+    return isPromise(compressed) ? compressed.then(finish) : finish(compressed);
   }
 
   /** Room left after the header for the checksum (not encrypted), so sealing fills it in place instead of copying the body. */
@@ -339,4 +344,9 @@ function toEntry(envelope: unknown, text: string, tagged: boolean): CacheEntry {
     staleUntil: s as number,
     tags: t as string[],
   };
+}
+
+/** A promise from native code (the LZ4 binding's threadpool) may come from another realm: told apart by `then`. */
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
 }

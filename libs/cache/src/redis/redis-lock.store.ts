@@ -104,19 +104,19 @@ export class RedisLockStore implements LockStore {
     return (await this.client.set(lockKeyOf(key), token, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  async step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep> {
+  step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep> {
     const args = [token, ttlMs, options?.onlyIfMissing === true ? '1' : '0'];
     this.hold();
-    const [bytes, taken, remaining] = (await runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key)], args, true)) as [
-      Buffer | null,
-      number,
-      number,
-    ];
-    return { bytes: bytes ?? undefined, taken: Number(taken) === 1, remainingMs: Number(remaining) };
+    return runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key)], args, true).then(stepOf);
   }
 
   async release(key: string, token: string): Promise<boolean> {
     this.hold();
     return Number(await runScript(this.client, RELEASE_SCRIPT, [lockKeyOf(key)], [token, this.releasedChannel, key])) === 1;
   }
+}
+
+function stepOf(reply: unknown): LockStep {
+  const [bytes, taken, remaining] = reply as [Buffer | null, number, number];
+  return { bytes: bytes ?? undefined, taken: Number(taken) === 1, remainingMs: Number(remaining) };
 }

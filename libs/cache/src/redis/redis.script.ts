@@ -18,13 +18,11 @@ type Arg = string | number | Buffer;
  * back to EVAL on NOSCRIPT (a restart or a failover empties the script cache). `binary`: bulk replies
  * come back as Buffers (entry bytes), not strings.
  */
-export async function runScript(client: RedisClient, lua: LuaScript, keys: readonly string[], args: readonly Arg[], binary = false): Promise<unknown> {
+export function runScript(client: RedisClient, lua: LuaScript, keys: readonly string[], args: readonly Arg[], binary = false): Promise<unknown> {
   const call = (command: 'EVALSHA' | 'EVAL', code: string) =>
     binary ? client.callBuffer(command, code, keys.length, ...keys, ...args) : client.call(command, code, keys.length, ...keys, ...args);
-  try {
-    return await call('EVALSHA', lua.sha);
-  } catch (error) {
+  return call('EVALSHA', lua.sha).catch((error: unknown) => {
     if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
     return call('EVAL', lua.body);
-  }
+  });
 }

@@ -67,10 +67,11 @@ export class L2Facade {
   private flushing: Promise<void> | undefined;
   private disposed = false;
   /**
-   * Whether reads need the facade's own deadline: a command that is written at once (no auto-pipelining,
-   * no offline queue, not a Cluster that redirects and retries) is bounded by the client's commandTimeout.
+   * Whether calls need the facade's own deadline: a command that is written at once (no auto-pipelining,
+   * no offline queue, not a Cluster that redirects and retries) is bounded by the client's commandTimeout,
+   * and a later command of the same connection (a replayed delete) lands after it.
    */
-  private readonly boundReads: boolean;
+  private readonly boundCalls: boolean;
   /** Gives up waiting on calls past `options.deadline`; absent without one. */
   private readonly deadlines: CallDeadlines | undefined;
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
@@ -91,7 +92,7 @@ export class L2Facade {
       onStateChange: (state, reason) => this.logState(state, reason),
     });
     if (options.onStateChange) this.stateListeners.push(options.onStateChange);
-    this.boundReads = !store.capabilities.boundedCalls;
+    this.boundCalls = !store.capabilities.boundedCalls;
     this.stopWatching = store.onStateChange((state, reason) => (state === 'down' ? this.breaker.trip(reason) : this.breaker.nudge()));
     if (store.state !== 'ready') this.breaker.startOpen('connection not ready');
   }
@@ -169,7 +170,7 @@ export class L2Facade {
     if (!this.breaker.isClosed) return this.refused(key);
     // The store's bytes decoded here rather than in `RemoteTier.get`: the same steps, one promise fewer.
     const tier = this.tier;
-    return (this.boundReads ? this.bounded(() => tier.store.get(key)) : tier.store.get(key)).then(
+    return (this.boundCalls ? this.bounded(() => tier.store.get(key)) : tier.store.get(key)).then(
       (bytes) => {
         this.breaker.succeeded();
         return bytes === undefined ? undefined : tier.decode(key, bytes);
@@ -235,8 +236,16 @@ export class L2Facade {
   /** A write whose failure leaves its keys in doubt: deleted (replayed) once Redis answers and the write settled. */
   private async write<T, F>(keys: readonly string[], op: () => Promise<T>, fallback: F): Promise<T | F> {
     try {
-      return await this.breaker.run(() => this.bounded(op, keys));
+      // Open: refused at once. Closed: the breaker's bookkeeping inline (one promise layer fewer than
+      // `breaker.run` on every write), and the facade's deadline only where the client does not bound the
+      // command itself (see `boundCalls`: a write the client timed out still lands before any later
+      // command of this connection, such as the replay's delete).
+      if (!this.breaker.isClosed) return await this.breaker.run(op);
+      const result = await (this.boundCalls ? this.bounded(op, keys) : op());
+      this.breaker.succeeded();
+      return result;
     } catch (error) {
+      this.breaker.failure(error);
       for (const key of keys) this.remember(key);
       this.flushSoon();
       this.failed(error, keys[0]);
@@ -285,6 +294,32 @@ export class L2Facade {
 
   async increment(key: string, by: number, ttlMs: number): Promise<number | undefined> {
     return this.guard(() => this.tier.increment(key, by, ttlMs), undefined, key);
+  }
+
+  /**
+   * `guard` for one command written at once (the stampede lock's steps, on every miss): the same
+   * breaker policy and fallback, in one promise layer, with the facade's deadline only where reads
+   * need it (see `boundCalls`), like `get` and the writes. Rejects only with `strict`, as `guard` does.
+   */
+  call<T, F>(op: () => Promise<T>, fallback: F, key?: string): Promise<T | F> {
+    if (!this.breaker.isClosed) return this.guard(op, fallback, key);
+    let running: Promise<T>;
+    try {
+      running = this.boundCalls ? this.bounded(op) : op();
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    return running.then(
+      (value) => {
+        this.breaker.succeeded();
+        return value;
+      },
+      (error: unknown) => {
+        this.breaker.failure(error);
+        this.failed(error, key);
+        return fallback;
+      },
+    );
   }
 
   /** Runs any Redis work behind the breaker with the same failure policy (used by invalidation). */

@@ -1,4 +1,4 @@
-import type { EntryCodec } from '../codec/entry.codec';
+import { type EntryCodec, isPromise } from '../codec/entry.codec';
 import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError } from '../core/errors';
 import type { EntryMeta, Fence, RemoteStore, StoredBytes } from '../ports/remote-store';
@@ -46,9 +46,10 @@ export class RemoteTier implements CacheTier {
     return raw.map((bytes, i) => (bytes === undefined ? undefined : this.decode(keys[i], bytes)));
   }
 
-  async set(write: TierWrite): Promise<void> {
+  set(write: TierWrite): Promise<void> {
     const ttl = physicalTtl(write, this.options.now());
-    await this.store.set(write.key, ttl <= 0 ? EMPTY : await this.encode(write), ttl, metaOf(write));
+    if (ttl <= 0) return this.store.set(write.key, EMPTY, ttl, metaOf(write));
+    return encoded(() => this.encode(write), (bytes) => this.store.set(write.key, bytes, ttl, metaOf(write)));
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {
@@ -76,10 +77,11 @@ export class RemoteTier implements CacheTier {
    * Writes the entry only if the fence's lock is still held by its token, and releases the lock; false
    * when the lock was lost (expired, taken over) and nothing was written. Only with `fencing`.
    */
-  async setFenced(write: TierWrite, fence: Fence): Promise<boolean> {
-    const bytes = await this.encode(write);
-    const ttl = Math.max(0, physicalTtl(write, this.options.now()));
-    return this.store.setFenced!({ key: write.key, bytes, ttlMs: ttl, meta: metaOf(write) }, fence);
+  setFenced(write: TierWrite, fence: Fence): Promise<boolean> {
+    // The TTL is taken once the bytes are ready, as the write leaves.
+    return encoded(() => this.encode(write), (bytes) =>
+      this.store.setFenced!({ key: write.key, bytes, ttlMs: Math.max(0, physicalTtl(write, this.options.now())), meta: metaOf(write) }, fence),
+    );
   }
 
   increment(key: string, by: number, ttlMs: number): Promise<number> {
@@ -105,9 +107,19 @@ export class RemoteTier implements CacheTier {
     }
   }
 
-  private encode(write: TierWrite): Promise<Buffer> {
+  private encode(write: TierWrite): Buffer | Promise<Buffer> {
     return (write.codec ?? this.options.codec).encodeAsync(write.entry, write.serialized, write.key);
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** `send(bytes)` once the encoding is done: at once when it was synchronous (no promise layer for it). Never throws: rejects. */
+function encoded<T>(encode: () => Buffer | Promise<Buffer>, send: (bytes: Buffer) => Promise<T>): Promise<T> {
+  try {
+    const bytes = encode();
+    return isPromise(bytes) ? bytes.then(send) : send(bytes);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -21,7 +21,8 @@
  *   shared Redis on 6379); give every library its own key prefix or flush between cases.
  * - Compare each library at its documented defaults and, as a separate candidate, at its fastest settings.
  * - Keep to a budget: the whole bench must stay under 15 minutes (`ctx.quick` for a short smoke run).
- * - Close everything the suite opened (apps, clients, child processes) before it returns.
+ * - Close everything the suite opened (apps, clients, child processes) before it returns: the process must
+ *   end by itself after the report (`run.ts` exits 1, naming what is still active, if it has not 5 s later).
  * - State goals with `goal()`: the verdict and the ratio are computed, never typed in.
  */
 import { execFileSync } from 'node:child_process';

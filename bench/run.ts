@@ -48,6 +48,23 @@ async function main(): Promise<void> {
   const report = render(results, (Date.now() - started) / 1000, quick);
   if (!quick && only === undefined) writeFileSync(path.join(__dirname, 'RESULTS.md'), report);
   process.stdout.write(report);
+  exitIfStillOpen();
+}
+
+/**
+ * Every suite closes what it opened, so the process ends by itself once the report is out. If it has
+ * not ended 5 s later, something was left open (e.g. a Redis client reconnecting to the stopped
+ * redis-server): name what keeps it alive and exit 1, rather than run forever or hide the leak.
+ */
+function exitIfStillOpen(): void {
+  setTimeout(() => {
+    const open = new Map<string, number>();
+    for (const kind of process.getActiveResourcesInfo()) open.set(kind, (open.get(kind) ?? 0) + 1);
+    const list = [...open].map(([kind, n]) => `${n} × ${kind}`).join(', ');
+    // A Redis client retrying the stopped server shows as a Timeout between attempts, a TCPSocketWrap during one.
+    process.stderr.write(`bench: still running 5 s after the report (active: ${list}): a suite did not close something it opened.\n`);
+    process.exit(1);
+  }, 5_000).unref();
 }
 
 function rank(name: string): number {

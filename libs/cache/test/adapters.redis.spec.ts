@@ -1,7 +1,7 @@
 import { RedisAdapters } from '../src/redis/redis.adapters';
 import type { RedisConnectionOptions } from '../src/redis/redis.types';
 import { registerStoreAdaptersSuite } from '../src/testing';
-import { type RedisClusterProcess, startCluster, useRedis } from './harness';
+import { useCluster, useRedis } from './harness';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -24,12 +24,6 @@ describe('Redis standalone', () => {
 });
 
 describe('Redis Cluster', () => {
-  let cluster: RedisClusterProcess | undefined;
-  beforeAll(async () => {
-    cluster = await startCluster({ masters: 3, replicasPerMaster: 0 });
-  }, 180_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-  registerStoreAdaptersSuite('redis cluster', { create: () => redisAdapters({ cluster: [...cluster!.startupNodes] }) });
+  const cluster = useCluster({ masters: 3, replicasPerMaster: 0 });
+  registerStoreAdaptersSuite('redis cluster', { create: () => redisAdapters({ cluster: [...cluster.process.startupNodes] }) });
 });

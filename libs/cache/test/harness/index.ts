@@ -1,5 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { type PostgresProcess, type StartPostgresOptions, startPostgres } from './postgres-server';
+import { type RedisClusterProcess, type StartClusterOptions, startCluster } from './redis-cluster';
 import { RedisProcess, StartRedisOptions, startRedis } from './redis-server';
 
 export {
@@ -81,6 +82,31 @@ export function useRedis(options?: StartRedisOptions): RedisHandle {
     },
     client(opts?: RedisOptions) {
       return current().client(opts);
+    },
+  };
+}
+
+/** What {@link useCluster} returns: read it inside tests and hooks, not at describe time. */
+export interface RedisClusterHandle {
+  /** The running cluster; throws if read before `beforeAll` ran. */
+  readonly process: RedisClusterProcess;
+}
+
+/** Starts one Redis Cluster for the enclosing `describe` (or file) in `beforeAll` and stops it in `afterAll`. */
+export function useCluster(options?: StartClusterOptions): RedisClusterHandle {
+  let cluster: RedisClusterProcess | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster(options);
+  }, 180_000);
+  afterAll(async () => {
+    const running = cluster;
+    cluster = undefined;
+    await running?.stop();
+  }, HOOK_TIMEOUT_MS);
+  return {
+    get process() {
+      if (cluster === undefined) throw new Error('useCluster(): the cluster is only available inside tests and hooks (after beforeAll)');
+      return cluster;
     },
   };
 }

@@ -48,8 +48,7 @@ export class RemoteTier implements CacheTier {
 
   set(write: TierWrite): Promise<void> {
     const ttl = physicalTtl(write, this.options.now());
-    if (ttl <= 0) return this.store.set(write.key, EMPTY, ttl, metaOf(write));
-    return encoded(() => this.encode(write), (bytes) => this.store.set(write.key, bytes, ttl, metaOf(write)));
+    return encoded(() => (ttl <= 0 ? EMPTY : this.encode(write)), (bytes) => this.store.set(write.key, bytes, ttl, metaOf(write)));
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {

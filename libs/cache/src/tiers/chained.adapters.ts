@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { segment } from '../core/keys';
+import { DEPENDENCY_PREFIX, isDependencyId } from '../invalidation/dependencies';
 import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
 import type { KeyScanner } from '../ports/key-scanner';
 import type { LockStore } from '../ports/lock-store';
@@ -97,7 +98,7 @@ export class ChainedAdapters implements StoreAdapters {
         ? { isBehind: (key) => cacheOf(key)?.writeBehind === true, settings: settings.writeBehind }
         : undefined,
     });
-    this.times = new ChainedTimesStore(hot.times, cold.times, this.guard);
+    this.times = new ChainedTimesStore(hot.times, cold.times, this.guard, (id) => isDependencyId(id) && cacheOf(id.slice(DEPENDENCY_PREFIX.length)) !== undefined);
     this.scanner = new ChainedKeyScanner(hot.scanner, cold.scanner, this.guard);
     // A cold write sits inside the Redis write the facade bounds: its deadline must allow for both.
     this.deadline = (hot.deadline ?? 0) + settings.deadline;

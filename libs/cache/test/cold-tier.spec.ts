@@ -92,7 +92,7 @@ describe('Cold tier on PostgreSQL (real Redis and PostgreSQL)', () => {
     return { pool, statements, close: () => pool.end() };
   };
 
-  it('a cache without the cold tier writes, deletes and cascades without a statement to PostgreSQL', async () => {
+  it('a cache without the cold tier writes, deletes, cascades and invalidates patterns without a statement to PostgreSQL', async () => {
     const counted = countingPool();
     try {
       const a = await instance({ postgres: { pool: counted.pool, statementTimeout: '1s', probeInterval: '100ms', cleanup: false } });
@@ -108,12 +108,15 @@ describe('Cold tier on PostgreSQL (real Redis and PostgreSQL)', () => {
       expect(await a.plain.getOrSet('derived', async () => 'd', { dependsOn: ['child'] })).toBe('d');
       await a.plain.setMany([{ key: 'x', value: 1 }, { key: 'y', value: 2 }]);
       await a.plain.delete('x');
+      expect(await a.plain.invalidatePattern('y*')).toBe(1);
+      await a.plain.forTenant('acme').namespace('ns').invalidatePattern('*');
       await a.cache.set('root', 1);
       await a.plain.set('parent', 'p2'); // cascade: child, then derived (transitively)
       expect(await a.plain.get('child')).toBeUndefined();
       expect(await a.plain.get('derived')).toBeUndefined();
+      expect(counted.statements).toEqual([]);
       const b = await instance({ postgres: { pool: counted.pool, statementTimeout: '1s', probeInterval: '100ms', cleanup: false } });
-      counted.statements.length = 0;
+      counted.statements.length = 0; // B's start (schema check, probe)
       await b.plain.set('child', 'c2', { dependsOn: ['parent'] });
       await a.plain.delete('parent'); // another instance's dependent, found in Redis
       await waitFor(async () => (await b.plain.get('child')) === undefined, { message: "B's child to be invalidated by A's delete" });
@@ -135,6 +138,7 @@ describe('Cold tier on PostgreSQL (real Redis and PostgreSQL)', () => {
     try {
       await a.plain.set('k', 1);
       await a.plain.delete('k');
+      await a.plain.invalidatePattern('k*');
       await a.plain.set('parent', 'p2');
       expect(await a.plain.get('child')).toBeUndefined();
       // Nothing for the cold tier to replay, so nothing keeps it unread once PostgreSQL is back.
@@ -166,6 +170,11 @@ describe('Cold tier on PostgreSQL (real Redis and PostgreSQL)', () => {
     const d = await instance();
     for (const view of views(d)) expect(await view.get('child')).toBeUndefined();
     for (const view of views(d)) expect(await view.get('parent')).toBe('p2');
+    // A pattern of a cold cache's view reaches PostgreSQL too.
+    for (const view of views(d)) expect(await view.invalidatePattern('par*')).toBe(1);
+    await flushRedis();
+    const e = await instance();
+    for (const view of views(e)) expect(await view.get('parent')).toBeUndefined();
   });
 
   it('never serves from L3 a value invalidated by tag on another instance, even after Redis lost the times', async () => {

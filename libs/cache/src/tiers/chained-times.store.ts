@@ -64,15 +64,21 @@ export class ChainedTimesStore implements InvalidationTimesStore {
   }
 }
 
-/** Pattern invalidation over both stores: the cold one first (as deletes are), then Redis. */
+/**
+ * Pattern invalidation over both stores: the cold one first (as deletes are), then Redis. A pattern that
+ * can only match keys of a cache without the cold tier goes to Redis alone.
+ */
 export class ChainedKeyScanner implements KeyScanner {
   constructor(
     private readonly hot: KeyScanner,
     private readonly cold: KeyScanner,
     private readonly guard: ColdGuard,
+    /** False when no key the pattern matches can be a cold cache's. */
+    private readonly mayMatchCold: (pattern: string) => boolean,
   ) {}
 
   async deleteMatching(pattern: string, options: ScanOptions, progress: ScanProgress): Promise<void> {
+    if (!this.mayMatchCold(pattern)) return this.hot.deleteMatching(pattern, options, progress);
     const cold = { removed: 0 };
     await this.guard.change(() => this.cold.deleteMatching(pattern, options, cold), () => this.guard.rememberPattern(pattern));
     await this.hot.deleteMatching(pattern, options, progress);

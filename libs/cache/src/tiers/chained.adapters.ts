@@ -12,6 +12,9 @@ import { ChainedKeyScanner, ChainedTimesStore } from './chained-times.store';
 import { ColdGuard } from './cold.guard';
 import type { WriteBehindSettings } from './write-behind.queue';
 
+/** The characters special in a key pattern (`KeySpace.pattern`). */
+const GLOB = /[*?[\\]/;
+
 export interface ChainSettings {
   /**
    * The named caches that list 'postgres' in their tiers, with how long Redis keeps their entries at most
@@ -79,15 +82,21 @@ export class ChainedAdapters implements StoreAdapters {
       onStateChange: settings.onStateChange,
     });
     const bySegment = new Map([...settings.caches].map(([name, policy]) => [segment(name), { name, ...policy }]));
-    const cacheOf = (key: string) => {
+    // A key is `<prefix>:<namespace>[:t=<tenant>]:<cache>[#v<version>]:<key>`, every part escaped.
+    const leadingSegments = (key: string) => {
       const parts = key.split(':', 5);
       const at = parts[2]?.startsWith('t=') ? 3 : 2;
-      const name = parts.length > at + 1 ? parts[at] : undefined;
+      return parts.length > at + 1 ? parts.slice(0, at + 1) : undefined;
+    };
+    const cacheOf = (key: string) => {
+      const name = leadingSegments(key)?.at(-1);
       if (name === undefined) return undefined;
       // A versioned cache's segment is `<name>#v<version>`; `#` is escaped inside names.
       const hash = name.indexOf('#');
       return bySegment.get(hash <= 0 ? name : name.slice(0, hash));
     };
+    // Escaped segments never hold a glob character: a pattern whose leading segments have none names one cache.
+    const mayMatchCold = (pattern: string) => leadingSegments(pattern)?.some((part) => GLOB.test(part)) !== false || cacheOf(pattern) !== undefined;
     this.coldCacheOf = (key) => cacheOf(key)?.name;
     this.remote = new ChainedStore(hot.remote, promoter, hot.lock, cold.store, this.guard, {
       isCold: (key) => cacheOf(key) !== undefined,
@@ -99,7 +108,7 @@ export class ChainedAdapters implements StoreAdapters {
         : undefined,
     });
     this.times = new ChainedTimesStore(hot.times, cold.times, this.guard, (id) => isDependencyId(id) && cacheOf(id.slice(DEPENDENCY_PREFIX.length)) !== undefined);
-    this.scanner = new ChainedKeyScanner(hot.scanner, cold.scanner, this.guard);
+    this.scanner = new ChainedKeyScanner(hot.scanner, cold.scanner, this.guard, mayMatchCold);
     // A cold write sits inside the Redis write the facade bounds: its deadline must allow for both.
     this.deadline = (hot.deadline ?? 0) + settings.deadline;
   }

@@ -1,3 +1,4 @@
+import { Pool, type PoolClient } from 'pg';
 import { Registry } from 'prom-client';
 import { CacheHealthIndicator } from '../src';
 import { StrataError } from '../src/core/errors';
@@ -68,6 +69,112 @@ describe('Cold tier on PostgreSQL (real Redis and PostgreSQL)', () => {
     await a.plain.set('k', 1);
     await a.cache.set('k', 2);
     expect(await rows(`${prefix}:%`)).toEqual([]);
+  });
+
+  /** A real pg Pool whose connections record every statement they send (the cache's own queries). */
+  const countingPool = () => {
+    const pool = new Pool({ connectionString: pg.url, max: 3 });
+    const statements: string[] = [];
+    const seen = new WeakSet<PoolClient>();
+    const connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
+    (pool as unknown as { connect: () => Promise<PoolClient> }).connect = async () => {
+      const client = await connect();
+      if (!seen.has(client)) {
+        seen.add(client);
+        const query = client.query.bind(client) as (config: string | { text: string }, ...rest: unknown[]) => Promise<unknown>;
+        (client as unknown as { query: typeof query }).query = (config, ...rest) => {
+          statements.push(typeof config === 'string' ? config : config.text);
+          return query(config, ...rest);
+        };
+      }
+      return client;
+    };
+    return { pool, statements, close: () => pool.end() };
+  };
+
+  it('a cache without the cold tier writes, deletes, cascades and invalidates patterns without a statement to PostgreSQL', async () => {
+    const counted = countingPool();
+    try {
+      const a = await instance({ postgres: { pool: counted.pool, statementTimeout: '1s', probeInterval: '100ms', cleanup: false } });
+      // The counter sees the cold cache's statements: a write, and the dependency check of its overwrite.
+      await a.ocr.set('doc', 1);
+      counted.statements.length = 0;
+      await a.ocr.set('doc', 2);
+      expect(counted.statements.some((text) => /^UPDATE \S+_times /.test(text))).toBe(true);
+
+      counted.statements.length = 0;
+      await a.plain.set('parent', 'p1');
+      await a.plain.set('child', 'c', { dependsOn: ['parent'] });
+      expect(await a.plain.getOrSet('derived', async () => 'd', { dependsOn: ['child'] })).toBe('d');
+      await a.plain.setMany([{ key: 'x', value: 1 }, { key: 'y', value: 2 }]);
+      await a.plain.delete('x');
+      expect(await a.plain.invalidatePattern('y*')).toBe(1);
+      await a.plain.forTenant('acme').namespace('ns').invalidatePattern('*');
+      await a.cache.set('root', 1);
+      await a.plain.set('parent', 'p2'); // cascade: child, then derived (transitively)
+      expect(await a.plain.get('child')).toBeUndefined();
+      expect(await a.plain.get('derived')).toBeUndefined();
+      expect(counted.statements).toEqual([]);
+      const b = await instance({ postgres: { pool: counted.pool, statementTimeout: '1s', probeInterval: '100ms', cleanup: false } });
+      counted.statements.length = 0; // B's start (schema check, probe)
+      await b.plain.set('child', 'c2', { dependsOn: ['parent'] });
+      await a.plain.delete('parent'); // another instance's dependent, found in Redis
+      await waitFor(async () => (await b.plain.get('child')) === undefined, { message: "B's child to be invalidated by A's delete" });
+      expect(counted.statements).toEqual([]);
+      // No dependency record of the Redis-only cache in PostgreSQL (its dependents never live there).
+      expect(await pg.process.query(`SELECT id FROM strata_cache_times WHERE id LIKE $1`, [`dep:${prefix}:%`])).toEqual([]);
+    } finally {
+      await apps.closeAll();
+      await counted.close();
+    }
+  });
+
+  it('a cache without the cold tier keeps writing with nothing pending while PostgreSQL is down', async () => {
+    const a = await instance();
+    await a.ocr.set('doc', 1);
+    await a.plain.set('parent', 'p1');
+    await a.plain.set('child', 'c', { dependsOn: ['parent'] });
+    await pg.process.stop();
+    try {
+      await a.plain.set('k', 1);
+      await a.plain.delete('k');
+      await a.plain.invalidatePattern('k*');
+      await a.plain.set('parent', 'p2');
+      expect(await a.plain.get('child')).toBeUndefined();
+      // Nothing for the cold tier to replay, so nothing keeps it unread once PostgreSQL is back.
+      expect(a.cache.stats().l3.pending).toBe(0);
+      await a.ocr.delete('doc');
+      expect(a.cache.stats().l3.pending).toBeGreaterThan(0); // while a cold cache's change is remembered
+    } finally {
+      await pg.process.start();
+    }
+  });
+
+  it("invalidates a cold cache's dependents through PostgreSQL from any instance, tenant or namespace view, after Redis lost everything", async () => {
+    const a = await instance();
+    const views = (x: Awaited<ReturnType<typeof instance>>) => [x.ocr, x.ocr.forTenant('acme'), x.ocr.namespace('ns'), x.ocr.forTenant('acme').namespace('ns')];
+    for (const view of views(a)) {
+      await view.set('parent', 'p');
+      await view.set('child', 'c', { dependsOn: ['parent'] });
+    }
+    // dependsOn names keys of the dependent's own view: a Redis-only cache's key of the same name is another key.
+    await a.plain.set('parent', 'other');
+    await a.plain.delete('parent');
+    await flushRedis();
+    const b = await instance();
+    for (const view of views(b)) expect(await view.get('child')).toBe('c'); // from L3, untouched by plain's parent
+    await flushRedis();
+    const c = await instance();
+    for (const view of views(c)) await view.set('parent', 'p2');
+    await flushRedis();
+    const d = await instance();
+    for (const view of views(d)) expect(await view.get('child')).toBeUndefined();
+    for (const view of views(d)) expect(await view.get('parent')).toBe('p2');
+    // A pattern of a cold cache's view reaches PostgreSQL too.
+    for (const view of views(d)) expect(await view.invalidatePattern('par*')).toBe(1);
+    await flushRedis();
+    const e = await instance();
+    for (const view of views(e)) expect(await view.get('parent')).toBeUndefined();
   });
 
   it('never serves from L3 a value invalidated by tag on another instance, even after Redis lost the times', async () => {

@@ -1,17 +1,17 @@
 import type { CacheEntry } from '../core/entry';
 
-const PREFIX = 'dep:';
+export const DEPENDENCY_PREFIX = 'dep:';
 
 /**
  * The invalidation id an entry carries when it depends on `key` (a full key): `dep:<key>`. Deleting or
  * overwriting `key` records a time for this id, which makes every dependent created before it a miss.
  */
 export function dependencyId(fullKey: string): string {
-  return PREFIX + fullKey;
+  return DEPENDENCY_PREFIX + fullKey;
 }
 
 export function isDependencyId(id: string): boolean {
-  return id.startsWith(PREFIX);
+  return id.startsWith(DEPENDENCY_PREFIX);
 }
 
 /**

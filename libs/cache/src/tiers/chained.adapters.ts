@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { segment } from '../core/keys';
+import { DEPENDENCY_PREFIX, isDependencyId } from '../invalidation/dependencies';
 import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
 import type { KeyScanner } from '../ports/key-scanner';
 import type { LockStore } from '../ports/lock-store';
@@ -10,6 +11,9 @@ import { ChainedStore, type ColdStore, type ColdTelemetry, type HotPromoter } fr
 import { ChainedKeyScanner, ChainedTimesStore } from './chained-times.store';
 import { ColdGuard } from './cold.guard';
 import type { WriteBehindSettings } from './write-behind.queue';
+
+/** The characters special in a key pattern (`KeySpace.pattern`). */
+const GLOB = /[*?[\\]/;
 
 export interface ChainSettings {
   /**
@@ -78,15 +82,21 @@ export class ChainedAdapters implements StoreAdapters {
       onStateChange: settings.onStateChange,
     });
     const bySegment = new Map([...settings.caches].map(([name, policy]) => [segment(name), { name, ...policy }]));
-    const cacheOf = (key: string) => {
+    // A key is `<prefix>:<namespace>[:t=<tenant>]:<cache>[#v<version>]:<key>`, every part escaped.
+    const leadingSegments = (key: string) => {
       const parts = key.split(':', 5);
       const at = parts[2]?.startsWith('t=') ? 3 : 2;
-      const name = parts.length > at + 1 ? parts[at] : undefined;
+      return parts.length > at + 1 ? parts.slice(0, at + 1) : undefined;
+    };
+    const cacheOf = (key: string) => {
+      const name = leadingSegments(key)?.at(-1);
       if (name === undefined) return undefined;
       // A versioned cache's segment is `<name>#v<version>`; `#` is escaped inside names.
       const hash = name.indexOf('#');
       return bySegment.get(hash <= 0 ? name : name.slice(0, hash));
     };
+    // Escaped segments never hold a glob character: a pattern whose leading segments have none names one cache.
+    const mayMatchCold = (pattern: string) => leadingSegments(pattern)?.some((part) => GLOB.test(part)) !== false || cacheOf(pattern) !== undefined;
     this.coldCacheOf = (key) => cacheOf(key)?.name;
     this.remote = new ChainedStore(hot.remote, promoter, hot.lock, cold.store, this.guard, {
       isCold: (key) => cacheOf(key) !== undefined,
@@ -97,8 +107,8 @@ export class ChainedAdapters implements StoreAdapters {
         ? { isBehind: (key) => cacheOf(key)?.writeBehind === true, settings: settings.writeBehind }
         : undefined,
     });
-    this.times = new ChainedTimesStore(hot.times, cold.times, this.guard);
-    this.scanner = new ChainedKeyScanner(hot.scanner, cold.scanner, this.guard);
+    this.times = new ChainedTimesStore(hot.times, cold.times, this.guard, (id) => isDependencyId(id) && cacheOf(id.slice(DEPENDENCY_PREFIX.length)) !== undefined);
+    this.scanner = new ChainedKeyScanner(hot.scanner, cold.scanner, this.guard, mayMatchCold);
     // A cold write sits inside the Redis write the facade bounds: its deadline must allow for both.
     this.deadline = (hot.deadline ?? 0) + settings.deadline;
   }

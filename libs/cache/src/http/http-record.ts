@@ -39,18 +39,19 @@ export function isHttpRecord(value: unknown): value is HttpCacheRecord {
 }
 
 /**
- * The JSON text of a record's object body, made once per record object: L1 hands every hit the same
- * object, so only its first direct write serializes (kept beside the record, never stored with it).
+ * The JSON of a record's object body as UTF-8 bytes, made once per record object: L1 hands every hit the
+ * same object, so only its first direct write serializes and encodes (kept beside the record, never
+ * stored with it). Bytes, not text: Node then neither measures nor encodes the body on each write.
  */
-const TEXTS = new WeakMap<HttpCacheRecord, string>();
+const BYTES = new WeakMap<HttpCacheRecord, Buffer>();
 
-export function jsonText(record: HttpCacheRecord): string {
-  let text = TEXTS.get(record);
-  if (text === undefined) {
-    text = JSON.stringify(record.body);
-    TEXTS.set(record, text);
+export function jsonBytes(record: HttpCacheRecord): Buffer {
+  let bytes = BYTES.get(record);
+  if (bytes === undefined) {
+    bytes = Buffer.from(JSON.stringify(record.body), 'utf8');
+    BYTES.set(record, bytes);
   }
-  return text;
+  return bytes;
 }
 
 /** A strong validator of the body: the same body always gets the same tag. */

@@ -1,5 +1,5 @@
-import type { ServerResponse } from 'node:http';
-import { type HttpCacheRecord, type HttpRequestLike, type HttpResponseLike, headerText, jsonText, mergeVary } from './http-record';
+import { ServerResponse } from 'node:http';
+import { type HttpCacheRecord, type HttpRequestLike, type HttpResponseLike, headerText, jsonBytes, mergeVary } from './http-record';
 import type { RoutePlan } from './route-plan';
 
 export type CacheState = 'HIT' | 'MISS' | 'STALE';
@@ -21,16 +21,17 @@ export class RecordWriter {
 
   /** Writes the response and returns true, or returns false: the caller hands the value on instead. */
   write(request: HttpRequestLike, response: HttpResponseLike, route: RoutePlan, record: HttpCacheRecord, state: CacheState): boolean {
-    const headers = record.headers;
     if (this.direct.get(route) !== true || request.method !== 'GET' || !isNodeResponse(response)) return false;
+    const headers = record.headers;
     // A type of the handler's own (stored, or `@Header` set before the interceptor): Express adds its charset.
     if (headers['content-type'] !== undefined || response.hasHeader('content-type')) return false;
-    if (request.headers['if-none-match'] !== undefined || request.headers['if-modified-since'] !== undefined) return false;
+    const asked = request.headers;
+    if (asked['if-none-match'] !== undefined || asked['if-modified-since'] !== undefined) return false;
     for (const name in headers) response.setHeader(name, headers[name]);
     response.setHeader('Content-Type', JSON_TYPE);
     this.ours(response, route, record, state);
     response.statusCode = record.status;
-    response.end(jsonText(record));
+    response.end(jsonBytes(record));
     return true;
   }
 
@@ -60,7 +61,10 @@ export class RecordWriter {
   }
 }
 
-/** A Node response (Express); a Fastify reply has `raw`. */
+/**
+ * A Node response (Express); a Fastify reply is not one (its `raw` is). `instanceof`, not a look for
+ * `raw`: a property missing on a response is looked up its whole prototype chain on every hit.
+ */
 export function isNodeResponse(response: HttpResponseLike): response is HttpResponseLike & ServerResponse {
-  return response.raw === undefined && typeof response.setHeader === 'function';
+  return response instanceof ServerResponse;
 }

@@ -37,8 +37,10 @@ export async function run(options: HttpSuiteOptions = {}): Promise<BenchRow[]> {
     const samples = new Map<Candidate, number[]>();
     const perCpu = new Map<Candidate, number[]>();
     for (const candidate of Object.keys(CANDIDATES) as Candidate[]) await load(url(candidate), connections, 1); // warm-up
+    const candidates = Object.keys(CANDIDATES) as Candidate[];
     for (let i = 0; i < runs; i++) {
-      for (const candidate of Object.keys(CANDIDATES) as Candidate[]) {
+      // Each round starts with another candidate, so none always inherits the garbage of the one before it.
+      for (const candidate of [...candidates.slice(i % candidates.length), ...candidates.slice(0, i % candidates.length)]) {
         const cpuBefore = await serverCpu(child);
         const { perSecond, total } = await load(url(candidate), connections, duration);
         const cpuSeconds = ((await serverCpu(child)) - cpuBefore) / 1e6;
@@ -48,7 +50,7 @@ export async function run(options: HttpSuiteOptions = {}): Promise<BenchRow[]> {
     }
     const figures = toFigures(samples, runs);
     const cpuFigures = toFigures(perCpu, runs);
-    const note = `autocannon, ${connections} connections, ${duration} s per run, ${runs} runs per candidate interleaved; req/s (median, min–max). Server: one Nest 11 + Express app in a child process.`;
+    const note = `autocannon, ${connections} connections, ${duration} s per run, ${runs} runs per candidate interleaved, each round starting with the next candidate; req/s (median, min–max). Server: one Nest 11 + Express app in a child process.`;
     const cpuNote =
       'The same runs, as requests per CPU-second of the server process (`process.cpuUsage()`): what one request costs the ' +
       'server, which other load on the machine disturbs far less than wall-clock req/s.';

@@ -103,8 +103,9 @@ export class EntryCodec {
   /** Throws NotSerializableError. Called once per write; the result feeds both `encode` and L1. */
   serializeValue(value: unknown): SerializedValue {
     const serialized = this.serializer.stringify(value);
-    // Refused here too, so nothing written is refused on its way back.
-    if (nestsDeeperThan(serialized.text, MAX_VALUE_DEPTH)) {
+    // Refused here too, so nothing written is refused on its way back (a value the serializer walked as
+    // plain JSON is at most 64 levels deep: no scan of its text).
+    if (serialized.shallow !== true && nestsDeeperThan(serialized.text, MAX_VALUE_DEPTH)) {
       throw new NotSerializableError(`nested more than ${MAX_VALUE_DEPTH} levels deep`);
     }
     return serialized;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { types } from 'node:util';
 import { CorruptEntryError, NotSerializableError } from '../core/errors';
 import { createTagReplacer } from './json-tag.replacer';
+import { EntryCodec } from './entry.codec';
 import { JsonSerializer } from './json.serializer';
 
 const serializer = new JsonSerializer();
@@ -134,8 +135,20 @@ describe('JsonSerializer', () => {
     expect(serializer.stringify({ a: [1, 'x', null, true], b: { c: 1.5 } })).toEqual({
       text: '{"a":[1,"x",null,true],"b":{"c":1.5}}',
       tagged: false,
+      shallow: true,
     });
     expect(serializer.stringify({ a: 1, gone: undefined }).text).toBe('{"a":1}');
+  });
+
+  it('says a value is shallow only when it walked it as plain JSON within 64 levels (the codec then skips its depth scan)', () => {
+    const nest = (levels: number): unknown => (levels === 0 ? 'leaf' : { n: nest(levels - 1) });
+    expect(serializer.stringify(nest(64)).shallow).toBe(true);
+    expect(serializer.stringify(nest(65)).shallow).toBeUndefined();
+    expect(serializer.stringify({ when: new Date(0) }).shallow).toBeUndefined();
+    // Past 64 levels the codec still measures the text: 1001 levels are refused, as before.
+    const codec = new EntryCodec();
+    expect(() => codec.serializeValue(nest(1001))).toThrow(NotSerializableError);
+    expect(codec.serializeValue(nest(999)).shallow).toBeUndefined();
   });
 
   it('round-trips user objects that look like its own tags', () => {

@@ -1,45 +1,13 @@
-import type { LoggerService } from '@nestjs/common';
 import type { CacheEntry } from '../core/entry';
 import { L2UnavailableError } from '../core/errors';
 import { type BreakerState, CircuitBreaker, describeError } from '../resilience/circuit-breaker';
 import type { Fence, RemoteStoreState } from '../ports/remote-store';
 import { CallDeadlines } from './call-deadlines';
+import type { L2FacadeOptions } from './l2.facade.options';
 import type { RemoteTier } from './remote.tier';
 import type { TierWrite } from './tier';
 
 const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
-
-export interface L2FacadeOptions {
-  strict: boolean;
-  failureThreshold: number;
-  probeInterval: number;
-  /** Deletes remembered while Redis is unreachable, replayed before it is used again. */
-  pendingDeleteLimit: number;
-  /** Every failed or refused call, with the (first) key it concerned when there is one: counted and reported. */
-  onError?: (error: unknown, key: string | undefined) => void;
-  /** The breaker opened or closed. */
-  onStateChange?: (state: BreakerState, reason: string) => void;
-  logger: LoggerService;
-  /**
-   * The most a caller waits for one L2 operation, whatever the client does underneath: ioredis starts
-   * a command's timeout only when it sends it, and with auto-pipelining a command waits for the previous
-   * pipeline to finish first (a paused Redis would cost two timeouts); a Cluster client retries through
-   * a failover (`retryDelayOnFailover` × `maxRedirections`) for longer still. The command goes on; the
-   * keys it writes stay in doubt until it settles.
-   */
-  deadline?: number;
-  /** The namespaces to invalidate whole, with their times, when too many deletes were pending to list. */
-  overflow?: () => ReadonlyMap<string, number>;
-  /** Told what was replayed once the store answers again (the bus announces it to the other instances). */
-  replayed?: (keys: string[], times: ReadonlyMap<string, number>) => void;
-  /** Writes invalidation times (tags, namespaces) to the store; absent: they are not shared. */
-  writeTimes?: (times: ReadonlyMap<string, number>) => Promise<void>;
-  /**
-   * Adds written keys to their tags' key indexes (the hard purge, `invalidation.purge`), sent with the
-   * write itself, so it costs no extra round trip.
-   */
-  indexWrites?: (writes: readonly TierWrite[]) => Promise<unknown>;
-}
 
 /**
  * L2 as the engine sees it: every call behind the circuit breaker, failures counted and turned into
@@ -161,36 +129,13 @@ export class L2Facade {
   }
 
   /**
-   * The hottest L2 call, written out instead of going through `guard` and `breaker.run` (the same policy,
-   * one promise layer fewer each: at tens of thousands of reads a second, those layers were a measurable
-   * share of each read, mostly as garbage).
+   * The hottest L2 call: `call` (one promise layer, the store's bytes decoded in it rather than in
+   * `RemoteTier.get`: at tens of thousands of reads a second, each layer was a measurable share of a read).
    */
   get(key: string): Promise<CacheEntry | undefined> {
     if (this.inDoubt(key)) return RESOLVED_UNDEFINED;
-    if (!this.breaker.isClosed) return this.refused(key);
-    // The store's bytes decoded here rather than in `RemoteTier.get`: the same steps, one promise fewer.
     const tier = this.tier;
-    return (this.boundCalls ? this.bounded(() => tier.store.get(key)) : tier.store.get(key)).then(
-      (bytes) => {
-        this.breaker.succeeded();
-        return bytes === undefined ? undefined : tier.decode(key, bytes);
-      },
-      (error: unknown) => {
-        this.breaker.failure(error);
-        this.failed(error, key);
-        return undefined;
-      },
-    );
-  }
-
-  /** A call the open circuit refuses: counted like any failure (thrown with `strict`). */
-  private async refused(key: string): Promise<undefined> {
-    try {
-      await this.breaker.run(() => RESOLVED_UNDEFINED);
-    } catch (error) {
-      this.failed(error, key);
-    }
-    return undefined;
+    return this.call(() => tier.store.get(key), undefined, key, (bytes) => (bytes === undefined ? undefined : tier.decode(key, bytes)));
   }
 
   async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {
@@ -297,12 +242,13 @@ export class L2Facade {
   }
 
   /**
-   * `guard` for one command written at once (the stampede lock's steps, on every miss): the same
-   * breaker policy and fallback, in one promise layer, with the facade's deadline only where reads
-   * need it (see `boundCalls`), like `get` and the writes. Rejects only with `strict`, as `guard` does.
+   * `guard` for one command written at once (a read, the stampede lock's steps): the same breaker policy
+   * and fallback in one promise layer, with the facade's deadline only where the client does not bound the
+   * command (see `boundCalls`); `map` turns the result in that same layer. Rejects only with `strict`.
    */
-  call<T, F>(op: () => Promise<T>, fallback: F, key?: string): Promise<T | F> {
-    if (!this.breaker.isClosed) return this.guard(op, fallback, key);
+  call<T, F, R = T>(op: () => Promise<T>, fallback: F, key?: string, map?: (value: T) => R): Promise<R | F> {
+    // Open: refused at once, counted like any failure.
+    if (!this.breaker.isClosed) return this.guard(op, fallback, key) as Promise<F>;
     let running: Promise<T>;
     try {
       running = this.boundCalls ? this.bounded(op) : op();
@@ -312,7 +258,7 @@ export class L2Facade {
     return running.then(
       (value) => {
         this.breaker.succeeded();
-        return value;
+        return map === undefined ? (value as unknown as R) : map(value);
       },
       (error: unknown) => {
         this.breaker.failure(error);

@@ -37,6 +37,26 @@ export interface RedisHandle {
 const HOOK_TIMEOUT_MS = 120_000;
 
 /**
+ * Starts something in `beforeAll` and stops it in `afterAll`; the getter returned throws when read
+ * outside tests and hooks (`what` names it in the message).
+ */
+function useStarted<T>(what: string, start: () => Promise<T>, stop: (running: T) => Promise<void>, startTimeout = HOOK_TIMEOUT_MS): () => T {
+  let value: T | undefined;
+  beforeAll(async () => {
+    value = await start();
+  }, startTimeout);
+  afterAll(async () => {
+    const running = value;
+    value = undefined;
+    if (running !== undefined) await stop(running);
+  }, HOOK_TIMEOUT_MS);
+  return () => {
+    if (value === undefined) throw new Error(`${what} is only available inside tests and hooks (after beforeAll)`);
+    return value;
+  };
+}
+
+/**
  * Starts one Redis server for the enclosing `describe` (or file) in `beforeAll` and stops it in
  * `afterAll`.
  *
@@ -49,24 +69,7 @@ const HOOK_TIMEOUT_MS = 120_000;
  * ```
  */
 export function useRedis(options?: StartRedisOptions): RedisHandle {
-  let server: RedisProcess | undefined;
-  const current = (): RedisProcess => {
-    if (server === undefined) {
-      throw new Error('useRedis(): the server is only available inside tests and hooks (after beforeAll)');
-    }
-    return server;
-  };
-
-  beforeAll(async () => {
-    server = await startRedis(options);
-  }, HOOK_TIMEOUT_MS);
-
-  afterAll(async () => {
-    const running = server;
-    server = undefined;
-    await running?.stop();
-  }, HOOK_TIMEOUT_MS);
-
+  const current = useStarted('useRedis(): the server', () => startRedis(options), (server) => server.stop());
   return {
     get process() {
       return current();
@@ -94,19 +97,10 @@ export interface RedisClusterHandle {
 
 /** Starts one Redis Cluster for the enclosing `describe` (or file) in `beforeAll` and stops it in `afterAll`. */
 export function useCluster(options?: StartClusterOptions): RedisClusterHandle {
-  let cluster: RedisClusterProcess | undefined;
-  beforeAll(async () => {
-    cluster = await startCluster(options);
-  }, 180_000);
-  afterAll(async () => {
-    const running = cluster;
-    cluster = undefined;
-    await running?.stop();
-  }, HOOK_TIMEOUT_MS);
+  const current = useStarted('useCluster(): the cluster', () => startCluster(options), (cluster) => cluster.stop(), 180_000);
   return {
     get process() {
-      if (cluster === undefined) throw new Error('useCluster(): the cluster is only available inside tests and hooks (after beforeAll)');
-      return cluster;
+      return current();
     },
   };
 }
@@ -123,19 +117,7 @@ export interface PostgresHandle {
 
 /** Starts one PostgreSQL server for the enclosing `describe` (or file) in `beforeAll`; `close()`s it in `afterAll`. */
 export function usePostgres(options?: StartPostgresOptions): PostgresHandle {
-  let server: PostgresProcess | undefined;
-  const current = (): PostgresProcess => {
-    if (server === undefined) throw new Error('usePostgres(): the server is only available inside tests and hooks (after beforeAll)');
-    return server;
-  };
-  beforeAll(async () => {
-    server = await startPostgres(options);
-  }, 180_000);
-  afterAll(async () => {
-    const running = server;
-    server = undefined;
-    await running?.close();
-  }, HOOK_TIMEOUT_MS);
+  const current = useStarted('usePostgres(): the server', () => startPostgres(options), (server) => server.close(), 180_000);
   return {
     get process() {
       return current();

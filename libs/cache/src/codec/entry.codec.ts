@@ -2,6 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { type CacheEntry, MAX_ENTRY_TAGS } from '../core/entry';
 import { CorruptEntryError, InvalidArgumentError, InvalidOptionError, NotSerializableError } from '../core/errors';
+import { isPromise } from '../core/promise';
 import { type CompressionCodec, compress, compressAsync, decompress, lz4Compress, lz4CompressOffLoop, lz4Decompress } from './compression';
 import type { EntryCipher } from './encryption';
 import { MAX_VALUE_DEPTH, mayNestDeeperThan, nestsDeeperThan, valueNestsDeeperThan } from './json-depth';
@@ -345,9 +346,4 @@ function toEntry(envelope: unknown, text: string, tagged: boolean): CacheEntry {
     staleUntil: s as number,
     tags: t as string[],
   };
-}
-
-/** A promise from native code (the LZ4 binding's threadpool) may come from another realm: told apart by `then`. */
-export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown }).then === 'function';
 }

@@ -1,4 +1,5 @@
 import type { CacheEntry } from '../core/entry';
+import { isPromise } from '../core/promise';
 import { type DistributedLock, LOCK_FAILED, type Lease } from '../resilience/distributed-lock';
 import type { L2Facade } from '../tiers/l2.facade';
 import type { MemoryTier } from '../tiers/memory.tier';
@@ -102,7 +103,7 @@ export class EntryReader {
     mark: number,
   ): EntryRead | undefined | Promise<EntryRead | undefined> {
     const accepted = this.accepted(key, entry, policy, count, mark);
-    if (accepted instanceof Promise) return accepted.then((found) => (found === undefined ? undefined : { entry: found, state: this.stateOf(found, policy) }));
+    if (isPromise(accepted)) return accepted.then((found) => (found === undefined ? undefined : { entry: found, state: this.stateOf(found, policy) }));
     return accepted === undefined ? undefined : { entry: accepted, state: this.stateOf(accepted, policy) };
   }
 

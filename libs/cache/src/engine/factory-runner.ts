@@ -1,4 +1,5 @@
 import type { CacheEntry } from '../core/entry';
+import { isPromise } from '../core/promise';
 import { FactoryTimeoutError } from '../core/errors';
 import { dependencyId } from '../invalidation/dependencies';
 import type { Lease } from '../resilience/distributed-lock';
@@ -110,7 +111,7 @@ export class FactoryRunner {
         return value;
       }
       const withDeps = this.writer.withDependencies(settled, policy);
-      const resolved = withDeps instanceof Promise ? await withDeps : withDeps;
+      const resolved = isPromise(withDeps) ? await withDeps : withDeps;
       const entry = await this.writer.write(key, value, policy, resolved, startedAt, lease);
       if (entry === undefined) await this.writer.remove([key], policy.useL2, policy);
       else if (entry !== null) this.onComputed(key, factory as Factory<unknown>, policy, settled, startedAt, entry.expiresAt);

@@ -1,4 +1,5 @@
-import { type EntryCodec, isPromise } from '../codec/entry.codec';
+import type { EntryCodec } from '../codec/entry.codec';
+import { isPromise } from '../core/promise';
 import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError } from '../core/errors';
 import type { EntryMeta, Fence, RemoteStore, StoredBytes } from '../ports/remote-store';

@@ -38,28 +38,39 @@ describe('compression', () => {
     });
 
     it('fails fast with bounded memory under a 1 MiB limit', () => {
-      const externalBefore = process.memoryUsage().arrayBuffers;
-      const started = process.hrtime.bigint();
-      let error: unknown;
-      try {
-        decompress(bomb, MiB);
-      } catch (err) {
-        error = err;
+      const elapsedMs = (run: () => void): number => {
+        const started = process.hrtime.bigint();
+        run();
+        return Number(process.hrtime.bigint() - started) / 1e6;
+      };
+      // "Fast" against the work it avoids, a full inflate, timed in the same rounds under the same load.
+      // The fastest of several rounds on each side: one round can lose its CPU to another jest worker or
+      // to collecting the previous round's 64 MiB (a CI run once saw a single bounded round take 259 ms).
+      const bounded: number[] = [];
+      const full: number[] = [];
+      let largestGrowth = 0;
+      for (let round = 0; round < 5; round++) {
+        const externalBefore = process.memoryUsage().arrayBuffers;
+        let error: unknown;
+        bounded.push(
+          elapsedMs(() => {
+            try {
+              decompress(bomb, MiB);
+            } catch (err) {
+              error = err;
+            }
+          }),
+        );
+        largestGrowth = Math.max(largestGrowth, process.memoryUsage().arrayBuffers - externalBefore);
+        expect(error).toBeInstanceOf(CorruptEntryError);
+        expect((error as Error).message).toMatch(/more than 1048576 bytes/);
+        full.push(elapsedMs(() => expect(decompress(bomb, 64 * MiB)).toHaveLength(64 * MiB)));
       }
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const grownBytes = process.memoryUsage().arrayBuffers - externalBefore;
-      // "Fast" against the work it avoids, timed right after under the same load: a full inflate.
-      const fullStarted = process.hrtime.bigint();
-      decompress(bomb, 64 * MiB);
-      const fullMs = Number(process.hrtime.bigint() - fullStarted) / 1e6;
-
-      expect(error).toBeInstanceOf(CorruptEntryError);
-      expect((error as Error).message).toMatch(/more than 1048576 bytes/);
-      // Measured 10–20 ms here against ~250 ms for the full inflate; the memory check is the sharper
+      // Measured 12–21 ms here against 150–380 ms for the full inflate; the memory check is the sharper
       // one: a full inflate shows up as ~64 MiB of external memory (a GC in between could only hide
       // growth, never invent it).
-      expect(ms).toBeLessThan(fullMs / 2);
-      expect(grownBytes).toBeLessThan(8 * MiB);
+      expect(Math.min(...bounded)).toBeLessThan(Math.min(...full) / 2);
+      expect(largestGrowth).toBeLessThan(8 * MiB);
     });
   });
 

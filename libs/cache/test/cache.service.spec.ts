@@ -34,10 +34,15 @@ describe('CacheService on a real Redis', () => {
 
   it('writes the key as {prefix}:{namespace}:{name}:{key} with a one-byte header', async () => {
     const { cache } = await apps.create({ redis: redis.url, prefix: 'app', namespace: 'prod' });
-    await cache.set('k:1', 'v');
+    await cache.set('k:1', { v: 1 });
+    await cache.set('k:2', 'v');
     expect(cache.keyOf('k:1')).toBe('app:prod:default:k%3A1');
     const bytes = await admin.getBuffer('app:prod:default:k%3A1');
     expect(bytes![0] >> 5).toBe(1); // format version 1 in the high bits
+    // A string is the text payload (version 2): the envelope, a line feed, the string's own bytes.
+    const text = await admin.getBuffer('app:prod:default:k%3A2');
+    expect(text![0] >> 5).toBe(2);
+    expect(text!.subarray(text!.indexOf(0x0a) + 1).toString()).toBe('v');
   });
 
   it('getOrSet runs the factory once for 1000 concurrent callers', async () => {

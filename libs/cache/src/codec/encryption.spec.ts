@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CorruptEntryError, InvalidOptionError } from '../core/errors';
 import { EntryCipher } from './encryption';
-import { EntryCodec, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_TAGGED, FLAG_CHECKSUM, HEADER_PLAIN } from './entry.codec';
+import { EntryCodec, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_TAGGED, FLAG_CHECKSUM, HEADER_TEXT } from './entry.codec';
 
 const k1 = randomBytes(32);
 const k2 = randomBytes(32);
@@ -51,7 +51,7 @@ describe('EntryCipher and the encrypted entry format', () => {
     const plain = new EntryCodec();
     const c = codec({ k1 }, 'k1');
     const plainBytes = plain.encode(entry('v'), plain.serializeValue('v'));
-    expect(plainBytes[0]).toBe(HEADER_PLAIN | FLAG_CHECKSUM);
+    expect(plainBytes[0]).toBe(HEADER_TEXT | FLAG_CHECKSUM);
     expect(() => c.decode(plainBytes, 'k')).toThrow(/not encrypted, and encryption is on/);
     const sealed = c.encode(entry('v'), c.serializeValue('v'), 'k');
     expect(() => plain.decode(sealed, 'k')).toThrow(/no encryption keys are configured/);

@@ -3,7 +3,7 @@ import type { CacheEntry } from '../core/entry';
 import { CorruptEntryError, InvalidArgumentError, InvalidOptionError } from '../core/errors';
 import { compress, lz4Compress } from './compression';
 import { crc32 } from 'node:zlib';
-import { EntryCodec, FLAG_CHECKSUM, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_LZ4, FLAG_TAGGED, HEADER_PLAIN } from './entry.codec';
+import { EntryCodec, FLAG_CHECKSUM, FLAG_COMPRESSED, FLAG_ENCRYPTED, FLAG_LZ4, FLAG_TAGGED, HEADER_PLAIN, HEADER_TEXT } from './entry.codec';
 import { llmText } from '../../test/fixtures/llm-text.fixture';
 
 const codec = new EntryCodec({ compressThreshold: 1024, maxInflatedBytes: 1024 * 1024 });
@@ -30,6 +30,8 @@ function withHeader(header: number, payload: string | Buffer): Buffer {
 
 /** The header of a plain entry as written: version 1, checksummed. */
 const PLAIN = HEADER_PLAIN | FLAG_CHECKSUM;
+/** The header of a string value as written: version 2 (the text payload), checksummed. */
+const TEXT = HEADER_TEXT | FLAG_CHECKSUM;
 
 const objectProtoNames = Object.getOwnPropertyNames(Object.prototype);
 function expectPrototypesUntouched(): void {
@@ -82,6 +84,35 @@ describe('EntryCodec', () => {
       );
     });
 
+    it('writes a string as the text payload: the envelope without "v", a line feed, then the string in UTF-8', async () => {
+      const text = 'a line\nand "quotes", a tab\t, wörld ✓ \u{1F600}\n{"v":1}';
+      const bytes = encodeValue(text);
+      expect(bytes[0]).toBe(TEXT);
+      expect(bytes.readUInt32BE(1)).toBe(crc32(bytes.subarray(5), crc32(bytes.subarray(0, 1))));
+      expect(bytes.subarray(5).toString('utf8')).toBe(
+        `{"c":${times.createdAt},"e":${times.expiresAt},"s":${times.staleUntil},"t":["t:users","tenant:7"]}\n${text}`,
+      );
+      expect(codec.decode(bytes)).toStrictEqual(entryOf(text));
+      // Compressed, by either codec, and read by either.
+      const long = llmText(8 * 1024, 3);
+      for (const writer of [codec, brotli]) {
+        const packed = await writer.encodeAsync(entryOf(long), writer.serializeValue(long));
+        expect(packed[0] & ~LZ4).toBe(TEXT);
+        expect(packed[0] & FLAG_COMPRESSED).toBe(FLAG_COMPRESSED);
+        for (const reader of [codec, brotli]) expect(reader.decode(packed)).toStrictEqual(entryOf(long));
+      }
+      expect(codec.decode(encodeValue('')).value).toBe('');
+    });
+
+    it('keeps version 1 for a string UTF-8 cannot carry (a lone surrogate), and reads version 1 strings written before the text payload', () => {
+      const lone = 'half of \ud83d an emoji';
+      const bytes = encodeValue(lone);
+      expect(bytes[0]).toBe(PLAIN);
+      expect(codec.decode(bytes).value).toBe(lone);
+      const before = withHeader(HEADER_PLAIN, '{"c":1,"e":2,"s":3,"t":["a"],"v":"line\\none"}');
+      expect(codec.decode(before)).toStrictEqual({ value: 'line\none', createdAt: 1, expiresAt: 2, staleUntil: 3, tags: ['a'] });
+    });
+
     it('flags values that need the reviver', () => {
       expect(encodeValue(new Date(0))[0]).toBe(PLAIN | FLAG_TAGGED);
       expect(encodeValue({ d: 'not a date' })[0]).toBe(PLAIN);
@@ -91,15 +122,15 @@ describe('EntryCodec', () => {
       const c = new EntryCodec({ compressThreshold: 200 });
       const justBelow = 'a'.repeat(200 - 2 - 1); // the value's JSON text adds two quotes
       const atThreshold = `${justBelow}a`;
-      expect(encodeValue(justBelow, c)[0]).toBe(PLAIN);
-      expect(encodeValue(atThreshold, c)[0]).toBe(PLAIN | LZ4);
+      expect(encodeValue(justBelow, c)[0]).toBe(TEXT);
+      expect(encodeValue(atThreshold, c)[0]).toBe(TEXT | LZ4);
       // Brotli's output for a 32-byte envelope is 36 bytes: compressing it would only cost space.
       const always = new EntryCodec({ compressThreshold: 0, compression: 'brotli' });
       const tiny = always.encode({ value: 1, createdAt: 1, expiresAt: 2, staleUntil: 3, tags: [] }, always.serializeValue(1));
       expect(tiny.subarray(5).toString('latin1')).toBe('{"c":1,"e":2,"s":3,"t":[],"v":1}');
       expect(tiny[0]).toBe(PLAIN);
-      expect(always.encode(entryOf('a'.repeat(100)), always.serializeValue('a'.repeat(100)))[0]).toBe(PLAIN | FLAG_COMPRESSED);
-      expect(encodeValue('a'.repeat(10_000), new EntryCodec({ compressThreshold: Infinity }))[0]).toBe(PLAIN);
+      expect(always.encode(entryOf('a'.repeat(100)), always.serializeValue('a'.repeat(100)))[0]).toBe(TEXT | FLAG_COMPRESSED);
+      expect(encodeValue('a'.repeat(10_000), new EntryCodec({ compressThreshold: Infinity }))[0]).toBe(TEXT);
     });
 
     // The synchronous encode uses brotli q5 (see compression.ts): 32.2–37.4 % across these eight
@@ -108,7 +139,7 @@ describe('EntryCodec', () => {
       const ratios = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => {
         const text = llmText(10 * 1024, seed);
         const bytes = encodeValue(text, brotli);
-        expect(bytes[0]).toBe(PLAIN | FLAG_COMPRESSED);
+        expect(bytes[0]).toBe(TEXT | FLAG_COMPRESSED);
         expect(codec.decode(bytes).value).toBe(text);
         return bytes.length / Buffer.byteLength(text);
       });
@@ -159,7 +190,7 @@ describe('EntryCodec', () => {
       const text = llmText(1000, 7);
       const lz4 = new EntryCodec({ compressThreshold: 100 });
       for (const bytes of [lz4.encode(entryOf(text), lz4.serializeValue(text)), await lz4.encodeAsync(entryOf(text), lz4.serializeValue(text))]) {
-        expect(bytes[0]).toBe(PLAIN);
+        expect(bytes[0]).toBe(TEXT);
         expect(codec.decode(bytes).value).toBe(text);
       }
     });
@@ -182,7 +213,14 @@ describe('EntryCodec', () => {
       ['empty', Buffer.alloc(0)],
       ['a header alone', Buffer.from([HEADER_PLAIN])],
       ['version 0', withHeader(0x00, ok)],
-      ['version 2', withHeader(0x40, ok)],
+      ['version 3', withHeader(0x60, ok)],
+      ['a text payload without the line feed that ends its envelope', withHeader(HEADER_TEXT, ok)],
+      ['a text payload whose envelope is not JSON', withHeader(HEADER_TEXT, '{"c":1,"e":2\nhi')],
+      ['a text payload whose envelope is an array', withHeader(HEADER_TEXT, '[1,2,3]\nhi')],
+      ['a text payload with a string time', withHeader(HEADER_TEXT, '{"c":"1","e":2,"s":3,"t":[]}\nhi')],
+      ['a text payload with a non-string tag', withHeader(HEADER_TEXT, '{"c":1,"e":2,"s":3,"t":[1]}\nhi')],
+      ['a text payload marked tagged', withHeader(HEADER_TEXT | FLAG_TAGGED, '{"c":1,"e":2,"s":3,"t":[]}\nhi')],
+      ['a text payload, LZ4 flag on plain bytes', withHeader(HEADER_TEXT | LZ4, '{"c":1,"e":2,"s":3,"t":[]}\nhi')],
       ['version 7', withHeader(0xe0, ok)],
       ['the LZ4 flag without the compressed flag', withHeader(HEADER_PLAIN | FLAG_LZ4, ok)],
       ['no checksum and no encryption', Buffer.concat([Buffer.from([HEADER_PLAIN]), Buffer.from(ok)])],
@@ -245,6 +283,7 @@ describe('EntryCodec', () => {
       [`#${i} tagged+compressed`, withHeader(HEADER_PLAIN | FLAG_TAGGED | FLAG_COMPRESSED, compress(Buffer.from(body)))],
       [`#${i} tagged+LZ4`, withHeader(HEADER_PLAIN | FLAG_TAGGED | LZ4, lz4Compress(Buffer.from(body)))],
       [`#${i} LZ4`, withHeader(HEADER_PLAIN | LZ4, lz4Compress(Buffer.from(body)))],
+      [`#${i} text`, withHeader(HEADER_TEXT, body.replace(/,"v":.*\}$/, '}') + '\n{"__proto__":{"polluted":1}}')],
     ]);
     it.each(variants)('payload %s', (_name, bytes) => {
       const entry = codec.decode(bytes);
@@ -280,10 +319,13 @@ describe('EntryCodec', () => {
     const valid = [
       encodeValue({ id: 1, name: 'Ada', tags: ['x'] }),
       encodeValue(new Map<unknown, unknown>([['d', new Date(0)], [1n, new Set([Buffer.from('hi')])]])),
-      encodeValue(llmText(2048, 5), brotli),
+      encodeValue({ text: llmText(2048, 5) }, brotli),
       encodeValue({ when: new Date(0), text: llmText(3000, 6) }, brotli),
-      encodeValue(llmText(2048, 5)),
+      encodeValue({ text: llmText(2048, 5) }),
       encodeValue({ when: new Date(0), text: llmText(3000, 6) }),
+      encodeValue('a line\nand "quotes" ✓'),
+      encodeValue(llmText(2048, 5), brotli),
+      encodeValue(llmText(2048, 5)),
     ];
     it('bit-flipped valid encodings decode to a well-formed entry or throw CorruptEntryError', () => {
       const flipped = fc
@@ -299,6 +341,7 @@ describe('EntryCodec', () => {
       // One seed encoding per header kind, so flips land in every decoding path.
       expect(valid.map((b) => b[0])).toEqual([
         PLAIN, PLAIN | FLAG_TAGGED, PLAIN | FLAG_COMPRESSED, PLAIN | FLAG_TAGGED | FLAG_COMPRESSED, PLAIN | LZ4, PLAIN | FLAG_TAGGED | LZ4,
+        TEXT, TEXT | FLAG_COMPRESSED, TEXT | LZ4,
       ]);
       fc.assert(fc.property(flipped, expectWellFormedOrCorrupt), { numRuns: 2000 });
       // With the checksum (over the header byte too), no flip gets through: every one is refused. Flips

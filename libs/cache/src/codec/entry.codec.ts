@@ -11,7 +11,7 @@ import { JsonSerializer, type SerializedValue } from './json.serializer';
 /**
  * Wire format of an entry in Redis: one header byte, then the payload.
  *
- *   header  bits 7-5  format version (1)
+ *   header  bits 7-5  format version: 1, the payload below; 2, the value is a string (see "text payload")
  *           bit 2     tagged: the value needs JsonSerializer's reviver
  *           bit 1     encrypted (AES-256-GCM, see encryption.ts)
  *           bit 0     compressed (Brotli, or LZ4 when bit 4 is set too; see compression.ts)
@@ -23,6 +23,11 @@ import { JsonSerializer, type SerializedValue } from './json.serializer';
  *           the associated data, so sealed bytes only open under the key they were written to);
  *           an entry that is not sealed carries the checksum instead, so a flipped bit is a miss,
  *           never another well-formed entry. One of the two is required.
+ *   text payload (version 2, same flags; never tagged): {"c":createdAt,"e":expiresAt,"s":staleUntil,"t":[tags]},
+ *           a line feed, then the string value itself in UTF-8. A string read back is the bytes decoded,
+ *           with no JSON to parse or escape (an LLM answer is mostly such a string). The envelope never
+ *           holds a raw line feed (JSON escapes it), so the first one ends it. Strings that are not
+ *           well-formed UTF-16 (a lone surrogate, which UTF-8 cannot carry) keep version 1.
  *
  * Reserved bits and unknown versions are refused rather than ignored: a reader that half-understands
  * a newer entry would serve the wrong value, while a refused entry is only a miss.
@@ -42,6 +47,14 @@ export const HEADER_PLAIN = FORMAT_VERSION << VERSION_SHIFT;
 export const HEADER_CHECKED = HEADER_PLAIN | FLAG_CHECKSUM;
 /** The common compressed case on the wire: LZ4, untagged, checksummed. */
 const HEADER_CHECKED_LZ4 = HEADER_CHECKED | FLAG_COMPRESSED | FLAG_LZ4;
+/** The version of the text payload: a string value stored as its UTF-8 bytes after the envelope. */
+export const TEXT_VERSION = 2;
+/** The header of a string value (text payload), uncompressed. */
+export const HEADER_TEXT = TEXT_VERSION << VERSION_SHIFT;
+const HEADER_CHECKED_TEXT = HEADER_TEXT | FLAG_CHECKSUM;
+const HEADER_CHECKED_TEXT_LZ4 = HEADER_CHECKED_TEXT | FLAG_COMPRESSED | FLAG_LZ4;
+/** Ends the envelope of a text payload. */
+const LINE_FEED = 0x0a;
 
 export const DEFAULT_COMPRESS_THRESHOLD = 1024;
 export const DEFAULT_MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -189,9 +202,13 @@ export class EntryCodec {
     }
     // Concatenation, not JSON.stringify of an object: the value is already text, and re-walking it
     // would cost as much as serializing it again.
-    const payload =
-      '{"c":' + createdAt + ',"e":' + expiresAt + ',"s":' + staleUntil + ',"t":' + JSON.stringify(tags) + ',"v":' + value.text + '}';
-    return { payload, header: HEADER_PLAIN | (value.tagged ? FLAG_TAGGED : 0) };
+    const times = '{"c":' + createdAt + ',"e":' + expiresAt + ',"s":' + staleUntil + ',"t":' + JSON.stringify(tags);
+    const raw = entry.value;
+    // The serializer wrote this string as plain JSON (a quote first): stored as itself (text payload).
+    if (typeof raw === 'string' && !value.tagged && value.text.charCodeAt(0) === 0x22 && isWellFormed(raw)) {
+      return { payload: times + '}\n' + raw, header: HEADER_TEXT };
+    }
+    return { payload: times + ',"v":' + value.text + '}', header: HEADER_PLAIN | (value.tagged ? FLAG_TAGGED : 0) };
   }
 
   /**
@@ -234,9 +251,12 @@ export class EntryCodec {
       }
       return toEntry(envelope, text, false);
     }
+    if (header === HEADER_CHECKED_TEXT_LZ4 && this.cipher === undefined) return textEntry(lz4Decompress(verified(bytes), this.maxInflatedBytes));
+    if (header === HEADER_CHECKED_TEXT && this.cipher === undefined) return textEntry(this.bounded(verified(bytes)));
 
     const version = header >>> VERSION_SHIFT;
-    if (version !== FORMAT_VERSION) throw new CorruptEntryError(`unknown format version ${version}`);
+    if (version !== FORMAT_VERSION && version !== TEXT_VERSION) throw new CorruptEntryError(`unknown format version ${version}`);
+    if (version === TEXT_VERSION && header & FLAG_TAGGED) throw new CorruptEntryError('a text payload is never tagged');
     if ((header & (FLAG_LZ4 | FLAG_COMPRESSED)) === FLAG_LZ4) throw new CorruptEntryError(`unknown header flags 0x${header.toString(16)}`);
     let body: Buffer;
     if (header & FLAG_ENCRYPTED) {
@@ -252,7 +272,9 @@ export class EntryCodec {
     } else {
       throw new CorruptEntryError('entry has neither a checksum nor encryption');
     }
-    const text = (header & FLAG_COMPRESSED ? this.inflate(header, body) : this.bounded(body)).toString('utf8');
+    const payload = header & FLAG_COMPRESSED ? this.inflate(header, body) : this.bounded(body);
+    if (version === TEXT_VERSION) return textEntry(payload);
+    const text = payload.toString('utf8');
     let envelope: unknown;
     try {
       envelope = this.serializer.parse(text, (header & FLAG_TAGGED) !== 0);
@@ -320,6 +342,32 @@ function packed(payload: string, header: number, compressed: Buffer, gap: number
 
 /** Builds a fresh entry rather than returning the parsed object, so stray envelope keys never leak out. */
 function toEntry(envelope: unknown, text: string, tagged: boolean): CacheEntry {
+  const entry = entryOf(envelope, (envelope as { v?: unknown } | null)?.v);
+  // The envelope is one level more than the value. Revived values (Maps, Sets) hide their nesting from a
+  // walk, so tagged text is scanned; a plain one is walked, which is cheaper than the scan.
+  const bound = MAX_VALUE_DEPTH + 1;
+  if (mayNestDeeperThan(text, bound) && (tagged ? nestsDeeperThan(text, bound) : valueNestsDeeperThan(envelope, bound))) {
+    throw new CorruptEntryError(`value nested more than ${MAX_VALUE_DEPTH} levels deep`);
+  }
+  if (!hasOwn.call(envelope, 'v')) throw new CorruptEntryError('envelope has no value');
+  return entry;
+}
+
+/** A text payload (version 2): the envelope up to the first line feed, then the string value. */
+function textEntry(payload: Buffer): CacheEntry {
+  const end = payload.indexOf(LINE_FEED);
+  if (end < 0) throw new CorruptEntryError('text payload has no end of envelope');
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(payload.toString('utf8', 0, end));
+  } catch (err) {
+    throw new CorruptEntryError('envelope is not JSON', { cause: err });
+  }
+  return entryOf(envelope, payload.toString('utf8', end + 1));
+}
+
+/** The times and tags of an envelope, checked, with `value`. */
+function entryOf(envelope: unknown, value: unknown): CacheEntry {
   if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
     throw new CorruptEntryError('payload is not an envelope object');
   }
@@ -329,21 +377,13 @@ function toEntry(envelope: unknown, text: string, tagged: boolean): CacheEntry {
   }
   if (!Array.isArray(t)) throw new CorruptEntryError('envelope tags are not an array');
   if (t.length > MAX_ENTRY_TAGS) throw new CorruptEntryError(`envelope carries ${t.length} tags, more than ${MAX_ENTRY_TAGS}`);
-  // The envelope is one level more than the value. Revived values (Maps, Sets) hide their nesting from a
-  // walk, so tagged text is scanned; a plain one is walked, which is cheaper than the scan.
-  const bound = MAX_VALUE_DEPTH + 1;
-  if (mayNestDeeperThan(text, bound) && (tagged ? nestsDeeperThan(text, bound) : valueNestsDeeperThan(envelope, bound))) {
-    throw new CorruptEntryError(`value nested more than ${MAX_VALUE_DEPTH} levels deep`);
-  }
   for (let i = 0; i < t.length; i++) {
     if (typeof t[i] !== 'string') throw new CorruptEntryError('envelope tags are not all strings');
   }
-  if (!hasOwn.call(envelope, 'v')) throw new CorruptEntryError('envelope has no value');
-  return {
-    value: (envelope as { v: unknown }).v,
-    createdAt: c as number,
-    expiresAt: e as number,
-    staleUntil: s as number,
-    tags: t as string[],
-  };
+  return { value, createdAt: c as number, expiresAt: e as number, staleUntil: s as number, tags: t as string[] };
+}
+
+/** False for a string with a lone surrogate, which UTF-8 cannot carry (it would read back as U+FFFD). */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }

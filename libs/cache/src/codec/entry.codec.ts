@@ -140,8 +140,8 @@ export class EntryCodec {
     const gap = this.gap;
     if (!this.shouldCompress(value)) return this.seal(plain(payload, header, gap), key);
     const bytes = Buffer.from(payload, 'utf8');
-    if (this.lz4) return this.seal(this.counted(bytes.length, packed(payload, header | FLAG_LZ4, lz4Compress(bytes), gap)), key);
-    return this.seal(this.counted(bytes.length, packed(payload, header, compress(bytes), gap)), key);
+    if (this.lz4) return this.seal(this.counted(bytes.length, packed(bytes, header | FLAG_LZ4, lz4Compress(bytes), gap)), key);
+    return this.seal(this.counted(bytes.length, packed(bytes, header, compress(bytes), gap)), key);
   }
 
   /**
@@ -155,7 +155,7 @@ export class EntryCodec {
     if (!this.shouldCompress(value)) return this.seal(plain(payload, header, gap), key);
     const bytes = Buffer.from(payload, 'utf8');
     const flags = this.lz4 ? header | FLAG_LZ4 : header;
-    const finish = (compressed: Buffer) => this.seal(this.counted(bytes.length, packed(payload, flags, compressed, gap)), key);
+    const finish = (compressed: Buffer) => this.seal(this.counted(bytes.length, packed(bytes, flags, compressed, gap)), key);
     const compressed = this.lz4 ? lz4CompressOffLoop(bytes) : compressAsync(bytes);
     return isPromise(compressed) ? compressed.then(finish) : finish(compressed);
   }
@@ -330,13 +330,14 @@ function plain(payload: string, header: number, gap: number): Buffer {
  * The compressed form, unless it saves less than an eighth of the payload: every read of a compressed
  * entry pays to inflate it, which a few percent of bytes (LZ4 on 1 KiB of prose saves ~9 %) do not repay.
  */
-function packed(payload: string, header: number, compressed: Buffer, gap: number): Buffer {
-  const length = Buffer.byteLength(payload, 'utf8');
+function packed(payload: Buffer, header: number, compressed: Buffer, gap: number): Buffer {
+  const length = payload.length;
   // Stored plain: the codec's flag goes too (an LZ4 flag without the compressed flag is refused).
-  if (compressed.length > length - (length >>> 3)) return plain(payload, header & ~FLAG_LZ4, gap);
-  const out = Buffer.allocUnsafe(1 + gap + compressed.length);
-  out[0] = header | FLAG_COMPRESSED;
-  compressed.copy(out, 1 + gap);
+  const kept = compressed.length > length - (length >>> 3) ? payload : compressed;
+  // allocUnsafe is safe here: the copy fills every byte after the header and the gap, and the gap is filled when sealed.
+  const out = Buffer.allocUnsafe(1 + gap + kept.length);
+  out[0] = kept === payload ? header & ~FLAG_LZ4 : header | FLAG_COMPRESSED;
+  kept.copy(out, 1 + gap);
   return out;
 }
 

@@ -2,7 +2,7 @@ import { type CallHandler, Controller, type ExecutionContext, Get, Header, type 
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
-import { type Observable, map } from 'rxjs';
+import { type Observable, map, tap } from 'rxjs';
 import { CacheInterceptor, CacheModule } from '../src';
 
 /**
@@ -42,8 +42,32 @@ class Envelope implements NestInterceptor {
   }
 }
 
+/** Records the values it sees, outside the route's CacheInterceptor, without changing them (a logging interceptor). */
+@Injectable()
+class Seen implements NestInterceptor {
+  static readonly values: unknown[] = [];
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(tap((value: unknown) => Seen.values.push(value)));
+  }
+}
+
+/** Hits handed on through Nest's reply, so outer interceptors see them. */
+@Injectable()
+class HandedOn extends CacheInterceptor {
+  protected override directHits = false;
+}
+
+@Controller()
+class HandedOnController {
+  @Get('handed-on')
+  @UseInterceptors(HandedOn)
+  handedOn() {
+    return body;
+  }
+}
+
 async function start(providers: Parameters<typeof Test.createTestingModule>[0]['providers'] = []): Promise<{ app: INestApplication; url: string }> {
-  const moduleRef = await Test.createTestingModule({ imports: [CacheModule.forRoot({ ttl: '1m', logger: { log() {}, warn() {}, error() {} } })], controllers: [DirectController], providers }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [CacheModule.forRoot({ ttl: '1m', logger: { log() {}, warn() {}, error() {} } })], controllers: [DirectController, HandedOnController], providers }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
   return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };
@@ -105,5 +129,24 @@ describe('CacheInterceptor hits written directly (Express)', () => {
       expect(hit.headers['x-cache']).toBe('HIT');
       expect(JSON.parse(hit.text)).toEqual({ data: body });
     }
+  });
+
+  it('an interceptor outside that only reads the value sees nothing on a direct hit, and the value with directHits = false', async () => {
+    let url: string;
+    ({ app, url } = await start([{ provide: APP_INTERCEPTOR, useClass: Seen }]));
+    Seen.values.length = 0;
+    const miss = await get(`${url}/plain`);
+    const hit = await get(`${url}/plain`);
+    expect([miss.headers['x-cache'], hit.headers['x-cache'], hit.text]).toEqual(['MISS', 'HIT', miss.text]);
+    // As the README says of direct hits: the response is right, the outer tap saw no value.
+    expect(Seen.values).toEqual([body, undefined]);
+
+    Seen.values.length = 0;
+    const handedMiss = await get(`${url}/handed-on`);
+    for (let i = 0; i < 2; i++) {
+      const handedHit = await get(`${url}/handed-on`);
+      expect(handedHit).toEqual({ status: 200, text: handedMiss.text, headers: { ...handedMiss.headers, 'x-cache': 'HIT', age: '0' } });
+    }
+    expect(Seen.values).toEqual([body, body, body]);
   });
 });

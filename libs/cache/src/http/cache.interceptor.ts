@@ -65,6 +65,13 @@ const RECORD_TAGS = new WeakMap<HttpCacheRecord, readonly string[]>();
 export class CacheInterceptor implements NestInterceptor {
   /** Methods whose responses are cached. */
   protected allowedMethods: readonly string[] = ['GET', 'HEAD'];
+  /**
+   * Whether a hit on Express may be written to the response directly (see `RecordWriter`). Set it to
+   * false in a subclass when an interceptor outside this one reads the value without changing it (a
+   * logging `tap`): such an interceptor sees nothing on a direct hit, while a hit handed on goes through
+   * Nest's reply like the handler's value. (One that changes the value is noticed on its own.)
+   */
+  protected directHits = true;
   private readonly routes = new WeakMap<object, RoutePlan>();
   private readonly options = new WeakMap<RoutePlan, GetOrSetOptions<unknown>>();
   /** Routes whose hits may be written directly (see `learn`): true, false, or not known yet. */
@@ -227,7 +234,7 @@ export class CacheInterceptor implements NestInterceptor {
   private serve(context: ExecutionContext, route: RoutePlan, record: HttpCacheRecord, state: CacheState): Observable<unknown> {
     const response = responseOf(context);
     const request = requestOf(context);
-    if (this.writer.write(request, response, route, record, state)) return WRITTEN;
+    if (this.directHits && this.writer.write(request, response, route, record, state)) return WRITTEN;
     const headers = record.headers;
     const adapter = this.adapterHost.httpAdapter;
     // A Node response (Express) takes headers directly; a Fastify reply goes through the adapter.

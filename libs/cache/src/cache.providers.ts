@@ -52,7 +52,7 @@ export const CACHE_PART_PROVIDERS: Provider[] = [
       return new MemoryTier({
         maxEntries: options.memory.maxEntries,
         maxBytes: options.memory.maxBytes,
-        parse: (serialized) => codec.parseValue(serialized.text, serialized.tagged),
+        parse: (serialized) => codec.parseValue(serialized),
         onEvict: () => void (telemetry.evictions += 1),
         quota: quota === undefined ? undefined : new TenantQuota(quota, tenantOfKey),
       });

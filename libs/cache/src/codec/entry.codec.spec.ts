@@ -65,7 +65,7 @@ describe('EntryCodec', () => {
       const entry = entryOf(value);
       const decoded = codec.decode(codec.encode(entry, codec.serializeValue(value)));
       expect(decoded).toStrictEqual(entry);
-      expect(codec.parseValue(codec.serializeValue(value).text, codec.serializeValue(value).tagged)).toStrictEqual(value);
+      expect(codec.parseValue(codec.serializeValue(value))).toStrictEqual(value);
     });
 
     it('keeps empty and unusual tags', () => {
@@ -104,6 +104,22 @@ describe('EntryCodec', () => {
       expect(codec.decode(encodeValue('')).value).toBe('');
     });
 
+    it("keeps a string as itself: no JSON on the way in, none for L1's copy", () => {
+      const text = 'a line\nand "quotes" ✓';
+      const stringify = jest.spyOn(JSON, 'stringify');
+      const parse = jest.spyOn(JSON, 'parse');
+      try {
+        const serialized = codec.serializeValue(text);
+        expect(serialized).toEqual({ text, tagged: false, shallow: true, raw: true });
+        expect(codec.parseValue(serialized)).toBe(text);
+        expect(stringify.mock.calls.filter(([value]) => value === text)).toEqual([]);
+        expect(parse).not.toHaveBeenCalled();
+      } finally {
+        stringify.mockRestore();
+        parse.mockRestore();
+      }
+    });
+
     it('keeps version 1 for a string UTF-8 cannot carry (a lone surrogate), and reads version 1 strings written before the text payload', () => {
       const lone = 'half of \ud83d an emoji';
       const bytes = encodeValue(lone);
@@ -120,7 +136,7 @@ describe('EntryCodec', () => {
 
     it("compresses values from the threshold on (the value's size, not the envelope's), and only when it helps", () => {
       const c = new EntryCodec({ compressThreshold: 200 });
-      const justBelow = 'a'.repeat(200 - 2 - 1); // the value's JSON text adds two quotes
+      const justBelow = 'a'.repeat(200 - 1); // a string's own length (for other values, their JSON text's)
       const atThreshold = `${justBelow}a`;
       expect(encodeValue(justBelow, c)[0]).toBe(TEXT);
       expect(encodeValue(atThreshold, c)[0]).toBe(TEXT | LZ4);

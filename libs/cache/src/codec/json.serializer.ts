@@ -21,6 +21,11 @@ export interface SerializedValue {
   readonly tagged: boolean;
   /** True when the value was proven plain JSON nested at most 64 levels deep (no depth scan of `text` needed). */
   readonly shallow?: boolean;
+  /**
+   * True when the value is a string and `text` is that string itself, not its JSON (`EntryCodec`'s text
+   * payload stores it as it is: nothing to escape on a write, nothing to parse for L1's copy).
+   */
+  readonly raw?: boolean;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;

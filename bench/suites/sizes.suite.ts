@@ -2,8 +2,8 @@
  * What users get, per value size: README defaults (compression threshold, metrics on, the cluster-wide
  * lock on), values of exactly 256 B, 1,024 B, 4 KiB, 16 KiB and 64 KiB of serialized JSON, as a JSON
  * object and as LLM-like markdown text. L2-only hits at 1 and 64 in flight per size and kind; getOrSet
- * misses (a new key each call, a factory that returns at once) at 1 and 16 in flight. Peers in the same
- * runs, interleaved run by run; the ratios are medians of per-run ratios.
+ * misses (a new key each call, a factory that returns at once) of 1 KiB and 16 KiB per kind at 1 and 16 in
+ * flight. Peers in the same runs, interleaved run by run; the ratios are medians of per-run ratios.
  *
  * `SIZES=1024,16384 KINDS=json npm run bench -- --only=sizes` narrows it down (for profiling).
  */
@@ -154,21 +154,22 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
   if (cases.includes('miss')) {
     const peers = await missPeers(ctx);
     const missSizes = sizes.filter((s) => s === 1024 || s === 16384);
-    for (const bytes of missSizes) {
-      const value = jsonValue(bytes);
+    for (const kind of kinds) for (const bytes of missSizes) {
+      const value = valueOf(kind, bytes);
       const factory = async () => value;
       for (const concurrency of [1, 16]) {
         let n = 0;
-        ctx.log(`getOrSet miss, json ${bytes} B, ${concurrency} in flight`);
-        const figures = await compare(Object.fromEntries(peers.map((p) => [p.name, () => p.getOrSet(`miss:${bytes}:${++n}`, factory)])), { ...measure, concurrency });
+        ctx.log(`getOrSet miss, ${kind} ${bytes} B, ${concurrency} in flight`);
+        const figures = await compare(Object.fromEntries(peers.map((p) => [p.name, () => p.getOrSet(`miss:${kind}:${bytes}:${++n}`, factory)])), { ...measure, concurrency });
         const best = bestPeer(figures, (name) => name.startsWith('Strata') || name === HAND);
+        const what = kind === 'json' ? 'JSON' : 'text';
         sections.push(
-          throughputSection(`getOrSet miss (L1 + Redis), JSON object of ${sizeLabel(bytes)}, ${concurrency} in flight`, figures, {
+          throughputSection(`getOrSet miss (L1 + Redis), ${kind === 'json' ? 'JSON object' : 'LLM-like text'} of ${sizeLabel(bytes)}, ${concurrency} in flight`, figures, {
             description:
               'A new key every call, a factory that returns at once: a miss in both tiers, the factory, the write to L1 and Redis. ' +
               'Strata at its README defaults takes its cluster-wide stampede lock on every miss; the next row has it off; the peers have no ' +
               'cross-process lock. First row: a hand-written `GET`, factory, `SET PX` on Redis (no L1, no protection).',
-            goals: [goal(figures, 'Strata', best, 1.0, `getOrSet miss, JSON ${sizeLabel(bytes)}, ${concurrency} in flight, lock on: Strata ≥ 1.0× the best peer (${best})`)],
+            goals: [goal(figures, 'Strata', best, 1.0, `getOrSet miss, ${what} ${sizeLabel(bytes)}, ${concurrency} in flight, lock on: Strata ≥ 1.0× the best peer (${best})`)],
           }),
         );
       }

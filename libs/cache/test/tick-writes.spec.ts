@@ -1,11 +1,12 @@
 import type { Socket } from 'node:net';
 import { Cluster, type Redis } from 'ioredis';
-import { tickWrites } from '../src/redis/redis.tick-writes';
+import { TICK_WRITE_BATCH, tickWrites } from '../src/redis/redis.tick-writes';
 import { useCluster, useRedis } from './harness';
 
 /**
  * tickWrites (redis/redis.tick-writes.ts), on a real redis-server: `hold()` before each command corks the
- * client's socket until the end of the tick, so the commands of one tick leave in one socket write.
+ * client's socket until the end of the tick, so the commands of one tick leave in one socket write per
+ * `TICK_WRITE_BATCH` commands.
  * Writes are counted where the socket hands data to the OS: `_write` (one chunk) and `_writev` (several).
  */
 
@@ -48,7 +49,7 @@ describe('tickWrites on a standalone client', () => {
 
   afterEach(() => client.disconnect());
 
-  it('sends the commands of one tick in one socket write, with every reply right and in order', async () => {
+  it('sends the commands of one tick in one socket write per batch, with every reply right and in order', async () => {
     const hold = tickWrites(client);
 
     // Baseline, same client, same commands, no hold: a write each.
@@ -58,17 +59,23 @@ describe('tickWrites on a standalone client', () => {
     await plain;
     expect(plainWrites).toBeGreaterThan(1);
 
-    // Held: one write for the whole tick, twice (the cork is taken again in a later tick).
+    // Held: one write per full batch as the tick goes on, the rest when it ends; twice (the cork is
+    // taken again in a later tick).
+    expect(N).toBeGreaterThan(2 * TICK_WRITE_BATCH);
     for (const list of ['held:1', 'held:2']) {
       before = writes.count;
+      const sentDuringTick: number[] = [];
       const lengths = Promise.all(
         numbers.map((n) => {
           hold();
+          sentDuringTick.push(writes.count - before);
           return client.rpush(list, n);
         }),
       );
+      // Nothing leaves until a batch is full; the first command of the next batch sends the full one.
+      expect(sentDuringTick).toEqual(numbers.map((_, i) => Math.floor(i / TICK_WRITE_BATCH)));
       await nextTurn();
-      expect(writes.count - before).toBe(1);
+      expect(writes.count - before).toBe(Math.ceil(N / TICK_WRITE_BATCH));
       // RPUSH answers the list's length: 1, 2, … N in the order sent; the list holds them in that order.
       expect(await lengths).toEqual(numbers.map((_, i) => i + 1));
       expect(await client.lrange(list, 0, -1)).toEqual(numbers);

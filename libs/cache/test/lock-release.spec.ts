@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { createRedisClient } from '../src/redis/redis.connection';
 import { RedisLockStore } from '../src/redis/redis-lock.store';
-import { RedisStore } from '../src/redis/redis.store';
+import { RedisStore, STAGED_WRITE_MIN_BYTES } from '../src/redis/redis.store';
 import { useRedis, waitFor } from './harness';
 
 /**
@@ -39,6 +39,13 @@ describe('lock releases are published to waiters in other instances (real redis-
     expect(await a.remote.setFenced({ key: 'notify:k1', bytes: Buffer.from('v'), ttlMs: 60_000 }, { key: 'notify:k1', token: 'ta' })).toBe(true);
     await woken;
 
+    // A large entry goes through a stage key (STAGED_WRITE_MIN_BYTES): its write wakes the waiter too.
+    const large = Buffer.alloc(STAGED_WRITE_MIN_BYTES * 2, 'x');
+    expect(await a.lock.acquire('notify:big', 'ta', 60_000)).toBe(true);
+    const wokenByLarge = b.lock.waitForRelease('notify:big', LONG);
+    expect(await a.remote.setFenced({ key: 'notify:big', bytes: large, ttlMs: 60_000 }, { key: 'notify:big', token: 'ta' })).toBe(true);
+    await wokenByLarge;
+
     expect(await a.lock.acquire('notify:k2', 'ta', 60_000)).toBe(true);
     const released = b.lock.waitForRelease('notify:k2', LONG);
     expect(await a.lock.release('notify:k2', 'ta')).toBe(true);
@@ -64,5 +71,21 @@ describe('lock releases are published to waiters in other instances (real redis-
     expect(await a.lock.release('notify:k3', 'ta')).toBe(true);
     await waiting;
     expect(woken).toBe(true);
+  });
+
+  it('a large fenced write leaves no stage key behind, written or refused, and keeps the TTL it was given', async () => {
+    const a = instance();
+    expect(await a.remote.whenReady(10_000)).toBe(true);
+    const admin = a.remote.client;
+    const large = Buffer.alloc(STAGED_WRITE_MIN_BYTES, 'y');
+    expect(await a.lock.acquire('staged:k', 'mine', 60_000)).toBe(true);
+    expect(await a.remote.setFenced({ key: 'staged:k', bytes: large, ttlMs: 60_000 }, { key: 'staged:k', token: 'not-mine' })).toBe(false);
+    expect(await admin.exists('staged:k')).toBe(0);
+    expect(await a.remote.setFenced({ key: 'staged:k', bytes: large, ttlMs: 60_000 }, { key: 'staged:k', token: 'mine' })).toBe(true);
+    expect((await admin.getBuffer('staged:k'))?.equals(large)).toBe(true);
+    const ttl = await admin.pttl('staged:k');
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    expect(await admin.keys('*:stage:*')).toEqual([]);
   });
 });

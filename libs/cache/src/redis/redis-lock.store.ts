@@ -28,8 +28,21 @@ return {value, 0, redis.call('PTTL', KEYS[2])}`);
  * the whole key.
  */
 export function lockKeyOf(key: string): string {
+  return besideEntry(key, 'lock');
+}
+
+/**
+ * Where a lock holder sends a large entry ahead of its fenced write (`RedisStore.setFenced`):
+ * `<prefix>:{<entry key>}:stage:<token>`, in the entry's slot, under the prefix, and unique to the holder.
+ */
+export function stageKeyOf(key: string, token: string): string {
+  return besideEntry(key, `stage:${token}`);
+}
+
+/** `<prefix>:{<entry key>}:<what>`: a key of the entry's own, in its Cluster slot (the key is the hash tag). */
+function besideEntry(key: string, what: string): string {
   const end = key.indexOf(':');
-  return end < 0 ? `{${key}}:lock` : `${key.slice(0, end)}:{${key}}:lock`;
+  return end < 0 ? `{${key}}:${what}` : `${key.slice(0, end)}:{${key}}:${what}`;
 }
 
 /**

@@ -63,19 +63,28 @@ export function registerLockStoreSuite(name: string, factory: AdaptersFactory): 
       expect(await lock().acquire(key, 'd', 60_000)).toBe(true);
     });
 
-    it('a fenced write lands only while its token holds the lock, and releases it', async () => {
+    // Small and large entries: a store may write large ones another way (Redis: through a stage key).
+    it.each([
+      ['a small entry', 4],
+      ['a large entry', 64 * 1024],
+    ])('a fenced write of %s lands only while its token holds the lock, and releases it', async (_what, size) => {
       const remote = adapters.current.remote;
       if (!remote.capabilities.fencing || remote.setFenced === undefined) return;
       const key = uniqueKey('fenced');
+      const late = Buffer.alloc(size, 'l');
+      const mine = Buffer.alloc(size, 'm');
       expect(await lock().acquire(key, 'old', 60_000)).toBe(true);
       expect(await lock().release(key, 'old')).toBe(true);
       expect(await lock().acquire(key, 'new', 60_000)).toBe(true);
-      expect(await remote.setFenced({ key, bytes: Buffer.from('late'), ttlMs: 60_000 }, { key, token: 'old' })).toBe(false);
+      expect(await remote.setFenced({ key, bytes: late, ttlMs: 60_000 }, { key, token: 'old' })).toBe(false);
       expect(await remote.get(key)).toBeUndefined();
-      expect(await remote.setFenced({ key, bytes: Buffer.from('mine'), ttlMs: 60_000 }, { key, token: 'new' })).toBe(true);
-      expect((await remote.get(key))?.toString()).toBe('mine');
+      expect(await remote.setFenced({ key, bytes: mine, ttlMs: 60_000 }, { key, token: 'new' })).toBe(true);
+      expect((await remote.get(key))?.equals(mine)).toBe(true);
       // Released by the write: someone else can take it at once.
       expect(await lock().acquire(key, 'next', 60_000)).toBe(true);
+      // A holder that lost the lock writes nothing, whatever was stored before.
+      expect(await remote.setFenced({ key, bytes: late, ttlMs: 60_000 }, { key, token: 'new' })).toBe(false);
+      expect((await remote.get(key))?.equals(mine)).toBe(true);
     });
 
     it('holders on two sets of adapters (two instances) exclude each other', async () => {

@@ -26,12 +26,14 @@ redis.call('DEL', KEYS[2])
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
 return 1`);
 
-// FENCED_SET_SCRIPT for an entry sent ahead under a stage key (KEYS[3], in KEYS[1]'s slot, written with
-// the entry's TTL in the same round trip): the script moves it into place instead of taking the bytes
-// as an argument, or drops it when the lock was lost. ARGV: token, channel.
+// FENCED_SET_SCRIPT for an entry sent ahead under a stage key (KEYS[3], in KEYS[1]'s slot, written in the
+// same round trip with a short TTL of its own, so one whose script never ran does not linger): the script
+// moves it into place and gives it the entry's TTL instead of taking the bytes as an argument, or drops it
+// when the lock was lost. ARGV: token, channel, ttl (ms).
 const STAGED_SET_SCRIPT = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then redis.call('UNLINK', KEYS[3]) return 0 end
 redis.call('RENAME', KEYS[3], KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('DEL', KEYS[2])
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
 return 1`);
@@ -44,6 +46,8 @@ return 1`);
  * script alone is cheaper (16 / 20 µs).
  */
 export const STAGED_WRITE_MIN_BYTES = 4 * 1024;
+/** The most a stage key lives: its script runs right after it in the same round trip, or never. */
+const STAGE_TTL_MS = 60_000;
 
 /**
  * The remote store on ioredis. Standalone and Sentinel clients batch multi-key work into one round trip
@@ -132,8 +136,8 @@ export class RedisStore implements RemoteStore {
       // One round trip: the stage key written, then the script (a failed stage write fails the script's RENAME too).
       const stage = stageKeyOf(item.key, fence.token);
       const [, moved] = await Promise.all([
-        this.client.set(stage, item.bytes, 'PX', item.ttlMs),
-        runScript(this.client, STAGED_SET_SCRIPT, [item.key, lockKeyOf(fence.key), stage], [fence.token, this.releasedChannel]),
+        this.client.set(stage, item.bytes, 'PX', Math.min(item.ttlMs, STAGE_TTL_MS)),
+        runScript(this.client, STAGED_SET_SCRIPT, [item.key, lockKeyOf(fence.key), stage], [fence.token, this.releasedChannel, item.ttlMs]),
       ]);
       return Number(moved) === 1;
     }

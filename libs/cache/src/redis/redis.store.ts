@@ -40,7 +40,7 @@ return 1`);
 
 /**
  * Fenced writes of at least this many bytes go through a stage key (STAGED_SET_SCRIPT). Bytes passed to
- * a script are copied into Lua and back, ~3 µs of Redis CPU per KiB; a stage key costs one more command
+ * a script are copied into Lua and back, ~2.6 µs of Redis CPU per KiB; a stage key costs one more command
  * instead. Measured on raw ioredis (read-and-lock script, then the write; the same run): at 16 KiB,
  * 71 → 34 µs a miss at 16 in flight, 280 → 266 µs at 1; at 4 KiB about even (24 / 23 µs); at 1 KiB the
  * script alone is cheaper (16 / 20 µs).

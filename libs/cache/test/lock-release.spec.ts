@@ -88,5 +88,15 @@ describe('lock releases are published to waiters in other instances (real redis-
     expect(ttl).toBeGreaterThan(hour - 60_000);
     expect(ttl).toBeLessThanOrEqual(hour);
     expect(await admin.keys('*:stage:*')).toEqual([]);
+
+    // After SCRIPT FLUSH (a restarted or failed-over server) the script is sent again in full: the stage
+    // key written in the same round trip is still there for it.
+    expect(await admin.script('FLUSH')).toBe('OK');
+    const second = Buffer.alloc(STAGED_WRITE_MIN_BYTES * 3, 'z');
+    expect(await a.lock.acquire('staged:k2', 'mine', 60_000)).toBe(true);
+    expect(await a.remote.setFenced({ key: 'staged:k2', bytes: second, ttlMs: hour }, { key: 'staged:k2', token: 'mine' })).toBe(true);
+    expect((await admin.getBuffer('staged:k2'))?.equals(second)).toBe(true);
+    expect(await a.lock.acquire('staged:k2', 'next', 60_000)).toBe(true); // released by the write
+    expect(await admin.keys('*:stage:*')).toEqual([]);
   });
 });

@@ -19,7 +19,9 @@ export interface LockStore {
   /**
    * Where the store can notify: resolves as soon as the lock of `key` is released (its holder's result
    * written, or given up), in any instance, or after `ms` at the latest. `notifying` says whether
-   * notifications arrive now (a subscription is up); without them, waiters poll.
+   * notifications arrive now (a subscription is up); without them, waiters poll. A store may tell only
+   * of releases a `step` found held (Redis: the step leaves a mark, and a release nobody marked is not
+   * published), which is how every waiter comes to wait.
    */
   waitForRelease?(key: string, ms: number): Promise<void>;
   readonly notifying?: boolean;

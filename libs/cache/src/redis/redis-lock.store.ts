@@ -4,21 +4,25 @@ import { runScript, script } from './redis.script';
 import { tickWrites } from './redis.tick-writes';
 
 // Compare-and-delete: only the holder's token releases the lock, never a lock someone else took over.
-// ARGV[2], when not empty, is the channel told of the release, with the entry key ARGV[3].
+// ARGV[2], when not empty, is the channel told of the release, with the entry key ARGV[3]: only when a
+// waiter left its mark (KEYS[2], see STEP_SCRIPT), so a release nobody waits for reaches no instance.
 const RELEASE_SCRIPT = script(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+if ARGV[2] ~= '' and redis.call('DEL', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1`);
 // One step of waiting in one round trip: the entry's bytes (another holder's result?), the lock taken
-// if free, and its remaining TTL. KEYS: entry, lock (one slot). ARGV: token, ttl (ms), '1' to take the
-// lock only when the entry is missing (then a hit returns the bytes alone: no lock, no PTTL). A lock
-// just taken has the whole TTL left: no PTTL either (each call from a script costs Redis ~2 µs).
+// if free, and its remaining TTL. KEYS: entry, lock, waiters mark (one slot). ARGV: token, ttl (ms), '1'
+// to take the lock only when the entry is missing (then a hit returns the bytes alone: no lock, no PTTL),
+// '1' to leave the mark when the lock is held (this instance is told of releases: see `waitersKeyOf`).
+// A lock just taken has the whole TTL left: no PTTL either (each call from a script costs Redis ~2 µs).
 const STEP_SCRIPT = script(`
 local value = redis.call('GET', KEYS[1])
 if value and ARGV[3] == '1' then return {value, 0, -3} end
 if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {value, 1, tonumber(ARGV[2])} end
-return {value, 0, redis.call('PTTL', KEYS[2])}`);
+local left = redis.call('PTTL', KEYS[2])
+if ARGV[4] == '1' and left > 0 then redis.call('SET', KEYS[3], '1', 'PX', left) end
+return {value, 0, left}`);
 
 /**
  * The lock of an entry key: `<prefix>:{<entry key>}:lock`. Under the prefix, like every key the cache
@@ -37,6 +41,17 @@ export function lockKeyOf(key: string): string {
  */
 export function stageKeyOf(key: string, token: string): string {
   return besideEntry(key, `stage:${token}`);
+}
+
+/**
+ * The mark a waiter leaves while an entry's lock is held by another instance:
+ * `<prefix>:{<entry key>}:waiters`, living no longer than the lock. The holder's release (its fenced
+ * write, or giving up) publishes only when it finds the mark, and removes it: every instance that ever
+ * waited is subscribed to the one channel, so a release published unconditionally would reach all of
+ * them, for every miss of the whole deployment, though almost none has a waiter.
+ */
+export function waitersKeyOf(key: string): string {
+  return besideEntry(key, 'waiters');
 }
 
 /** `<prefix>:{<entry key>}:<what>`: a key of the entry's own, in its Cluster slot (the key is the hash tag). */
@@ -119,14 +134,14 @@ export class RedisLockStore implements LockStore {
   }
 
   step(key: string, token: string, ttlMs: number, options?: LockStepOptions): Promise<LockStep> {
-    const args = [token, ttlMs, options?.onlyIfMissing === true ? '1' : '0'];
+    const args = [token, ttlMs, options?.onlyIfMissing === true ? '1' : '0', this.releasedChannel === '' ? '0' : '1'];
     this.hold();
-    return runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key)], args, true).then(stepOf);
+    return runScript(this.client, STEP_SCRIPT, [key, lockKeyOf(key), waitersKeyOf(key)], args, true).then(stepOf);
   }
 
   async release(key: string, token: string): Promise<boolean> {
     this.hold();
-    return Number(await runScript(this.client, RELEASE_SCRIPT, [lockKeyOf(key)], [token, this.releasedChannel, key])) === 1;
+    return Number(await runScript(this.client, RELEASE_SCRIPT, [lockKeyOf(key), waitersKeyOf(key)], [token, this.releasedChannel, key])) === 1;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Fence, RemoteStore, RemoteStoreCapabilities, RemoteStoreState, StoredBytes } from '../ports/remote-store';
 import { L2UnavailableError } from '../core/errors';
 import { type RedisClient, isCluster } from './redis.types';
-import { lockKeyOf, stageKeyOf } from './redis-lock.store';
+import { lockKeyOf, stageKeyOf, waitersKeyOf } from './redis-lock.store';
 import { runScript, script } from './redis.script';
 import { addressOf } from './redis.connection';
 import { tickWrites } from './redis.tick-writes';
@@ -17,25 +17,26 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1
 return 0`);
 // Writes the entry only while the token still holds the lock, and releases the lock in the same step:
 // a holder whose lock expired (and was perhaps taken over) must not overwrite the newer holder's value.
-// KEYS[2] is `<prefix>:{KEYS[1]}:lock`, in KEYS[1]'s Cluster slot (see lockKeyOf).
-// ARGV[4], when not empty, is the channel told of the release (waiters in other instances wake at once).
+// KEYS[2] is `<prefix>:{KEYS[1]}:lock` and KEYS[3] its waiters mark, in KEYS[1]'s Cluster slot (see
+// lockKeyOf, waitersKeyOf). ARGV[4], when not empty, is the channel told of the release, when a waiter
+// left its mark: waiters in other instances wake at once, and instances with none are not told.
 const FENCED_SET_SCRIPT = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('UNLINK', KEYS[1]) end
 redis.call('DEL', KEYS[2])
-if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
+if ARGV[4] ~= '' and redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
 return 1`);
 
 // FENCED_SET_SCRIPT for an entry sent ahead under a stage key (KEYS[3], in KEYS[1]'s slot, written in the
 // same round trip with a short TTL of its own, so one whose script never ran does not linger): the script
 // moves it into place and gives it the entry's TTL instead of taking the bytes as an argument, or drops it
-// when the lock was lost. ARGV: token, channel, ttl (ms).
+// when the lock was lost. KEYS[4]: the waiters mark. ARGV: token, channel, ttl (ms).
 const STAGED_SET_SCRIPT = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then redis.call('UNLINK', KEYS[3]) return 0 end
 redis.call('RENAME', KEYS[3], KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('DEL', KEYS[2])
-if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
+if ARGV[2] ~= '' and redis.call('DEL', KEYS[4]) == 1 then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
 return 1`);
 
 /**
@@ -137,11 +138,11 @@ export class RedisStore implements RemoteStore {
       const stage = stageKeyOf(item.key, fence.token);
       const [, moved] = await Promise.all([
         this.client.set(stage, item.bytes, 'PX', Math.min(item.ttlMs, STAGE_TTL_MS)),
-        runScript(this.client, STAGED_SET_SCRIPT, [item.key, lockKeyOf(fence.key), stage], [fence.token, this.releasedChannel, item.ttlMs]),
+        runScript(this.client, STAGED_SET_SCRIPT, [item.key, lockKeyOf(fence.key), stage, waitersKeyOf(fence.key)], [fence.token, this.releasedChannel, item.ttlMs]),
       ]);
       return Number(moved) === 1;
     }
-    const reply = await runScript(this.client, FENCED_SET_SCRIPT, [item.key, lockKeyOf(fence.key)], [fence.token, item.bytes, Math.max(0, item.ttlMs), this.releasedChannel]);
+    const reply = await runScript(this.client, FENCED_SET_SCRIPT, [item.key, lockKeyOf(fence.key), waitersKeyOf(fence.key)], [fence.token, item.bytes, Math.max(0, item.ttlMs), this.releasedChannel]);
     return Number(reply) === 1;
   }
 

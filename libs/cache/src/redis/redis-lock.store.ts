@@ -8,8 +8,7 @@ import { tickWrites } from './redis.tick-writes';
 // waiter left its mark (KEYS[2], see STEP_SCRIPT), so a release nobody waits for reaches no instance.
 const RELEASE_SCRIPT = script(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-if ARGV[2] ~= '' and redis.call('DEL', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+if redis.call('DEL', KEYS[1], KEYS[2]) == 2 and ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1`);
 // One step of waiting in one round trip: the entry's bytes (another holder's result?), the lock taken
 // if free, and its remaining TTL. KEYS: entry, lock, waiters mark (one slot). ARGV: token, ttl (ms), '1'

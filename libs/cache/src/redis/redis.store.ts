@@ -19,12 +19,12 @@ return 0`);
 // a holder whose lock expired (and was perhaps taken over) must not overwrite the newer holder's value.
 // KEYS[2] is `<prefix>:{KEYS[1]}:lock` and KEYS[3] its waiters mark, in KEYS[1]'s Cluster slot (see
 // lockKeyOf, waitersKeyOf). ARGV[4], when not empty, is the channel told of the release, when a waiter
-// left its mark: waiters in other instances wake at once, and instances with none are not told.
+// left its mark: waiters in other instances wake at once, and instances with none are not told. The lock
+// and the mark go in one DEL (the lock exists, so 2 means a mark was there): one call fewer a miss.
 const FENCED_SET_SCRIPT = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('UNLINK', KEYS[1]) end
-redis.call('DEL', KEYS[2])
-if ARGV[4] ~= '' and redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
+if redis.call('DEL', KEYS[2], KEYS[3]) == 2 and ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], KEYS[1]) end
 return 1`);
 
 // FENCED_SET_SCRIPT for an entry sent ahead under a stage key (KEYS[3], in KEYS[1]'s slot, written in the
@@ -35,8 +35,7 @@ const STAGED_SET_SCRIPT = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then redis.call('UNLINK', KEYS[3]) return 0 end
 redis.call('RENAME', KEYS[3], KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('DEL', KEYS[2])
-if ARGV[2] ~= '' and redis.call('DEL', KEYS[4]) == 1 then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
+if redis.call('DEL', KEYS[2], KEYS[4]) == 2 and ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
 return 1`);
 
 /**

@@ -111,9 +111,10 @@ export class EntryReader {
    * `readL2` and, when the key is missing, the cluster-wide lock, in one round trip (one script): a miss
    * then costs this and the fenced write, like a get and a set. A hit takes no lock. The lease is
    * undefined when the entry exists (usable or not), another holder has the lock (the miss path then
-   * waits for it as before), or the store did not answer.
+   * waits for it as before), or the store did not answer. `count: false` after a plain read that missed
+   * and was counted (see `GetOrSetHandler`'s first read).
    */
-  async readL2OrLock(key: string, policy: CachePolicy, lock: DistributedLock): Promise<{ found: EntryRead | undefined; lease: Lease | undefined }> {
+  async readL2OrLock(key: string, policy: CachePolicy, lock: DistributedLock, count = true): Promise<{ found: EntryRead | undefined; lease: Lease | undefined }> {
     const l2 = this.ctx.l2!;
     const mark = this.ctx.coherence.mark();
     const started = performance.now();
@@ -124,11 +125,11 @@ export class EntryReader {
       this.ctx.meter.observe(policy, 'l2Get', performance.now() - started);
     }
     if (step === LOCK_FAILED) {
-      this.ctx.meter.count(policy, 'l2Misses');
+      if (count) this.ctx.meter.count(policy, 'l2Misses');
       return { found: undefined, lease: undefined };
     }
     const entry = step.bytes === undefined || l2.inDoubt(key) ? undefined : l2.tier.decode(key, step.bytes);
-    const accepted = await this.accepted(key, entry, policy, true, mark);
+    const accepted = await this.accepted(key, entry, policy, count, mark);
     return { found: accepted === undefined ? undefined : { entry: accepted, state: this.stateOf(accepted, policy) }, lease: step.lease };
   }
 

@@ -4,7 +4,8 @@
  * one, at its fastest setting.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { type BenchContext, type Section, compare, goal, throughputSection } from '../lib';
+import Redis from 'ioredis';
+import { type BenchContext, type Section, compare, goal, rangeCell, summarize, throughputSection } from '../lib';
 import { type Layout, type Peer, bentocache, cacheManager, cacheable, rawIoredis, rawLru, strata } from '../peers';
 
 export const title = 'hits';
@@ -101,6 +102,23 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
     await closeAll(list);
   }
 
+  // getOrSet L2-only hit at 64 in flight: what each call costs Redis (its CPU, from INFO cpu), beside the throughput.
+  {
+    await ctx.flushRedis();
+    const list = await peers(ctx, 'l2');
+    const factory = async () => ctx.value;
+    // Many keys, read in turn: 64 callers of one key would share one read (Strata's and cache-manager's
+    // in-process single flight), which measures coalescing, not what a read costs.
+    const KEYS = 1000;
+    for (const peer of list) {
+      for (let i = 0; i < KEYS; i++) await peer.set(`g${i}`, ctx.value);
+      if (!isDeepStrictEqual(await peer.getOrSet('g0', factory), ctx.value)) throw new Error(`${peer.name} did not read back the value it stored`);
+    }
+    ctx.log('getOrSet L2-only hit, Redis CPU');
+    sections.push(await redisCpuSection(ctx, list, (p) => (i) => p.getOrSet(`g${i % KEYS}`, factory)));
+    await closeAll(list);
+  }
+
   // Tiered (L1 + Redis) hit, and getOrSet hit, on the same instances.
   {
     await ctx.flushRedis();
@@ -147,4 +165,57 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
     await closeAll(list);
   }
   return sections;
+}
+
+/**
+ * Each candidate's calls at 64 in flight, rounds interleaved: calls per second and the Redis server's CPU
+ * per call (`used_cpu_user + used_cpu_sys` of INFO cpu before and after the round; the bench's Redis
+ * serves nothing else meanwhile), with the ratio to the first candidate per round.
+ */
+async function redisCpuSection(ctx: BenchContext, list: Peer[], op: (peer: Peer) => (i: number) => Promise<unknown>): Promise<Section> {
+  const admin = new Redis(ctx.redisUrl);
+  const redisCpu = async (): Promise<number> => {
+    const info = await admin.info('cpu');
+    const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    return (read('used_cpu_user') + read('used_cpu_sys')) * 1e6;
+  };
+  const calls = ctx.quick ? 4_000 : 10_000;
+  const perSecond = new Map<string, number[]>(list.map((p) => [p.name, []]));
+  const cpuPerCall = new Map<string, number[]>(list.map((p) => [p.name, []]));
+  try {
+    for (let round = 0; round <= ctx.runs; round++) {
+      for (const peer of list) {
+        const call = op(peer);
+        let next = 0;
+        const cpuBefore = await redisCpu();
+        const started = performance.now();
+        await Promise.all(Array.from({ length: 64 }, async () => {
+          while (next < calls) await call(next++);
+        }));
+        const seconds = (performance.now() - started) / 1000;
+        const cpu = (await redisCpu()) - cpuBefore;
+        if (round === 0) continue; // warm-up
+        perSecond.get(peer.name)!.push(calls / seconds);
+        cpuPerCall.get(peer.name)!.push(cpu / calls);
+      }
+    }
+  } finally {
+    admin.disconnect();
+  }
+  const base = cpuPerCall.get(list[0].name)!;
+  return {
+    title: 'getOrSet L2-only hit, 1 KB JSON, 64 in flight: Redis CPU per call',
+    description:
+      `Every library configured with Redis only (no L1), its get-or-compute call on stored keys (1,000, read in turn); ${calls} calls a round, rounds interleaved, ` +
+      'the Redis server\'s CPU (INFO cpu, user + sys) over the round divided by the calls: what a hit costs the shared Redis. First row: raw ioredis `GET` (+ `SET` on a miss).',
+    columns: ['candidate', 'calls/s (median, min–max)', 'Redis CPU µs per call (median, min–max)', `× ${list[0].name}`],
+    rows: list.map((p) => {
+      const cpu = cpuPerCall.get(p.name)!;
+      return [p.name, rangeCell(perSecond.get(p.name)!.map((v) => v / 1000), ' k', 1), rangeCell(cpu, ' µs', 1), summarize(cpu.map((v, i) => v / base[i])).median.toFixed(2)];
+    }),
+    notes: [
+      "Strata's first read of an L1 miss is a plain GET while most such reads find their entry (a warm cache, as here), and the script that also takes the " +
+        'stampede lock while most miss: the script costs Redis ~8× a GET (engine/get-or-set.handler.ts, FirstReads).',
+    ],
+  };
 }

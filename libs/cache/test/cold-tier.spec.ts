@@ -223,6 +223,29 @@ describe('Cold tier on PostgreSQL (real Redis and PostgreSQL)', () => {
     expect(await v2.ocr.get('user:2:a')).toBeUndefined();
   });
 
+  it('a miss of a cold key reads PostgreSQL once, whether the first read is the script or a GET (mostly hits lately)', async () => {
+    const counted = countingPool();
+    const reads = () => counted.statements.filter((text) => text.startsWith('SELECT e.key, e.value')).length;
+    const postgres = { pool: counted.pool, statementTimeout: '1s', probeInterval: '100ms', cleanup: false };
+    try {
+      const a = await instance({ postgres });
+      counted.statements.length = 0;
+      expect(await a.ocr.getOrSet('cold-miss-1', async () => 'one')).toBe('one');
+      expect(reads()).toBe(1);
+      // B's L1 misses find what A wrote (L2 hits): its first reads turn to plain GETs.
+      for (const key of ['w1', 'w2', 'w3', 'w4']) await a.ocr.set(key, key);
+      const b = await instance({ postgres });
+      for (const key of ['w1', 'w2', 'w3', 'w4']) expect(await b.ocr.getOrSet(key, async () => 'recomputed')).toBe(key);
+      counted.statements.length = 0;
+      expect(await b.ocr.getOrSet('cold-miss-2', async () => 'two')).toBe('two');
+      expect(reads()).toBe(1);
+      expect(await a.ocr.get('cold-miss-2')).toBe('two');
+    } finally {
+      await apps.closeAll();
+      await counted.close();
+    }
+  });
+
   it('runs the factory once cluster-wide on a miss in every tier, and not at all when L3 has it', async () => {
     const a = await instance();
     const b = await instance();

@@ -111,16 +111,18 @@ export class EntryReader {
    * `readL2` and, when the key is missing, the cluster-wide lock, in one round trip (one script): a miss
    * then costs this and the fenced write, like a get and a set. A hit takes no lock. The lease is
    * undefined when the entry exists (usable or not), another holder has the lock (the miss path then
-   * waits for it as before), or the store did not answer. `count: false` after a plain read that missed
-   * and was counted (see `GetOrSetHandler`'s first read).
+   * waits for it as before), or the store did not answer. `afterRead`: right after a plain `readL2` that
+   * found nothing (see `GetOrSetHandler`'s first read): that miss was counted, and the store's step need
+   * not read through other tiers again.
    */
-  async readL2OrLock(key: string, policy: CachePolicy, lock: DistributedLock, count = true): Promise<{ found: EntryRead | undefined; lease: Lease | undefined }> {
+  async readL2OrLock(key: string, policy: CachePolicy, lock: DistributedLock, afterRead = false): Promise<{ found: EntryRead | undefined; lease: Lease | undefined }> {
+    const count = !afterRead;
     const l2 = this.ctx.l2!;
     const mark = this.ctx.coherence.mark();
     const started = performance.now();
     let step: Awaited<ReturnType<DistributedLock['readOrAcquire']>>;
     try {
-      step = await lock.readOrAcquire(key);
+      step = await lock.readOrAcquire(key, afterRead);
     } finally {
       this.ctx.meter.observe(policy, 'l2Get', performance.now() - started);
     }

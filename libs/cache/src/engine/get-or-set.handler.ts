@@ -96,7 +96,7 @@ export class GetOrSetHandler {
         found = await this.reader.readL2(key, policy);
         this.firstReads.saw(policy.name, found !== undefined);
         // Not after a failed read (the facade is then unhealthy): the miss goes on without the lock, as below.
-        if (found === undefined && l2.healthy) ({ found, lease } = await this.reader.readL2OrLock(key, policy, lock, false));
+        if (found === undefined && l2.healthy) ({ found, lease } = await this.reader.readL2OrLock(key, policy, lock, true));
       } else {
         // Mostly misses lately: the first read and the lock in one round trip (one script).
         ({ found, lease } = await this.reader.readL2OrLock(key, policy, lock));

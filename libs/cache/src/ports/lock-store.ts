@@ -35,6 +35,11 @@ export interface LockStepOptions {
    * missed L1, so that a miss reads and locks in one round trip and a hit takes no lock.
    */
   readonly onlyIfMissing?: boolean;
+  /**
+   * With `onlyIfMissing`: the caller has just read the entry through the remote store and found
+   * nothing, so a store whose step first reads through other tiers (the cold tier) need not again.
+   */
+  readonly afterRead?: boolean;
 }
 
 export interface LockStep {

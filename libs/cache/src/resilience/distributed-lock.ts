@@ -62,10 +62,10 @@ export class DistributedLock {
    * lock taken), else the lock when it is free. `held`: another holder has it (wait with
    * `acquireOrWait`). LOCK_FAILED when the store did not answer.
    */
-  async readOrAcquire(key: string): Promise<{ bytes: Buffer | undefined; lease: Lease | undefined } | typeof LOCK_FAILED> {
+  async readOrAcquire(key: string, afterRead = false): Promise<{ bytes: Buffer | undefined; lease: Lease | undefined } | typeof LOCK_FAILED> {
     const token = newToken();
     const acquiredAt = performance.now();
-    const reply = await this.run(() => this.store.step(key, token, this.options.ttl, { onlyIfMissing: true }));
+    const reply = await this.run(() => this.store.step(key, token, this.options.ttl, { onlyIfMissing: true, afterRead }));
     if (reply === LOCK_FAILED) {
       // As in tryAcquire: the script may still run when a paused server wakes up.
       void this.release({ key, token, acquiredAt });

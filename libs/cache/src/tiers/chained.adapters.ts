@@ -158,7 +158,7 @@ function coldAwareLock(hot: LockStore, remote: RemoteStore, isCold: (key: string
     acquire: (key, token, ttlMs) => hot.acquire(key, token, ttlMs),
     release: (key, token) => hot.release(key, token),
     step: async (key, token, ttlMs, options) => {
-      if (options?.onlyIfMissing === true && isCold(key)) {
+      if (options?.onlyIfMissing === true && options.afterRead !== true && isCold(key)) {
         const bytes = await remote.get(key);
         if (bytes !== undefined) return { bytes, taken: false, remainingMs: -3 };
       }

@@ -15,6 +15,25 @@ const until = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.
 describe('Invalidation bus', () => {
   const { redis, apps, admin, prefix } = useInvalidationSuite('bus');
 
+  it('writes announced in one tick travel together (fewer messages than writes) and still drop every copy', async () => {
+    const p = prefix();
+    const a = await apps.create({ redis: redis.url, prefix: p });
+    const b = await apps.create({ redis: redis.url, prefix: p });
+    const keys = Array.from({ length: 20 }, (_, i) => `burst${i}`);
+    await a.cache.setMany(keys.map((key) => ({ key, value: 'old' })));
+    expect(await b.cache.getMany(keys)).toEqual(keys.map(() => 'old')); // now in B's L1
+    await waitFor(() => b.cache.stats().bus.received >= 1, { message: "B to hear A's setMany" });
+    const heard = b.cache.stats().bus.received;
+
+    // 20 writes in flight at once: their replies come back together, and their announcements with them.
+    await Promise.all(keys.map((key) => a.cache.set(key, 'new')));
+    await waitFor(async () => (await b.cache.getMany(keys)).every((value) => value === 'new'), { message: 'B to drop every old copy' });
+    const messages = b.cache.stats().bus.received - heard;
+    expect(messages).toBeGreaterThanOrEqual(1);
+    expect(messages).toBeLessThan(keys.length / 2);
+
+  });
+
   it('set, delete, invalidateTags, clear and invalidatePattern on A drop the copies in B\'s L1', async () => {
     const p = prefix();
     const a = await apps.create({ redis: redis.url, prefix: p });

@@ -31,7 +31,6 @@ describe('Invalidation bus', () => {
     const messages = b.cache.stats().bus.received - heard;
     expect(messages).toBeGreaterThanOrEqual(1);
     expect(messages).toBeLessThan(keys.length / 2);
-
   });
 
   it('set, delete, invalidateTags, clear and invalidatePattern on A drop the copies in B\'s L1', async () => {

@@ -24,6 +24,23 @@ describe('dependsOn cascade', () => {
     expect(await b.cache.get('page:1')).toBeUndefined();
   });
 
+  it('writes in flight together look for their dependency records in one read, and the tracked one still cascades', async () => {
+    const p = prefix();
+    const a = await apps.create({ redis: redis.url, prefix: p });
+    const b = await apps.create({ redis: redis.url, prefix: p });
+    await a.cache.set('user:7', { name: 'Ada' });
+    await a.cache.set('page:7', '<h1>Ada</h1>', { dependsOn: ['user:7'] });
+    expect(await b.cache.get('page:7')).toBe('<h1>Ada</h1>');
+    const mgets = async () => Number(/cmdstat_mget:calls=(\d+)/.exec(await admin().info('commandstats'))?.[1] ?? 0);
+    const before = await mgets();
+    const keys = [...Array.from({ length: 19 }, (_, i) => `other:${i}`), 'user:7'];
+    await Promise.all(keys.map((key) => a.cache.set(key, { name: 'Ada Lovelace' })));
+    // One MGET per tick of replies (and the other instance's times, if it reloads any), not one per write.
+    expect((await mgets()) - before).toBeLessThan(keys.length / 2);
+    expect(await a.cache.get('page:7')).toBeUndefined();
+    await waitFor(async () => (await b.cache.get('page:7')) === undefined, { message: 'B to apply the dependency time' });
+  });
+
   it('a value set in the same millisecond as the overwrite it depends on is current, not a miss', async () => {
     const p = prefix();
     // The clock stands still: every step below happens in one millisecond.

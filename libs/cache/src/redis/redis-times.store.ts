@@ -28,6 +28,8 @@ return 1`);
 /** Invalidation times as Redis strings, `{prefix}:__inv:{id}`, so every instance and a restarted one see them. */
 export class RedisTimesStore implements InvalidationTimesStore {
   private readonly clustered: boolean;
+  /** The reads of this tick, sent as one MGET at its end (see `get`). */
+  private reads: { keys: string[]; callers: Array<{ from: number; count: number; resolve(values: (string | null)[]): void; reject(error: unknown): void }> } | undefined;
 
   constructor(
     private readonly client: RedisClient,
@@ -82,8 +84,36 @@ export class RedisTimesStore implements InvalidationTimesStore {
     return this.keyPrefix + id;
   }
 
+  /**
+   * On a Cluster, a GET per key (their slots differ). Otherwise the reads of one tick go as one MGET at
+   * its end: every `set` and `delete` looks for its key's dependency record (`raiseTracked`), so writes
+   * in flight together (their replies came back together) check in one command instead of one each.
+   */
   private get(ids: readonly string[]): Promise<(string | null)[]> {
     const keys = ids.map((id) => this.keyOf(id));
-    return this.clustered ? Promise.all(keys.map((key) => this.client.get(key))) : this.client.mget(...keys);
+    if (keys.length === 0) return Promise.resolve([]);
+    if (this.clustered) return Promise.all(keys.map((key) => this.client.get(key)));
+    return new Promise((resolve, reject) => {
+      let batch = this.reads;
+      if (batch === undefined) {
+        batch = this.reads = { keys: [], callers: [] };
+        process.nextTick(() => this.readBatch());
+      }
+      batch.callers.push({ from: batch.keys.length, count: keys.length, resolve, reject });
+      for (const key of keys) batch.keys.push(key);
+    });
+  }
+
+  private readBatch(): void {
+    const batch = this.reads!;
+    this.reads = undefined;
+    this.client.mget(...batch.keys).then(
+      (values) => {
+        for (const caller of batch.callers) caller.resolve(values.slice(caller.from, caller.from + caller.count));
+      },
+      (error: unknown) => {
+        for (const caller of batch.callers) caller.reject(error);
+      },
+    );
   }
 }

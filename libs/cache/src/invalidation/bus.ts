@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { compareIds } from '../core/stream-id';
 import type { BusTransport } from '../ports/bus-transport';
+import { KeyChangeBatch } from './key-change-batch';
 
 /**
  * What one instance tells the others after a change reached Redis. Short field names: every instance
@@ -107,8 +108,8 @@ export class InvalidationBus {
   /** The last catch-up closed a gap (not the first subscription): worth a log line. */
   private closedGap = false;
   private readonly unsent = new UnsentChanges();
-  /** Key changes of this tick, in order, runs of one creation time ('-' for deletes) merged, sent at its end (see `send`). */
-  private keyBatch: Array<{ group: number | '-'; change: BusChange; done: Array<(sent: boolean) => void> }> | undefined;
+  /** Key changes of this tick, merged in runs and sent at its end (see `send`). */
+  private readonly keyChanges = new KeyChangeBatch((change) => this.sendNow(change));
   private resending: Promise<void> | undefined;
   private stopListening: (() => void) | undefined;
 
@@ -184,7 +185,7 @@ export class InvalidationBus {
   }
 
   async close(): Promise<void> {
-    this.flushKeys(); // sent before the transport closes (its connection keeps the order)
+    this.keyChanges.flush(); // sent before the transport closes (its connection keeps the order)
     this.closed = true;
     this.stopListening?.();
     if (this.retryTimer) clearInterval(this.retryTimer);
@@ -195,41 +196,15 @@ export class InvalidationBus {
   }
 
   /**
-   * Key changes alone (writes and deletes: `k`, and `c` for a write) announced one after another in one
-   * tick with the same creation time (or all deletes) leave as one message at the end of the tick: one log
-   * entry and one delivery to every instance instead of one per call (callers whose writes land in the
-   * same tick, such as many requests in flight, announce together). A receiver handles a message of
-   * several keys as the messages of each key in the same order, and messages keep the order of the calls:
-   * a change of another kind or time starts the next message, and any other change first sends the keys
-   * queued before it.
+   * Key changes alone (writes and deletes) join this tick's batch (`KeyChangeBatch`: one message per run
+   * of one creation time, in call order); any other change first sends the keys queued before it, so
+   * messages keep the order of the calls.
    */
   private send(change: BusChange): Promise<boolean> {
-    const group = keysOnly(change);
-    if (group === undefined) {
-      this.flushKeys();
-      return this.sendNow(change);
-    }
-    return new Promise((resolve) => {
-      if (this.keyBatch === undefined) {
-        this.keyBatch = [];
-        process.nextTick(() => this.flushKeys());
-      }
-      let batch = this.keyBatch[this.keyBatch.length - 1];
-      if (batch === undefined || batch.group !== group) this.keyBatch.push((batch = { group, change: { k: [], ...(group !== '-' && { c: group }) }, done: [] }));
-      for (const key of change.k!) batch.change.k!.push(key);
-      batch.done.push(resolve);
-    });
-  }
-
-  private flushKeys(): void {
-    const batches = this.keyBatch;
-    if (batches === undefined) return;
-    this.keyBatch = undefined;
-    for (const { change, done } of batches) {
-      void this.sendNow(change).then((sent) => {
-        for (const resolve of done) resolve(sent);
-      });
-    }
+    const queued = this.keyChanges.add(change);
+    if (queued !== undefined) return queued;
+    this.keyChanges.flush();
+    return this.sendNow(change);
   }
 
   private async sendNow(change: BusChange): Promise<boolean> {
@@ -246,7 +221,7 @@ export class InvalidationBus {
   private resend(): Promise<void> {
     if (this.unsent.size === 0 || this.closed || this.resending || !this.transport.publishable) return this.resending ?? Promise.resolve();
     const change = this.unsent.take();
-    this.flushKeys();
+    this.keyChanges.flush();
     this.resending = this.sendNow(change)
       .then((sent) => {
         if (!sent) this.unsent.add(change);
@@ -353,13 +328,6 @@ const CATCH_UP_PAGE = 500;
 const MAX_UNSENT_KEYS = 10_000;
 
 /** Changes that could not be published, merged: keys, the latest time per id, patterns. */
-/** The batch a change joins (see `InvalidationBus.send`): its creation time, '-' for a delete; undefined when it carries more than keys. */
-function keysOnly(change: BusChange): number | '-' | undefined {
-  if (change.k === undefined || change.k.length === 0 || change.t !== undefined || change.p !== undefined || change.a !== undefined) return undefined;
-  if (change.c === undefined) return '-';
-  return typeof change.c === 'number' && Number.isFinite(change.c) ? change.c : undefined;
-}
-
 class UnsentChanges {
   private keys = new Set<string>();
   private times = new Map<string, number>();

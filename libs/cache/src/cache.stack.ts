@@ -100,6 +100,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
           else if (state === 'closed') telemetry.events.emit('circuit-close', { state, reason });
         },
         deadline: this.stores.deadline,
+        ordered: this.stores.ordered === true,
         writeTimes: timesStore && ((pending) => timesStore.writeMax(pending, THIRTY_DAYS)),
         indexWrites: tagIndex && options.purge ? (writes) => indexWrites(tagIndex, writes, now()) : undefined,
         // Deletes and invalidations replayed after an outage are announced like any other.

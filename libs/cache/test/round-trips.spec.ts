@@ -82,3 +82,45 @@ describe('round trips of a getOrSet (real redis-server)', () => {
     expect(commands).toEqual(['get', 'set']);
   });
 });
+
+/**
+ * A `set` is one round trip on a standalone server: the write, the lookup of its key's dependency
+ * record and the bus message that announces it are handed to the connection together, the server runs
+ * them in that order, and the call waits for the three replies at once (before: the write, then the
+ * other two after its reply).
+ */
+describe('round trips of a set (real redis-server)', () => {
+  const apps = new CacheFactory();
+  afterAll(() => apps.closeAll());
+  const redis = useRedis();
+
+  it('the write, its dependency lookup and its announcement are all sent before the first reply, in that order', async () => {
+    const prefix = `rs${Math.random().toString(36).slice(2, 8)}`;
+    // A long command timeout: the server is stopped for a moment below, and the set must not give up.
+    const { cache, inspector } = await apps.create({ redis: redis.url, prefix, commandTimeout: 30_000 });
+    await cache.set('warm', 1); // scripts loaded, the bus up
+    const monitor = (await redis.client().monitor()) as unknown as Redis & { on(event: 'monitor', cb: (time: string, args: string[], source: string) => void): void };
+    const commands: string[] = [];
+    monitor.on('monitor', (_time, args, source) => void (source !== 'lua' && commands.push(args.map((a, i) => (i === 0 ? a.toLowerCase() : a)).join(' '))));
+    const queued = () => inspector.redisQueues()!.commands;
+    await redis.process.pause();
+    let setting: Promise<void> | undefined;
+    try {
+      const before = queued();
+      setting = cache.set('k', { a: 1 });
+      // Stopped, the server answers nothing: what the set sent is still waiting for its reply. Every
+      // command it sends without waiting for one has been handed to the client by the next turn of the
+      // event loop (no timer involved); sending the rest after the write's reply, it would show 1.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(queued() - before).toBeGreaterThanOrEqual(3);
+    } finally {
+      await redis.process.resume();
+    }
+    await setting;
+    expect(await cache.get('k')).toEqual({ a: 1 });
+    await waitFor(() => commands.some((c) => c.includes(`${prefix}:{__bus}:log`) && commands.some((d) => d.startsWith('set ') && d.includes(':k '))), { message: 'MONITOR missed the set' });
+    monitor.disconnect();
+    const ofSet = commands.filter((c) => (c.startsWith('set ') && c.includes(`${prefix}:`) && c.includes(':k ')) || (c.startsWith('mget ') && c.includes('dep:')) || c.includes(`${prefix}:{__bus}:log`));
+    expect(ofSet.map((c) => c.split(' ')[0])).toEqual(['set', 'mget', 'evalsha']);
+  });
+});

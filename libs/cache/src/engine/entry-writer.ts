@@ -64,13 +64,15 @@ export class EntryWriter {
   async set(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec): Promise<boolean> {
     const resolved = await this.withDependencies(spec, policy);
     const createdAt = this.writeTime();
-    const stored = await this.write(key, value, policy, resolved, createdAt, undefined);
+    let ahead: SentAhead | undefined;
+    const stored = await this.write(key, value, policy, resolved, createdAt, undefined, () => (ahead = this.sendAhead([key], createdAt)));
     if (stored === undefined) {
+      await ahead?.announced;
       // A value we cannot store must not leave an older one behind under its key.
       await this.remove([key], policy.useL2, policy);
       return false;
     }
-    await this.changed([key], createdAt, policy);
+    await this.changed([key], createdAt, policy, ahead);
     return true;
   }
 
@@ -98,29 +100,51 @@ export class EntryWriter {
   /** Deletes full keys from L2 (when `fromL2`) and L1, then commits it (cascade and announcement). */
   async remove(keys: readonly string[], fromL2 = true, policy?: CachePolicy): Promise<void> {
     const { l1, l2, meter } = this.ctx;
+    let ahead: SentAhead | undefined;
     if (fromL2 && l2) {
-      if (policy === undefined) await l2.delete(keys);
-      else await meter.timed(policy, 'strata.l2.delete', 'l2Delete', () => l2.delete(keys));
+      const sent = () => (ahead = this.sendAhead(keys, undefined));
+      if (policy === undefined) await l2.delete(keys, sent);
+      else await meter.timed(policy, 'strata.l2.delete', 'l2Delete', () => l2.delete(keys, sent));
     }
     if (l1) for (const key of keys) l1.remove(key);
     this.onRemoved(keys);
     if (policy !== undefined) meter.deleted(policy, keys);
-    await this.changed(keys, undefined, policy);
+    await this.changed(keys, undefined, policy, ahead);
   }
 
   /**
    * After keys changed in L2: their dependents are invalidated (only keys something depends on cost a
    * record), and the other instances are told to drop their L1 copies and apply those times.
    */
-  async changed(keys: readonly string[], writtenAt?: number, policy?: CachePolicy): Promise<void> {
+  async changed(keys: readonly string[], writtenAt?: number, policy?: CachePolicy, ahead?: SentAhead): Promise<void> {
     if (keys.length === 0) return;
     const { times, coherence } = this.ctx;
     // Both in flight at once (one round trip of waiting): most keys have no dependents, so no second message.
     // Memory-only caches announce too: the other instances hold their own copies under the same keys.
-    const [invalidated] = await Promise.all([times.invalidateTracked(keys.map(dependencyId), this.ctx.now()), coherence.announce({ k: [...keys], c: writtenAt })]);
+    // Sent ahead with the write: only the raise of tracked ids (rare) is left, at the time the change is made.
+    const [invalidated] = await Promise.all([
+      times.invalidateTracked(keys.map(dependencyId), this.ctx.now(), ahead?.tracked),
+      ahead?.announced ?? coherence.announce({ k: [...keys], c: writtenAt }),
+    ]);
     if (invalidated.length > 0) {
       await Promise.all([coherence.announce({ t: invalidated }), this.purgeAfter(invalidated.map(([id]) => id), policy)]);
     }
+  }
+
+  /**
+   * The announcement of a change and the lookup of its keys' dependency records, sent right behind the
+   * write while the store has just been handed it (`L2Facade.set`'s `sent`): the store runs them after
+   * the write, so the other instances cannot read the old value back after the announcement, and a
+   * record found is one tracked before the write landed (see `RedisTimesStore.raiseTracked`). The write
+   * and both then take one round trip; the time of the raise is still taken once the write is done.
+   */
+  private sendAhead(keys: readonly string[], writtenAt: number | undefined): SentAhead {
+    const { times, coherence } = this.ctx;
+    const ahead = { tracked: times.findTracked(keys.map(dependencyId)), announced: coherence.announce({ k: [...keys], c: writtenAt }) };
+    // Awaited by `changed` once the write is done; a write that throws first (strict) never gets there.
+    ahead.tracked.catch(ignore);
+    ahead.announced.catch(ignore);
+    return ahead;
   }
 
   /** After invalidation times were recorded: the hard purge of those ids' keys, when it is on (see `TagPurge`). */
@@ -133,7 +157,15 @@ export class EntryWriter {
    * written, `undefined` when the value cannot be stored, or `null` when the lock was lost and nothing
    * was written (a newer value stands).
    */
-  async write(key: string, value: unknown, policy: CachePolicy, spec: WriteSpec, createdAt: number, lease: Lease | undefined): Promise<CacheEntry | undefined | null> {
+  async write(
+    key: string,
+    value: unknown,
+    policy: CachePolicy,
+    spec: WriteSpec,
+    createdAt: number,
+    lease: Lease | undefined,
+    sent?: () => void,
+  ): Promise<CacheEntry | undefined | null> {
     const { l1, l2, coherence, meter, lock } = this.ctx;
     const write = this.prepare(key, value, policy, spec, createdAt);
     if (write === undefined) {
@@ -143,7 +175,7 @@ export class EntryWriter {
     const mark = coherence.mark();
     if (policy.useL2 && l2) {
       if (lease === undefined) {
-        await this.timedSet(policy, () => l2.set(write));
+        await this.timedSet(policy, () => l2.set(write, sent));
       } else {
         const written = await this.timedSet(policy, () => this.fencedSet(l2, write, lease));
         if (written === false) {
@@ -228,4 +260,12 @@ export class EntryWriter {
       return policy.ttl;
     }
   }
+}
+
+function ignore(): void {}
+
+/** What `sendAhead` sent with a write: the dependency lookup and the announcement, both in flight. */
+interface SentAhead {
+  readonly tracked: Promise<boolean[] | undefined>;
+  readonly announced: Promise<void>;
 }

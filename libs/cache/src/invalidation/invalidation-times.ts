@@ -127,7 +127,10 @@ export class InvalidationTimes {
    * Records an invalidation of those ids that something depends on (they were `track`ed), and returns
    * them: deleting a key costs one small script call, and memory only when the key has dependents.
    */
-  async invalidateTracked(ids: readonly string[], now: number): Promise<Array<[string, number]>> {
+  async invalidateTracked(ids: readonly string[], now: number, tracked?: Promise<boolean[] | undefined>): Promise<Array<[string, number]>> {
+    const found = tracked === undefined ? undefined : await tracked;
+    // Looked up ahead (`findTracked`): only those found are raised (usually none: no round trip at all).
+    if (found !== undefined) ids = ids.filter((_, i) => found[i]);
     if (ids.length === 0) return [];
     const store = this.store;
     if (this.l2 === undefined || store === undefined) {
@@ -151,6 +154,18 @@ export class InvalidationTimes {
       applied.push([id, now]);
     });
     return applied;
+  }
+
+  /**
+   * Which of the ids are tracked, looked up ahead of the change they belong to (so the lookup can travel
+   * with the write: see `EntryWriter.set`), to hand to `invalidateTracked` once the change is made:
+   * raising a record to time 0 changes nothing and says whether it exists. Undefined when the store did
+   * not answer (`invalidateTracked` then asks again).
+   */
+  findTracked(ids: readonly string[]): Promise<boolean[] | undefined> {
+    const store = this.store;
+    if (this.l2 === undefined || store === undefined) return Promise.resolve(ids.map((id) => this.known.has(id)));
+    return this.l2.guard(() => store.raiseTracked(ids, 0), undefined);
   }
 
   private remember(id: string, time: number): void {

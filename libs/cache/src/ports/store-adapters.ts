@@ -34,6 +34,13 @@ export interface StoreAdapters {
    * until it settles. Absent: no deadline beyond the store's own timeouts.
    */
   readonly deadline?: number | undefined;
+  /**
+   * The remote store, the times store and the bus transport hand their calls to one connection, at once
+   * and in call order, and the server runs them in that order: a call made after a write is run after it.
+   * The engine then sends a write's announcement and dependency check right behind the write, in the
+   * same round trip, instead of after its reply. Absent: false.
+   */
+  readonly ordered?: boolean | undefined;
   /** Releases what the adapters opened (connections); never what the user passed in. */
   close(): Promise<void>;
 }

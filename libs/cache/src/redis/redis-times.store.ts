@@ -1,6 +1,7 @@
 import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
 import { type RedisClient, isCluster } from './redis.types';
 import { runScript, script } from './redis.script';
+import { tickWrites } from './redis.tick-writes';
 
 // A dependency record: created with time 0, its TTL only ever extended (it must outlive every dependent).
 const TRACK_SCRIPT = script(`
@@ -30,6 +31,8 @@ export class RedisTimesStore implements InvalidationTimesStore {
   private readonly clustered: boolean;
   /** The reads of this tick, sent as one MGET at its end (see `get`). */
   private reads: { keys: string[]; callers: Array<{ from: number; count: number; resolve(values: (string | null)[]): void; reject(error: unknown): void }> } | undefined;
+  /** Sends this tick's commands in one socket write (see tickWrites): a write's dependency check leaves with it. */
+  private readonly hold: () => void;
 
   constructor(
     private readonly client: RedisClient,
@@ -37,6 +40,7 @@ export class RedisTimesStore implements InvalidationTimesStore {
     private readonly keyPrefix: string,
   ) {
     this.clustered = isCluster(client);
+    this.hold = tickWrites(client);
   }
 
   async read(ids: readonly string[]): Promise<number[]> {
@@ -107,6 +111,7 @@ export class RedisTimesStore implements InvalidationTimesStore {
   private readBatch(): void {
     const batch = this.reads!;
     this.reads = undefined;
+    this.hold();
     this.client.mget(...batch.keys).then(
       (values) => {
         for (const caller of batch.callers) caller.resolve(values.slice(caller.from, caller.from + caller.count));

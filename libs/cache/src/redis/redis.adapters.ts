@@ -39,6 +39,8 @@ export class RedisAdapters implements StoreAdapters {
   readonly registry: RedisRegistryStore;
   readonly vectorLogs: RedisVectorLogStore;
   readonly deadline: number;
+  /** One connection, commands sent as they are made (see `tickWrites`); a Cluster spreads them over nodes. */
+  readonly ordered: boolean;
   private readonly connection: OwnedClient;
 
   constructor(
@@ -74,6 +76,7 @@ export class RedisAdapters implements StoreAdapters {
     }
     // Callers never wait much past commandTimeout; a Cluster command may need a MOVED redirect, a second round trip.
     this.deadline = this.remote.clustered ? 2 * settings.commandTimeout : settings.commandTimeout;
+    this.ordered = !this.remote.clustered;
   }
 
   async close(): Promise<void> {

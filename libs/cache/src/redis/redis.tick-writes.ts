@@ -40,6 +40,7 @@ function holder(client: RedisClient & { stream?: Socket }): () => void {
     corked = undefined;
     stream?.uncork();
   };
+  const releaseLater = () => process.nextTick(release);
   return () => {
     if (corked !== undefined) {
       if (held === TICK_WRITE_BATCH && !corked.destroyed) {
@@ -57,6 +58,8 @@ function holder(client: RedisClient & { stream?: Socket }): () => void {
     stream.cork();
     corked = stream;
     held = 1;
-    process.nextTick(release);
+    // Released behind the other callbacks queued for this tick's end, not before them: the batches they
+    // send (a write's announcement and dependency check, see `EntryWriter.set`) leave in the same write.
+    process.nextTick(releaseLater);
   };
 }

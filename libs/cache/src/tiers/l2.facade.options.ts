@@ -33,4 +33,9 @@ export interface L2FacadeOptions {
    * write itself, so it costs no extra round trip.
    */
   indexWrites?: (writes: readonly TierWrite[]) => Promise<unknown>;
+  /**
+   * The store runs calls in the order they are made, side stores included (`StoreAdapters.ordered`):
+   * `set` and `delete` then tell their caller, through `sent`, that the write has been handed to it.
+   */
+  ordered?: boolean;
 }

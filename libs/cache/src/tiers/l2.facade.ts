@@ -144,8 +144,13 @@ export class L2Facade {
     return entries;
   }
 
-  async set(write: TierWrite): Promise<void> {
-    await this.write([write.key], () => this.indexed([write], () => this.tier.set(write)), undefined);
+  /**
+   * `sent`: called synchronously once the store was handed the write, where it runs calls in order
+   * (`options.ordered`): what the caller sends after that (the announcement) is run after the write.
+   */
+  async set(write: TierWrite, sent?: () => void): Promise<void> {
+    const handed = this.options.ordered === true ? sent : undefined;
+    await this.write([write.key], () => this.indexed([write], () => this.tier.set(write, handed)), undefined);
   }
 
   /**
@@ -173,9 +178,11 @@ export class L2Facade {
     return Promise.all([op(), index(writes)]).then(([result]) => result);
   }
 
-  async delete(keys: readonly string[]): Promise<void> {
+  /** `sent`: as for `set`. */
+  async delete(keys: readonly string[], sent?: () => void): Promise<void> {
     if (keys.length === 0) return;
-    await this.write(keys, () => this.tier.delete(keys), undefined);
+    const handed = this.options.ordered === true ? sent : undefined;
+    await this.write(keys, () => this.tier.delete(keys, handed), undefined);
   }
 
   /** A write whose failure leaves its keys in doubt: deleted (replayed) once Redis answers and the write settled. */

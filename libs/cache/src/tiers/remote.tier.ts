@@ -47,9 +47,9 @@ export class RemoteTier implements CacheTier {
     return raw.map((bytes, i) => (bytes === undefined ? undefined : this.decode(keys[i], bytes)));
   }
 
-  set(write: TierWrite): Promise<void> {
+  set(write: TierWrite, sent?: () => void): Promise<void> {
     const ttl = physicalTtl(write, this.options.now());
-    return encoded(() => (ttl <= 0 ? EMPTY : this.encode(write)), (bytes) => this.store.set(write.key, bytes, ttl, metaOf(write)));
+    return encoded(() => (ttl <= 0 ? EMPTY : this.encode(write)), (bytes) => handed(this.store.set(write.key, bytes, ttl, metaOf(write)), sent));
   }
 
   async setMany(writes: readonly TierWrite[]): Promise<void> {
@@ -59,8 +59,8 @@ export class RemoteTier implements CacheTier {
     await this.store.setMany(writes.map((write, i): StoredBytes => ({ key: write.key, bytes: encoded[i], ttlMs: physicalTtl(write, now), meta: metaOf(write) })));
   }
 
-  async delete(keys: readonly string[]): Promise<void> {
-    await this.unlink(keys);
+  async delete(keys: readonly string[], sent?: () => void): Promise<void> {
+    await handed(this.unlink(keys), sent);
   }
 
   /** `delete`, resolving with how many of the keys existed. */
@@ -115,6 +115,12 @@ export class RemoteTier implements CacheTier {
 const EMPTY = Buffer.alloc(0);
 
 /** `send(bytes)` once the encoding is done: at once when it was synchronous (no promise layer for it). Never throws: rejects. */
+/** A store call just made: `sent` told (synchronously, right after the call) before it is returned. */
+function handed<T>(call: Promise<T>, sent: (() => void) | undefined): Promise<T> {
+  sent?.();
+  return call;
+}
+
 function encoded<T>(encode: () => Buffer | Promise<Buffer>, send: (bytes: Buffer) => Promise<T>): Promise<T> {
   try {
     const bytes = encode();

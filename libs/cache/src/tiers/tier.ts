@@ -29,9 +29,10 @@ export interface CacheTier {
   readonly kind: 'memory' | 'remote';
   get(key: string): Promise<CacheEntry | undefined>;
   getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]>;
-  set(write: TierWrite): Promise<void>;
+  /** `sent`, when given, is called synchronously once the store has been handed the write (see `L2FacadeOptions.ordered`). */
+  set(write: TierWrite, sent?: () => void): Promise<void>;
   setMany(writes: readonly TierWrite[]): Promise<void>;
-  delete(keys: readonly string[]): Promise<void>;
+  delete(keys: readonly string[], sent?: () => void): Promise<void>;
   /** Atomic add; the counter gets `ttlMs` when this call creates it. Counters are not entries. */
   increment(key: string, by: number, ttlMs: number): Promise<number>;
   close(): Promise<void>;

@@ -104,7 +104,7 @@ describe('round trips of a set (real redis-server)', () => {
     monitor.on('monitor', (_time, args, source) => void (source !== 'lua' && commands.push(args.map((a, i) => (i === 0 ? a.toLowerCase() : a)).join(' '))));
     const queued = () => inspector.redisQueues()!.commands;
     await redis.process.pause();
-    let setting: Promise<void> | undefined;
+    let setting: Promise<boolean> | undefined;
     try {
       const before = queued();
       setting = cache.set('k', { a: 1 });

@@ -164,6 +164,29 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
     );
     await closeAll(list);
   }
+
+  // set: 1,000 keys written in turn (L1 + Redis), one and 16 at a time. Strata's set also announces the
+  // write on its bus (the other instances drop their copies) and looks for the key's dependency record;
+  // the row below it has the bus off. First row: a hand-written SET PX.
+  {
+    await ctx.flushRedis();
+    const list = [{ ...rawIoredis(ctx), name: 'hand-written SET' }, ...(await peers(ctx, 'tiered', true))];
+    list.splice(2, 0, await strata(ctx, 'tiered', { name: 'Strata (bus: false)', options: { bus: false } }));
+    let n = 0;
+    for (const concurrency of [1, 16]) {
+      ctx.log(`set, ${concurrency} in flight`);
+      const figures = await compare(candidates(list, (p) => () => p.set(`set:${++n % 1000}`, ctx.value)), { ...measure, concurrency });
+      sections.push(
+        throughputSection(`set (L1 + Redis configured), 1 KB JSON, ${concurrency} in flight`, figures, {
+          description:
+            '1,000 keys written in turn. Strata at its defaults announces each write on its invalidation bus and looks for the key\'s ' +
+            'dependency record, in the same round trip as the write; the row below it has the bus off. The peers have no bus. ' +
+            'First row: a hand-written `SET PX` of the JSON text.',
+        }),
+      );
+    }
+    await closeAll(list);
+  }
   return sections;
 }
 

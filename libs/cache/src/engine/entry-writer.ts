@@ -67,8 +67,8 @@ export class EntryWriter {
     let ahead: SentAhead | undefined;
     const stored = await this.write(key, value, policy, resolved, createdAt, undefined, () => (ahead = this.sendAhead([key], createdAt)));
     if (stored === undefined) {
-      await ahead?.announced;
-      // A value we cannot store must not leave an older one behind under its key.
+      // A value we cannot store must not leave an older one behind under its key (it never reached the
+      // store, so nothing was sent ahead).
       await this.remove([key], policy.useL2, policy);
       return false;
     }

@@ -123,4 +123,22 @@ describe('round trips of a set (real redis-server)', () => {
     const ofSet = commands.filter((c) => (c.startsWith('set ') && c.includes(`${prefix}:`) && c.includes(':k ')) || (c.startsWith('mget ') && c.includes('dep:')) || c.includes(`${prefix}:{__bus}:log`));
     expect(ofSet.map((c) => c.split(' ')[0])).toEqual(['set', 'mget', 'evalsha']);
   });
+
+  it('a delete too: the UNLINK, its dependency lookup and its announcement before the first reply', async () => {
+    const { cache, inspector } = await apps.create({ redis: redis.url, prefix: `rd${Math.random().toString(36).slice(2, 8)}`, commandTimeout: 30_000 });
+    await cache.set('k', 1); // scripts loaded, the bus up
+    const queued = () => inspector.redisQueues()!.commands;
+    await redis.process.pause();
+    let deleting: Promise<unknown> | undefined;
+    try {
+      const before = queued();
+      deleting = cache.delete('k');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(queued() - before).toBeGreaterThanOrEqual(3);
+    } finally {
+      await redis.process.resume();
+    }
+    await deleting;
+    expect(await cache.get('k')).toBeUndefined();
+  });
 });

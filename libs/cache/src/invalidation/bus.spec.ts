@@ -1,4 +1,4 @@
-import type { BusTransport } from '../ports/bus-transport';
+import type { BusHandlers, BusTransport } from '../ports/bus-transport';
 import { type BusChange, type BusMessage, InvalidationBus } from './bus';
 
 /** A transport that records what is published, in order (the bus's batching is its own logic, not Redis's). */
@@ -62,5 +62,65 @@ describe('InvalidationBus publishing', () => {
     fail.now = false;
     expect(await bus.publish({ k: ['c'], c: 2 })).toBe(true);
     expect(fields()).toEqual([{ k: ['c'], c: 2 }]);
+  });
+});
+
+describe('InvalidationBus receiving', () => {
+  /** A bus on a transport whose channel and log the test drives: what it delivers, and where catch-up reads from. */
+  const make = () => {
+    let handlers: BusHandlers | undefined;
+    const readFrom: string[] = [];
+    const transport = {
+      publish: async () => undefined,
+      subscribe: (h: BusHandlers) => void (handlers = h),
+      readLog: async (after: string) => {
+        readFrom.push(after);
+        return { epoch: 'E', created: false, uptime: 1e9, lastId: '1-0', intact: true, entries: [] };
+      },
+      publishable: true,
+      onPublishable: () => () => undefined,
+      resubscribeNow: () => undefined,
+      close: async () => undefined,
+    } as unknown as BusTransport;
+    const heard: BusMessage[] = [];
+    const bus = new InvalidationBus(transport, { logSize: 100, instanceId: 'me', pingInterval: 60_000, pingTimeout: 1000, logger: silent }, {
+      message: (message: BusMessage) => void heard.push(message),
+      down: () => '',
+      up: () => undefined,
+    } as never);
+    bus.start();
+    return { bus, heard, readFrom, channel: () => handlers! };
+  };
+  // As the Redis transport publishes it: the log's epoch and the entry id, then the message, origin first.
+  const stamped = (id: string, origin: string, keys: string[]) => `{"e":"E","i":"${id}",${JSON.stringify({ o: origin, k: keys, at: 1 }).slice(1)}`;
+
+  it("passes other instances' messages on, drops its own without delivering them, and both move its place in the log", async () => {
+    const { heard, readFrom, channel } = make();
+    await channel().catchUp(); // the first subscription: its place is the log's end
+    channel().up();
+    channel().message(stamped('5-0', 'me', ['a']));
+    channel().message(stamped('6-0', 'other', ['b']));
+    channel().message(stamped('7-0', 'me', ['c', 'd']));
+    // Its own are known by their start alone, the rest is not parsed (a batch can hold many keys).
+    channel().message('{"e":"E","i":"8-0","o":"me",…');
+    expect(heard.map((m) => m.k)).toEqual([['b']]);
+    // A gap: catching up reads the log after the last message seen, its own included.
+    channel().down('test', false);
+    await channel().catchUp();
+    expect(readFrom[readFrom.length - 1]).toBe('8-0');
+  });
+
+  it('anything else is parsed and checked: an origin that starts with its id, another form, a malformed message', async () => {
+    const { heard, channel } = make();
+    await channel().catchUp();
+    channel().up();
+    channel().message(stamped('5-0', 'me2', ['a'])); // another origin that starts with this one's id
+    channel().message(JSON.stringify({ o: 'me', k: ['b'], at: 1 })); // its own in another transport's form: parsed, dropped
+    channel().message('{"e":"E","i":"6-0","o":"other","k":[1],"at":1}'); // malformed: keys are strings
+    channel().message(`{"e":"E","i":"7-0",${JSON.stringify({ k: ['x'], o: 'other', at: 1 }).slice(1)}`); // origin not first
+    expect(heard.map((m) => [m.o, m.k])).toEqual([
+      ['me2', ['a']],
+      ['other', ['x']],
+    ]);
   });
 });

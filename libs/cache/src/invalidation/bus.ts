@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { compareIds } from '../core/stream-id';
 import type { BusTransport } from '../ports/bus-transport';
 import { KeyChangeBatch } from './key-change-batch';
+import { ownPosition } from './own-message';
 
 /**
  * What one instance tells the others after a change reached Redis. Short field names: every instance
@@ -308,6 +309,11 @@ export class InvalidationBus {
 
   /** Applies one message (from the channel, or from the log with its id); true when it was another instance's. */
   private receive(text: string, logId?: string): boolean {
+    const own = logId === undefined ? ownPosition(text, this.options.instanceId) : undefined;
+    if (own !== undefined) {
+      this.advance(own[0], own[1]);
+      return false;
+    }
     let message: BusMessage;
     try {
       message = JSON.parse(text) as BusMessage;

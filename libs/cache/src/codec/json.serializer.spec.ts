@@ -102,16 +102,25 @@ describe('JsonSerializer', () => {
   });
 
   it('is untagged exactly when plain JSON.parse restores the value', () => {
-    // -0 is the one value fc.jsonValue() makes that JSON itself cannot keep.
-    const hasNegativeZero = (v: unknown): boolean =>
-      Object.is(v, -0) || (typeof v === 'object' && v !== null && Object.values(v).some(hasNegativeZero));
+    // -0 is the one value fc.jsonValue() makes that JSON itself cannot keep; and an object of the user's
+    // that owns a `$t` key is written tagged (as `Obj`), so that in tagged text every `$t` is a tag.
+    const needsTags = (v: unknown): boolean =>
+      Object.is(v, -0) || (typeof v === 'object' && v !== null && ((!Array.isArray(v) && Object.hasOwn(v, '$t')) || Object.values(v).some(needsTags)));
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
         const { text, tagged } = serializer.stringify(v);
-        expect(tagged).toBe(hasNegativeZero(v));
+        expect(tagged).toBe(needsTags(v));
         if (!tagged) expect(JSON.parse(text)).toStrictEqual(v);
       }),
     );
+  });
+
+  it("tags an object of the user's that owns a `$t` key, at any depth, and reads it back", () => {
+    for (const v of [{ '': { $t: 0 } }, { $t: 'Date', v: 1 }, [{ a: [{ $t: null }] }]]) {
+      const { text, tagged } = serializer.stringify(v);
+      expect(tagged).toBe(true);
+      expect(serializer.parse(text, tagged)).toStrictEqual(v);
+    }
   });
 
   it('keeps special numbers, invalid Dates and class instances as JSON data', () => {

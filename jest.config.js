@@ -12,6 +12,8 @@ module.exports = {
     '^@strata/cache$': '<rootDir>/libs/cache/src',
     '^@strata/cache/(.*)$': '<rootDir>/libs/cache/src/$1',
   },
+  // fast-check's seed, fixed (see the file).
+  setupFiles: ['<rootDir>/jest.setup.js'],
   testTimeout: 120_000,
   maxWorkers: 2,
   // Every suite must close what it opened; a leaked socket or timer shows up here instead of hanging CI.

@@ -180,7 +180,7 @@ export async function run(ctx: BenchContext): Promise<Section[]> {
         throughputSection(`set (L1 + Redis configured), 1 KB JSON, ${concurrency} in flight`, figures, {
           description:
             '1,000 keys written in turn. Strata at its defaults announces each write on its invalidation bus and looks for the key\'s ' +
-            'dependency record, in the same round trip as the write; the row below it has the bus off. The peers have no bus. ' +
+            'dependency record, in the same round trip as the write; the row below it has the bus off. The peers run without one (as configured here). ' +
             'First row: a hand-written `SET PX` of the JSON text.',
         }),
       );

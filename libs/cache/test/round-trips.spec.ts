@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { CacheService } from '../src';
+import type { CacheInspector } from '../src/testing';
 import { useRedis, waitFor } from './harness';
 import { CacheFactory } from './cache-factory';
 
@@ -87,36 +88,47 @@ describe('round trips of a getOrSet (real redis-server)', () => {
  * A `set` is one round trip on a standalone server: the write, the lookup of its key's dependency
  * record and the bus message that announces it are handed to the connection together, the server runs
  * them in that order, and the call waits for the three replies at once (before: the write, then the
- * other two after its reply).
+ * other two after its reply). A `delete` too, and an invalidation (the times, then their announcement).
  */
-describe('round trips of a set (real redis-server)', () => {
+describe('round trips of a set, a delete and an invalidation (real redis-server)', () => {
   const apps = new CacheFactory();
   afterAll(() => apps.closeAll());
   const redis = useRedis();
 
+  // A long command timeout: the server is stopped for a moment, and the calls must not give up.
+  const open = (prefix: string) => apps.create({ redis: redis.url, prefix, commandTimeout: 30_000 });
+
+  /**
+   * Stops the server, starts `call`, and counts the commands its client sent before any reply: stopped,
+   * the server answers nothing, and every command sent without waiting for a reply has been handed to
+   * the client by the next turn of the event loop (no timer involved). Then lets the call finish.
+   */
+  async function sentBeforeFirstReply(inspector: CacheInspector, call: () => Promise<unknown>): Promise<number> {
+    const queued = () => inspector.redisQueues()!.commands;
+    await redis.process.pause();
+    let running: Promise<unknown> | undefined;
+    let sent: number;
+    try {
+      const before = queued();
+      running = call();
+      await new Promise((resolve) => setImmediate(resolve));
+      sent = queued() - before;
+    } finally {
+      await redis.process.resume();
+    }
+    await running;
+    return sent;
+  }
+
   it('the write, its dependency lookup and its announcement are all sent before the first reply, in that order', async () => {
     const prefix = `rs${Math.random().toString(36).slice(2, 8)}`;
-    // A long command timeout: the server is stopped for a moment below, and the set must not give up.
-    const { cache, inspector } = await apps.create({ redis: redis.url, prefix, commandTimeout: 30_000 });
+    const { cache, inspector } = await open(prefix);
     await cache.set('warm', 1); // scripts loaded, the bus up
     const monitor = (await redis.client().monitor()) as unknown as Redis & { on(event: 'monitor', cb: (time: string, args: string[], source: string) => void): void };
     const commands: string[] = [];
     monitor.on('monitor', (_time, args, source) => void (source !== 'lua' && commands.push(args.map((a, i) => (i === 0 ? a.toLowerCase() : a)).join(' '))));
-    const queued = () => inspector.redisQueues()!.commands;
-    await redis.process.pause();
-    let setting: Promise<boolean> | undefined;
-    try {
-      const before = queued();
-      setting = cache.set('k', { a: 1 });
-      // Stopped, the server answers nothing: what the set sent is still waiting for its reply. Every
-      // command it sends without waiting for one has been handed to the client by the next turn of the
-      // event loop (no timer involved); sending the rest after the write's reply, it would show 1.
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(queued() - before).toBeGreaterThanOrEqual(3);
-    } finally {
-      await redis.process.resume();
-    }
-    await setting;
+    // Sending the rest after the write's reply, it would show 1.
+    expect(await sentBeforeFirstReply(inspector, () => cache.set('k', { a: 1 }))).toBeGreaterThanOrEqual(3);
     expect(await cache.get('k')).toEqual({ a: 1 });
     await waitFor(() => commands.some((c) => c.includes(`${prefix}:{__bus}:log`) && commands.some((d) => d.startsWith('set ') && d.includes(':k '))), { message: 'MONITOR missed the set' });
     monitor.disconnect();
@@ -125,20 +137,17 @@ describe('round trips of a set (real redis-server)', () => {
   });
 
   it('a delete too: the UNLINK, its dependency lookup and its announcement before the first reply', async () => {
-    const { cache, inspector } = await apps.create({ redis: redis.url, prefix: `rd${Math.random().toString(36).slice(2, 8)}`, commandTimeout: 30_000 });
+    const { cache, inspector } = await open(`rd${Math.random().toString(36).slice(2, 8)}`);
     await cache.set('k', 1); // scripts loaded, the bus up
-    const queued = () => inspector.redisQueues()!.commands;
-    await redis.process.pause();
-    let deleting: Promise<unknown> | undefined;
-    try {
-      const before = queued();
-      deleting = cache.delete('k');
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(queued() - before).toBeGreaterThanOrEqual(3);
-    } finally {
-      await redis.process.resume();
-    }
-    await deleting;
+    expect(await sentBeforeFirstReply(inspector, () => cache.delete('k'))).toBeGreaterThanOrEqual(3);
+    expect(await cache.get('k')).toBeUndefined();
+  });
+
+  it('invalidateTags too: the times written and their announcement before the first reply', async () => {
+    const { cache, inspector } = await open(`ri${Math.random().toString(36).slice(2, 8)}`);
+    await cache.set('k', 1, { tags: ['t'] });
+    await cache.invalidateTags(['warm']); // scripts loaded
+    expect(await sentBeforeFirstReply(inspector, () => cache.invalidateTags(['t']))).toBeGreaterThanOrEqual(2);
     expect(await cache.get('k')).toBeUndefined();
   });
 });

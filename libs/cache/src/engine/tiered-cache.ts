@@ -206,13 +206,17 @@ export class TieredCache {
   /** Invalidates tags or namespaces (O(1) each) at `at` (default now), here and on every instance. */
   async invalidate(ids: readonly string[], policy?: CachePolicy, at = this.writer.invalidationTime()): Promise<void> {
     const { times, meter, coherence } = this.ctx;
-    if (policy === undefined) await times.invalidate(ids, at);
+    const change = { t: ids.map((id): [string, number] => [id, at]) };
+    // Where the store runs calls in order, the announcement goes right behind the times' write (one round trip).
+    let announced: Promise<void> | undefined;
+    const sent = () => void (announced = coherence.announce(change)).catch(() => undefined);
+    if (policy === undefined) await times.invalidate(ids, at, sent);
     else {
-      await meter.timed(policy, 'strata.l2.invalidate', 'l2Invalidate', () => times.invalidate(ids, at));
+      await meter.timed(policy, 'strata.l2.invalidate', 'l2Invalidate', () => times.invalidate(ids, at, sent));
       meter.invalidated(policy, ids);
     }
-    // The purge moves the tags' key indexes aside in the same round trip as the announcement.
-    await Promise.all([coherence.announce({ t: ids.map((id) => [id, at]) }), this.writer.purgeAfter(ids, policy)]);
+    // The purge (when on) moves the tags' key indexes aside once the times are written.
+    await Promise.all([announced ?? coherence.announce(change), this.writer.purgeAfter(ids, policy)]);
   }
 
   /**

@@ -87,14 +87,17 @@ export class InvalidationTimes {
     return entry.tags.length === 0 ? [namespaceId] : [namespaceId, ...entry.tags];
   }
 
-  /** Records invalidations now, locally at once and in Redis (replayed later if Redis is down). */
-  async invalidate(ids: readonly string[], now: number): Promise<void> {
+  /**
+   * Records invalidations now, locally at once and in Redis (replayed later if Redis is down). `sent`:
+   * as for `L2Facade.set` (the announcement can go right behind the write).
+   */
+  async invalidate(ids: readonly string[], now: number, sent?: () => void): Promise<void> {
     const times = new Map<string, number>();
     for (const id of ids) {
       this.remember(id, now);
       times.set(id, now);
     }
-    if (this.l2) await this.l2.setTimes(times);
+    if (this.l2) await this.l2.setTimes(times, sent);
   }
 
   /** An invalidation made elsewhere (the bus): keeps the later of the two times. */

@@ -228,11 +228,17 @@ export class L2Facade {
   }
 
   /** Invalidation times (tags, namespaces) that could not be written are replayed like deletes. */
-  async setTimes(times: ReadonlyMap<string, number>): Promise<void> {
+  /** `sent`: as for `set` (the times are written through the side store of the same connection). */
+  async setTimes(times: ReadonlyMap<string, number>, sent?: () => void): Promise<void> {
     const write = this.options.writeTimes;
     if (write === undefined || times.size === 0) return;
+    const handed = this.options.ordered === true ? sent : undefined;
     try {
-      await this.breaker.run(() => write(times));
+      await this.breaker.run(() => {
+        const writing = write(times);
+        handed?.();
+        return writing;
+      });
     } catch (error) {
       if (!this.overflowed) {
         for (const [id, time] of times) this.pendingTimes.set(id, Math.max(time, this.pendingTimes.get(id) ?? 0));

@@ -227,8 +227,10 @@ export class L2Facade {
     return this.deadlines.wait(running, size);
   }
 
-  /** Invalidation times (tags, namespaces) that could not be written are replayed like deletes. */
-  /** `sent`: as for `set` (the times are written through the side store of the same connection). */
+  /**
+   * Invalidation times (tags, namespaces) that could not be written are replayed like deletes. `sent`:
+   * as for `set` (the times store shares the connection).
+   */
   async setTimes(times: ReadonlyMap<string, number>, sent?: () => void): Promise<void> {
     const write = this.options.writeTimes;
     if (write === undefined || times.size === 0) return;

@@ -66,6 +66,11 @@ describe('InvalidationBus publishing', () => {
 });
 
 describe('InvalidationBus receiving', () => {
+  const buses: InvalidationBus[] = [];
+  afterEach(async () => {
+    for (const bus of buses.splice(0)) await bus.close(); // its resend timer
+  });
+
   /** A bus on a transport whose channel and log the test drives: what it delivers, and where catch-up reads from. */
   const make = () => {
     let handlers: BusHandlers | undefined;
@@ -89,6 +94,7 @@ describe('InvalidationBus receiving', () => {
       up: () => undefined,
     } as never);
     bus.start();
+    buses.push(bus);
     return { bus, heard, readFrom, channel: () => handlers! };
   };
   // As the Redis transport publishes it: the log's epoch and the entry id, then the message, origin first.

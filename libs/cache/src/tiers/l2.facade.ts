@@ -149,8 +149,13 @@ export class L2Facade {
    * (`options.ordered`): what the caller sends after that (the announcement) is run after the write.
    */
   async set(write: TierWrite, sent?: () => void): Promise<void> {
-    const handed = this.options.ordered === true ? sent : undefined;
+    const handed = this.inOrder(sent);
     await this.write([write.key], () => this.indexed([write], () => this.tier.set(write, handed)), undefined);
+  }
+
+  /** `sent` where the store runs calls in the order they are made (`options.ordered`), else nothing to tell. */
+  private inOrder(sent: (() => void) | undefined): (() => void) | undefined {
+    return this.options.ordered === true ? sent : undefined;
   }
 
   /**
@@ -181,7 +186,7 @@ export class L2Facade {
   /** `sent`: as for `set`. */
   async delete(keys: readonly string[], sent?: () => void): Promise<void> {
     if (keys.length === 0) return;
-    const handed = this.options.ordered === true ? sent : undefined;
+    const handed = this.inOrder(sent);
     await this.write(keys, () => this.tier.delete(keys, handed), undefined);
   }
 
@@ -234,7 +239,7 @@ export class L2Facade {
   async setTimes(times: ReadonlyMap<string, number>, sent?: () => void): Promise<void> {
     const write = this.options.writeTimes;
     if (write === undefined || times.size === 0) return;
-    const handed = this.options.ordered === true ? sent : undefined;
+    const handed = this.inOrder(sent);
     try {
       await this.breaker.run(() => {
         const writing = write(times);

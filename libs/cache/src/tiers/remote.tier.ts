@@ -114,13 +114,13 @@ export class RemoteTier implements CacheTier {
 
 const EMPTY = Buffer.alloc(0);
 
-/** `send(bytes)` once the encoding is done: at once when it was synchronous (no promise layer for it). Never throws: rejects. */
 /** A store call just made: `sent` told (synchronously, right after the call) before it is returned. */
 function handed<T>(call: Promise<T>, sent: (() => void) | undefined): Promise<T> {
   sent?.();
   return call;
 }
 
+/** `send(bytes)` once the encoding is done: at once when it was synchronous (no promise layer for it). Never throws: rejects. */
 function encoded<T>(encode: () => Buffer | Promise<Buffer>, send: (bytes: Buffer) => Promise<T>): Promise<T> {
   try {
     const bytes = encode();

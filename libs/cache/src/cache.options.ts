@@ -107,9 +107,10 @@ export interface CacheModuleOptions {
   logger?: LoggerService | undefined;
   /**
    * Cluster-wide stampede lock on a miss (Redis only): one instance runs the factory, the others wait
-   * for its result, at most `ttl`. Default `{ ttl: '10s', pollInterval: '100ms' }` with Redis; `false` turns it off.
+   * for its result, at most `ttl`. Default `{ ttl: '10s', pollInterval: '100ms' }` with Redis (`true` says the
+   * same); `false` turns it off.
    */
-  lock?: false | LockOptions | undefined;
+  lock?: boolean | LockOptions | undefined;
   /** Serve a stale copy (for at most `window` past its grace) when the factory fails. Default: off. */
   failSafe?: false | FailSafeOptions | undefined;
   /** Factory timeouts: `soft` (return a stale copy early) and `hard` (give up). Default: none. */

@@ -113,6 +113,7 @@ describe('CacheModule', () => {
       ['an empty sentinel list', { redis: { sentinels: [], name: 'm' } }, /sentinels/],
       ['an empty cluster', { redis: { cluster: [] } }, /redis.cluster must list at least one node/],
       ['a non-boolean strict', { strict: 'yes' as never }, /strict must be true or false/],
+      ['a lock that is neither a boolean nor options', { redis: 'redis://127.0.0.1:6379', lock: 'on' as never }, /lock must be true, false or \{ ttl\?, pollInterval\? \}/],
       ['an unknown compression codec', { compression: 'zstd' as never }, /compression must be 'lz4' or 'brotli', got/],
       ['an unknown compression codec of a named cache', { caches: { docs: { compression: 'gzip' as never } } }, /caches.docs.compression must be 'lz4' or 'brotli'/],
       ['an ioredis keyPrefix', { redis: { host: '127.0.0.1', keyPrefix: 'app:' } }, /keyPrefix "app:" is not supported.*remove keyPrefix.*prefix: "app"/],
@@ -122,6 +123,14 @@ describe('CacheModule', () => {
     ])('rejects %s with a message that says how to fix it', (_label, options, message) => {
       expect(() => resolveOptions(options)).toThrow(InvalidOptionError);
       expect(() => resolveOptions(options)).toThrow(message);
+    });
+
+    it('reads lock: true as the default lock, and false as none', () => {
+      const redis = 'redis://127.0.0.1:6379';
+      expect(resolveOptions({ redis, lock: true }).lock).toEqual({ ttl: 10_000, pollInterval: 100 });
+      expect(resolveOptions({ redis, lock: true }).lock).toEqual(resolveOptions({ redis }).lock);
+      expect(resolveOptions({ redis, lock: false }).lock).toBeUndefined();
+      expect(resolveOptions({ lock: true }).lock).toBeUndefined(); // no Redis: nothing to lock across
     });
 
     it('fills in the documented defaults', () => {

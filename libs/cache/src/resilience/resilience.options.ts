@@ -94,10 +94,12 @@ export function resolveJitter(value: unknown, option: string, fallback: number):
   return value;
 }
 
-export function resolveLock(value: false | LockOptions | undefined, hasRedis: boolean): ResolvedLock | undefined {
-  if (value === false || !hasRedis) return undefined;
+/** `true` and leaving it out both mean the default lock; `false` turns it off. */
+export function resolveLock(option: boolean | LockOptions | undefined, hasRedis: boolean): ResolvedLock | undefined {
+  if (option === false || !hasRedis) return undefined;
+  const value = option === true ? undefined : option;
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new InvalidOptionError(`lock must be false or { ttl?, pollInterval? }, e.g. { ttl: '10s' }; got ${describe(value)}`);
+    throw new InvalidOptionError(`lock must be true, false or { ttl?, pollInterval? }, e.g. { ttl: '10s' }; got ${describe(value)}`);
   }
   for (const key of Object.keys(value ?? {})) {
     if (key !== 'ttl' && key !== 'pollInterval') throw new InvalidOptionError(`unknown option 'lock.${key}'; lock takes ttl and pollInterval`);

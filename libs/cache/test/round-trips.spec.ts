@@ -143,6 +143,15 @@ describe('round trips of a set, a delete and an invalidation (real redis-server)
     expect(await cache.get('k')).toBeUndefined();
   });
 
+  it('a setMany too: its writes, their dependency lookup and their announcement before the first reply', async () => {
+    const { cache, inspector } = await open(`rm${Math.random().toString(36).slice(2, 8)}`);
+    await cache.setMany([{ key: 'warm', value: 1 }]); // scripts loaded, the bus up
+    const items = [{ key: 'a', value: { a: 1 } }, { key: 'b', value: 'two' }];
+    // The two writes, then the lookup and the announcement: sending those after the writes' replies, it would show 2.
+    expect(await sentBeforeFirstReply(inspector, () => cache.setMany(items))).toBeGreaterThanOrEqual(items.length + 2);
+    expect(await cache.getMany(['a', 'b'])).toEqual([{ a: 1 }, 'two']);
+  });
+
   it('invalidateTags too: the times written and their announcement before the first reply', async () => {
     const { cache, inspector } = await open(`ri${Math.random().toString(36).slice(2, 8)}`);
     await cache.set('k', 1, { tags: ['t'] });

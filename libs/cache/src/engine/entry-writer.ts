@@ -91,10 +91,15 @@ export class EntryWriter {
     }
     if (rejected.length > 0) await this.remove(rejected, policy.useL2, policy);
     const mark = coherence.mark();
-    if (policy.useL2 && l2) await meter.timed(policy, 'strata.l2.mset', 'l2Set', () => l2.setMany(writes));
+    const keys = writes.map((write) => write.key);
+    let ahead: SentAhead | undefined;
+    if (policy.useL2 && l2) {
+      const sent = () => (ahead = this.sendAhead(keys, createdAt));
+      await meter.timed(policy, 'strata.l2.mset', 'l2Set', () => l2.setMany(writes, sent));
+    }
     if (policy.useL1 && l1) for (const write of writes) if (coherence.mayStore(write.key, mark)) l1.store(write);
     for (const item of written) meter.wrote(policy, item.key, item.spec.tagIds);
-    await this.changed(writes.map((write) => write.key), createdAt, policy);
+    await this.changed(keys, createdAt, policy, ahead);
   }
 
   /** Deletes full keys from L2 (when `fromL2`) and L1, then commits it (cascade and announcement). */

@@ -168,10 +168,12 @@ export class L2Facade {
     return this.write([write.key], () => this.indexed([write], () => this.tier.setFenced(write, fence)), undefined);
   }
 
-  async setMany(writes: readonly TierWrite[]): Promise<void> {
+  /** `sent`: as for `set`. */
+  async setMany(writes: readonly TierWrite[], sent?: () => void): Promise<void> {
+    const handed = this.inOrder(sent);
     await this.write(
       writes.map((w) => w.key),
-      () => this.indexed(writes, () => this.tier.setMany(writes)),
+      () => this.indexed(writes, () => this.tier.setMany(writes, handed)),
       undefined,
     );
   }

@@ -52,11 +52,20 @@ export class RemoteTier implements CacheTier {
     return encoded(() => (ttl <= 0 ? EMPTY : this.encode(write)), (bytes) => handed(this.store.set(write.key, bytes, ttl, metaOf(write)), sent));
   }
 
-  async setMany(writes: readonly TierWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    const encoded = await Promise.all(writes.map((write) => this.encode(write)));
-    const now = this.options.now();
-    await this.store.setMany(writes.map((write, i): StoredBytes => ({ key: write.key, bytes: encoded[i], ttlMs: physicalTtl(write, now), meta: metaOf(write) })));
+  /** `sent`: as for `set`, once the store was handed all of them (at once when every encoding was synchronous). */
+  setMany(writes: readonly TierWrite[], sent?: () => void): Promise<void> {
+    if (writes.length === 0) return Promise.resolve();
+    const send = (encoded: readonly Buffer[]) => {
+      const now = this.options.now();
+      const items = writes.map((write, i): StoredBytes => ({ key: write.key, bytes: encoded[i], ttlMs: physicalTtl(write, now), meta: metaOf(write) }));
+      return handed(this.store.setMany(items), sent);
+    };
+    try {
+      const encodings = writes.map((write) => this.encode(write));
+      return encodings.some(isPromise) ? Promise.all(encodings).then(send) : send(encodings as Buffer[]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async delete(keys: readonly string[], sent?: () => void): Promise<void> {

@@ -31,7 +31,8 @@ export interface CacheTier {
   getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]>;
   /** `sent`, when given, is called synchronously once the store has been handed the write (see `L2FacadeOptions.ordered`). */
   set(write: TierWrite, sent?: () => void): Promise<void>;
-  setMany(writes: readonly TierWrite[]): Promise<void>;
+  /** `sent`: as for `set`. */
+  setMany(writes: readonly TierWrite[], sent?: () => void): Promise<void>;
   delete(keys: readonly string[], sent?: () => void): Promise<void>;
   /** Atomic add; the counter gets `ttlMs` when this call creates it. Counters are not entries. */
   increment(key: string, by: number, ttlMs: number): Promise<number>;

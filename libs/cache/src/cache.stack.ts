@@ -101,6 +101,7 @@ export class CacheStack implements OnModuleInit, BeforeApplicationShutdown {
         },
         deadline: this.stores.deadline,
         ordered: this.stores.ordered === true,
+        refusal: this.stores.refusal,
         writeTimes: timesStore && ((pending) => timesStore.writeMax(pending, THIRTY_DAYS)),
         indexWrites: tagIndex && options.purge ? (writes) => indexWrites(tagIndex, writes, now()) : undefined,
         // Deletes and invalidations replayed after an outage are announced like any other.

@@ -41,6 +41,13 @@ export interface StoreAdapters {
    * same round trip, instead of after its reply. Absent: false.
    */
   readonly ordered?: boolean | undefined;
+  /**
+   * For an error the store answered with: whether it says the store is up but refuses the call (full,
+   * read-only, not permitted), and then what an operator must change, in a sentence. Such errors do not
+   * open the breaker (the store answers; reads may still work) and are logged once until a write succeeds.
+   * Absent: every error counts as a failure.
+   */
+  readonly refusal?: ((error: unknown) => string | undefined) | undefined;
   /** Releases what the adapters opened (connections); never what the user passed in. */
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { RedisTimesStore } from './redis-times.store';
 import { RedisVectorLogStore } from './redis-vector-log.store';
 import { type OwnedClient, type RedisConnectionOptions, createRedisClient, databaseOf } from './redis.connection';
 import { RedisStore } from './redis.store';
+import { redisRefusal } from './redis-refusal';
 
 export interface RedisAdapterSettings {
   commandTimeout: number;
@@ -41,6 +42,7 @@ export class RedisAdapters implements StoreAdapters {
   readonly deadline: number;
   /** One connection, commands sent as they are made (see `tickWrites`); a Cluster spreads them over nodes. */
   readonly ordered: boolean;
+  readonly refusal = redisRefusal;
   private readonly connection: OwnedClient;
 
   constructor(

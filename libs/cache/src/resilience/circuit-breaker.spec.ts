@@ -29,6 +29,28 @@ describe('CircuitBreaker', () => {
     breaker.dispose();
   });
 
+  describe('refusals (the remote answered, saying no)', () => {
+    const refused = () => Promise.reject(new Error('OOM command not allowed'));
+    const build2 = (probe: () => Promise<unknown>) =>
+      new CircuitBreaker({ failureThreshold: 3, probeInterval: 500, probe, answered: (error) => error instanceof Error && error.message.startsWith('OOM') });
+
+    it('are not counted toward opening', async () => {
+      const breaker = build2(() => Promise.resolve());
+      for (let i = 0; i < 5; i++) await expect(breaker.run(refused)).rejects.toThrow('OOM');
+      expect(breaker.state).toBe('closed');
+      for (let i = 0; i < 3; i++) await expect(breaker.run(fail)).rejects.toThrow('Command timed out');
+      expect(breaker.state).toBe('open');
+      breaker.dispose();
+    });
+
+    it('a refused probe closes the circuit: the remote is up', async () => {
+      const breaker = build2(refused);
+      breaker.trip('connection closed');
+      expect(await breaker.probeNow()).toBe(true);
+      breaker.dispose();
+    });
+  });
+
   it('a success resets the failure count', async () => {
     const { breaker } = build(() => Promise.resolve());
     await expect(breaker.run(fail)).rejects.toThrow();

@@ -12,6 +12,8 @@ export interface CircuitBreakerOptions {
   /** Runs after a successful probe and before the circuit closes (e.g. replay deletes that could not be sent). */
   beforeClose?: () => Promise<void>;
   onStateChange?: (state: BreakerState, reason: string) => void;
+  /** An error the remote answered with, saying it is up but refuses the call: not counted toward opening. */
+  answered?: (error: unknown) => boolean;
 }
 
 /**
@@ -71,6 +73,7 @@ export class CircuitBreaker {
   /** Counts a failure seen outside `run` (e.g. a command whose result is not awaited). */
   failure(error: unknown): void {
     if (this.current !== 'closed') return;
+    if (this.options.answered?.(error) === true) return;
     this.failures += 1;
     if (this.failures >= this.options.failureThreshold) this.trip(describeError(error));
   }
@@ -129,7 +132,10 @@ export class CircuitBreaker {
     this.timer = undefined;
     this.current = 'half-open';
     try {
-      await this.options.probe();
+      // A refusal is an answer: the remote is up (a Redis that stopped writes after a failed snapshot refuses PING too).
+      await this.options.probe().catch((error: unknown) => {
+        if (this.options.answered?.(error) !== true) throw error;
+      });
       await this.options.beforeClose?.();
       if (this.closedForGood) return;
       this.failures = 0;

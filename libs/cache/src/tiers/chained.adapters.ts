@@ -57,6 +57,8 @@ export class ChainedAdapters implements StoreAdapters {
   readonly scanner: ChainedKeyScanner;
   readonly guard: ColdGuard;
   readonly deadline: number | undefined;
+  /** The hot store's: a refusal of the cold tier is the cold guard's business. */
+  readonly refusal: ((error: unknown) => string | undefined) | undefined;
   /** The cache name of a key of a cold cache, else undefined. */
   readonly coldCacheOf: (key: string) => string | undefined;
 
@@ -111,6 +113,7 @@ export class ChainedAdapters implements StoreAdapters {
     this.scanner = new ChainedKeyScanner(hot.scanner, cold.scanner, this.guard, mayMatchCold);
     // A cold write sits inside the Redis write the facade bounds: its deadline must allow for both.
     this.deadline = (hot.deadline ?? 0) + settings.deadline;
+    this.refusal = hot.refusal;
   }
 
   get lock(): LockStore {

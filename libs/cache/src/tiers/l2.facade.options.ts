@@ -38,4 +38,6 @@ export interface L2FacadeOptions {
    * `set` and `delete` then tell their caller, through `sent`, that the write has been handed to it.
    */
   ordered?: boolean;
+  /** Refusals of the store (`StoreAdapters.refusal`): not counted by the breaker, logged once (`StoreRefusals`). */
+  refusal?: ((error: unknown) => string | undefined) | undefined;
 }

@@ -3,6 +3,7 @@ import { L2UnavailableError } from '../core/errors';
 import { type BreakerState, CircuitBreaker, describeError } from '../resilience/circuit-breaker';
 import type { Fence, RemoteStoreState } from '../ports/remote-store';
 import { CallDeadlines } from './call-deadlines';
+import { StoreRefusals } from './store-refusals';
 import type { L2FacadeOptions } from './l2.facade.options';
 import type { RemoteTier } from './remote.tier';
 import type { TierWrite } from './tier';
@@ -43,6 +44,8 @@ export class L2Facade {
   /** Gives up waiting on calls past `options.deadline`; absent without one. */
   private readonly deadlines: CallDeadlines | undefined;
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
+  /** The store up but refusing (full, read-only, not permitted): logged once, not counted by the breaker. */
+  private readonly refusals: StoreRefusals | undefined;
 
   private readonly stopWatching: () => void;
 
@@ -52,12 +55,15 @@ export class L2Facade {
   ) {
     const store = tier.store;
     this.deadlines = options.deadline === undefined ? undefined : new CallDeadlines(options.deadline);
+    const refusal = options.refusal;
+    this.refusals = refusal && new StoreRefusals(refusal, options.logger);
     this.breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       probeInterval: options.probeInterval,
       probe: () => store.ping(),
       beforeClose: () => this.replay(),
       onStateChange: (state, reason) => this.logState(state, reason),
+      answered: refusal && ((error) => refusal(error) !== undefined),
     });
     if (options.onStateChange) this.stateListeners.push(options.onStateChange);
     this.boundCalls = !store.capabilities.boundedCalls;
@@ -202,6 +208,7 @@ export class L2Facade {
       if (!this.breaker.isClosed) return await this.breaker.run(op);
       const result = await (this.boundCalls ? this.bounded(op, keys) : op());
       this.breaker.succeeded();
+      this.refusals?.accepted();
       return result;
     } catch (error) {
       this.breaker.failure(error);
@@ -330,6 +337,7 @@ export class L2Facade {
 
   private failed(error: unknown, key?: string): void {
     this.options.onError?.(error, key);
+    this.refusals?.seen(error);
     if (this.options.strict) {
       throw error instanceof L2UnavailableError ? error : new L2UnavailableError(describeError(error), { cause: error });
     }
@@ -368,7 +376,7 @@ export class L2Facade {
     if (keys.length + times.size > 0) setImmediate(() => this.options.replayed?.(keys, times));
     if (keys.length + times.size > 0 || overflowed) {
       this.options.logger.log(
-        `Redis tier: replayed ${keys.length} deletes and ${times.size} invalidations made while it was unreachable` +
+        `Redis tier: replayed ${keys.length} deletes and ${times.size} invalidations made while its writes failed` +
           (overflowed ? '; too many deletes were pending, so their namespaces were invalidated whole' : ''),
       );
     }

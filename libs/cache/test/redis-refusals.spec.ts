@@ -1,0 +1,120 @@
+import { mkdirSync, rmdirSync } from 'node:fs';
+import * as path from 'node:path';
+import type Redis from 'ioredis';
+import { type RedisProcess, startRedis, useRedis, waitFor } from './harness';
+import { CacheFactory, RecordingLogger } from './cache-factory';
+
+/**
+ * A Redis that answers but refuses (full under `noeviction`, a read-only replica, an ACL denial, writes
+ * stopped after a failed snapshot): real redis-server processes in each state. The breaker counts only
+ * calls Redis did not answer, so before refusals were told apart a Redis refusing every write while
+ * answering every read produced no log line at all; now the first refusal is logged once with what to
+ * change, the cache keeps serving (reads from Redis included), and a write that lands again is logged.
+ */
+describe('Redis refusing commands (real redis-server)', () => {
+  const apps = new CacheFactory();
+  afterEach(() => apps.closeAll());
+  const servers: RedisProcess[] = [];
+  afterEach(async () => void (await Promise.all(servers.splice(0).map((server) => server.stop()))));
+  const start = async (options: Parameters<typeof startRedis>[0]) => {
+    const server = await startRedis(options);
+    servers.push(server);
+    return server;
+  };
+
+  const refusals = (logger: RecordingLogger) => logger.lines.filter((line) => line.level === 'warn' && line.message.startsWith('Redis tier refuses commands'));
+
+  it('full under maxmemory-policy noeviction: logged once with the fix, the breaker stays closed, reads still come from Redis', async () => {
+    const server = await start({ config: { maxmemory: '4mb', 'maxmemory-policy': 'noeviction' } });
+    const logger = new RecordingLogger();
+    const a = await apps.create({ redis: server.url, logger });
+    const b = await apps.create({ redis: server.url });
+    await a.cache.set('before', { v: 1 });
+    const admin = server.client();
+    // Every write now finds Redis over its limit (reads and deletes are still served).
+    await admin.config('SET', 'maxmemory', '1');
+    const errorsBefore = a.cache.stats().l2.errors;
+    for (let i = 0; i < 5; i++) await a.cache.set(`k${i}`, { i }); // more than failureThreshold (3)
+    expect(a.cache.stats().l2.errors).toBeGreaterThanOrEqual(errorsBefore + 5);
+    expect(a.cache.stats().l2.state).toBe('closed');
+    expect(refusals(logger)).toHaveLength(1);
+    expect(refusals(logger)[0].message).toMatch(/maxmemory-policy to volatile-lru or volatile-lfu.*Redis said: OOM command not allowed/);
+    expect(logger.count(/Redis tier unavailable/)).toBe(0);
+    expect(await a.cache.get('k0')).toEqual({ i: 0 }); // L1
+    expect(await b.cache.get('k0')).toBeUndefined(); // never reached Redis
+    expect(await b.cache.get('before')).toEqual({ v: 1 }); // read from Redis, full as it is
+
+    await admin.config('SET', 'maxmemory', '0');
+    await a.cache.set('after', { v: 2 });
+    expect(logger.count(/^Redis tier takes writes again$/)).toBe(1);
+    expect(await b.cache.get('after')).toEqual({ v: 2 });
+    // A later refusal of the same kind is a new episode: logged again.
+    expect(refusals(logger)).toHaveLength(1);
+  });
+
+  it('a read-only replica: the write refusal names it, and reads of what the primary wrote come through', async () => {
+    const primary = await start({});
+    const replica = await start({ config: { replicaof: ['127.0.0.1', String(primary.port)] } });
+    const admin = replica.client();
+    await waitFor(async () => /master_link_status:up/.test(await admin.info('replication')), { message: 'the replica never synced' });
+    const logger = new RecordingLogger();
+    const onReplica = await apps.create({ redis: replica.url, logger });
+    const onPrimary = await apps.create({ redis: primary.url });
+    await onReplica.cache.set('k', 1);
+    await onReplica.cache.set('k', 2);
+    expect(refusals(logger)).toHaveLength(1);
+    expect(refusals(logger)[0].message).toMatch(/read-only replica\. Point redis at the primary.*Redis said: READONLY/);
+    expect(onReplica.cache.stats().l2.state).toBe('closed');
+    // The bus's catch-up creates its log's epoch with a write, refused too: logged once, retried backing off.
+    expect(logger.count(/^Invalidation bus: subscribing failed \(.*READONLY/)).toBe(1);
+    await onPrimary.cache.set('shared', { from: 'primary' });
+    await waitFor(async () => (await onReplica.cache.get('shared')) !== undefined, { message: 'the replica never served the primary’s write' });
+    expect(await onReplica.cache.get('shared')).toEqual({ from: 'primary' });
+  });
+
+  describe('an ACL user without SET', () => {
+    const redis = useRedis();
+    it('the refusal says a permission is missing and where the list of them is', async () => {
+      const admin: Redis = redis.client();
+      await admin.call('ACL', 'SETUSER', 'noset', 'on', '>pw', '~*', '&*', '+@all', '-set');
+      const logger = new RecordingLogger();
+      const { cache } = await apps.create({ redis: `redis://noset:pw@127.0.0.1:${redis.port}`, logger });
+      await cache.set('k', 1);
+      await cache.set('k', 2);
+      expect(refusals(logger)).toHaveLength(1);
+      expect(refusals(logger)[0].message).toMatch(/lacks a permission the cache needs.*ACL SETUSER line.*Redis said: NOPERM/);
+      expect(cache.stats().l2.state).toBe('closed');
+      // The bus's catch-up script needs SET too: its subscription is refused, logged once, retried backing off.
+      expect(logger.count(/^Invalidation bus: subscribing failed/)).toBe(1);
+      expect(await cache.getOrSet('computed', async () => 3)).toBe(3); // the factory's answer
+    });
+  });
+
+  it('writes stopped after a failed snapshot (MISCONF, which refuses PING too): logged with the fix, reads still served, and the end of it', async () => {
+    const server = await start({ config: { save: ['3600', '1'], 'stop-writes-on-bgsave-error': 'yes', dbfilename: 'blocked.rdb' } });
+    const admin = server.client();
+    const logger = new RecordingLogger();
+    const a = await apps.create({ redis: server.url, logger });
+    await a.cache.set('before', { v: 1 });
+    // The snapshot cannot be renamed into place: its file name is taken by a directory.
+    const blocked = path.join(server.dir, 'blocked.rdb');
+    mkdirSync(blocked);
+    await admin.bgsave();
+    await waitFor(async () => /rdb_last_bgsave_status:err/.test(await admin.info('persistence')), { message: 'the snapshot did not fail' });
+    await a.cache.set('k', 1);
+    expect(refusals(logger)).toHaveLength(1);
+    expect(refusals(logger)[0].message).toMatch(/last snapshot \(BGSAVE\) failed.*Redis said: MISCONF/);
+    expect(a.cache.stats().l2.state).toBe('closed');
+    // An instance started now: its first PING is refused, which is an answer, so it reads from Redis.
+    const startedLate = new RecordingLogger();
+    const b = await apps.create({ redis: server.url, logger: startedLate });
+    expect(startedLate.count(/Redis not reachable at startup/)).toBe(0);
+    expect(await b.cache.get('before')).toEqual({ v: 1 });
+    rmdirSync(blocked);
+    await admin.bgsave();
+    await waitFor(async () => /rdb_last_bgsave_status:ok/.test(await admin.info('persistence')), { message: 'the snapshot did not recover' });
+    await a.cache.set('k', 2);
+    expect(logger.count(/^Redis tier takes writes again$/)).toBe(1);
+    expect(await b.cache.get('k')).toBe(2);
+  });
+});

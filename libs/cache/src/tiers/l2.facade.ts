@@ -374,7 +374,9 @@ export class L2Facade {
     if (overflowed) this.overflowed = false;
     // After the circuit has closed (this runs just before), so the announcement can use Redis.
     if (keys.length + times.size > 0) setImmediate(() => this.options.replayed?.(keys, times));
-    if (keys.length + times.size > 0 || overflowed) {
+    // While the store refuses writes, the deletes of writes it refused are replayed every probe interval:
+    // part of the refusal already logged, not news each time.
+    if ((keys.length + times.size > 0 || overflowed) && this.refusals?.refusing !== true) {
       this.options.logger.log(
         `Redis tier: replayed ${keys.length} deletes and ${times.size} invalidations made while its writes failed` +
           (overflowed ? '; too many deletes were pending, so their namespaces were invalidated whole' : ''),

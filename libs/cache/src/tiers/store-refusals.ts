@@ -15,6 +15,11 @@ export class StoreRefusals {
     private readonly logger: LoggerService,
   ) {}
 
+  /** A refusal was logged and no write has landed since. */
+  get refusing(): boolean {
+    return this.current !== undefined;
+  }
+
   /** Whether `error` is a refusal; a new kind of refusal is logged. */
   seen(error: unknown): boolean {
     const why = this.explain(error);

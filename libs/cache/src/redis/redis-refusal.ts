@@ -17,7 +17,8 @@ export function redisRefusal(error: unknown): string | undefined {
 const REFUSALS: Readonly<Record<string, string>> = {
   OOM:
     "Redis is full: it reached maxmemory and its maxmemory-policy evicts nothing, so it refuses writes. Set maxmemory-policy to volatile-lru or volatile-lfu (every key the cache writes has a ttl) or raise maxmemory",
-  READONLY: 'Redis refuses writes: the connection is to a read-only replica. Point redis at the primary, or give the sentinels, which follow failovers',
+  READONLY:
+    'Redis refuses writes: the connection is to a read-only replica. During a Sentinel failover this lasts until the client follows the new primary; otherwise point redis at the primary, or give the sentinels, which follow failovers',
   NOPERM: "the Redis user lacks a permission the cache needs. Grant it (the README's ACL SETUSER line lists every command and key pattern the cache uses)",
   MISCONF:
     'Redis refuses writes because its last snapshot (BGSAVE) failed. Fix its disk or directory (see its log), or set stop-writes-on-bgsave-error no if this Redis holds only the cache',

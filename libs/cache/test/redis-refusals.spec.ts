@@ -38,7 +38,7 @@ describe('Redis refusing commands (real redis-server)', () => {
     expect(a.cache.stats().l2.errors).toBeGreaterThanOrEqual(errorsBefore + 5);
     expect(a.cache.stats().l2.state).toBe('closed');
     expect(refusals(logger)).toHaveLength(1);
-    expect(refusals(logger)[0].message).toMatch(/maxmemory-policy to volatile-lru or volatile-lfu.*Redis said: OOM command not allowed/);
+    expect(refusals(logger)[0].message).toMatch(/maxmemory-policy to volatile-lru or volatile-lfu.*answers come from L1, Redis reads and factories.*Redis said: OOM command not allowed/);
     expect(logger.count(/Redis tier unavailable/)).toBe(0);
     expect(await a.cache.get('k0')).toEqual({ i: 0 }); // L1
     expect(await b.cache.get('k0')).toBeUndefined(); // never reached Redis
@@ -77,6 +77,28 @@ describe('Redis refusing commands (real redis-server)', () => {
     await onPrimary.cache.set('shared', { from: 'primary' });
     await waitFor(async () => (await onReplica.cache.get('shared')) !== undefined, { message: 'the replica never served the primary’s write' });
     expect(await onReplica.cache.get('shared')).toEqual({ from: 'primary' });
+    // Readable: the replica has the primary's writes and messages; refused writes are not counted.
+    expect(refusals(logger)[0].message).toMatch(/answers come from L1, Redis reads and factories/);
+    for (let i = 0; i < 4; i++) await onReplica.cache.set(`w${i}`, i);
+    expect(onReplica.cache.stats().l2.state).toBe('closed');
+  });
+
+  it('scripts disabled (EVAL and EVALSHA renamed away) are no refusal: Redis is left unused, said once, and the bus says so once', async () => {
+    // Invalidation times, fenced writes and the bus need scripts: reading entries from a Redis where they
+    // cannot be recorded could serve what another instance invalidated, so the breaker opens instead.
+    const server = await start({ config: { 'rename-command': [['EVALSHA', '""'], ['EVAL', '""']] } });
+    const logger = new RecordingLogger();
+    const { cache } = await apps.create({ redis: server.url, logger });
+    let runs = 0;
+    for (let i = 0; i < 6; i++) {
+      await cache.set(`k${i}`, i);
+      expect(await cache.getOrSet(`g${i}`, async () => ++runs)).toBe(runs);
+      await cache.invalidateTags(['t']);
+    }
+    await waitFor(() => cache.stats().l2.state === 'open', { message: 'the breaker never opened' });
+    expect(refusals(logger)).toHaveLength(0);
+    expect(logger.count(/^Redis tier unavailable \(ERR unknown command 'EVALSHA'/)).toBe(1);
+    expect(logger.count(/^Invalidation bus: subscribing failed \(ERR unknown command 'EVALSHA'\); retrying/)).toBe(1);
   });
 
   describe('an ACL user without SET', () => {
@@ -89,8 +111,8 @@ describe('Redis refusing commands (real redis-server)', () => {
       await cache.set('k', 1);
       await cache.set('k', 2);
       expect(refusals(logger)).toHaveLength(1);
-      expect(refusals(logger)[0].message).toMatch(/lacks a permission the cache needs.*ACL SETUSER line.*Redis said: NOPERM/);
-      expect(cache.stats().l2.state).toBe('closed');
+      expect(refusals(logger)[0].message).toMatch(/lacks a permission the cache needs.*ACL SETUSER line.*count as failures.*Redis said: NOPERM/);
+      expect(cache.stats().l2.state).toBe('closed'); // two failures, under failureThreshold
       // The bus's catch-up script needs SET too: its subscription is refused, logged once, retried backing off.
       expect(logger.count(/^Invalidation bus: subscribing failed/)).toBe(1);
       expect(await cache.getOrSet('computed', async () => 3)).toBe(3); // the factory's answer

@@ -43,13 +43,25 @@ export interface StoreAdapters {
   readonly ordered?: boolean | undefined;
   /**
    * For an error the store answered with: whether it says the store is up but refuses the call (full,
-   * read-only, not permitted), and then what an operator must change, in a sentence. Such errors do not
-   * open the breaker (the store answers; reads may still work) and are logged once until a write succeeds.
-   * Absent: every error counts as a failure.
+   * read-only, not permitted), and then what an operator must change. Logged once until a write succeeds.
+   * Absent: every error is only counted as a failure.
    */
-  readonly refusal?: ((error: unknown) => string | undefined) | undefined;
+  readonly refusal?: ((error: unknown) => StoreRefusal | undefined) | undefined;
   /** Releases what the adapters opened (connections); never what the user passed in. */
   close(): Promise<void>;
 }
 
 export const StoreAdapters = Symbol('StoreAdapters');
+
+/** A store that is up but refuses a call (see `StoreAdapters.refusal`). */
+export interface StoreRefusal {
+  /** What an operator must change, in a sentence. */
+  readonly why: string;
+  /**
+   * Only writes are refused, and what keeps reads right still works (the bus, for Redis): the breaker
+   * does not count it, so entries are still read from the store. False (a command the user may not run):
+   * counted as a failure like an outage's, since invalidations this instance cannot record or announce
+   * would leave the store's entries unchecked.
+   */
+  readonly readable: boolean;
+}

@@ -191,7 +191,9 @@ export class RedisBusTransport implements BusTransport {
    * without a command the catch-up needs, a read-only replica) must not become a reconnect and a log
    * line every few milliseconds.
    */
-  private retryAfterRefusal(subscriber: Redis, reason: string): void {
+  private retryAfterRefusal(subscriber: Redis, error: string): void {
+    // Redis quotes the command's first arguments, and the catch-up sends a new candidate epoch each time.
+    const reason = error.replace(/, with args beginning with: .*$/s, '');
     if (reason !== this.refusedFor) {
       this.refusedFor = reason;
       this.options.logger.warn(`Invalidation bus: subscribing failed (${reason}); retrying, backing off up to 5 s (L1 is bypassed until it is up)`);

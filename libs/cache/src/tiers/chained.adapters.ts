@@ -5,7 +5,7 @@ import type { InvalidationTimesStore } from '../ports/invalidation-times-store';
 import type { KeyScanner } from '../ports/key-scanner';
 import type { LockStore } from '../ports/lock-store';
 import type { RemoteStore } from '../ports/remote-store';
-import type { StoreAdapters } from '../ports/store-adapters';
+import type { StoreAdapters, StoreRefusal } from '../ports/store-adapters';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import { ChainedStore, type ColdStore, type ColdTelemetry, type HotPromoter } from './chained.store';
 import { ChainedKeyScanner, ChainedTimesStore } from './chained-times.store';
@@ -58,7 +58,7 @@ export class ChainedAdapters implements StoreAdapters {
   readonly guard: ColdGuard;
   readonly deadline: number | undefined;
   /** The hot store's: a refusal of the cold tier is the cold guard's business. */
-  readonly refusal: ((error: unknown) => string | undefined) | undefined;
+  readonly refusal: ((error: unknown) => StoreRefusal | undefined) | undefined;
   /** The cache name of a key of a cold cache, else undefined. */
   readonly coldCacheOf: (key: string) => string | undefined;
 

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import type { StoreRefusal } from '../ports/store-adapters';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import type { TierWrite } from './tier';
 
@@ -38,6 +39,6 @@ export interface L2FacadeOptions {
    * `set` and `delete` then tell their caller, through `sent`, that the write has been handed to it.
    */
   ordered?: boolean;
-  /** Refusals of the store (`StoreAdapters.refusal`): not counted by the breaker, logged once (`StoreRefusals`). */
-  refusal?: ((error: unknown) => string | undefined) | undefined;
+  /** Refusals of the store (`StoreAdapters.refusal`): logged once (`StoreRefusals`); readable ones not counted by the breaker. */
+  refusal?: ((error: unknown) => StoreRefusal | undefined) | undefined;
 }

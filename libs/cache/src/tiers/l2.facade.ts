@@ -63,7 +63,7 @@ export class L2Facade {
       probe: () => store.ping(),
       beforeClose: () => this.replay(),
       onStateChange: (state, reason) => this.logState(state, reason),
-      answered: refusal && ((error) => refusal(error) !== undefined),
+      answered: refusal && ((error) => refusal(error)?.readable === true),
     });
     if (options.onStateChange) this.stateListeners.push(options.onStateChange);
     this.boundCalls = !store.capabilities.boundedCalls;

@@ -1,17 +1,19 @@
 import type { LoggerService } from '@nestjs/common';
 import { describeError } from '../core/errors';
+import type { StoreRefusal } from '../ports/store-adapters';
 
 /**
  * The remote store's refusals (`StoreAdapters.refusal`: up, but full, read-only or not permitted) told
  * once per state: the first refusal of a kind is logged with what to change, the next ones are only
  * counted (as L2 errors), until a write succeeds again, which is logged too. Without this, a Redis that
  * refuses every write while answering every read shows no log line at all: its breaker never opens.
+ * Refusals that are not `readable` also count toward the breaker, which logs its own state.
  */
 export class StoreRefusals {
   private current: string | undefined;
 
   constructor(
-    private readonly explain: (error: unknown) => string | undefined,
+    private readonly explain: (error: unknown) => StoreRefusal | undefined,
     private readonly logger: LoggerService,
   ) {}
 
@@ -20,19 +22,17 @@ export class StoreRefusals {
     return this.current !== undefined;
   }
 
-  /** Whether `error` is a refusal; a new kind of refusal is logged. */
-  seen(error: unknown): boolean {
-    const why = this.explain(error);
-    if (why === undefined) return false;
-    if (why !== this.current) {
-      this.current = why;
-      this.logger.warn(
-        `Redis tier refuses commands: ${why}. Meanwhile its writes are skipped and counted as L2 errors (a key whose ` +
-          `write failed is deleted as soon as Redis lets it), and answers come from L1, Redis reads and factories. ` +
-          `Redis said: ${describeError(error)}`,
-      );
-    }
-    return true;
+  /** A new kind of refusal is logged; anything else is not this class's business. */
+  seen(error: unknown): void {
+    const refusal = this.explain(error);
+    if (refusal === undefined || refusal.why === this.current) return;
+    this.current = refusal.why;
+    const meanwhile = refusal.readable
+      ? 'Meanwhile its writes are skipped and counted as L2 errors (a key whose write failed is deleted as soon as ' +
+        'Redis lets it), and answers come from L1, Redis reads and factories'
+      : 'Meanwhile its refused calls count as failures, as in an outage (what this instance cannot record or announce ' +
+        'would leave the entries in Redis unchecked), so the breaker may open and answers come from L1 and factories';
+    this.logger.warn(`Redis tier refuses commands: ${refusal.why}. ${meanwhile}. Redis said: ${describeError(error)}`);
   }
 
   /** A write succeeded: a refusal logged before has ended. */

@@ -101,6 +101,20 @@ describe('Redis refusing commands (real redis-server)', () => {
     expect(logger.count(/^Invalidation bus: subscribing failed \(ERR unknown command 'EVALSHA'\); retrying/)).toBe(1);
   });
 
+  it('a breaker flapping on such a Redis (PING passes, the scripts fail) is logged once, not every cycle', async () => {
+    const server = await start({ config: { 'rename-command': [['EVALSHA', '""'], ['EVAL', '""']] } });
+    const logger = new RecordingLogger();
+    const { cache } = await apps.create({ redis: server.url, logger, probeInterval: '50ms' });
+    let opens = 0;
+    cache.events.on('circuit-open', () => void (opens += 1));
+    let n = 0;
+    // getOrSet only: its scripts fail and open the breaker, a PING probe closes it, and again.
+    await waitFor(async () => (await cache.getOrSet(`g${++n}`, async () => n), opens >= 5), { timeoutMs: 30_000, message: 'the breaker did not flap' });
+    expect(logger.count(/^Redis tier unavailable \(ERR unknown command 'EVALSHA'/)).toBe(1);
+    expect(logger.count(/^Redis tier available again/)).toBe(1); // the first cycle's, then none while it flaps
+    expect(logger.count(/^Redis tier: replayed/)).toBeLessThanOrEqual(1);
+  });
+
   describe('an ACL user without SET', () => {
     const redis = useRedis();
     it('the refusal says a permission is missing and where the list of them is', async () => {

@@ -2,6 +2,7 @@ import type { CacheEntry } from '../core/entry';
 import { L2UnavailableError } from '../core/errors';
 import { type BreakerState, CircuitBreaker, describeError } from '../resilience/circuit-breaker';
 import type { Fence, RemoteStoreState } from '../ports/remote-store';
+import { BreakerLog } from './breaker-log';
 import { CallDeadlines } from './call-deadlines';
 import { StoreRefusals } from './store-refusals';
 import type { L2FacadeOptions } from './l2.facade.options';
@@ -29,7 +30,6 @@ export class L2Facade {
   private pendingDeletes = new Set<string>();
   private pendingTimes = new Map<string, number>();
   private overflowed = false;
-  private everConnected = false;
   /** Writes still running underneath past their deadline, by key: their keys are not replayed before they settle. */
   private readonly inFlight = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -46,6 +46,7 @@ export class L2Facade {
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
   /** The store up but refusing (full, read-only, not permitted): logged once, not counted by the breaker. */
   private readonly refusals: StoreRefusals | undefined;
+  private readonly breakerLog: BreakerLog;
 
   private readonly stopWatching: () => void;
 
@@ -57,6 +58,7 @@ export class L2Facade {
     this.deadlines = options.deadline === undefined ? undefined : new CallDeadlines(options.deadline);
     const refusal = options.refusal;
     this.refusals = refusal && new StoreRefusals(refusal, options.logger);
+    this.breakerLog = new BreakerLog(options.logger, options.probeInterval);
     this.breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       probeInterval: options.probeInterval,
@@ -317,6 +319,7 @@ export class L2Facade {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.deadlines?.dispose();
     this.breaker.dispose();
+    this.breakerLog.dispose();
   }
 
   /** Replays pending deletes soon while the circuit stays closed (an open circuit replays before it closes). */
@@ -375,8 +378,8 @@ export class L2Facade {
     // After the circuit has closed (this runs just before), so the announcement can use Redis.
     if (keys.length + times.size > 0) setImmediate(() => this.options.replayed?.(keys, times));
     // While the store refuses writes, the deletes of writes it refused are replayed every probe interval:
-    // part of the refusal already logged, not news each time.
-    if ((keys.length + times.size > 0 || overflowed) && this.refusals?.refusing !== true) {
+    // part of the refusal already logged, not news each time; nor in a reopening left out of the log.
+    if ((keys.length + times.size > 0 || overflowed) && this.refusals?.refusing !== true && !this.breakerLog.quiet) {
       this.options.logger.log(
         `Redis tier: replayed ${keys.length} deletes and ${times.size} invalidations made while its writes failed` +
           (overflowed ? '; too many deletes were pending, so their namespaces were invalidated whole' : ''),
@@ -386,13 +389,7 @@ export class L2Facade {
 
   private logState(state: BreakerState, reason: string): void {
     for (const listener of this.stateListeners) listener(state, reason);
-    if (state === 'open') {
-      this.options.logger.warn(
-        `Redis tier unavailable (${reason}): serving from L1 and factories; probing every ${this.options.probeInterval} ms`,
-      );
-    } else if (state === 'closed') {
-      this.options.logger.log(this.everConnected ? 'Redis tier available again' : 'Redis tier connected');
-      this.everConnected = true;
-    }
+    if (state === 'open') this.breakerLog.opened(reason);
+    else if (state === 'closed') this.breakerLog.closed();
   }
 }

@@ -117,6 +117,14 @@ export class MissingPeerError extends StrataError {
   }
 }
 
+/**
+ * An error message without the arguments Redis quotes after an unknown or refused command ("…, with args
+ * beginning with: 'a' 'b'"): two errors of one cause then read the same (for logging a cause once).
+ */
+export function withoutQuotedArgs(message: string): string {
+  return message.replace(/, with args beginning with: .*$/s, '');
+}
+
 /** The message of a thrown value, whatever was thrown (for logs and reasons). */
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

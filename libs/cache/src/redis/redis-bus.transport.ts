@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { BusHandlers, BusLogPage, BusTransport } from '../ports/bus-transport';
-import { describeError } from '../core/errors';
+import { describeError, withoutQuotedArgs } from '../core/errors';
 import { type RedisClient, isCluster } from './redis.types';
 import { runScript, script } from './redis.script';
 import { tickWrites } from './redis.tick-writes';
@@ -191,9 +191,9 @@ export class RedisBusTransport implements BusTransport {
    * without a command the catch-up needs, a read-only replica) must not become a reconnect and a log
    * line every few milliseconds.
    */
-  private retryAfterRefusal(subscriber: Redis, error: string): void {
-    // Redis quotes the command's first arguments, and the catch-up sends a new candidate epoch each time.
-    const reason = error.replace(/, with args beginning with: .*$/s, '');
+  private retryAfterRefusal(subscriber: Redis, message: string): void {
+    // The catch-up sends a new candidate epoch each time, among the arguments Redis quotes.
+    const reason = withoutQuotedArgs(message);
     if (reason !== this.refusedFor) {
       this.refusedFor = reason;
       this.options.logger.warn(`Invalidation bus: subscribing failed (${reason}); retrying, backing off up to 5 s (L1 is bypassed until it is up)`);

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { withoutQuotedArgs } from '../core/errors';
 
 /** How long a cause, once logged, is not logged again when the breaker reopens on it; and how long a close after such a reopening must last to be logged. */
 const REPEAT_WINDOW_MS = 60_000;
@@ -34,7 +35,7 @@ export class BreakerLog {
 
   opened(reason: string): void {
     this.cancelRecovery();
-    const cause = reason.replace(/, with args beginning with: .*$/s, '');
+    const cause = withoutQuotedArgs(reason);
     if (cause === this.lastCause && this.now() - this.lastAt < REPEAT_WINDOW_MS) {
       this.quietOpen = true;
       this.leftOut += 1;

@@ -44,7 +44,7 @@ export class L2Facade {
   /** Gives up waiting on calls past `options.deadline`; absent without one. */
   private readonly deadlines: CallDeadlines | undefined;
   private readonly stateListeners: Array<(state: BreakerState, reason: string) => void> = [];
-  /** The store up but refusing (full, read-only, not permitted): logged once, not counted by the breaker. */
+  /** The store up but refusing (full, read-only, not permitted): logged once; readable refusals not counted by the breaker. */
   private readonly refusals: StoreRefusals | undefined;
   private readonly breakerLog: BreakerLog;
 

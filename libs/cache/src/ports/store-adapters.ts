@@ -60,8 +60,8 @@ export interface StoreRefusal {
   /**
    * Only writes are refused, and what keeps reads right still works (the bus, for Redis): the breaker
    * does not count it, so entries are still read from the store. False (a command the user may not run):
-   * counted as a failure like an outage's, since invalidations this instance cannot record or announce
-   * would leave the store's entries unchecked.
+   * it opens the breaker at once, since invalidations this instance cannot record or announce would leave
+   * the store's entries unchecked.
    */
   readonly readable: boolean;
 }

@@ -10,7 +10,7 @@ import type { StoreRefusal } from '../ports/store-adapters';
  * Readable (the breaker does not count it): a full Redis and one whose snapshots fail still run PUBLISH,
  * so the bus carries invalidations while their times cannot be written; a replica gets the primary's
  * writes and messages. Not readable: an ACL denial (of a script, the bus: invalidations this instance
- * cannot record or announce), counted as before.
+ * cannot record or announce), which opens the breaker.
  */
 export function redisRefusal(error: unknown): StoreRefusal | undefined {
   if (!(error instanceof Error)) return undefined;

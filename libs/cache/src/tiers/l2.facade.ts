@@ -340,7 +340,10 @@ export class L2Facade {
 
   private failed(error: unknown, key?: string): void {
     this.options.onError?.(error, key);
-    this.refusals?.seen(error);
+    // A command this instance may not run (an ACL): it cannot record or announce what it invalidates, so it
+    // stops reading Redis's entries at once, whatever succeeded in between (a count would never get there).
+    const refusal = this.refusals?.seen(error);
+    if (refusal !== undefined && !refusal.readable) this.breaker.trip(describeError(error));
     if (this.options.strict) {
       throw error instanceof L2UnavailableError ? error : new L2UnavailableError(describeError(error), { cause: error });
     }

@@ -7,7 +7,7 @@ import type { StoreRefusal } from '../ports/store-adapters';
  * once per state: the first refusal of a kind is logged with what to change, the next ones are only
  * counted (as L2 errors), until a write succeeds again, which is logged too. Without this, a Redis that
  * refuses every write while answering every read shows no log line at all: its breaker never opens.
- * Refusals that are not `readable` also count toward the breaker, which logs its own state.
+ * Refusals that are not `readable` open the breaker (`L2Facade`), which logs its own state.
  */
 export class StoreRefusals {
   private current: string | undefined;
@@ -22,17 +22,18 @@ export class StoreRefusals {
     return this.current !== undefined;
   }
 
-  /** A new kind of refusal is logged; anything else is not this class's business. */
-  seen(error: unknown): void {
+  /** The refusal `error` is, if it is one; a new kind is logged. */
+  seen(error: unknown): StoreRefusal | undefined {
     const refusal = this.explain(error);
-    if (refusal === undefined || refusal.why === this.current) return;
+    if (refusal === undefined || refusal.why === this.current) return refusal;
     this.current = refusal.why;
     const meanwhile = refusal.readable
       ? 'Meanwhile its writes are skipped and counted as L2 errors (a key whose write failed is deleted as soon as ' +
         'Redis lets it), and answers come from L1, Redis reads and factories'
-      : 'Meanwhile its refused calls count as failures, as in an outage (what this instance cannot record or announce ' +
-        'would leave the entries in Redis unchecked), so the breaker may open and answers come from L1 and factories';
+      : 'Meanwhile each refusal opens the breaker, as an outage would (what this instance cannot record or announce ' +
+        'would leave the entries in Redis unchecked), and answers come from L1 and factories';
     this.logger.warn(`Redis tier refuses commands: ${refusal.why}. ${meanwhile}. Redis said: ${describeError(error)}`);
+    return refusal;
   }
 
   /** A write succeeded: a refusal logged before has ended. */

@@ -37,9 +37,9 @@ export class RedisBusTransport implements BusTransport {
   private closed = false;
   private pingTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Subscriptions refused in a row (a script the ACL forbids, a read-only replica), and the last reason logged. */
-  private refusedInARow = 0;
-  private refusedFor: string | undefined;
+  /** Subscriptions or catch-ups that failed in a row (a script the ACL forbids, a read-only replica), and the last reason logged. */
+  private failedInARow = 0;
+  private loggedFailure: string | undefined;
 
   /** Sends this tick's commands in one socket write (see tickWrites): a write's announcement leaves with it. */
   private readonly hold: () => void;
@@ -175,33 +175,33 @@ export class RedisBusTransport implements BusTransport {
       await handlers.catchUp();
     } catch (error) {
       if (this.subscriber !== subscriber || this.closed) return;
-      this.retryAfterRefusal(subscriber, describeError(error));
+      this.retrySubscribing(subscriber, describeError(error));
       return;
     }
     if (this.subscriber !== subscriber || this.closed) return;
-    this.refusedInARow = 0;
-    this.refusedFor = undefined;
+    this.failedInARow = 0;
+    this.loggedFailure = undefined;
     this.subscribed = true;
     handlers.up();
   }
 
   /**
-   * Redis answered but the subscription or the catch-up failed: again on a new connection, at once the
-   * first time, then backing off up to 5 s, and logged once per reason: a refusal that lasts (an ACL
-   * without a command the catch-up needs, a read-only replica) must not become a reconnect and a log
-   * line every few milliseconds.
+   * The connection is up but the subscription or the catch-up failed (refused, or not answered in time):
+   * again on a new connection, at once the first time, then backing off up to 5 s, and logged once per
+   * reason: a refusal that lasts (an ACL without a command the catch-up needs, a read-only replica) must
+   * not become a reconnect and a log line every few milliseconds.
    */
-  private retryAfterRefusal(subscriber: Redis, message: string): void {
+  private retrySubscribing(subscriber: Redis, message: string): void {
     // The catch-up sends a new candidate epoch each time, among the arguments Redis quotes.
     const reason = withoutQuotedArgs(message);
-    if (reason !== this.refusedFor) {
-      this.refusedFor = reason;
+    if (reason !== this.loggedFailure) {
+      this.loggedFailure = reason;
       this.options.logger.warn(`Invalidation bus: subscribing failed (${reason}); retrying, backing off up to 5 s (L1 is bypassed until it is up)`);
     }
     this.subscriber = undefined;
     discard(subscriber);
-    const delay = this.refusedInARow === 0 ? 0 : Math.min(5_000, 50 * 2 ** this.refusedInARow);
-    this.refusedInARow += 1;
+    const delay = this.failedInARow === 0 ? 0 : Math.min(5_000, 50 * 2 ** this.failedInARow);
+    this.failedInARow += 1;
     this.retryTimer = setTimeout(() => this.connect(), delay);
     this.retryTimer.unref();
   }

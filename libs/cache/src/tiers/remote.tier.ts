@@ -55,17 +55,17 @@ export class RemoteTier implements CacheTier {
   /** `sent`: as for `set`, once the store was handed all of them (at once when every encoding was synchronous). */
   setMany(writes: readonly TierWrite[], sent?: () => void): Promise<void> {
     if (writes.length === 0) return Promise.resolve();
-    const send = (encoded: readonly Buffer[]) => {
-      const now = this.options.now();
-      const items = writes.map((write, i): StoredBytes => ({ key: write.key, bytes: encoded[i], ttlMs: physicalTtl(write, now), meta: metaOf(write) }));
-      return handed(this.store.setMany(items), sent);
-    };
-    try {
-      const encodings = writes.map((write) => this.encode(write));
-      return encodings.some(isPromise) ? Promise.all(encodings).then(send) : send(encodings as Buffer[]);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return encoded(
+      () => {
+        const encodings = writes.map((write) => this.encode(write));
+        return encodings.some(isPromise) ? Promise.all(encodings) : (encodings as Buffer[]);
+      },
+      (bytes) => {
+        const now = this.options.now();
+        const items = writes.map((write, i): StoredBytes => ({ key: write.key, bytes: bytes[i], ttlMs: physicalTtl(write, now), meta: metaOf(write) }));
+        return handed(this.store.setMany(items), sent);
+      },
+    );
   }
 
   async delete(keys: readonly string[], sent?: () => void): Promise<void> {
@@ -130,7 +130,7 @@ function handed<T>(call: Promise<T>, sent: (() => void) | undefined): Promise<T>
 }
 
 /** `send(bytes)` once the encoding is done: at once when it was synchronous (no promise layer for it). Never throws: rejects. */
-function encoded<T>(encode: () => Buffer | Promise<Buffer>, send: (bytes: Buffer) => Promise<T>): Promise<T> {
+function encoded<B, T>(encode: () => B | Promise<B>, send: (bytes: B) => Promise<T>): Promise<T> {
   try {
     const bytes = encode();
     return isPromise(bytes) ? bytes.then(send) : send(bytes);

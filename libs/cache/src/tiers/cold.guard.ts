@@ -42,9 +42,9 @@ function coldWording(probeInterval: number): RefusalWording {
     store: 'PostgreSQL',
     meanwhile: (refusal) =>
       refusal.readable
-        ? 'Meanwhile its writes are skipped and counted as L3 errors, and remembered: a key whose change was refused is not read ' +
-          'from PostgreSQL, nor is any key while a refused invalidation waits, until they are replayed (tried every probeInterval); ' +
-          'answers come from L1, Redis, PostgreSQL reads and factories'
+        ? 'Meanwhile its writes are skipped, counted as L3 errors and remembered until a replay lands (tried every probeInterval); ' +
+          'rows are still read, except for a key whose change was refused, and for any key while a refused invalidation or ' +
+          'dependency update waits (a cold set or delete makes one): answers come from L1, Redis, those reads and factories'
         : `Meanwhile each refusal opens its breaker (probing every ${probeInterval} ms), and answers come from L1, Redis and factories`,
     // The SQLSTATE first, as the breaker's lines give it.
     describe: (error) => {

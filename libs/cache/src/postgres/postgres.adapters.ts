@@ -1,8 +1,9 @@
 import type { LoggerService } from '@nestjs/common';
 import { StrataError } from '../core/errors';
-import type { StoreAdapters } from '../ports/store-adapters';
+import type { StoreAdapters, StoreRefusal } from '../ports/store-adapters';
 import { ExpiryCleanup } from './expiry-cleanup';
 import { PostgresSession, type PostgresSessionSettings } from './postgres.connection';
+import { postgresRefusals } from './postgres-refusal';
 import { POSTGRES_SCHEMA_VERSION, type PostgresTables, migrateSchema, schemaVersion, tablesOf } from './postgres.schema';
 import { PostgresKeyScanner } from './postgres-key.scanner';
 import { PostgresStore } from './postgres.store';
@@ -32,6 +33,8 @@ export class PostgresAdapters implements StoreAdapters {
   readonly times: PostgresTimesStore;
   readonly scanner: PostgresKeyScanner;
   readonly cleanup: ExpiryCleanup | undefined;
+  /** PostgreSQL up but refusing: read-only, full, out of memory or connections, not permitted, not accepting connections yet. */
+  readonly refusal: (error: unknown) => StoreRefusal | undefined;
   private prepared = false;
 
   /** The remote store (the `StoreAdapters` name of `store`); PostgreSQL has no lock store, bus or side stores. */
@@ -44,6 +47,7 @@ export class PostgresAdapters implements StoreAdapters {
     private readonly settings: PostgresAdapterSettings,
   ) {
     this.tables = tablesOf(settings.table);
+    this.refusal = postgresRefusals(this.tables);
     this.session = new PostgresSession(connection, settings);
     this.store = new PostgresStore(this.session, this.tables, settings.now);
     this.times = new PostgresTimesStore(this.session, this.tables, settings.minRetentionMs, settings.now);

@@ -44,6 +44,8 @@ export interface ColdAdapters {
   readonly scanner: KeyScanner;
   /** A round trip that also makes the schema ready. */
   ready(): Promise<void>;
+  /** PostgreSQL up but refusing (read-only, full, not permitted…): told once by the cold guard. */
+  readonly refusal?: ((error: unknown) => StoreRefusal | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export class ChainedAdapters implements StoreAdapters {
         deletes: async (keys) => void (await cold.store.delete(keys)),
       },
       logger: settings.logger,
+      refusal: cold.refusal,
       onError: settings.onError,
       onStateChange: settings.onStateChange,
     });

@@ -1,6 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
 import { StrataError } from '../core/errors';
+import type { StoreRefusal } from '../ports/store-adapters';
 import { type BreakerState, CircuitBreaker, describeError } from '../resilience/circuit-breaker';
+import { type RefusalWording, StoreRefusals } from './store-refusals';
 
 /** What the guard replays into the cold store once it answers again: changes it missed, in this order. */
 export interface ColdReplay {
@@ -19,6 +21,8 @@ export interface ColdGuardOptions {
   probe: () => Promise<void>;
   replay: ColdReplay;
   logger: LoggerService;
+  /** PostgreSQL up but refusing (read-only, full, not permitted…): `postgresRefusals`. Absent: every error is a failure. */
+  refusal?: ((error: unknown) => StoreRefusal | undefined) | undefined;
   onError?: (error: unknown, key: string | undefined) => void;
   onStateChange?: (state: BreakerState, reason: string) => void;
 }
@@ -29,6 +33,25 @@ class ColdTimeoutError extends StrataError {
     super('E_L2_UNAVAILABLE', `PostgreSQL cold tier: no answer within ${ms} ms; check the database, or raise postgres.statementTimeout`);
     this.name = 'ColdTimeoutError';
   }
+}
+
+/** The cold tier's refusals as the log tells them (`StoreRefusals`). */
+function coldWording(probeInterval: number): RefusalWording {
+  return {
+    tier: 'PostgreSQL cold tier',
+    store: 'PostgreSQL',
+    meanwhile: (refusal) =>
+      refusal.readable
+        ? 'Meanwhile its writes are skipped, counted as L3 errors and remembered until a replay lands (tried every probeInterval); ' +
+          'rows are still read, except for a key whose change was refused, and for any key while a refused invalidation or ' +
+          'dependency update waits (a cold set or delete makes one): answers come from L1, Redis, those reads and factories'
+        : `Meanwhile each refusal opens its breaker (probing every ${probeInterval} ms), and answers come from L1, Redis and factories`,
+    // The SQLSTATE first, as the breaker's lines give it.
+    describe: (error) => {
+      const code = (error as { code?: unknown }).code;
+      return typeof code === 'string' ? `${code} ${describeError(error)}` : describeError(error);
+    },
+  };
 }
 
 /**
@@ -42,6 +65,10 @@ class ColdTimeoutError extends StrataError {
  * failed write is remembered as a delete: the row may hold an older value, so it is removed.
  * What is pending lives in this process: an instance that dies during a PostgreSQL outage loses its
  * list (the log says how much was pending); documented in the README's guarantees.
+ *
+ * A refusal (PostgreSQL up but read-only, full, not permitted; `options.refusal`) is logged once per kind
+ * with what to change, and its end once, when a change lands again. A readable one is not counted by the
+ * breaker (reads go on, under the rule above); any other opens it at once, without the outage's lines.
  */
 export class ColdGuard {
   readonly breaker: CircuitBreaker;
@@ -54,13 +81,20 @@ export class ColdGuard {
   private flushing: Promise<void> | undefined;
   private disposed = false;
   private everConnected = false;
+  private readonly refusals: StoreRefusals | undefined;
+  /** The breaker was opened by a refusal and has not closed since: its lines are the refusal's. */
+  private refused = false;
 
   constructor(private readonly options: ColdGuardOptions) {
+    this.refusals = options.refusal && new StoreRefusals(options.refusal, options.logger, coldWording(options.probeInterval));
+    // A refusal while probing or replaying keeps the circuit open (the schema may need a write, and a refused
+    // replay leaves rows unchecked), but it is told: at startup nothing else would say why.
+    const told = <T>(work: Promise<T>) => work.catch((error: unknown) => (this.refusals?.seen(error), Promise.reject(error)));
     this.breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       probeInterval: options.probeInterval,
-      probe: () => this.bounded(options.probe),
-      beforeClose: () => this.replay(),
+      probe: () => told(this.bounded(options.probe)),
+      beforeClose: () => told(this.replay()),
       onStateChange: (state, reason) => this.logState(state, reason),
     });
     this.breaker.startOpen('not connected yet');
@@ -95,8 +129,7 @@ export class ColdGuard {
       this.breaker.succeeded();
       return result;
     } catch (error) {
-      this.breaker.failure(error);
-      this.options.onError?.(error, key);
+      this.failed(error, key);
       return fallback;
     }
   }
@@ -104,7 +137,8 @@ export class ColdGuard {
   /** A change: run now, or remembered (by `remember`) for the replay when refused or failed. True when it ran. */
   async change(op: () => Promise<unknown>, remember: () => void, key?: string): Promise<boolean> {
     const done = await this.call(async () => (await op(), true), false, key);
-    if (!done) {
+    if (done) this.refusals?.accepted();
+    else {
       remember();
       this.flushSoon();
     }
@@ -120,10 +154,10 @@ export class ColdGuard {
     try {
       await this.bounded(op);
       this.breaker.succeeded();
+      this.refusals?.accepted();
       return true;
     } catch (error) {
-      this.breaker.failure(error);
-      this.options.onError?.(error, key);
+      this.failed(error, key);
       remember();
       this.flushSoon();
       return false;
@@ -156,6 +190,17 @@ export class ColdGuard {
     }
   }
 
+  /** A failed call: counted by the breaker, unless it is a refusal (readable: not counted; else open at once). */
+  private failed(error: unknown, key: string | undefined): void {
+    const refusal = this.refusals?.seen(error);
+    if (refusal === undefined) this.breaker.failure(error);
+    else if (!refusal.readable && this.breaker.isClosed) {
+      this.refused = true;
+      this.breaker.trip(describeError(error));
+    }
+    this.options.onError?.(error, key);
+  }
+
   private bounded<T>(op: () => Promise<T>): Promise<T> {
     const ms = this.options.deadline;
     let timer: NodeJS.Timeout | undefined;
@@ -186,6 +231,7 @@ export class ColdGuard {
 
   private async replay(): Promise<void> {
     const replay = this.options.replay;
+    const refusing = this.refusals?.refusing === true;
     const times = new Map(this.times);
     if (times.size > 0) await replay.times(times, this.timesRetention);
     for (const [id, time] of times) if (this.times.get(id) === time) this.times.delete(id);
@@ -193,19 +239,27 @@ export class ColdGuard {
     const tracks = [...this.tracks];
     if (tracks.length > 0) await replay.track(tracks.map(([id]) => id), Math.max(...tracks.map(([, ttl]) => ttl)));
     for (const [id, ttl] of tracks) if (this.tracks.get(id) === ttl) this.tracks.delete(id);
-    for (const pattern of [...this.patterns]) {
+    const patterns = [...this.patterns];
+    for (const pattern of patterns) {
       await replay.patterns(pattern);
       this.patterns.delete(pattern);
     }
     const keys = [...this.deletes];
     for (let i = 0; i < keys.length; i += 500) await replay.deletes(keys.slice(i, i + 500));
     for (const key of keys) this.deletes.delete(key);
-    const total = times.size + tracks.length + keys.length;
-    if (total > 0) this.options.logger.log(`PostgreSQL cold tier: replayed ${total} changes made while it was unreachable`);
+    const total = times.size + tracks.length + patterns.length + keys.length;
+    if (total === 0) return;
+    this.refusals?.accepted();
+    this.options.logger.log(`PostgreSQL cold tier: replayed ${total} changes made while it was ${refusing ? 'refusing them' : 'unreachable'}`);
   }
 
   private logState(state: BreakerState, reason: string): void {
     this.options.onStateChange?.(state, reason);
+    // Opened by a refusal, which its line told, as 'takes writes again' tells its end.
+    if (this.refused) {
+      if (state === 'closed') this.refused = false;
+      return;
+    }
     if (state === 'open') {
       this.options.logger.warn(`PostgreSQL cold tier unavailable (${reason}): serving from L1, Redis and factories; probing every ${this.options.probeInterval} ms`);
     } else if (state === 'closed') {

@@ -2,12 +2,37 @@ import type { LoggerService } from '@nestjs/common';
 import { describeError } from '../core/errors';
 import type { StoreRefusal } from '../ports/store-adapters';
 
+/** How a store's refusals read in the log (`StoreRefusals`). */
+export interface RefusalWording {
+  /** Who refuses, as the lines begin ('Redis tier'). */
+  readonly tier: string;
+  /** Who answered, before its error ('Redis'). */
+  readonly store: string;
+  /** What the cache does while a refusal lasts. */
+  meanwhile(refusal: StoreRefusal): string;
+  /** The store's error as the line quotes it. */
+  describe(error: unknown): string;
+}
+
+/** The remote (Redis) tier's wording. */
+export const REDIS_REFUSALS: RefusalWording = {
+  tier: 'Redis tier',
+  store: 'Redis',
+  meanwhile: (refusal) =>
+    refusal.readable
+      ? 'Meanwhile its writes are skipped and counted as L2 errors (a key whose write failed is deleted as soon as ' +
+        'Redis lets it), and answers come from L1, Redis reads and factories'
+      : 'Meanwhile each refusal opens the breaker, as an outage would (what this instance cannot record or announce ' +
+        'would leave the entries in Redis unchecked), and answers come from L1 and factories',
+  describe: describeError,
+};
+
 /**
- * The remote store's refusals (`StoreAdapters.refusal`: up, but full, read-only or not permitted) told
- * once per state: the first refusal of a kind is logged with what to change, the next ones are only
- * counted (as L2 errors), until a write succeeds again, which is logged too. Without this, a Redis that
+ * A store's refusals (`StoreAdapters.refusal`: up, but full, read-only or not permitted) told once per
+ * state: the first refusal of a kind is logged with what to change, the next ones are only counted (as
+ * errors of the tier), until a write succeeds again, which is logged too. Without this, a Redis that
  * refuses every write while answering every read shows no log line at all: its breaker never opens.
- * Refusals that are not `readable` open the breaker (`L2Facade`), which logs its own state.
+ * Refusals that are not `readable` open the breaker (`L2Facade`, `ColdGuard`), which logs its own state.
  */
 export class StoreRefusals {
   private current: string | undefined;
@@ -15,6 +40,7 @@ export class StoreRefusals {
   constructor(
     private readonly explain: (error: unknown) => StoreRefusal | undefined,
     private readonly logger: LoggerService,
+    private readonly wording: RefusalWording = REDIS_REFUSALS,
   ) {}
 
   /** A refusal was logged and no write has landed since. */
@@ -27,12 +53,8 @@ export class StoreRefusals {
     const refusal = this.explain(error);
     if (refusal === undefined || refusal.why === this.current) return refusal;
     this.current = refusal.why;
-    const meanwhile = refusal.readable
-      ? 'Meanwhile its writes are skipped and counted as L2 errors (a key whose write failed is deleted as soon as ' +
-        'Redis lets it), and answers come from L1, Redis reads and factories'
-      : 'Meanwhile each refusal opens the breaker, as an outage would (what this instance cannot record or announce ' +
-        'would leave the entries in Redis unchecked), and answers come from L1 and factories';
-    this.logger.warn(`Redis tier refuses commands: ${refusal.why}. ${meanwhile}. Redis said: ${describeError(error)}`);
+    const { tier, store } = this.wording;
+    this.logger.warn(`${tier} refuses commands: ${refusal.why}. ${this.wording.meanwhile(refusal)}. ${store} said: ${this.wording.describe(error)}`);
     return refusal;
   }
 
@@ -40,6 +62,6 @@ export class StoreRefusals {
   accepted(): void {
     if (this.current === undefined) return;
     this.current = undefined;
-    this.logger.log('Redis tier takes writes again');
+    this.logger.log(`${this.wording.tier} takes writes again`);
   }
 }

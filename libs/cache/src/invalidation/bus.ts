@@ -211,10 +211,7 @@ export class InvalidationBus {
   private async sendNow(change: BusChange): Promise<boolean> {
     const message: BusMessage = { o: this.options.instanceId, ...change, at: preciseNow() };
     try {
-      const logged = await this.transport.publish(JSON.stringify(message));
-      // Not sent on the channel (no one else listens), so it will not come back to move the cursor:
-      // moved here, when nothing lies between it and where the cursor is.
-      if (logged !== undefined && this.cursor?.epoch === logged.epoch && compareIds(this.cursor.id, logged.after) >= 0) this.advance(logged.epoch, logged.id);
+      await this.transport.publish(JSON.stringify(message));
       return true;
     } catch {
       return false;

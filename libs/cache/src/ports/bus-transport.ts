@@ -10,11 +10,8 @@ export interface BusTransport {
    * Appends `message` (a JSON object's text) to the log and publishes it, stamped on the way with the
    * log's epoch and its id there (`{"e":epoch,"i":id,...}`), in one step where the transport can.
    * Ordered after the writes this process sent before it. Rejects when it could not be published.
-   * Resolves to `LoggedOnly` when the message went into the log but not out on the channel, because no
-   * one else was subscribed to hear it (decided in the same atomic step as the append, so a subscriber
-   * that comes a moment later reads it back from the log).
    */
-  publish(message: string): Promise<LoggedOnly | void>;
+  publish(message: string): Promise<void>;
   /**
    * Subscribes and stays subscribed (reconnecting as needed) until `close`. Once each subscription is
    * confirmed (everything published after it arrives as `message`), `catchUp` reads back the gap; when
@@ -43,17 +40,6 @@ export interface BusTransport {
 }
 
 export const BusTransport = Symbol('BusTransport');
-
-/**
- * A message `publish` appended to the log without sending it on the channel (no other subscriber): its
- * publisher sees it only as entry `id` of the log of `epoch`, which directly follows entry `after`. A
- * cursor that has reached `after` may move on to `id`: nothing lies between them.
- */
-export interface LoggedOnly {
-  readonly epoch: string;
-  readonly id: string;
-  readonly after: string;
-}
 
 export interface BusHandlers {
   message(text: string): void;

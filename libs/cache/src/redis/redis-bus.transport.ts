@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
-import type { BusHandlers, BusLogPage, BusTransport, LoggedOnly } from '../ports/bus-transport';
+import type { BusHandlers, BusLogPage, BusTransport } from '../ports/bus-transport';
 import { describeError, withoutQuotedArgs } from '../core/errors';
 import { type RedisClient, isCluster } from './redis.types';
 import { runScript, script } from './redis.script';
@@ -25,14 +25,7 @@ export interface RedisBusOptions {
  *
  * Publishing goes through the main connection (so it is ordered after the write it announces), as one
  * script that appends the message to the log (`XADD MAXLEN ~`) and publishes it stamped with the log's
- * epoch and the entry id. When no one else is subscribed (an instance alone on its Redis), the script
- * leaves out the PUBLISH: the only subscriber would be this process's own, and hearing each of its
- * own writes back costs it a wake-up and a read per write (measured: half of what the bus added to a
- * `set` at one in flight). Whether anyone else is there is told by `PUBSUB NUMSUB` of the channel and
- * of a channel only this process's subscriber joins (so a subscriber of ours that Redis already dropped
- * is not taken for someone else's), in the same atomic step as the append: an instance that subscribes
- * a moment later reads the entry back from the log, as it does after any gap. Not on a Cluster, whose
- * NUMSUB counts one node's subscribers only. Subscribing needs a connection of its own: a duplicate of the main client with
+ * epoch and the entry id. Subscribing needs a connection of its own: a duplicate of the main client with
  * the same safe settings; for a Cluster, a connection to one node (PUBLISH reaches every node of a
  * cluster), moved to another node when that one stops answering. The subscription is down when the
  * socket closes or a PING goes unanswered for `pingTimeout`.
@@ -50,15 +43,12 @@ export class RedisBusTransport implements BusTransport {
 
   /** Sends this tick's commands in one socket write (see tickWrites): a write's announcement leaves with it. */
   private readonly hold: () => void;
-  /** The channel only this process's subscriber joins (see the class comment); '' on a Cluster: always publish. */
-  private readonly ownChannel: string;
 
   constructor(
     private readonly client: RedisClient,
     private readonly options: RedisBusOptions,
   ) {
     this.hold = tickWrites(client);
-    this.ownChannel = isCluster(client) ? '' : `${options.channel}:own:${newEpoch()}`;
   }
 
   /** The Redis keys of the bus log and of its epoch. */
@@ -75,11 +65,10 @@ export class RedisBusTransport implements BusTransport {
     return () => this.client.off('ready', listener);
   }
 
-  async publish(message: string): Promise<LoggedOnly | void> {
+  async publish(message: string): Promise<void> {
     const { logKey, epochKey, logSize, channel } = this.options;
     this.hold();
-    const reply = await runScript(this.client, PUBLISH_SCRIPT, [logKey, epochKey], [message, newEpoch(), logSize, channel, this.ownChannel]);
-    if (Array.isArray(reply)) return { epoch: String(reply[0]), id: String(reply[1]), after: String(reply[2]) };
+    await runScript(this.client, PUBLISH_SCRIPT, [logKey, epochKey], [message, newEpoch(), logSize, channel]);
   }
 
   async readLog(after: string, count: number): Promise<BusLogPage> {
@@ -180,8 +169,7 @@ export class RedisBusTransport implements BusTransport {
     const handlers = this.handlers;
     if (handlers === undefined) return;
     try {
-      if (this.ownChannel === '') await subscriber.subscribe(this.options.channel);
-      else await subscriber.subscribe(this.options.channel, this.ownChannel);
+      await subscriber.subscribe(this.options.channel);
       if (this.subscriber !== subscriber || this.closed) return;
       // Subscribed first, then the log: whatever was published before the SUBSCRIBE is in the log.
       await handlers.catchUp();
@@ -245,8 +233,7 @@ export class RedisBusTransport implements BusTransport {
 }
 
 /**
- * The epoch a log gets if this call creates it (the script ignores it otherwise; also the name of a
- * subscriber's own channel): unique to this process
+ * The epoch a log gets if this call creates it (the script ignores it otherwise): unique to this process
  * (64 random bits drawn once) and to this call (a counter), so a log created again after a restart or a
  * flush never has the epoch of the one it replaces. Sent with every publish, so no CSPRNG draw per
  * publish (it was ~2 % of a `set`'s CPU).
@@ -269,11 +256,8 @@ function giveUpAfter(attempts: number): (times: number) => number | null {
   return (times) => (times > attempts ? null : Math.min(50 * 2 ** times, 1000));
 }
 
-// KEYS: log, epoch. ARGV: message (a JSON object), a new epoch should there be none, log size, channel,
-// the publisher's own channel ('' : publish whoever listens). The published copy carries the epoch and
-// the id: '{"e":..,"i":..,' + the message without its '{'. Returns the id; or, when the message was
-// logged and no one but the publisher's own subscriber (if that) listens, {epoch, id, the entry before
-// it} without publishing. NUMSUB or XREVRANGE refused (an ACL without them): published, as before.
+// KEYS: log, epoch. ARGV: message (a JSON object), a new epoch should there be none, log size, channel.
+// The published copy carries the epoch and the id: '{"e":..,"i":..,' + the message without its '{'.
 const PUBLISH_SCRIPT = script(`
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
@@ -281,20 +265,12 @@ if not epoch then
   redis.call('SET', KEYS[2], epoch)
   redis.call('DEL', KEYS[1])
 end
-local id, before = '0-0', nil
+local id = '0-0'
 if tonumber(ARGV[3]) > 0 then
-  if ARGV[5] ~= '' then
-    local ok, counts = pcall(redis.call, 'PUBSUB', 'NUMSUB', ARGV[4], ARGV[5])
-    if ok and counts[2] <= counts[4] then
-      local read, last = pcall(redis.call, 'XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-      if read then before = last[1] and last[1][1] or '0-0' end
-    end
-  end
   -- A server without streams (or with XADD renamed away) still gets the message on the channel.
   local ok, added = pcall(redis.call, 'XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[1])
   if ok then id = added end
 end
-if before and id ~= '0-0' then return {epoch, id, before} end
 redis.call('PUBLISH', ARGV[4], '{"e":"' .. epoch .. '","i":"' .. id .. '",' .. string.sub(ARGV[1], 2))
 return id`);
 

@@ -1,15 +1,13 @@
 import { BreakerLog } from './breaker-log';
+import { recordedLog } from './log-lines.fixture';
 
 describe('BreakerLog', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
   function build() {
-    const lines: string[] = [];
-    let now = 0;
-    const logger = { log: (m: string) => void lines.push(`log ${m}`), warn: (m: string) => void lines.push(`warn ${m}`), error: () => undefined };
-    const log = new BreakerLog(logger, 500, () => now);
-    return { log, lines, advance: (ms: number) => ((now += ms), jest.advanceTimersByTime(ms)) };
+    const { logger, lines, now, advance } = recordedLog();
+    return { log: new BreakerLog(logger, 500, now), lines, advance };
   }
   const refused = (sha: string) => `ERR unknown command 'EVALSHA', with args beginning with: '${sha}' '2'`;
 

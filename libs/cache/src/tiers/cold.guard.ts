@@ -185,6 +185,7 @@ export class ColdGuard {
     this.disposed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.breaker.dispose();
+    this.refusals?.dispose();
     if (this.pending > 0) {
       this.options.logger.warn(`PostgreSQL cold tier: closing with ${this.pending} changes that never reached it (the rows they concern may be stale)`);
     }
@@ -250,6 +251,8 @@ export class ColdGuard {
     const total = times.size + tracks.length + patterns.length + keys.length;
     if (total === 0) return;
     this.refusals?.accepted();
+    // Left out while refusals flap: the end of the refusal, once it lasts, is told instead.
+    if (this.refusals?.refusing === true) return;
     this.options.logger.log(`PostgreSQL cold tier: replayed ${total} changes made while it was ${refusing ? 'refusing them' : 'unreachable'}`);
   }
 

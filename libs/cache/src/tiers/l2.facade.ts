@@ -320,6 +320,7 @@ export class L2Facade {
     this.deadlines?.dispose();
     this.breaker.dispose();
     this.breakerLog.dispose();
+    this.refusals?.dispose();
   }
 
   /** Replays pending deletes soon while the circuit stays closed (an open circuit replays before it closes). */

@@ -34,7 +34,10 @@ describe('Invalidation on a Redis Cluster', () => {
     // A message that reached the bus log (on the master of its slot) but not B's subscriber, as when a
     // subscription drops in between; then every subscriber connection killed on every node: B
     // resubscribes (on any node), reads the message back from the log, and keeps the rest of its L1.
+    const heard = b.cache.stats().bus.received;
     await a.cache.setMany([{ key: 'x', value: 'x1' }, { key: 'y', value: 'y1' }]);
+    // A's announcement of x and y heard first: killed in B's socket, it would be read back too (2, not 1).
+    await waitFor(() => b.cache.stats().bus.received > heard, { message: "B to hear A's setMany" });
     expect(await b.cache.getMany(['x', 'y'])).toEqual(['x1', 'y1']);
     const log = `${shared.prefix}:{__bus}:log`; // the bus log (README: ACL and key layout)
     await cluster.client().xadd(log, '*', 'm', JSON.stringify({ o: 'elsewhere', at: Date.now(), k: [b.cache.keyOf('x')] }));

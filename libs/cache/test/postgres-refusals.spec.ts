@@ -79,7 +79,7 @@ describe('PostgreSQL cold tier refusing (real PostgreSQL and Redis)', () => {
     expect(await rows('ro_cache')).toContain(a.ocr.keyOf('doc:2'));
     expect(refusals(logger)).toHaveLength(1);
     expect(refusals(logger)[0].message).toMatch(
-      /^PostgreSQL cold tier refuses commands: PostgreSQL refuses writes: the connection is read-only .*Point postgres\.url at the primary, or turn it off for the cache's role .*rows are still read, except .*PostgreSQL said: 25006 cannot execute (DELETE|UPDATE|INSERT) in a read-only transaction$/,
+      /^PostgreSQL cold tier refuses commands: PostgreSQL refuses writes: the connection is read-only .*Point postgres\.url at the primary, or turn it off for the cache's role .*rows are still read while its breaker is closed, except .*PostgreSQL said: 25006 cannot execute (DELETE|UPDATE|INSERT) in a read-only transaction$/,
     );
     expect(a.cache.stats().l3.state).toBe('closed'); // not counted by the breaker
     expect(await a.ocr.get('new:0')).toBe(0); // from Redis
@@ -122,7 +122,7 @@ describe('PostgreSQL cold tier refusing (real PostgreSQL and Redis)', () => {
     await pg.process.query(`REVOKE ALL ON ${grants('np_cache')}, np_cache_schema FROM cache_np`);
 
     await a.ocr.delete('doc:1'); // refused: the row keeps v1
-    expect(a.cache.stats().l3.state).toBe('open');
+    expect(a.cache.stats().l3.state).not.toBe('closed'); // open, or half-open on a probe
     for (let i = 0; i < 5; i++) await a.ocr.set(`new:${i}`, i);
     expect(refusals(logger)).toHaveLength(1);
     expect(refusals(logger)[0].message).toMatch(
@@ -160,7 +160,7 @@ describe('PostgreSQL cold tier refusing (real PostgreSQL and Redis)', () => {
     const holder: Client = await pg.process.connect({ user: 'cache_cl' }); // takes the role's only slot
 
     await a.ocr.set('doc:1', 'v2');
-    expect(a.cache.stats().l3.state).toBe('open');
+    expect(a.cache.stats().l3.state).not.toBe('closed'); // open, or half-open on a probe
     for (let i = 0; i < 5; i++) expect(await a.ocr.getOrSet(`g:${i}`, async () => i)).toBe(i);
     await a.ocr.delete('doc:1');
     expect(refusals(logger)).toHaveLength(1);

@@ -25,6 +25,8 @@ export interface ColdGuardOptions {
   refusal?: ((error: unknown) => StoreRefusal | undefined) | undefined;
   onError?: (error: unknown, key: string | undefined) => void;
   onStateChange?: (state: BreakerState, reason: string) => void;
+  /** The clock of the refusals' repeat window (tests). */
+  now?: () => number;
 }
 
 /** Raised (inside the guard only) when a cold call outlives its deadline; the caller has already moved on. */
@@ -43,7 +45,7 @@ function coldWording(probeInterval: number): RefusalWording {
     meanwhile: (refusal) =>
       refusal.readable
         ? 'Meanwhile its writes are skipped, counted as L3 errors and remembered until a replay lands (tried every probeInterval); ' +
-          'rows are still read, except for a key whose change was refused, and for any key while a refused invalidation or ' +
+          'rows are still read while its breaker is closed, except for a key whose change was refused, and for any key while a refused invalidation or ' +
           'dependency update waits (a cold set or delete makes one): answers come from L1, Redis, those reads and factories'
         : `Meanwhile each refusal opens its breaker (probing every ${probeInterval} ms), and answers come from L1, Redis and factories`,
     // The SQLSTATE first, as the breaker's lines give it.
@@ -86,7 +88,7 @@ export class ColdGuard {
   private refused = false;
 
   constructor(private readonly options: ColdGuardOptions) {
-    this.refusals = options.refusal && new StoreRefusals(options.refusal, options.logger, coldWording(options.probeInterval));
+    this.refusals = options.refusal && new StoreRefusals(options.refusal, options.logger, coldWording(options.probeInterval), options.now);
     // A refusal while probing or replaying keeps the circuit open (the schema may need a write, and a refused
     // replay leaves rows unchecked), but it is told: at startup nothing else would say why.
     const told = <T>(work: Promise<T>) => work.catch((error: unknown) => (this.refusals?.seen(error), Promise.reject(error)));
@@ -154,7 +156,9 @@ export class ColdGuard {
     try {
       await this.bounded(op);
       this.breaker.succeeded();
-      this.refusals?.accepted();
+      // Run even while the circuit is open: one table taking writes does not end a refusal that keeps it
+      // open (a role granted the times table only); the replay that closes it tells the end.
+      if (this.breaker.isClosed) this.refusals?.accepted();
       return true;
     } catch (error) {
       this.failed(error, key);
@@ -260,7 +264,12 @@ export class ColdGuard {
     this.options.onStateChange?.(state, reason);
     // Opened by a refusal, which its line told, as 'takes writes again' tells its end.
     if (this.refused) {
-      if (state === 'closed') this.refused = false;
+      if (state === 'closed') {
+        this.refused = false;
+        // Probe and replay went through (perhaps with nothing to replay): the refusal is over, and the
+        // next one of its kind must be told again.
+        this.refusals?.accepted();
+      }
       return;
     }
     if (state === 'open') {

@@ -382,8 +382,9 @@ export class L2Facade {
     // After the circuit has closed (this runs just before), so the announcement can use Redis.
     if (keys.length + times.size > 0) setImmediate(() => this.options.replayed?.(keys, times));
     // While the store refuses writes, the deletes of writes it refused are replayed every probe interval:
-    // part of the refusal already logged, not news each time; nor in a reopening left out of the log.
-    if ((keys.length + times.size > 0 || overflowed) && this.refusals?.refusing !== true && !this.breakerLog.quiet) {
+    // part of the refusal already logged, not news each time; nor in a reopening left out of the log. An
+    // overflow (namespaces invalidated whole) is news whenever it happens.
+    if (overflowed || (keys.length + times.size > 0 && this.refusals?.refusing !== true && !this.breakerLog.quiet)) {
       this.options.logger.log(
         `Redis tier: replayed ${keys.length} deletes and ${times.size} invalidations made while its writes failed` +
           (overflowed ? '; too many deletes were pending, so their namespaces were invalidated whole' : ''),

@@ -36,6 +36,7 @@ export class RepeatWindow {
     this.quietStart = false;
     this.lastCause = cause;
     this.lastAt = this.now();
+    this.leftOut = 0; // the count an end tells is of this cause's repeats
     return true;
   }
 

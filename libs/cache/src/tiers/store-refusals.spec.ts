@@ -44,6 +44,17 @@ describe('StoreRefusals', () => {
     refusals.dispose();
   });
 
+  it("an end counts only the repeats of the refusal logged last, not an earlier reason's", () => {
+    const { refusals, lines } = build();
+    refusals.seen(oom);
+    refusals.accepted();
+    refusals.seen(oom); // quiet: counted for OOM
+    refusals.seen(readonly); // another reason, logged: its own count starts
+    refusals.accepted();
+    expect(lines.at(-1)).toBe('log Redis tier takes writes again');
+    expect(lines.filter((l) => l.startsWith('warn'))).toHaveLength(2);
+  });
+
   it('the same refusal a minute after its line is logged again, and a pending end is dropped on dispose', () => {
     const { refusals, lines, advance } = build();
     refusals.seen(oom);

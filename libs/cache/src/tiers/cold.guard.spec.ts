@@ -1,15 +1,11 @@
 import { postgresRefusals } from '../postgres/postgres-refusal';
 import { tablesOf } from '../postgres/postgres.schema';
+import { eventually } from '../testing/suite-support';
 import { ColdGuard } from './cold.guard';
 
 /** A refusal as node-postgres raises it: an Error with the SQLSTATE in `code` (here: no connection slot left). */
 function tooManyConnections(): Error {
   return Object.assign(new Error('too many connections for role "cache"'), { code: '53300' });
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 2_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(condition()).toBe(true);
 }
 
 describe('ColdGuard refusals', () => {
@@ -43,7 +39,7 @@ describe('ColdGuard refusals', () => {
         expect(await guard.force(async () => undefined, () => undefined)).toBe(true);
         expect(lines.filter((line) => line === 'PostgreSQL cold tier takes writes again')).toHaveLength(round - 1);
         refuse = false;
-        await until(() => guard.state === 'closed');
+        await eventually(() => guard.state === 'closed', 'the breaker to close once the probe passes');
         expect(guard.pending).toBe(0);
         expect(lines.filter((line) => line === 'PostgreSQL cold tier takes writes again')).toHaveLength(round);
         now += 61_000; // past the repeat window: the same refusal is news again
